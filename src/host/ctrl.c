@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The controller (association) state machine:
+ *
+ *   NEW -> CONNECTING -> LIVE -> DELETING
+ *              |           |
+ *              +-> FAILED <+     (transport error, keep-alive timeout)
+ *
+ * CONNECTING runs the Fabrics bring-up in order (Fabrics 1.1 section 3.5
+ * and NVMe Base 3.5.2): admin queue + Connect, CAP/VS, CC.EN = 1 and wait
+ * for CSTS.RDY within CAP.TO, Identify Controller, Number of Queues, I/O
+ * queue Connects, async event configuration + AER, namespace scan.
+ * Keep-alive is sent every KATO/2 on the admin queue (Base 3.9).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host/log.h"
+#include "host/nvmf.h"
+
+#define ADMIN_DEPTH		31	/* Connect SQSIZE 31: 32 entries, Linux NVME_AQ_DEPTH */
+#define ADMIN_TIMEOUT_MS	10000
+#define SHUTDOWN_TIMEOUT_MS	5000
+#define MAX_XFER_CAP		(1024 * 1024)	/* cap when MDTS says "no limit" */
+#define DEFAULT_TIMEOUT_MS	10000
+
+const char *nvmf_ctrl_state_str(enum nvmf_ctrl_state s)
+{
+	switch (s) {
+	case NVMF_CTRL_NEW: return "new";
+	case NVMF_CTRL_CONNECTING: return "connecting";
+	case NVMF_CTRL_LIVE: return "live";
+	case NVMF_CTRL_FAILED: return "failed";
+	case NVMF_CTRL_DELETING: return "deleting";
+	}
+	return "unknown";
+}
+
+static void set_state(struct nvmf_ctrl *c, enum nvmf_ctrl_state s)
+{
+	if (c->state == s)
+		return;
+	nvmf_debug("controller %s: %s -> %s", c->opts.subnqn, nvmf_ctrl_state_str(c->state),
+		   nvmf_ctrl_state_str(s));
+	c->state = s;
+}
+
+void nvmf_ctrl_set_error(struct nvmf_ctrl *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&c->ns_lock);	/* workers may fail concurrently */
+	if (!c->errmsg[0]) {		/* first error wins: it is the cause */
+		c->err = err;
+		va_start(ap, fmt);
+		vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&c->ns_lock);
+}
+
+const char *nvmf_ctrl_error(const struct nvmf_ctrl *c)
+{
+	if (c->errmsg[0])
+		return c->errmsg;
+	if (c->adminq && c->adminq->errmsg[0])
+		return c->adminq->errmsg;
+	return "no error";
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Status of a finished synchronous admin command as 0 or -errno. */
+static int admin_result(struct nvmf_ctrl *c, struct nvmf_request *req, int rc, const char *what)
+{
+	if (rc == 0 && req->xport_err)
+		rc = req->xport_err;
+	if (rc < 0) {
+		nvmf_ctrl_set_error(c, rc, "%s failed: %s", what,
+				    c->adminq->errmsg[0] ? c->adminq->errmsg : strerror(-rc));
+		return rc;
+	}
+	if (NVMF_STATUS_CODE(req->status)) {
+		nvmf_debug("%s: %s (0x%03x)", what, nvmf_status_str(req->status),
+			   NVMF_STATUS_CODE(req->status));
+		return -EIO;
+	}
+	return 0;
+}
+
+int nvmf_ctrl_admin_exec(struct nvmf_ctrl *c, struct nvmf_request *req)
+{
+	if (!req->timeout_ms)
+		req->timeout_ms = c->adminq->cmd_timeout_ms;
+	return nvmf_qpair_exec(c->adminq, req);
+}
+
+int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k)
+{
+	struct nvmf_request req = { 0 };
+	int rc;
+
+	req.cmd.opc = NVME_ADM_IDENTIFY;
+	req.cmd.nsid = htole32(nsid);
+	req.cmd.cdw10 = htole32(cns);
+	req.data = buf4k;
+	req.data_len = 4096;
+	req.dir = NVMF_DIR_C2H;
+	rc = nvmf_ctrl_admin_exec(c, &req);
+	return admin_result(c, &req, rc, "Identify");
+}
+
+int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t nsid,
+		      uint64_t offset, void *buf, uint32_t len, bool rae)
+{
+	struct nvmf_request req = { 0 };
+	uint32_t numd = len / 4 - 1;
+	int rc;
+
+	if (len < 4 || len % 4 || offset % 4)
+		return -EINVAL;
+	req.cmd.opc = NVME_ADM_GET_LOG_PAGE;
+	req.cmd.nsid = htole32(nsid);
+	req.cmd.cdw10 = htole32(lid | (uint32_t)(lsp & 0x7f) << 8 | (rae ? 1u << 15 : 0) |
+				(numd & 0xffff) << 16);
+	req.cmd.cdw11 = htole32(numd >> 16);
+	req.cmd.cdw12 = htole32((uint32_t)offset);
+	req.cmd.cdw13 = htole32((uint32_t)(offset >> 32));
+	req.data = buf;
+	req.data_len = len;
+	req.dir = NVMF_DIR_C2H;
+	rc = nvmf_ctrl_admin_exec(c, &req);
+	rc = admin_result(c, &req, rc, "Get Log Page");
+	if (rc == -EIO && NVMF_STATUS_CODE(req.status) == NVMF_SC_DISCOVERY_RESTART)
+		return -EAGAIN;
+	return rc;
+}
+
+static int set_features(struct nvmf_ctrl *c, uint8_t fid, uint32_t cdw11, uint32_t *result,
+			uint16_t *status)
+{
+	struct nvmf_request req = { 0 };
+	int rc;
+
+	req.cmd.opc = NVME_ADM_SET_FEATURES;
+	req.cmd.cdw10 = htole32(fid);
+	req.cmd.cdw11 = htole32(cdw11);
+	rc = nvmf_ctrl_admin_exec(c, &req);
+	rc = admin_result(c, &req, rc, "Set Features");
+	if (result)
+		*result = le32toh(req.cqe.dw0);
+	if (status)
+		*status = req.status;
+	return rc;
+}
+
+/* CC.EN = 1 and wait for CSTS.RDY (Base 3.5.2, steps 5-8). */
+static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	uint32_t cc = NVMF_CC_IOSQES | NVMF_CC_IOCQES;
+	uint32_t to_ms = NVMF_CAP_TO(c->cap) * 500;
+	uint64_t deadline;
+	uint64_t v;
+	int rc;
+
+	if (NVMF_CAP_MPSMIN(c->cap) != 0) {
+		snprintf(err, errlen, "controller needs a memory page size above 4 KiB (CAP.MPSMIN %u)",
+			 NVMF_CAP_MPSMIN(c->cap));
+		return -EOPNOTSUPP;
+	}
+	cc |= (c->cap & NVMF_CAP_CSS_CSI) ? NVMF_CC_CSS_CSI : NVMF_CC_CSS_NVM;
+	rc = nvmf_prop_set(c->adminq, NVME_PROP_CC, cc);
+	if (rc == 0)
+		rc = nvmf_prop_set(c->adminq, NVME_PROP_CC, cc | NVMF_CC_EN);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot enable the controller (Property Set CC): %s",
+			 c->adminq->errmsg[0] ? c->adminq->errmsg : strerror(-rc));
+		return rc;
+	}
+	if (to_ms == 0)
+		to_ms = 500;
+	deadline = nvmf_now_ns() + (uint64_t)to_ms * 1000000ull;
+	for (;;) {
+		rc = nvmf_prop_get(c->adminq, NVME_PROP_CSTS, false, &v);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot read CSTS: %s", strerror(-rc));
+			return rc;
+		}
+		if (v & NVMF_CSTS_CFS) {
+			snprintf(err, errlen, "controller fatal status (CSTS.CFS) while enabling");
+			return -EIO;
+		}
+		if (v & NVMF_CSTS_RDY)
+			return 0;
+		if (nvmf_now_ns() > deadline) {
+			snprintf(err, errlen, "controller not ready within CAP.TO (%u ms)", to_ms);
+			return -ETIMEDOUT;
+		}
+		sleep_ms(10);
+	}
+}
+
+static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	struct nvmf_xport_params p = {
+		.traddr = c->opts.traddr,
+		.trsvcid = c->opts.trsvcid,
+		.qid = 0,
+		.depth = ADMIN_DEPTH,
+		.hdgst = c->opts.hdgst,
+		.ddgst = c->opts.ddgst,
+		.timeout_ms = c->opts.timeout_ms,
+	};
+	struct nvmf_connect_args a = {
+		.subnqn = c->opts.subnqn,
+		.hostnqn = c->opts.hostnqn,
+		.hostid = c->hostid,
+		.cntlid = NVMF_CNTLID_DYNAMIC,
+		.kato_ms = c->discovery ? 0 : (uint32_t)c->opts.kato_s * 1000,
+		.disable_sqflow = c->opts.disable_sqflow,
+	};
+	int rc;
+
+	rc = c->ops->qpair_create(&p, &c->adminq, err, errlen);
+	if (rc < 0)
+		return rc;
+	return nvmf_fabrics_connect(c->adminq, &a, &c->cntlid, err, errlen);
+}
+
+static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	struct nvmf_connect_args a = {
+		.subnqn = c->opts.subnqn,
+		.hostnqn = c->opts.hostnqn,
+		.hostid = c->hostid,
+		.cntlid = c->cntlid,
+		.disable_sqflow = c->opts.disable_sqflow,
+	};
+	uint32_t want = (uint32_t)c->opts.nr_io_queues;
+	uint32_t granted;
+	uint16_t status;
+	int rc;
+
+	if (want == 0)
+		return 0;
+	rc = set_features(c, NVME_FID_NUM_QUEUES, (want - 1) | (want - 1) << 16, &granted, &status);
+	if (rc < 0) {
+		snprintf(err, errlen, "Set Features Number of Queues failed: %s",
+			 rc == -EIO ? nvmf_status_str(status) : nvmf_ctrl_error(c));
+		return rc;
+	}
+	granted = ((granted & 0xffff) < (granted >> 16) ? (granted & 0xffff) : (granted >> 16)) + 1;
+	if (granted < want) {
+		nvmf_info("controller granted %u of %u I/O queues", granted, want);
+		want = granted;
+	}
+	c->ioq = calloc(want, sizeof(*c->ioq));
+	if (!c->ioq)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < want; i++) {
+		struct nvmf_xport_params p = {
+			.traddr = c->opts.traddr,
+			.trsvcid = c->opts.trsvcid,
+			.qid = (uint16_t)(i + 1),
+			.depth = c->io_depth,
+			.icd_max = c->io_icd_max,
+			.hdgst = c->opts.hdgst,
+			.ddgst = c->opts.ddgst,
+			.timeout_ms = c->opts.timeout_ms,
+		};
+
+		rc = c->ops->qpair_create(&p, &c->ioq[i], err, errlen);
+		if (rc < 0)
+			return rc;
+		c->nr_ioq = (int)i + 1;
+		rc = nvmf_fabrics_connect(c->ioq[i], &a, NULL, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void aer_submit(struct nvmf_ctrl *c);
+
+static void aer_done(struct nvmf_request *req)
+{
+	struct nvmf_ctrl *c = req->cb_arg;
+	uint32_t dw0 = le32toh(req->cqe.dw0);
+
+	c->aer_inflight = false;
+	if (!nvmf_req_ok(req))
+		return;		/* aborted (shutdown, queue failure): not re-armed */
+	nvmf_info("async event: type %u info 0x%02x log 0x%02x", NVME_AER_TYPE(dw0),
+		  NVME_AER_INFO(dw0), NVME_AER_LID(dw0));
+	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
+	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
+		c->aer_events++;
+		c->ns_changed = true;	/* log read + rescan happen in service() */
+	}
+	c->aer_pending_rearm = true;
+}
+
+static void aer_submit(struct nvmf_ctrl *c)
+{
+	struct nvmf_request *req = &c->aer_req;
+
+	memset(req, 0, sizeof(*req));
+	req->cmd.opc = NVME_ADM_ASYNC_EVENT;
+	req->timeout_ms = 0;	/* outstanding until an event */
+	req->cb = aer_done;
+	req->cb_arg = c;
+	if (nvmf_qpair_submit(c->adminq, req) == 0)
+		c->aer_inflight = true;
+}
+
+static void ka_done(struct nvmf_request *req)
+{
+	struct nvmf_ctrl *c = req->cb_arg;
+
+	c->ka_inflight = false;
+	if (!nvmf_req_ok(req) && !req->xport_err)
+		nvmf_warn("keep-alive failed: %s", nvmf_status_str(req->status));
+}
+
+static void ka_submit(struct nvmf_ctrl *c)
+{
+	struct nvmf_request *req = &c->ka_req;
+
+	memset(req, 0, sizeof(*req));
+	req->cmd.opc = NVME_ADM_KEEP_ALIVE;
+	req->timeout_ms = c->ka_period_ms * 2 > ADMIN_TIMEOUT_MS ?
+			  c->ka_period_ms * 2 : ADMIN_TIMEOUT_MS;
+	req->cb = ka_done;
+	req->cb_arg = c;
+	if (nvmf_qpair_submit(c->adminq, req) == 0)
+		c->ka_inflight = true;
+}
+
+/*
+ * Namespace Identification Descriptors (Base 5.17.2.3): a list of
+ * {NIDT, NIDL, 2 reserved, NID[NIDL]} ending at NIDT 0. Optional for old
+ * controllers, so a failure leaves the fields zero.
+ */
+static void read_ns_descs(struct nvmf_ctrl *c, struct nvmf_ns *ns, uint8_t *buf)
+{
+	size_t off = 0;
+
+	if (nvmf_identify(c, NVME_CNS_NS_DESC_LIST, ns->nsid, buf) < 0)
+		return;
+	while (off + 4 <= 4096) {
+		uint8_t type = buf[off], len = buf[off + 1];
+		const uint8_t *v = buf + off + 4;
+
+		if (!type || off + 4 + len > 4096)
+			break;
+		if (type == 1 && len == 8)
+			memcpy(ns->eui64, v, 8);
+		else if (type == 2 && len == 16)
+			memcpy(ns->nguid, v, 16);
+		else if (type == 3 && len == 16)
+			memcpy(ns->uuid, v, 16);
+		else if (type == 4 && len == 1)
+			ns->csi = v[0];
+		off += 4 + (size_t)len;
+	}
+}
+
+static int ns_cmp(const void *a, const void *b)
+{
+	const struct nvmf_ns *x = a, *y = b;
+
+	return x->nsid < y->nsid ? -1 : x->nsid > y->nsid;
+}
+
+int nvmf_ctrl_scan_ns(struct nvmf_ctrl *c)
+{
+	uint32_t *list = NULL, *desc = NULL;
+	struct nvmf_ns *ns = NULL;
+	uint32_t start = 0;
+	int n = 0, cap = 0, rc;
+
+	list = malloc(4096);
+	desc = malloc(4096);
+	if (!list || !desc) {
+		free(list);
+		free(desc);
+		return -ENOMEM;
+	}
+	for (;;) {
+		int i;
+
+		rc = nvmf_identify(c, NVME_CNS_NS_ACTIVE_LIST, start, list);
+		if (rc < 0)
+			goto out;
+		for (i = 0; i < 1024 && list[i]; i++) {
+			uint32_t nsid = le32toh(list[i]);
+			struct nvmf_ns *e;
+			unsigned int fmt;
+
+			if (n == cap) {
+				struct nvmf_ns *bigger;
+
+				cap = cap ? cap * 2 : 8;
+				bigger = realloc(ns, (size_t)cap * sizeof(*ns));
+				if (!bigger) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				ns = bigger;
+			}
+			e = &ns[n];
+			memset(e, 0, sizeof(*e));
+			rc = nvmf_identify(c, NVME_CNS_NS, nsid, &e->id);
+			if (rc < 0)
+				goto out;
+			if (!e->id.nsze)
+				continue;	/* allocated but inactive */
+			fmt = e->id.flbas & 0xf;
+			if (e->id.nlbaf > 16)
+				fmt |= (e->id.flbas & 0x60) >> 1;
+			e->nsid = nsid;
+			e->nsze = le64toh(e->id.nsze);
+			e->lba_size = 1u << e->id.lbaf[fmt].ds;
+			e->ms = le16toh(e->id.lbaf[fmt].ms);
+			if (c->adminq->state == NVMF_QP_LIVE)
+				read_ns_descs(c, e, (uint8_t *)desc);
+			n++;
+			start = nsid;
+		}
+		if (i < 1024)
+			break;
+	}
+	qsort(ns, (size_t)n, sizeof(*ns), ns_cmp);
+	pthread_mutex_lock(&c->ns_lock);
+	free(c->ns);
+	c->ns = ns;
+	c->nr_ns = n;
+	pthread_mutex_unlock(&c->ns_lock);
+	ns = NULL;
+	nvmf_ctrl_post_event(c, NVMF_CTRL_EV_NS_CHANGED);
+	rc = 0;
+out:
+	free(ns);
+	free(list);
+	free(desc);
+	return rc;
+}
+
+static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
+{
+	const char *src[] = { o->transport, o->traddr, o->trsvcid, o->subnqn, o->hostnqn, o->hostid };
+	const char **dst[] = { &c->opts.transport, &c->opts.traddr, &c->opts.trsvcid,
+			       &c->opts.subnqn, &c->opts.hostnqn, &c->opts.hostid };
+	size_t total = 0, off = 0;
+
+	c->opts = *o;
+	for (size_t i = 0; i < 6; i++)
+		total += (src[i] ? strlen(src[i]) : 0) + 1;
+	c->strings = malloc(total);
+	if (!c->strings)
+		return -ENOMEM;
+	for (size_t i = 0; i < 6; i++) {
+		size_t n = src[i] ? strlen(src[i]) : 0;
+
+		memcpy(c->strings + off, src[i] ? src[i] : "", n + 1);
+		*dst[i] = c->strings + off;
+		off += n + 1;
+	}
+	return 0;
+}
+
+static void ctrl_free(struct nvmf_ctrl *c)
+{
+	for (int i = 0; i < c->nr_ioq; i++)
+		nvmf_qpair_destroy(c->ioq[i]);
+	nvmf_qpair_destroy(c->adminq);
+	free(c->ioq);
+	free(c->ns);
+	free(c->strings);
+	if (c->event_fd >= 0)
+		close(c->event_fd);
+	pthread_mutex_destroy(&c->ns_lock);
+	free(c);
+}
+
+int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
+		      char *err, size_t errlen)
+{
+	struct nvmf_ctrl *c;
+	uint32_t mdts;
+	int rc;
+
+	if (!opts->traddr || !opts->subnqn || !opts->hostnqn || !opts->hostid) {
+		snprintf(err, errlen, "missing address, subsystem NQN or host identity");
+		return -EINVAL;
+	}
+	if (strlen(opts->subnqn) > NVMF_NQN_MAX) {
+		snprintf(err, errlen, "subsystem NQN is longer than %d characters", NVMF_NQN_MAX);
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->ns_lock, NULL);
+	c->timer_fd = -1;
+	c->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->event_fd < 0) {
+		rc = -errno;
+		goto fail_nomem;
+	}
+	rc = copy_opts(c, opts);
+	if (rc < 0)
+		goto fail_nomem;
+	if (!c->opts.trsvcid[0])
+		c->opts.trsvcid = strcmp(c->opts.subnqn, NVMF_DISC_NQN) ? "4420" : "8009";
+	if (c->opts.timeout_ms <= 0)
+		c->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (nvmf_uuid_parse(c->opts.hostid, c->hostid) < 0) {
+		snprintf(err, errlen, "host ID '%s' is not a UUID", c->opts.hostid);
+		rc = -EINVAL;
+		goto fail;
+	}
+	c->ops = nvmf_transport_find(c->opts.transport, err, errlen);
+	if (!c->ops) {
+		rc = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	c->discovery = !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
+	set_state(c, NVMF_CTRL_CONNECTING);
+
+	rc = connect_admin(c, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = nvmf_prop_get(c->adminq, NVME_PROP_CAP, true, &c->cap);
+	if (rc == 0) {
+		uint64_t vs;
+
+		rc = nvmf_prop_get(c->adminq, NVME_PROP_VS, false, &vs);
+		c->vs = (uint32_t)vs;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot read controller properties: %s",
+			 c->adminq->errmsg[0] ? c->adminq->errmsg : strerror(-rc));
+		goto fail;
+	}
+	rc = enable_ctrl(c, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = nvmf_identify(c, NVME_CNS_CTRL, 0, &c->id);
+	if (rc < 0) {
+		snprintf(err, errlen, "Identify Controller failed: %s", nvmf_ctrl_error(c));
+		goto fail;
+	}
+	if (le16toh(c->id.cntlid) != c->cntlid)
+		nvmf_warn("Identify CNTLID %u differs from Connect CNTLID %u",
+			  le16toh(c->id.cntlid), c->cntlid);
+
+	mdts = c->id.mdts ? (1u << c->id.mdts) * 4096u : 0;
+	c->max_xfer = (!mdts || mdts > MAX_XFER_CAP) ? MAX_XFER_CAP : mdts;
+	c->io_icd_max = le32toh(c->id.ioccsz) >= 4 && le16toh(c->id.icdoff) == 0 ?
+			le32toh(c->id.ioccsz) * 16 - 64 : 0;
+	{
+		uint32_t q = c->opts.queue_size > 1 ? (uint32_t)c->opts.queue_size - 1 : 127;
+		uint32_t mqes = NVMF_CAP_MQES(c->cap);
+		uint32_t maxcmd = le16toh(c->id.maxcmd);
+
+		if (q > mqes)
+			q = mqes;
+		if (maxcmd && q > maxcmd)
+			q = maxcmd;
+		if (q > 1024)
+			q = 1024;
+		c->io_depth = (uint16_t)(q ? q : 1);
+	}
+
+	if (!c->discovery) {
+		if (c->opts.kato_s && !le16toh(c->id.kas))
+			nvmf_warn("controller does not support keep-alive (KAS 0)");
+		rc = connect_io_queues(c, err, errlen);
+		if (rc < 0)
+			goto fail;
+		if (le32toh(c->id.oaes) & NVME_CTRL_OAES_NA) {
+			rc = set_features(c, NVME_FID_ASYNC_EVENT, NVME_CTRL_OAES_NA, NULL, NULL);
+			if (rc < 0 && rc != -EIO)
+				goto fail_msg;
+		}
+		aer_submit(c);
+		rc = nvmf_ctrl_scan_ns(c);
+		if (rc < 0)
+			goto fail_msg;
+	}
+	if (opts->kato_s && !c->discovery) {
+		c->ka_period_ms = (uint32_t)opts->kato_s * 1000 / 2;
+		c->ka_due_ns = nvmf_now_ns() + (uint64_t)c->ka_period_ms * 1000000ull;
+	}
+	set_state(c, NVMF_CTRL_LIVE);
+	*out = c;
+	return 0;
+
+fail_msg:
+	snprintf(err, errlen, "%s", nvmf_ctrl_error(c));
+	goto fail;
+fail_nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	ctrl_free(c);
+	return rc;
+}
+
+static void shutdown_ctrl(struct nvmf_ctrl *c)
+{
+	uint64_t cc, csts, deadline;
+	uint32_t rtd3e = le32toh(c->id.rtd3e) / 1000;	/* us -> ms */
+	uint32_t to = rtd3e > SHUTDOWN_TIMEOUT_MS ? (rtd3e > 60000 ? 60000 : rtd3e) :
+		      SHUTDOWN_TIMEOUT_MS;
+
+	if (nvmf_prop_get(c->adminq, NVME_PROP_CC, false, &cc) < 0)
+		return;
+	cc = (cc & ~NVMF_CC_SHN_MASK) | NVMF_CC_SHN_NORMAL;
+	if (nvmf_prop_set(c->adminq, NVME_PROP_CC, (uint32_t)cc) < 0)
+		return;
+	deadline = nvmf_now_ns() + (uint64_t)to * 1000000ull;
+	while (nvmf_now_ns() < deadline) {
+		if (nvmf_prop_get(c->adminq, NVME_PROP_CSTS, false, &csts) < 0)
+			return;
+		if ((csts & NVMF_CSTS_SHST_MASK) == NVMF_CSTS_SHST_CMPLT) {
+			nvmf_debug("controller %u shut down", c->cntlid);
+			return;
+		}
+		sleep_ms(10);
+	}
+	nvmf_warn("controller did not finish shutdown within %u ms", to);
+}
+
+void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
+{
+	if (!c)
+		return;
+	if (c->state == NVMF_CTRL_LIVE && c->adminq->state == NVMF_QP_LIVE && !c->discovery)
+		shutdown_ctrl(c);
+	set_state(c, NVMF_CTRL_DELETING);
+	ctrl_free(c);
+}
+
+void nvmf_ctrl_post_event(struct nvmf_ctrl *c, unsigned int ev)
+{
+	uint64_t one = 1;
+
+	__atomic_fetch_or(&c->events, ev, __ATOMIC_SEQ_CST);
+	if (c->event_fd >= 0 && write(c->event_fd, &one, sizeof(one)) < 0)
+		nvmf_debug("controller event: %s", strerror(errno));
+}
+
+unsigned int nvmf_ctrl_take_events(struct nvmf_ctrl *c)
+{
+	uint64_t v;
+
+	if (c->event_fd >= 0 && read(c->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		nvmf_debug("controller event: %s", strerror(errno));
+	return __atomic_exchange_n(&c->events, 0, __ATOMIC_SEQ_CST);
+}
+
+int nvmf_ctrl_event_fd(const struct nvmf_ctrl *c)
+{
+	return c->event_fd;
+}
+
+int nvmf_ctrl_ns_snapshot(struct nvmf_ctrl *c, struct nvmf_ns **out, int *n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->ns_lock);
+	*n = c->nr_ns;
+	*out = NULL;
+	if (c->nr_ns) {
+		*out = malloc((size_t)c->nr_ns * sizeof(**out));
+		if (*out)
+			memcpy(*out, c->ns, (size_t)c->nr_ns * sizeof(**out));
+		else
+			rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&c->ns_lock);
+	return rc;
+}
+
+static void ctrl_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp)
+{
+	nvmf_ctrl_set_error(c, qp->err ? qp->err : -EIO, "%s",
+			    qp->errmsg[0] ? qp->errmsg : "queue failed");
+	set_state(c, NVMF_CTRL_FAILED);
+	nvmf_ctrl_post_event(c, NVMF_CTRL_EV_FAILED);
+}
+
+int nvmf_ctrl_service(struct nvmf_ctrl *c)
+{
+	uint64_t now;
+	int rc;
+
+	if (c->state != NVMF_CTRL_LIVE)
+		return c->err ? c->err : -ENOTCONN;
+	rc = nvmf_qpair_poll(c->adminq, 0);
+	if (rc < 0) {
+		ctrl_failed(c, c->adminq);
+		return rc;
+	}
+	if (c->ns_changed) {
+		uint8_t *log = malloc(4096);
+
+		c->ns_changed = false;
+		/* Reading the Changed Namespace List with RAE = 0 unmasks the event. */
+		if (log) {
+			nvmf_get_log_page(c, NVME_LOG_LID_CHANGED_NS, 0, 0xffffffffu, 0, log,
+					  4096, false);
+			free(log);
+		}
+		rc = nvmf_ctrl_scan_ns(c);
+		if (rc < 0 && c->adminq->state == NVMF_QP_FAILED) {
+			ctrl_failed(c, c->adminq);
+			return rc;
+		}
+	}
+	if (c->aer_pending_rearm && !c->aer_inflight) {
+		c->aer_pending_rearm = false;
+		aer_submit(c);
+	}
+	now = nvmf_now_ns();
+	if (c->ka_period_ms && now >= c->ka_due_ns) {
+		if (!c->ka_inflight)
+			ka_submit(c);
+		c->ka_due_ns = now + (uint64_t)c->ka_period_ms * 1000000ull;
+		rc = nvmf_qpair_poll(c->adminq, 0);	/* get it on the wire now */
+		if (rc < 0) {
+			ctrl_failed(c, c->adminq);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void nvmf_ctrl_ioq_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp)
+{
+	ctrl_failed(c, qp);
+}
+
+int nvmf_ctrl_next_timeout_ms(const struct nvmf_ctrl *c)
+{
+	uint64_t now = nvmf_now_ns();
+	int ms = 1000;	/* also bounds command-timeout scanning */
+
+	if (c->ka_period_ms) {
+		int64_t d = (int64_t)(c->ka_due_ns - now) / 1000000;
+
+		if (d < 0)
+			d = 0;
+		if (d < ms)
+			ms = (int)d;
+	}
+	return ms;
+}

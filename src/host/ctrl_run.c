@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Serving a connected controller from worker threads: the admin queue's
+ * worker also runs nvmf_ctrl_service() (keep-alive, AER re-arm, namespace
+ * rescans) from a periodic timerfd on its own loop.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "host/log.h"
+#include "host/nvmf.h"
+#include "host/worker.h"
+
+#define SERVICE_PERIOD_MS 100
+
+static void service_tick(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
+{
+	struct nvmf_ctrl *c = arg;
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		nvmf_debug("service timer: %s", strerror(errno));
+	if (c->state == NVMF_CTRL_LIVE && nvmf_ctrl_service(c) < 0)
+		nvmf_err("controller failed: %s", nvmf_ctrl_error(c));
+}
+
+static void arm_timer(void *arg)
+{
+	struct nvmf_ctrl *c = arg;
+	struct itimerspec its = {
+		.it_interval = { 0, SERVICE_PERIOD_MS * 1000000L },
+		.it_value = { 0, SERVICE_PERIOD_MS * 1000000L },
+	};
+
+	if (timerfd_settime(c->timer_fd, 0, &its, NULL) == 0)
+		nvmf_worker_add_fd(c->admin_worker, c->timer_fd, EPOLLIN, service_tick, c);
+}
+
+/* An I/O queue failed (on its worker thread): the controller has failed. */
+static void io_queue_failed(struct nvmf_qpair *qp, void *arg)
+{
+	struct nvmf_ctrl *c = arg;
+
+	nvmf_ctrl_ioq_failed(c, qp);
+	nvmf_err("controller failed: %s", nvmf_ctrl_error(c));
+}
+
+int nvmf_ctrl_start(struct nvmf_ctrl *c)
+{
+	int rc;
+
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->timer_fd < 0)
+		return -errno;
+	c->io_workers = calloc((size_t)(c->nr_ioq ? c->nr_ioq : 1), sizeof(*c->io_workers));
+	if (!c->io_workers)
+		return -ENOMEM;
+	rc = nvmf_worker_start(c->adminq, &c->admin_worker);
+	if (rc < 0)
+		goto fail;
+	nvmf_worker_call(c->admin_worker, arm_timer, c);
+	for (int i = 0; i < c->nr_ioq; i++) {
+		rc = nvmf_worker_start(c->ioq[i], &c->io_workers[i]);
+		if (rc < 0)
+			goto fail;
+		nvmf_worker_on_fail(c->io_workers[i], io_queue_failed, c);
+	}
+	return 0;
+fail:
+	nvmf_ctrl_stop(c);
+	return rc;
+}
+
+static void disarm_timer(void *arg)
+{
+	struct nvmf_ctrl *c = arg;
+
+	nvmf_worker_del_fd(c->admin_worker, c->timer_fd);
+}
+
+void nvmf_ctrl_stop(struct nvmf_ctrl *c)
+{
+	if (c->io_workers) {
+		for (int i = 0; i < c->nr_ioq; i++)
+			if (c->io_workers[i])
+				nvmf_worker_stop(c->io_workers[i]);
+		free(c->io_workers);
+		c->io_workers = NULL;
+	}
+	if (c->admin_worker) {
+		nvmf_worker_call(c->admin_worker, disarm_timer, c);
+		nvmf_worker_stop(c->admin_worker);
+		c->admin_worker = NULL;
+	}
+	if (c->timer_fd >= 0) {
+		close(c->timer_fd);
+		c->timer_fd = -1;
+	}
+}

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvmfuse host engine: the public API that frontends (CLI, CUSE, ublk,
+ * perf) use. Three layers:
+ *
+ *   struct nvmf_ctrl      one association with a controller: admin queue,
+ *                         I/O queues, identify data, namespaces, keep-alive
+ *   struct nvmf_qpair     one queue pair over one transport connection;
+ *                         transports embed it as their first member
+ *   struct nvmf_request   one NVMe command and its completion
+ *
+ * Threading: a queue pair is owned by exactly one thread at a time (its
+ * event loop). Every nvmf_qpair_* call and every request callback runs on
+ * that thread; there are no locks on this path. Ownership moves only
+ * before a thread starts using it (e.g. handing I/O queues to workers at
+ * start-up), which pthread_create orders. The controller's admin queue is
+ * owned by the thread that calls nvmf_ctrl_connect() and nvmf_ctrl_service().
+ *
+ * Errors: functions return 0 or a negative errno. NVMe completion status
+ * travels separately in struct nvmf_request (see nvmf_spec.h for the
+ * convention). Human-readable causes go to the controller's first-error
+ * message (nvmf_ctrl_error()).
+ */
+#ifndef NVMF_H
+#define NVMF_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nvme/types.h>
+
+#include "host/nvmf_spec.h"
+
+struct nvmf_qpair;
+struct nvmf_request;
+struct nvmf_worker;
+
+enum nvmf_dir {
+	NVMF_DIR_NONE = 0,
+	NVMF_DIR_H2C,	/* host to controller: writes, Connect data */
+	NVMF_DIR_C2H,	/* controller to host: reads, Identify, logs */
+};
+
+typedef void (*nvmf_req_cb)(struct nvmf_request *req);
+
+/*
+ * A command and its completion. The submitter fills the first block and
+ * owns the memory (request and data buffer) throughout; the engine keeps a
+ * pointer from nvmf_qpair_submit() until it calls @cb, after which it never
+ * touches the request again (so @cb may free or resubmit it).
+ */
+struct nvmf_request {
+	/* Set by the submitter. cmd.cid and the SGL are filled by the engine. */
+	struct nvmf_sqe cmd;
+	void *data;
+	uint32_t data_len;
+	enum nvmf_dir dir;
+	uint32_t timeout_ms;	/* 0: never times out (AER) */
+	nvmf_req_cb cb;
+	void *cb_arg;
+
+	/* Results, valid in @cb. */
+	struct nvmf_cqe cqe;	/* as received (or synthesized for C2H SUCCESS) */
+	uint16_t status;	/* NVMe status, shifted form; 0 = success */
+	int xport_err;		/* 0, or -errno when the transport failed it */
+	/*
+	 * Bytes known intact, counted from offset 0: for C2H, data received
+	 * with a good digest (or no digest) before the first bad or missing
+	 * byte; for H2C, data the controller asked for and was sent. On
+	 * success it equals data_len.
+	 */
+	uint32_t bytes_ok;
+
+	/* Engine private. */
+	uint16_t cid;
+	uint16_t slot;
+	uint64_t deadline_ns;
+};
+
+/* Completion helpers. */
+static inline bool nvmf_req_ok(const struct nvmf_request *req)
+{
+	return req->xport_err == 0 && NVMF_STATUS_CODE(req->status) == 0;
+}
+
+enum nvmf_qpair_state {
+	NVMF_QP_CONNECTING = 0,	/* transport up, Fabrics Connect not done */
+	NVMF_QP_LIVE,
+	NVMF_QP_FAILED,		/* fatal transport error; requests failed */
+};
+
+/*
+ * Transport operations. Every op is called on the queue pair's owner
+ * thread. A transport allocates its own struct embedding struct
+ * nvmf_qpair first and initializes it with nvmf_qpair_init().
+ */
+struct nvmf_xport_params {
+	const char *traddr;
+	const char *trsvcid;
+	uint16_t qid;
+	uint16_t depth;		/* max outstanding commands (Connect SQSIZE) */
+	uint32_t icd_max;	/* in-capsule data limit in bytes */
+	bool hdgst;
+	bool ddgst;
+	int timeout_ms;		/* for the transport-level connection */
+};
+
+struct nvmf_transport_ops {
+	const char *name;
+	/*
+	 * Open the connection (TCP + ICReq/ICResp, or RDMA CM) and return a
+	 * queue pair in state CONNECTING. Blocks up to p->timeout_ms.
+	 * On error returns -errno and writes a one-line cause to @err.
+	 */
+	int (*qpair_create)(const struct nvmf_xport_params *p, struct nvmf_qpair **out,
+			    char *err, size_t errlen);
+	/* Close and free. Outstanding requests are failed first. */
+	void (*qpair_destroy)(struct nvmf_qpair *qp);
+	/* Queue @req (slot and cid assigned) for transmission. Never blocks. */
+	int (*submit)(struct nvmf_qpair *qp, struct nvmf_request *req);
+	/*
+	 * Make progress without blocking: send what the socket takes,
+	 * receive and complete what has arrived. Returns the number of
+	 * requests completed, or -errno once the queue pair has failed.
+	 */
+	int (*process)(struct nvmf_qpair *qp);
+	/* The fd to poll and the events the transport waits for now. */
+	int (*pollfd)(struct nvmf_qpair *qp, short *events);
+};
+
+const struct nvmf_transport_ops *nvmf_transport_find(const char *name, char *err,
+						     size_t errlen);
+
+/* Per queue-pair counters (owner thread writes, others may read racily). */
+struct nvmf_qpair_stats {
+	uint64_t submitted;
+	uint64_t completed;
+	uint64_t errors;	/* completions with a non-zero status */
+	uint64_t timeouts;
+	uint64_t ddgst_errors;
+	uint64_t c2h_success;	/* reads completed by C2HData SUCCESS, no CapsuleResp */
+};
+
+struct nvmf_qpair {
+	const struct nvmf_transport_ops *ops;
+	enum nvmf_qpair_state state;
+	uint16_t qid;
+	uint16_t depth;
+	uint32_t outstanding;
+	uint32_t icd_max;
+	uint32_t cmd_timeout_ms;	/* for the engine's own commands (Connect, properties) */
+	/* Command-id table: cid = slot | generation << slot_bits. */
+	struct nvmf_request **slots;
+	uint16_t *slot_gen;
+	uint16_t *free_slots;
+	uint16_t nfree;
+	uint8_t slot_bits;
+	uint64_t next_timeout_scan_ns;
+	int err;		/* why it failed */
+	char errmsg[256];
+	struct nvmf_qpair_stats stats;
+};
+
+/* Monotonic clock in nanoseconds. */
+uint64_t nvmf_now_ns(void);
+
+/*
+ * For transports: set up the command-id table for @depth commands.
+ * Returns 0 or -ENOMEM. nvmf_qpair_fini() frees it.
+ */
+int nvmf_qpair_init(struct nvmf_qpair *qp, const struct nvmf_transport_ops *ops,
+		    uint16_t qid, uint16_t depth);
+void nvmf_qpair_fini(struct nvmf_qpair *qp);
+
+/*
+ * Submit @req. Returns 0 (the callback will run later, from
+ * nvmf_qpair_poll()/process on this thread), -EBUSY when @depth commands are
+ * already outstanding, -ENOTCONN when the queue pair has failed.
+ */
+int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req);
+
+/*
+ * Wait up to @timeout_ms (-1 forever, 0 not at all) for the socket, then
+ * make progress and expire overdue commands. Returns completions or -errno
+ * when the queue pair failed.
+ */
+int nvmf_qpair_poll(struct nvmf_qpair *qp, int timeout_ms);
+
+/*
+ * Submit @req and poll until it completes. The request's own cb is
+ * replaced. Returns 0 when it completed (look at req->status), or -errno
+ * when it could not be submitted or the queue pair failed.
+ */
+int nvmf_qpair_exec(struct nvmf_qpair *qp, struct nvmf_request *req);
+
+void nvmf_qpair_destroy(struct nvmf_qpair *qp);
+
+/* For transports. */
+struct nvmf_request *nvmf_qpair_lookup(struct nvmf_qpair *qp, uint16_t cid);
+void nvmf_qpair_complete(struct nvmf_qpair *qp, struct nvmf_request *req);
+/* Mark the queue pair failed with @err and a message; fail every request. */
+void nvmf_qpair_fail(struct nvmf_qpair *qp, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Fabrics commands on one queue pair (fabrics.c), synchronous. */
+struct nvmf_connect_args {
+	const char *subnqn;
+	const char *hostnqn;
+	const uint8_t *hostid;	/* 16 bytes */
+	uint16_t cntlid;	/* 0xffff on the admin queue */
+	uint32_t kato_ms;	/* admin queue only */
+	bool disable_sqflow;	/* CATTR DISSQFC: lets the controller skip
+				   CapsuleResp after C2HData with SUCCESS */
+};
+int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *a,
+			 uint16_t *cntlid, char *err, size_t errlen);
+int nvmf_prop_get(struct nvmf_qpair *qp, uint32_t ofst, bool eight, uint64_t *val);
+int nvmf_prop_set(struct nvmf_qpair *qp, uint32_t ofst, uint32_t val);
+
+/* Options a controller is created with (nvme-cli's names in comments). */
+struct nvmf_ctrl_opts {
+	const char *transport;	/* -t */
+	const char *traddr;	/* -a */
+	const char *trsvcid;	/* -s */
+	const char *subnqn;	/* -n */
+	const char *hostnqn;	/* -q */
+	const char *hostid;	/* -I, UUID text */
+	int nr_io_queues;	/* -i; 0 for none */
+	int queue_size;		/* -Q, I/O queue entries */
+	int kato_s;		/* -k; 0 disables keep-alive */
+	bool hdgst;		/* -g */
+	bool ddgst;		/* -G */
+	bool disable_sqflow;	/* --disable-sqflow: Connect CATTR bit 2 */
+	int timeout_ms;		/* per step of association setup */
+};
+
+enum nvmf_ctrl_state {
+	NVMF_CTRL_NEW = 0,
+	NVMF_CTRL_CONNECTING,
+	NVMF_CTRL_LIVE,
+	NVMF_CTRL_FAILED,
+	NVMF_CTRL_DELETING,
+};
+const char *nvmf_ctrl_state_str(enum nvmf_ctrl_state s);
+
+struct nvmf_ns {
+	uint32_t nsid;
+	uint64_t nsze;		/* blocks */
+	uint32_t lba_size;
+	uint16_t ms;		/* metadata bytes per block */
+	/* Namespace Identification Descriptors (Identify CNS 3), 0 when absent */
+	uint8_t eui64[8];
+	uint8_t nguid[16];
+	uint8_t uuid[16];
+	uint8_t csi;
+	struct nvme_id_ns id;
+};
+
+struct nvmf_ctrl {
+	struct nvmf_ctrl_opts opts;	/* strings owned (copied) */
+	char *strings;			/* backing storage for opts strings */
+	const struct nvmf_transport_ops *ops;
+	enum nvmf_ctrl_state state;
+	bool discovery;
+	uint8_t hostid[16];
+	uint16_t cntlid;
+	uint64_t cap;
+	uint32_t vs;
+	uint32_t max_xfer;		/* bytes per command (MDTS), 0 = no limit */
+	uint32_t io_icd_max;		/* I/O queue in-capsule data limit */
+	uint16_t io_depth;		/* commands per I/O queue */
+	struct nvme_id_ctrl id;
+	struct nvmf_qpair *adminq;
+	struct nvmf_qpair **ioq;
+	int nr_ioq;
+	struct nvmf_ns *ns;
+	int nr_ns;
+	/* keep-alive and AER, on the admin queue */
+	uint64_t ka_due_ns;
+	uint32_t ka_period_ms;
+	bool ka_inflight;
+	struct nvmf_request ka_req;
+	struct nvmf_request aer_req;
+	bool aer_inflight;
+	uint32_t aer_events;		/* namespace-change notices seen */
+	bool ns_changed;		/* a rescan is due */
+	bool aer_pending_rearm;
+	int err;
+	char errmsg[256];		/* first error wins */
+	/* Running with worker threads (nvmf_ctrl_start), else NULL / -1. */
+	struct nvmf_worker *admin_worker;
+	struct nvmf_worker **io_workers;
+	int timer_fd;
+	int event_fd;			/* readable when events is non-zero */
+	unsigned int events;		/* NVMF_CTRL_EV_*, atomic */
+	pthread_mutex_t ns_lock;	/* guards ns/nr_ns and errmsg across threads */
+};
+
+#define NVMF_CTRL_EV_FAILED	0x1u	/* the controller failed: see nvmf_ctrl_error() */
+#define NVMF_CTRL_EV_NS_CHANGED	0x2u	/* the namespace list was rescanned */
+
+/*
+ * Establish the association: admin queue, Connect, enable, Identify,
+ * I/O queues, keep-alive, AER (non-discovery), namespace scan.
+ * Blocks (bounded by opts->timeout_ms per step). On success *out is a LIVE
+ * controller owned by the caller's thread. On failure returns -errno and
+ * a one-line cause in @err. Thread: any; controllers are independent (no
+ * shared lock), so connects to different targets run in parallel.
+ */
+int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
+		      char *err, size_t errlen);
+
+/*
+ * Normal shutdown (CC.SHN) when live, then close every queue and free.
+ * Consumes @c. Owner thread, with no I/O queue still in use elsewhere.
+ */
+void nvmf_ctrl_disconnect(struct nvmf_ctrl *c);
+
+/*
+ * Admin-queue housekeeping: process completions, send keep-alive when due,
+ * re-arm AER. Does not wait for the network, except after a namespace
+ * change notice, when it reads the changed-namespace log and rescans
+ * (each command bounded by the command timeout). Returns 0 or -errno if
+ * the controller failed (nvmf_ctrl_error() says why). Owner thread.
+ */
+int nvmf_ctrl_service(struct nvmf_ctrl *c);
+/*
+ * The owner of I/O queue @qp reports that it failed; the controller goes
+ * to FAILED with the queue's error as the cause. Admin-queue owner thread.
+ */
+void nvmf_ctrl_ioq_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp);
+/* Milliseconds until nvmf_ctrl_service() has timed work (-1: none). */
+int nvmf_ctrl_next_timeout_ms(const struct nvmf_ctrl *c);
+
+/* Run one admin command synchronously. Owner thread. */
+int nvmf_ctrl_admin_exec(struct nvmf_ctrl *c, struct nvmf_request *req);
+
+int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k);
+int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t nsid,
+		      uint64_t offset, void *buf, uint32_t len, bool rae);
+/* Rescan active namespaces. Owner thread. */
+int nvmf_ctrl_scan_ns(struct nvmf_ctrl *c);
+
+const char *nvmf_ctrl_error(const struct nvmf_ctrl *c);
+void nvmf_ctrl_set_error(struct nvmf_ctrl *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Discovery: fetch the whole discovery log (GENCTR consistency loop).
+ * *out is malloc'd (header + *numrec entries), the caller frees it.
+ */
+int nvmf_discovery_log(struct nvmf_ctrl *c, struct nvmf_discovery_log **out,
+		       uint64_t *numrec);
+
+/*
+ * Serve a connected controller from worker threads (host/worker.h): one for
+ * the admin queue, which also runs keep-alive and AER handling from a
+ * timer, and one per I/O queue. From here on the queues belong to the
+ * workers: other threads submit with nvmf_worker_post() on
+ * c->admin_worker / c->io_workers[i], and read controller state on the
+ * admin worker (nvmf_worker_call). Failure and namespace changes are
+ * signalled on nvmf_ctrl_event_fd(). Thread: the owner, before and after.
+ */
+int nvmf_ctrl_start(struct nvmf_ctrl *c);
+/* Stop and join the workers; the caller owns every queue again. */
+void nvmf_ctrl_stop(struct nvmf_ctrl *c);
+int nvmf_ctrl_event_fd(const struct nvmf_ctrl *c);
+/* Raise NVMF_CTRL_EV_* bits and wake the event fd. Thread: any. */
+void nvmf_ctrl_post_event(struct nvmf_ctrl *c, unsigned int ev);
+/* Fetch and clear the pending NVMF_CTRL_EV_* bits. Thread: any. */
+unsigned int nvmf_ctrl_take_events(struct nvmf_ctrl *c);
+/* A malloc'd copy of the namespace list. Thread: any. */
+int nvmf_ctrl_ns_snapshot(struct nvmf_ctrl *c, struct nvmf_ns **out, int *n);
+
+/* NVMe status in words (libnvme's table), for messages. */
+const char *nvmf_status_str(uint16_t status);
+/* Describe a Connect failure: status plus the invalid parameter if any. */
+void nvmf_connect_error_str(uint16_t status, uint32_t dw0, char *buf, size_t len);
+
+/*
+ * Host identity: @hostnqn/@hostid when given, else /etc/nvme/hostnqn and
+ * /etc/nvme/hostid like nvme-cli, else a generated pair. Returns malloc'd
+ * strings in *nqn_out and *id_out and the 16 id bytes.
+ */
+int nvmf_host_identity(const char *hostnqn, const char *hostid, char **nqn_out,
+		       char **id_out, uint8_t id_bytes[16], char *err, size_t errlen);
+int nvmf_uuid_parse(const char *s, uint8_t out[16]);
+
+#endif

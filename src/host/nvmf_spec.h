@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe and NVMe-oF wire structures that libnvme does not define in wire
+ * form: the 64-byte submission queue entry, the 16-byte completion queue
+ * entry, SGL descriptors and the Fabrics command fields. Identify, log page
+ * and Connect-data layouts come from libnvme's <nvme/types.h>.
+ *
+ * All multi-byte fields are little-endian on the wire; the structs hold
+ * wire bytes and are converted with htole*()/le*toh() at use.
+ * References: NVMe Base 2.0 (SQE 4.2, CQE 4.6, SGL 4.3.2), NVMe over
+ * Fabrics 1.1 (Fabrics commands 3.3-3.6, Connect 3.3).
+ */
+#ifndef NVMF_SPEC_H
+#define NVMF_SPEC_H
+
+#include <assert.h>
+#include <endian.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* SGL descriptor (Base 4.3.2), 16 bytes. */
+struct nvmf_sgl {
+	uint64_t addr;
+	uint32_t length;
+	uint8_t  rsvd[3];
+	uint8_t  id;		/* type [7:4], subtype [3:0] */
+};
+static_assert(sizeof(struct nvmf_sgl) == 16, "SGL descriptor is 16 bytes");
+
+#define NVMF_SGL_ID_ICD		0x01	/* data block, offset into in-capsule data */
+#define NVMF_SGL_ID_TCP_XPORT	0x5A	/* transport data block, transport specific */
+#define NVMF_SGL_ID_KEYED	0x40	/* keyed data block, address */
+#define NVMF_SGL_ID_KEYED_INV	0x4F	/* keyed data block, invalidate key */
+
+/* Submission queue entry (Base 4.2), 64 bytes. */
+struct nvmf_sqe {
+	uint8_t  opc;
+	uint8_t  flags;		/* FUSE [1:0], PSDT [7:6] */
+	uint16_t cid;
+	uint32_t nsid;
+	uint32_t cdw2;
+	uint32_t cdw3;
+	uint64_t mptr;
+	struct nvmf_sgl sgl1;	/* DPTR as SGL1 on fabrics */
+	uint32_t cdw10;
+	uint32_t cdw11;
+	uint32_t cdw12;
+	uint32_t cdw13;
+	uint32_t cdw14;
+	uint32_t cdw15;
+};
+static_assert(sizeof(struct nvmf_sqe) == 64, "SQE is 64 bytes");
+static_assert(offsetof(struct nvmf_sqe, sgl1) == 24, "SGL1 at byte 24");
+static_assert(offsetof(struct nvmf_sqe, cdw10) == 40, "CDW10 at byte 40");
+
+/* PSDT 01b: SGL, metadata pointer is a contiguous buffer. Fabrics hosts set it. */
+#define NVMF_SQE_FLAGS_SGL	0x40
+
+/* Completion queue entry (Base 4.6), 16 bytes. */
+struct nvmf_cqe {
+	uint32_t dw0;
+	uint32_t dw1;
+	uint16_t sqhd;
+	uint16_t sqid;
+	uint16_t cid;
+	uint16_t status;	/* P [0], SC [8:1], SCT [11:9], CRD [13:12], M [14], DNR [15] */
+};
+static_assert(sizeof(struct nvmf_cqe) == 16, "CQE is 16 bytes");
+
+/*
+ * Status as carried in the engine: the CQE status field shifted right by
+ * one (phase dropped), the same convention as the Linux ioctl return value
+ * and libnvme's nvme_status_to_string(): SC [7:0], SCT [10:8], CRD [12:11],
+ * MORE [13], DNR [14].
+ */
+#define NVMF_STATUS_SC(s)	((s) & 0xff)
+#define NVMF_STATUS_SCT(s)	(((s) >> 8) & 0x7)
+#define NVMF_STATUS_CRD(s)	(((s) >> 11) & 0x3)
+#define NVMF_STATUS_MORE	0x2000
+#define NVMF_STATUS_DNR		0x4000
+#define NVMF_STATUS_CODE(s)	((s) & 0x7ff)	/* SCT and SC only */
+#define NVMF_STATUS_MAKE(sct, sc) ((uint16_t)(((sct) << 8) | (sc)))
+
+static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
+{
+	return le16toh(cqe->status) >> 1;
+}
+
+/* Status codes the engine produces or acts on (SCT << 8 | SC). */
+#define NVMF_SC_SUCCESS			0x000
+#define NVMF_SC_DATA_XFER_ERROR		0x004
+#define NVMF_SC_INTERNAL		0x006
+#define NVMF_SC_ABORT_REQ		0x007
+#define NVMF_SC_ABORT_QUEUE		0x008
+#define NVMF_SC_TRANSIENT_TR_ERR	0x022
+#define NVMF_SC_CONNECT_FORMAT		0x180
+#define NVMF_SC_CONNECT_CTRL_BUSY	0x181
+#define NVMF_SC_CONNECT_INVALID_PARAM	0x182
+#define NVMF_SC_CONNECT_RESTART_DISC	0x183
+#define NVMF_SC_CONNECT_INVALID_HOST	0x184
+#define NVMF_SC_DISCOVERY_RESTART	0x190
+#define NVMF_SC_AUTH_REQUIRED		0x191
+#define NVMF_SC_HOST_PATH_ERROR		0x370
+#define NVMF_SC_HOST_ABORTED_CMD	0x371
+
+/* Admin opcodes used by the host core (Base 5). */
+#define NVME_ADM_GET_LOG_PAGE	0x02
+#define NVME_ADM_IDENTIFY	0x06
+#define NVME_ADM_SET_FEATURES	0x09
+#define NVME_ADM_GET_FEATURES	0x0a
+#define NVME_ADM_ASYNC_EVENT	0x0c
+#define NVME_ADM_KEEP_ALIVE	0x18
+#define NVME_FABRICS_OPC	0x7f
+
+/* NVM command set opcodes. */
+#define NVME_NVM_FLUSH		0x00
+#define NVME_NVM_WRITE		0x01
+#define NVME_NVM_READ		0x02
+
+/* Identify CNS values. */
+#define NVME_CNS_NS		0x00
+#define NVME_CNS_CTRL		0x01
+#define NVME_CNS_NS_ACTIVE_LIST	0x02
+#define NVME_CNS_NS_DESC_LIST	0x03
+
+/* Feature identifiers. */
+#define NVME_FID_NUM_QUEUES	0x07
+#define NVME_FID_ASYNC_EVENT	0x0b
+#define NVME_FID_KATO		0x0f
+
+/* Fabrics command types (Fabrics 3.x). */
+#define NVMF_FCTYPE_PROP_SET	0x00
+#define NVMF_FCTYPE_CONNECT	0x01
+#define NVMF_FCTYPE_PROP_GET	0x04
+
+/* Fabrics Connect command (Fabrics 3.3), SQE layout. */
+struct nvmf_connect_sqe {
+	uint8_t  opc;
+	uint8_t  flags;
+	uint16_t cid;
+	uint8_t  fctype;
+	uint8_t  rsvd5[19];
+	struct nvmf_sgl sgl1;
+	uint16_t recfmt;
+	uint16_t qid;
+	uint16_t sqsize;	/* 0's based */
+	uint8_t  cattr;
+	uint8_t  rsvd47;
+	uint32_t kato;		/* milliseconds, admin queue only */
+	uint8_t  rsvd52[12];
+};
+static_assert(sizeof(struct nvmf_connect_sqe) == 64, "Connect SQE is 64 bytes");
+static_assert(offsetof(struct nvmf_connect_sqe, qid) == 42, "QID at byte 42");
+static_assert(offsetof(struct nvmf_connect_sqe, kato) == 48, "KATO at byte 48");
+
+/* Property Get/Set (Fabrics 3.4, 3.5), SQE layout. */
+struct nvmf_prop_sqe {
+	uint8_t  opc;
+	uint8_t  flags;
+	uint16_t cid;
+	uint8_t  fctype;
+	uint8_t  rsvd5[35];
+	uint8_t  attrib;	/* [2:0] size: 0 = 4 bytes, 1 = 8 bytes */
+	uint8_t  rsvd41[3];
+	uint32_t ofst;
+	uint64_t value;		/* Property Set only */
+	uint8_t  rsvd56[8];
+};
+static_assert(sizeof(struct nvmf_prop_sqe) == 64, "Property SQE is 64 bytes");
+static_assert(offsetof(struct nvmf_prop_sqe, ofst) == 44, "OFST at byte 44");
+static_assert(offsetof(struct nvmf_prop_sqe, value) == 48, "VALUE at byte 48");
+
+/* Controller properties (Base 3.1.3). */
+#define NVME_PROP_CAP	0x00
+#define NVME_PROP_VS	0x08
+#define NVME_PROP_CC	0x14
+#define NVME_PROP_CSTS	0x1c
+#define NVME_PROP_NSSR	0x20
+
+#define NVMF_CAP_MQES(cap)	((uint32_t)((cap) & 0xffff))
+#define NVMF_CAP_TO(cap)	((uint32_t)(((cap) >> 24) & 0xff))
+#define NVMF_CAP_MPSMIN(cap)	((uint32_t)(((cap) >> 48) & 0xf))
+#define NVMF_CAP_CSS_CSI	(1ULL << 43)
+
+#define NVMF_CC_EN		(1u << 0)
+#define NVMF_CC_CSS_NVM		(0u << 4)
+#define NVMF_CC_CSS_CSI		(6u << 4)
+#define NVMF_CC_SHN_MASK	(3u << 14)
+#define NVMF_CC_SHN_NORMAL	(1u << 14)
+#define NVMF_CC_IOSQES		(6u << 16)
+#define NVMF_CC_IOCQES		(4u << 20)
+
+#define NVMF_CSTS_RDY		(1u << 0)
+#define NVMF_CSTS_CFS		(1u << 1)
+#define NVMF_CSTS_SHST_MASK	(3u << 2)
+#define NVMF_CSTS_SHST_CMPLT	(2u << 2)
+
+#define NVMF_DISC_NQN		"nqn.2014-08.org.nvmexpress.discovery"
+#define NVMF_NQN_MAX		223
+#define NVMF_CNTLID_DYNAMIC	0xffff
+
+/* Asynchronous event completion dword 0 (Base 5.2). */
+#define NVME_AER_TYPE(dw0)	((dw0) & 0x7)
+#define NVME_AER_INFO(dw0)	(((dw0) >> 8) & 0xff)
+#define NVME_AER_LID(dw0)	(((dw0) >> 16) & 0xff)
+#define NVME_AER_TYPE_NOTICE	2
+#define NVME_AER_NOTICE_NS_CHANGED 0x00
+
+#endif

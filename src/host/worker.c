@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "host/log.h"
+#include "host/worker.h"
+
+#define MAX_EVENTS 32
+
+struct fd_watch {
+	struct fd_watch *next;
+	int fd;
+	nvmf_fd_cb cb;
+	void *arg;
+};
+
+struct idle_hook {
+	struct idle_hook *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* Mailbox item: a request to submit, or a function to run. */
+struct call {
+	void (*fn)(void *arg);
+	void *arg;
+	bool done;
+};
+
+struct nvmf_worker {
+	pthread_t thread;
+	struct nvmf_qpair *qp;
+	int epfd;
+	int evfd;
+	short qp_events;		/* what the qpair fd is registered for */
+	struct fd_watch *watches;
+	/* mailbox, shared: guarded by lock */
+	pthread_mutex_t lock;
+	pthread_cond_t call_done;
+	struct nvmf_request **box;
+	size_t box_len, box_cap;
+	struct call *call;
+	bool stop;
+	void (*on_fail)(struct nvmf_qpair *qp, void *arg);
+	void *on_fail_arg;
+	bool fail_reported;		/* worker thread only */
+	struct idle_hook *idle;		/* worker thread only */
+	/* worker thread only: requests that did not fit the queue pair yet */
+	struct nvmf_request **backlog;
+	size_t backlog_len, backlog_cap;
+};
+
+static uint32_t to_epoll(short ev)
+{
+	return (ev & POLLIN ? EPOLLIN : 0) | (ev & POLLOUT ? EPOLLOUT : 0);
+}
+
+static void fail_request(struct nvmf_request *req, uint16_t status, int err)
+{
+	req->status = status;
+	req->xport_err = err;
+	if (req->cb)
+		req->cb(req);
+}
+
+static int push(struct nvmf_request ***v, size_t *len, size_t *cap, struct nvmf_request *req)
+{
+	if (*len == *cap) {
+		size_t n = *cap ? *cap * 2 : 64;
+		struct nvmf_request **bigger = realloc(*v, n * sizeof(**v));
+
+		if (!bigger)
+			return -ENOMEM;
+		*v = bigger;
+		*cap = n;
+	}
+	(*v)[(*len)++] = req;
+	return 0;
+}
+
+/* Submit backlog in order while the queue pair has room. */
+static void drain_backlog(struct nvmf_worker *w)
+{
+	size_t i = 0;
+
+	while (i < w->backlog_len) {
+		struct nvmf_request *req = w->backlog[i];
+		int rc = nvmf_qpair_submit(w->qp, req);
+
+		if (rc == -EBUSY)
+			break;
+		i++;
+		if (rc < 0)
+			fail_request(req, NVMF_SC_HOST_PATH_ERROR, rc);
+	}
+	memmove(w->backlog, w->backlog + i, (w->backlog_len - i) * sizeof(*w->backlog));
+	w->backlog_len -= i;
+}
+
+static void drain_mailbox(struct nvmf_worker *w)
+{
+	struct nvmf_request **box;
+	struct call *call;
+	size_t n;
+	uint64_t v;
+
+	if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		nvmf_debug("worker eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&w->lock);
+	box = w->box;
+	n = w->box_len;
+	w->box = NULL;
+	w->box_len = w->box_cap = 0;
+	call = w->call;
+	w->call = NULL;
+	pthread_mutex_unlock(&w->lock);
+
+	if (call) {
+		call->fn(call->arg);
+		pthread_mutex_lock(&w->lock);
+		call->done = true;
+		pthread_cond_broadcast(&w->call_done);
+		pthread_mutex_unlock(&w->lock);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (push(&w->backlog, &w->backlog_len, &w->backlog_cap, box[i]) < 0)
+			fail_request(box[i], NVMF_SC_HOST_ABORTED_CMD, -ENOMEM);
+	}
+	free(box);
+	drain_backlog(w);
+}
+
+static void update_qp_events(struct nvmf_worker *w)
+{
+	struct epoll_event ev = { 0 };
+	short want;
+	int fd = w->qp->ops->pollfd(w->qp, &want);
+
+	if (want == w->qp_events)
+		return;
+	ev.events = to_epoll(want);
+	ev.data.ptr = NULL;	/* NULL marks the queue pair */
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		w->qp_events = want;
+}
+
+static void *worker_main(void *arg)
+{
+	struct nvmf_worker *w = arg;
+	struct epoll_event evs[MAX_EVENTS];
+
+	for (;;) {
+		int n, timeout = w->qp->outstanding ? 100 : 1000;
+
+		update_qp_events(w);
+		n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct fd_watch *fw = evs[i].data.ptr;
+
+			if (fw == (void *)w)
+				drain_mailbox(w);
+			else if (fw)
+				fw->cb(w, fw->fd, evs[i].events, fw->arg);
+		}
+		/* Queue pair progress, also expiring timed-out commands. */
+		nvmf_qpair_poll(w->qp, 0);
+		if (w->backlog_len) {
+			if (w->qp->state == NVMF_QP_FAILED) {
+				for (size_t i = 0; i < w->backlog_len; i++)
+					fail_request(w->backlog[i], NVMF_SC_HOST_PATH_ERROR,
+						     -ENOTCONN);
+				w->backlog_len = 0;
+			} else {
+				drain_backlog(w);
+				nvmf_qpair_poll(w->qp, 0);
+			}
+		}
+		for (struct idle_hook *h = w->idle; h; h = h->next)
+			h->fn(h->arg);
+		pthread_mutex_lock(&w->lock);
+		if (w->stop) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		if (w->qp->state == NVMF_QP_FAILED && !w->fail_reported && w->on_fail) {
+			void (*cb)(struct nvmf_qpair *, void *) = w->on_fail;
+			void *cb_arg = w->on_fail_arg;
+
+			w->fail_reported = true;
+			pthread_mutex_unlock(&w->lock);
+			cb(w->qp, cb_arg);
+			continue;
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	return NULL;
+}
+
+int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
+{
+	struct epoll_event ev = { 0 };
+	struct nvmf_worker *w;
+	short want;
+	int fd, rc;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->qp = qp;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->call_done, NULL);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->epfd < 0 || w->evfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = w;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	fd = qp->ops->pollfd(qp, &want);
+	ev.events = to_epoll(want);
+	ev.data.ptr = NULL;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	w->qp_events = want;
+	rc = -pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	free(w);
+	return rc;
+}
+
+void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req)
+{
+	if (!w->backlog_len) {
+		int rc = nvmf_qpair_submit(w->qp, req);
+
+		if (rc == 0)
+			return;
+		if (rc != -EBUSY) {
+			fail_request(req, NVMF_SC_HOST_PATH_ERROR, rc);
+			return;
+		}
+	}
+	if (push(&w->backlog, &w->backlog_len, &w->backlog_cap, req) < 0)
+		fail_request(req, NVMF_SC_HOST_ABORTED_CMD, -ENOMEM);
+}
+
+static void wake(struct nvmf_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->evfd, &one, sizeof(one)) < 0)
+		nvmf_debug("worker wake: %s", strerror(errno));
+}
+
+void nvmf_worker_post(struct nvmf_worker *w, struct nvmf_request *req)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	rc = w->stop ? -ESHUTDOWN : push(&w->box, &w->box_len, &w->box_cap, req);
+	pthread_mutex_unlock(&w->lock);
+	if (rc < 0) {
+		fail_request(req, NVMF_SC_HOST_ABORTED_CMD, rc);
+		return;
+	}
+	wake(w);
+}
+
+void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg)
+{
+	struct call c = { .fn = fn, .arg = arg };
+
+	pthread_mutex_lock(&w->lock);
+	while (w->call)		/* one call at a time */
+		pthread_cond_wait(&w->call_done, &w->lock);
+	w->call = &c;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
+	pthread_mutex_lock(&w->lock);
+	while (!c.done)
+		pthread_cond_wait(&w->call_done, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int nvmf_worker_add_fd(struct nvmf_worker *w, int fd, uint32_t events, nvmf_fd_cb cb, void *arg)
+{
+	struct epoll_event ev = { .events = events };
+	struct fd_watch *fw = calloc(1, sizeof(*fw));
+
+	if (!fw)
+		return -ENOMEM;
+	fw->fd = fd;
+	fw->cb = cb;
+	fw->arg = arg;
+	ev.data.ptr = fw;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int rc = -errno;
+
+		free(fw);
+		return rc;
+	}
+	fw->next = w->watches;
+	w->watches = fw;
+	return 0;
+}
+
+int nvmf_worker_del_fd(struct nvmf_worker *w, int fd)
+{
+	for (struct fd_watch **p = &w->watches; *p; p = &(*p)->next) {
+		if ((*p)->fd == fd) {
+			struct fd_watch *fw = *p;
+
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+			*p = fw->next;
+			free(fw);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void nvmf_worker_on_fail(struct nvmf_worker *w, void (*cb)(struct nvmf_qpair *qp, void *arg),
+			 void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->on_fail = cb;
+	w->on_fail_arg = arg;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
+}
+
+int nvmf_worker_add_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg)
+{
+	struct idle_hook *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->fn = fn;
+	h->arg = arg;
+	h->next = w->idle;
+	w->idle = h;
+	return 0;
+}
+
+void nvmf_worker_del_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg)
+{
+	for (struct idle_hook **p = &w->idle; *p; p = &(*p)->next) {
+		if ((*p)->fn == fn && (*p)->arg == arg) {
+			struct idle_hook *h = *p;
+
+			*p = h->next;
+			free(h);
+			return;
+		}
+	}
+}
+
+struct nvmf_qpair *nvmf_worker_qpair(struct nvmf_worker *w)
+{
+	return w->qp;
+}
+
+struct nvmf_qpair *nvmf_worker_stop(struct nvmf_worker *w)
+{
+	struct nvmf_qpair *qp = w->qp;
+
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
+	pthread_join(w->thread, NULL);
+	/* Anything still waiting never reached the wire. */
+	for (size_t i = 0; i < w->box_len; i++)
+		fail_request(w->box[i], NVMF_SC_HOST_ABORTED_CMD, -ESHUTDOWN);
+	for (size_t i = 0; i < w->backlog_len; i++)
+		fail_request(w->backlog[i], NVMF_SC_HOST_ABORTED_CMD, -ESHUTDOWN);
+	while (w->watches)
+		nvmf_worker_del_fd(w, w->watches->fd);
+	while (w->idle)
+		nvmf_worker_del_idle(w, w->idle->fn, w->idle->arg);
+	free(w->box);
+	free(w->backlog);
+	close(w->epfd);
+	close(w->evfd);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->call_done);
+	free(w);
+	return qp;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A worker: one thread, one event loop (epoll), owning one queue pair.
+ * This is the engine's threading model made concrete:
+ *
+ *   - the worker thread is the only thread that touches its queue pair, so
+ *     the data path has no locks;
+ *   - other threads hand it requests through a mailbox (a short-locked list
+ *     plus an eventfd) with nvmf_worker_post(); the request's callback then
+ *     runs on the worker thread;
+ *   - frontends that live on the same thread (a ublk queue's io_uring, say)
+ *     register their fds with nvmf_worker_add_fd() and are called back from
+ *     the same loop: no thread hop between the block request and the wire.
+ *
+ * Lifetime: nvmf_worker_start() takes over the queue pair (the caller must
+ * not touch it afterwards); nvmf_worker_stop() joins the thread and hands
+ * the queue pair back, still open.
+ */
+#ifndef NVMF_WORKER_H
+#define NVMF_WORKER_H
+
+#include <stdint.h>
+
+#include "host/nvmf.h"
+
+struct nvmf_worker;
+
+/* Called on the worker thread when @fd has @events (EPOLLIN etc.). */
+typedef void (*nvmf_fd_cb)(struct nvmf_worker *w, int fd, uint32_t events, void *arg);
+
+/* Start a worker thread for @qp. Thread: any. */
+int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out);
+
+/*
+ * Stop the loop and join the thread; requests still in the mailbox complete
+ * with NVMF_SC_HOST_ABORTED_CMD. Returns the queue pair, which the caller
+ * owns again. Thread: any but the worker's own.
+ */
+struct nvmf_qpair *nvmf_worker_stop(struct nvmf_worker *w);
+
+/*
+ * Submit @req on the worker's queue pair from any thread. The request is
+ * queued if the queue pair is full and sent as slots free up; req->cb runs
+ * on the worker thread. If the queue pair has failed, the request
+ * completes with NVMF_SC_HOST_PATH_ERROR and xport_err -ENOTCONN.
+ */
+void nvmf_worker_post(struct nvmf_worker *w, struct nvmf_request *req);
+
+/*
+ * Worker thread only: submit @req on the worker's queue pair now, or, when
+ * the queue pair is full (several frontends may share it), as soon as a slot
+ * frees up, in order. Failures complete the request through its callback,
+ * possibly before this returns.
+ */
+void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req);
+
+/* Run @fn(@arg) on the worker thread and wait for it. Thread: not the worker. */
+void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
+
+/* Worker thread only: watch @fd for @events, or stop watching it. */
+int nvmf_worker_add_fd(struct nvmf_worker *w, int fd, uint32_t events, nvmf_fd_cb cb,
+		       void *arg);
+int nvmf_worker_del_fd(struct nvmf_worker *w, int fd);
+
+/*
+ * Call @cb(@qp, @arg) once, on the worker thread, when the queue pair
+ * fails. Set it right after start; thread: any (taken under the lock).
+ */
+void nvmf_worker_on_fail(struct nvmf_worker *w, void (*cb)(struct nvmf_qpair *qp, void *arg),
+			 void *arg);
+
+/*
+ * Worker thread only: call @fn(@arg) at the end of every loop iteration,
+ * after the queue pair made progress (e.g. to submit a batch of io_uring
+ * SQEs prepared by completion callbacks with one syscall). Several users
+ * (one per ublk disk, say) each add their own; remove with the same pair.
+ */
+int nvmf_worker_add_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
+void nvmf_worker_del_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
+
+/* The worker's queue pair; for use on the worker thread (callbacks). */
+struct nvmf_qpair *nvmf_worker_qpair(struct nvmf_worker *w);
+
+#endif

@@ -1,0 +1,852 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe/TCP transport (NVMe/TCP Transport Specification 1.0): one TCP
+ * connection per queue pair, driven without blocking by the queue pair's
+ * owner thread. PDU building and validation live in tcp_pdu.c; this file
+ * does the socket I/O and the per-command state:
+ *
+ *   transmit: a FIFO of PDUs (CapsuleCmd, H2CData, H2CTermReq), flushed with
+ *             one sendmsg() of as many iovecs as fit; data is never copied.
+ *   receive:  header -> (pad) -> data -> (data digest) state machine over a
+ *             read buffer; large data goes straight into the request buffer.
+ *
+ * A request completes once its response (or C2HData with SUCCESS) has
+ * arrived and nothing of it is still queued for sending.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "host/log.h"
+#include "host/nvmf.h"
+#include "transport/crc32c.h"
+#include "transport/tcp_pdu.h"
+
+#define TCP_RBUF_SIZE	(128 * 1024)
+#define TCP_DIRECT_MIN	(16 * 1024)	/* receive larger data straight into place */
+#define TCP_MAX_IOV	64
+#define TCP_ADMIN_ICD	8192		/* NVMe/TCP 1.0: admin and Fabrics commands */
+
+enum tcp_tx_kind { TX_CAPSULE, TX_H2C, TX_TERM };
+
+struct tcp_tx {
+	struct tcp_tx *next;
+	struct iovec iov[3];
+	int iovcnt;
+	size_t left;
+	enum tcp_tx_kind kind;
+	uint32_t h2c_len;		/* TX_H2C: data bytes in this PDU */
+};
+
+struct tcp_req {
+	/* Per-command state, reset on submit (everything before hdr). */
+	struct nvmf_request *req;
+	bool tx_queued;
+	bool icd;
+	bool resp_pending;		/* response arrived while tx still queued */
+	bool r2t_active;
+	bool ddgst_bad;
+	uint16_t ttag;
+	uint32_t h2c_sent;		/* data bytes handed to the socket */
+	uint32_t h2c_queued;		/* data bytes in queued H2CData PDUs */
+	uint32_t r2t_end;
+	uint32_t c2h_rcvd;
+	/* Transmit buffers. */
+	uint8_t hdr[TCP_TX_HDR_MAX];
+	uint8_t ddgst[TCP_DIGEST_LEN];
+	struct tcp_tx tx;
+};
+
+enum tcp_rx_state { RX_HDR, RX_PAD, RX_DATA, RX_DDGST };
+
+struct tcp_qpair {
+	struct nvmf_qpair qp;		/* must be first */
+	int fd;
+	struct tcp_pdu_cfg cfg;
+	uint32_t maxh2cdata;
+	struct tcp_req *treqs;
+	/* transmit */
+	struct tcp_tx *txq_head;
+	struct tcp_tx **txq_tail;
+	bool tx_partial;		/* the head PDU is partly on the wire */
+	/* receive */
+	uint8_t *rbuf;
+	size_t rpos, rlen;
+	enum tcp_rx_state rx_state;
+	uint8_t hdr[TCP_C2H_HLEN + TCP_DIGEST_LEN];
+	size_t hdr_have, hdr_need;
+	struct tcp_c2h pdu;
+	struct tcp_req *rx_req;
+	uint32_t rx_off;		/* where the next data byte goes in the request */
+	uint32_t rx_left;		/* data bytes (or pad bytes) still to come */
+	uint32_t rx_crc;
+	uint8_t rx_ddgst[TCP_DIGEST_LEN];
+	size_t rx_ddgst_have;
+	int completed;			/* completions in the current process() call */
+	char peer[128];
+};
+
+static inline struct tcp_qpair *to_tcp(struct nvmf_qpair *qp)
+{
+	return (struct tcp_qpair *)qp;
+}
+
+static void txq_push(struct tcp_qpair *tq, struct tcp_tx *tx)
+{
+	tx->next = NULL;
+	*tq->txq_tail = tx;
+	tq->txq_tail = &tx->next;
+}
+
+/*
+ * Protocol error: tell the controller with an H2CTermReq when the stream is
+ * at a PDU boundary, then fail the queue pair (which fails its commands).
+ */
+static void tcp_fatal(struct tcp_qpair *tq, const struct tcp_pdu_err *e,
+		      const uint8_t *bad, size_t bad_len)
+{
+	uint8_t term[TCP_TERM_MAX_PLEN];
+	size_t n;
+
+	if (!tq->tx_partial && tq->fd >= 0) {
+		n = tcp_term_build(term, e->fes, e->fei, bad, bad_len);
+		if (send(tq->fd, term, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			nvmf_debug("H2CTermReq not sent: %s", strerror(errno));
+	}
+	nvmf_qpair_fail(&tq->qp, -EPROTO, "protocol error from %s: %s (%s, FEI %u)",
+			tq->peer, e->msg, tcp_fes_str(e->fes), e->fei);
+}
+
+/* A received PDU breaks a rule: fail with @fes/@fei and a message. */
+__attribute__((format(printf, 4, 5)))
+static void rx_reject(struct tcp_qpair *tq, uint16_t fes, uint32_t fei, const char *fmt, ...)
+{
+	struct tcp_pdu_err e = { .fes = fes, .fei = fei };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	tcp_fatal(tq, &e, tq->hdr, tq->pdu.hdr_len ? tq->pdu.hdr_len : tq->hdr_have);
+}
+
+static void finish_request(struct tcp_qpair *tq, struct tcp_req *tr)
+{
+	struct nvmf_request *req = tr->req;
+
+	/* Never report success for read data that is damaged or missing. */
+	if (req->dir == NVMF_DIR_C2H && !req->xport_err && NVMF_STATUS_CODE(req->status) == 0) {
+		if (tr->ddgst_bad) {
+			req->status = NVMF_SC_DATA_XFER_ERROR;
+		} else if (tr->c2h_rcvd < req->data_len) {
+			nvmf_warn("%s: cid %u completed with %u of %u data bytes",
+				  tq->peer, req->cid, tr->c2h_rcvd, req->data_len);
+			req->status = NVMF_SC_DATA_XFER_ERROR;
+		}
+	}
+	if (req->dir == NVMF_DIR_H2C)
+		req->bytes_ok = tr->icd ? req->data_len : tr->h2c_sent;
+	tr->req = NULL;
+	tq->completed++;
+	nvmf_qpair_complete(&tq->qp, req);
+}
+
+static void complete_with(struct tcp_qpair *tq, struct tcp_req *tr, const struct nvmf_cqe *cqe)
+{
+	tr->req->cqe = *cqe;
+	tr->req->status = nvmf_cqe_status(cqe);
+	if (tr->tx_queued) {
+		tr->resp_pending = true;
+		return;
+	}
+	finish_request(tq, tr);
+}
+
+/* ---------------------------------------------------------------- transmit */
+
+static void queue_h2c(struct tcp_qpair *tq, struct tcp_req *tr)
+{
+	struct nvmf_request *req = tr->req;
+	uint32_t off = tr->h2c_sent + tr->h2c_queued;
+	uint32_t len = tr->r2t_end - off;
+	size_t hl;
+	bool last;
+
+	if (len > tq->maxh2cdata)
+		len = tq->maxh2cdata;
+	last = off + len == tr->r2t_end;
+	hl = tcp_h2c_build(tr->hdr, req->cid, tr->ttag, off, len, last, &tq->cfg);
+	tr->tx.kind = TX_H2C;
+	tr->tx.h2c_len = len;
+	tr->tx.iov[0] = (struct iovec){ tr->hdr, hl };
+	tr->tx.iov[1] = (struct iovec){ (uint8_t *)req->data + off, len };
+	tr->tx.iovcnt = 2;
+	tr->tx.left = hl + len;
+	if (tq->cfg.ddgst) {
+		uint32_t d = htole32(crc32c((uint8_t *)req->data + off, len));
+
+		memcpy(tr->ddgst, &d, sizeof(d));
+		tr->tx.iov[2] = (struct iovec){ tr->ddgst, TCP_DIGEST_LEN };
+		tr->tx.iovcnt = 3;
+		tr->tx.left += TCP_DIGEST_LEN;
+	}
+	tr->h2c_queued += len;
+	tr->tx_queued = true;
+	txq_push(tq, &tr->tx);
+}
+
+static void tx_done(struct tcp_qpair *tq, struct tcp_tx *tx)
+{
+	struct tcp_req *tr = (struct tcp_req *)((uint8_t *)tx - offsetof(struct tcp_req, tx));
+
+	tr->tx_queued = false;
+	if (tx->kind == TX_H2C) {
+		tr->h2c_sent += tx->h2c_len;
+		tr->h2c_queued -= tx->h2c_len;
+		tr->req->bytes_ok = tr->h2c_sent;
+		if (tr->h2c_sent < tr->r2t_end) {
+			queue_h2c(tq, tr);
+			return;
+		}
+		tr->r2t_active = false;
+	}
+	if (tr->resp_pending) {
+		tr->resp_pending = false;
+		finish_request(tq, tr);
+	}
+}
+
+/* Send as much of the queue as the socket takes. Returns 0 or -errno. */
+static int tcp_flush(struct tcp_qpair *tq)
+{
+	while (tq->txq_head) {
+		struct iovec iov[TCP_MAX_IOV];
+		struct msghdr msg = { .msg_iov = iov };
+		struct tcp_tx *tx;
+		ssize_t n;
+		int cnt = 0;
+
+		for (tx = tq->txq_head; tx && cnt + tx->iovcnt <= TCP_MAX_IOV; tx = tx->next)
+			for (int i = 0; i < tx->iovcnt; i++)
+				if (tx->iov[i].iov_len)
+					iov[cnt++] = tx->iov[i];
+		msg.msg_iovlen = cnt;
+		n = sendmsg(tq->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		/* Retire whole PDUs, trim the partly sent one. */
+		while (n > 0 && tq->txq_head) {
+			tx = tq->txq_head;
+			if ((size_t)n >= tx->left) {
+				n -= tx->left;
+				tq->txq_head = tx->next;
+				if (!tq->txq_head)
+					tq->txq_tail = &tq->txq_head;
+				tq->tx_partial = false;
+				tx->left = 0;
+				tx_done(tq, tx);
+				continue;
+			}
+			tx->left -= n;
+			for (int i = 0; i < tx->iovcnt && n > 0; i++) {
+				size_t k = (size_t)n < tx->iov[i].iov_len ? (size_t)n : tx->iov[i].iov_len;
+
+				tx->iov[i].iov_base = (uint8_t *)tx->iov[i].iov_base + k;
+				tx->iov[i].iov_len -= k;
+				n -= k;
+			}
+			tq->tx_partial = true;
+		}
+	}
+	return 0;
+}
+
+static int tcp_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+	struct tcp_req *tr = &tq->treqs[req->slot];
+	uint32_t icd = 0;
+	uint32_t plen;
+	size_t hl;
+
+	memset(tr, 0, offsetof(struct tcp_req, hdr));
+	tr->req = req;
+	uint32_t icd_max = qp->icd_max;
+
+	/* Fabrics commands may carry 8 KiB in-capsule on any queue (NVMe/TCP 1.0 3.3). */
+	if (req->cmd.opc == NVME_FABRICS_OPC && icd_max < TCP_ADMIN_ICD)
+		icd_max = TCP_ADMIN_ICD;
+	memset(&req->cmd.sgl1, 0, sizeof(req->cmd.sgl1));
+	if (req->dir == NVMF_DIR_H2C && req->data_len <= icd_max) {
+		icd = req->data_len;
+		tr->icd = true;
+		req->cmd.sgl1.id = NVMF_SGL_ID_ICD;
+	} else {
+		req->cmd.sgl1.id = NVMF_SGL_ID_TCP_XPORT;
+	}
+	req->cmd.sgl1.length = htole32(req->dir == NVMF_DIR_NONE ? 0 : req->data_len);
+
+	hl = tcp_capsule_build(tr->hdr, &req->cmd, icd, &tq->cfg, &plen);
+	tr->tx.kind = TX_CAPSULE;
+	tr->tx.iov[0] = (struct iovec){ tr->hdr, hl };
+	tr->tx.iovcnt = 1;
+	tr->tx.left = plen;
+	if (icd) {
+		tr->tx.iov[1] = (struct iovec){ req->data, icd };
+		tr->tx.iovcnt = 2;
+		if (tq->cfg.ddgst) {
+			uint32_t d = htole32(crc32c(req->data, icd));
+
+			memcpy(tr->ddgst, &d, sizeof(d));
+			tr->tx.iov[2] = (struct iovec){ tr->ddgst, TCP_DIGEST_LEN };
+			tr->tx.iovcnt = 3;
+		}
+	}
+	tr->tx_queued = true;
+	txq_push(tq, &tr->tx);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- receive */
+
+static struct tcp_req *rx_lookup(struct tcp_qpair *tq, uint16_t cid, uint32_t fei)
+{
+	struct nvmf_request *req = nvmf_qpair_lookup(&tq->qp, cid);
+
+	if (req && tq->treqs[req->slot].req == req)
+		return &tq->treqs[req->slot];
+	rx_reject(tq, TCP_FES_INVALID_HEADER, fei, "%s for unknown command id %u",
+		  tcp_pdu_type_str(tq->pdu.type), cid);
+	return NULL;
+}
+
+static void rx_data_done(struct tcp_qpair *tq)
+{
+	struct tcp_req *tr = tq->rx_req;
+	struct tcp_c2h *p = &tq->pdu;
+
+	tr->c2h_rcvd += p->datal;
+	if (!tr->ddgst_bad)
+		tr->req->bytes_ok = tr->c2h_rcvd;
+	tq->rx_state = RX_HDR;
+	tq->rx_req = NULL;
+	if (p->flags & TCP_F_SUCCESS) {
+		struct nvmf_cqe cqe = { .cid = htole16(p->cccid) };
+
+		tq->qp.stats.c2h_success++;
+		complete_with(tq, tr, &cqe);
+	}
+}
+
+static void rx_ddgst_check(struct tcp_qpair *tq)
+{
+	uint32_t got, want = crc32c_final(tq->rx_crc);
+	struct tcp_req *tr = tq->rx_req;
+
+	memcpy(&got, tq->rx_ddgst, sizeof(got));
+	if (le32toh(got) != want) {
+		/*
+		 * Not fatal to the connection: the PDU boundaries are intact.
+		 * The command completes with a transfer error and bytes_ok stops
+		 * at the last good PDU, so callers can retry the rest.
+		 */
+		if (!tr->ddgst_bad)
+			nvmf_warn("%s: data digest error on cid %u at offset %u",
+				  tq->peer, tr->req->cid, tq->pdu.datao);
+		tr->ddgst_bad = true;
+		tq->qp.stats.ddgst_errors++;
+	}
+	rx_data_done(tq);
+}
+
+/* A whole header is in tq->hdr: validate and act on it. */
+static void rx_header(struct tcp_qpair *tq)
+{
+	struct tcp_c2h *p = &tq->pdu;
+	struct tcp_pdu_err e;
+	struct tcp_req *tr;
+
+	if (tcp_c2h_parse(tq->hdr, tq->hdr_have, &tq->cfg, p, &e) < 0) {
+		tcp_fatal(tq, &e, tq->hdr, tq->hdr_have);
+		return;
+	}
+	tq->hdr_have = 0;
+	tq->hdr_need = 0;
+	switch (p->type) {
+	case TCP_PDU_CAPSULE_RESP:
+		tr = rx_lookup(tq, le16toh(p->cqe.cid), 8 + offsetof(struct nvmf_cqe, cid));
+		if (!tr)
+			return;
+		if (tr->r2t_active && NVMF_STATUS_CODE(nvmf_cqe_status(&p->cqe)) == 0) {
+			rx_reject(tq, TCP_FES_SEQUENCE, 0,
+				  "success response for cid %u before its data was sent",
+				  tr->req->cid);
+			return;
+		}
+		complete_with(tq, tr, &p->cqe);
+		return;
+
+	case TCP_PDU_C2H_DATA:
+		tr = rx_lookup(tq, p->cccid, 8);
+		if (!tr)
+			return;
+		if (tr->req->dir != NVMF_DIR_C2H) {
+			rx_reject(tq, TCP_FES_INVALID_HEADER, 8,
+				  "C2HData for cid %u which reads no data", p->cccid);
+			return;
+		}
+		if (tcp_c2h_data_check(p, tr->c2h_rcvd, tr->req->data_len, &e) < 0) {
+			tcp_fatal(tq, &e, tq->hdr, p->hdr_len);
+			return;
+		}
+		tq->rx_req = tr;
+		tq->rx_off = p->datao;
+		tq->rx_crc = NVMF_CRC32C_INIT;
+		tq->rx_ddgst_have = 0;
+		if (p->pad) {
+			tq->rx_left = p->pad;
+			tq->rx_state = RX_PAD;
+		} else {
+			tq->rx_left = p->data_len;
+			tq->rx_state = RX_DATA;
+		}
+		return;
+
+	case TCP_PDU_R2T:
+		tr = rx_lookup(tq, p->cccid, 8);
+		if (!tr)
+			return;
+		if (tr->req->dir != NVMF_DIR_H2C || tr->icd || tr->r2t_active || tr->tx_queued) {
+			rx_reject(tq, tr->r2t_active ? TCP_FES_LIMIT_EXCEEDED : TCP_FES_SEQUENCE, 0,
+				  "unexpected R2T for cid %u", p->cccid);
+			return;
+		}
+		if (tcp_r2t_check(p, tr->h2c_sent, tr->req->data_len, &e) < 0) {
+			tcp_fatal(tq, &e, tq->hdr, p->hdr_len);
+			return;
+		}
+		tr->r2t_active = true;
+		tr->ttag = p->ttag;
+		tr->r2t_end = p->datao + p->datal;
+		queue_h2c(tq, tr);
+		return;
+
+	case TCP_PDU_C2H_TERM:
+		nvmf_qpair_fail(&tq->qp, -ECONNRESET,
+				"%s terminated the connection: C2HTermReq %s (FES 0x%x, FEI %u)",
+				tq->peer, tcp_fes_str(p->fes), p->fes, p->fei);
+		return;
+	}
+}
+
+/* Feed @n received bytes to the state machine. Returns bytes consumed. */
+static size_t rx_consume(struct tcp_qpair *tq, const uint8_t *buf, size_t n)
+{
+	size_t used = 0;
+
+	while (used < n && tq->qp.state != NVMF_QP_FAILED) {
+		size_t avail = n - used;
+		size_t k;
+
+		switch (tq->rx_state) {
+		case RX_HDR: {
+			size_t want = tq->hdr_need ? tq->hdr_need : TCP_CH_LEN;
+
+			k = want - tq->hdr_have;
+			if (k > avail)
+				k = avail;
+			memcpy(tq->hdr + tq->hdr_have, buf + used, k);
+			tq->hdr_have += k;
+			used += k;
+			if (tq->hdr_have < want)
+				break;
+			if (!tq->hdr_need) {
+				struct tcp_pdu_err e;
+				int need = tcp_c2h_hdr_len(tq->hdr, &tq->cfg, &e);
+
+				if (need < 0) {
+					tcp_fatal(tq, &e, tq->hdr, tq->hdr_have);
+					return used;
+				}
+				tq->hdr_need = (size_t)need;
+				break;
+			}
+			rx_header(tq);
+			break;
+		}
+		case RX_PAD:
+			k = tq->rx_left < avail ? tq->rx_left : avail;
+			used += k;
+			tq->rx_left -= k;
+			if (!tq->rx_left) {
+				tq->rx_left = tq->pdu.data_len;
+				tq->rx_state = RX_DATA;
+			}
+			break;
+		case RX_DATA: {
+			uint8_t *dst = (uint8_t *)tq->rx_req->req->data + tq->rx_off;
+
+			k = tq->rx_left < avail ? tq->rx_left : avail;
+			memcpy(dst, buf + used, k);
+			if (tq->pdu.ddgst)
+				tq->rx_crc = crc32c_update(tq->rx_crc, dst, k);
+			used += k;
+			tq->rx_off += k;
+			tq->rx_left -= k;
+			if (!tq->rx_left) {
+				if (tq->pdu.ddgst)
+					tq->rx_state = RX_DDGST;
+				else
+					rx_data_done(tq);
+			}
+			break;
+		}
+		case RX_DDGST:
+			k = TCP_DIGEST_LEN - tq->rx_ddgst_have;
+			if (k > avail)
+				k = avail;
+			memcpy(tq->rx_ddgst + tq->rx_ddgst_have, buf + used, k);
+			tq->rx_ddgst_have += k;
+			used += k;
+			if (tq->rx_ddgst_have == TCP_DIGEST_LEN)
+				rx_ddgst_check(tq);
+			break;
+		}
+	}
+	return used;
+}
+
+/* Large data with nothing buffered: receive it in place. */
+static ssize_t rx_direct(struct tcp_qpair *tq)
+{
+	uint8_t *dst = (uint8_t *)tq->rx_req->req->data + tq->rx_off;
+	ssize_t n = recv(tq->fd, dst, tq->rx_left, MSG_DONTWAIT);
+
+	if (n <= 0)
+		return n;
+	if (tq->pdu.ddgst)
+		tq->rx_crc = crc32c_update(tq->rx_crc, dst, (size_t)n);
+	tq->rx_off += n;
+	tq->rx_left -= n;
+	if (!tq->rx_left) {
+		if (tq->pdu.ddgst)
+			tq->rx_state = RX_DDGST;
+		else
+			rx_data_done(tq);
+	}
+	return n;
+}
+
+static int tcp_receive(struct tcp_qpair *tq)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (tq->rpos < tq->rlen) {
+			tq->rpos += rx_consume(tq, tq->rbuf + tq->rpos, tq->rlen - tq->rpos);
+			if (tq->qp.state == NVMF_QP_FAILED)
+				return tq->qp.err;
+			continue;
+		}
+		if (tq->rx_state == RX_DATA && tq->rx_left >= TCP_DIRECT_MIN) {
+			n = rx_direct(tq);
+		} else {
+			tq->rpos = tq->rlen = 0;
+			n = recv(tq->fd, tq->rbuf, TCP_RBUF_SIZE, MSG_DONTWAIT);
+			if (n > 0)
+				tq->rlen = (size_t)n;
+		}
+		if (n == 0) {
+			nvmf_qpair_fail(&tq->qp, -ECONNRESET, "connection closed by %s", tq->peer);
+			return -ECONNRESET;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			nvmf_qpair_fail(&tq->qp, -errno, "receive from %s failed: %s",
+					tq->peer, strerror(errno));
+			return tq->qp.err;
+		}
+	}
+}
+
+static int tcp_process(struct nvmf_qpair *qp)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+	int rc;
+
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err;
+	tq->completed = 0;
+	rc = tcp_flush(tq);
+	if (rc == 0)
+		rc = tcp_receive(tq);
+	if (rc == 0)
+		rc = tcp_flush(tq);	/* H2CData queued by R2Ts, resubmissions */
+	if (rc < 0) {
+		if (qp->state != NVMF_QP_FAILED)
+			nvmf_qpair_fail(qp, rc, "send to %s failed: %s", tq->peer, strerror(-rc));
+		return qp->err;
+	}
+	return tq->completed;
+}
+
+static int tcp_pollfd(struct nvmf_qpair *qp, short *events)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+
+	*events = POLLIN | (tq->txq_head ? POLLOUT : 0);
+	return tq->fd;
+}
+
+/* -------------------------------------------------------------- connection */
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		uint64_t now = nvmf_now_ns();
+		int ms, rc;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		ms = (int)((deadline - now) / 1000000) + 1;
+		rc = poll(&pfd, 1, ms);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int sock_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
+			uint64_t deadline, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL, *ai;
+	int rc, gai, one = 1;
+
+	gai = getaddrinfo(p->traddr, p->trsvcid, &hints, &res);
+	if (gai) {
+		snprintf(err, errlen, "cannot resolve address %s port %s: %s",
+			 p->traddr, p->trsvcid, gai_strerror(gai));
+		return -EINVAL;
+	}
+	rc = -ENOENT;
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				ai->ai_protocol);
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (fd < 0) {
+			rc = -errno;
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			rc = -errno;
+			close(fd);
+			continue;
+		}
+		rc = wait_fd(fd, POLLOUT, deadline);
+		if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+			rc = -soerr;
+		if (rc == 0) {
+			tq->fd = fd;
+			break;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (rc == -ECONNREFUSED)
+		snprintf(err, errlen, "connection refused by %s (nothing listens on that port)",
+			 tq->peer);
+	else if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "no answer from %s within %d s (address unreachable or filtered)",
+			 tq->peer, p->timeout_ms / 1000);
+	else if (rc < 0)
+		snprintf(err, errlen, "cannot connect to %s: %s", tq->peer, strerror(-rc));
+	return rc;
+}
+
+static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
+		       uint64_t deadline, char *err, size_t errlen)
+{
+	uint8_t icreq[TCP_IC_LEN], icresp[TCP_IC_LEN];
+	struct tcp_icresp ic;
+	struct tcp_pdu_err e;
+	size_t done = 0;
+	int rc;
+
+	tcp_icreq_build(icreq, 0, p->hdgst, p->ddgst);
+	while (done < sizeof(icreq)) {
+		ssize_t n = send(tq->fd, icreq + done, sizeof(icreq) - done, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			rc = wait_fd(tq->fd, POLLOUT, deadline);
+			if (rc < 0)
+				goto io_err;
+			continue;
+		}
+		if (n < 0) {
+			rc = -errno;
+			goto io_err;
+		}
+		done += (size_t)n;
+	}
+	done = 0;
+	while (done < sizeof(icresp)) {
+		ssize_t n = recv(tq->fd, icresp + done, sizeof(icresp) - done, 0);
+
+		if (n < 0 && errno == EAGAIN) {
+			rc = wait_fd(tq->fd, POLLIN, deadline);
+			if (rc < 0)
+				goto io_err;
+			continue;
+		}
+		if (n < 0) {
+			rc = -errno;
+			goto io_err;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "%s closed the connection during ICReq/ICResp "
+				 "(not an NVMe/TCP controller?)", tq->peer);
+			return -ECONNRESET;
+		}
+		done += (size_t)n;
+		/* A controller refusing the ICReq answers with a C2HTermReq. */
+		if (icresp[0] == TCP_PDU_C2H_TERM && done >= TCP_TERM_HLEN) {
+			uint16_t fes = (uint16_t)(icresp[8] | icresp[9] << 8);
+			uint32_t fei = (uint32_t)icresp[10] | (uint32_t)icresp[11] << 8 |
+				       (uint32_t)icresp[12] << 16 | (uint32_t)icresp[13] << 24;
+
+			snprintf(err, errlen, "%s refused the connection: C2HTermReq %s (FES 0x%x, FEI %u)",
+				 tq->peer, tcp_fes_str(fes), fes, fei);
+			return -ECONNREFUSED;
+		}
+		/* Anything else that does not start like an ICResp: say so at once. */
+		if (done >= TCP_CH_LEN && icresp[0] != TCP_PDU_C2H_TERM &&
+		    (icresp[0] != TCP_PDU_ICRESP || icresp[2] != TCP_IC_LEN))
+			break;
+	}
+	if (tcp_icresp_parse(icresp, p->hdgst, p->ddgst, &ic, &e) < 0) {
+		uint8_t term[TCP_TERM_MAX_PLEN];
+		size_t n = tcp_term_build(term, e.fes, e.fei, icresp, done);
+
+		if (send(tq->fd, term, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			nvmf_debug("H2CTermReq not sent: %s", strerror(errno));
+		snprintf(err, errlen, "%s is not an NVMe/TCP controller: bad ICResp: %s",
+			 tq->peer, e.msg);
+		return -EPROTO;
+	}
+	if (ic.hdgst != p->hdgst || ic.ddgst != p->ddgst)
+		nvmf_warn("%s enabled header digest %s, data digest %s", tq->peer,
+			  ic.hdgst ? "on" : "off", ic.ddgst ? "on" : "off");
+	tq->cfg.hdgst = ic.hdgst;
+	tq->cfg.ddgst = ic.ddgst;
+	tq->cfg.rxpda = 4;			/* HPDA 0 */
+	tq->cfg.txpda = (ic.cpda + 1u) * 4;
+	tq->maxh2cdata = ic.maxh2cdata;
+	return 0;
+
+io_err:
+	if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "no ICResp from %s within %d s (not an NVMe/TCP controller?)",
+			 tq->peer, p->timeout_ms / 1000);
+	else
+		snprintf(err, errlen, "connection to %s failed during ICReq/ICResp: %s",
+			 tq->peer, strerror(-rc));
+	return rc;
+}
+
+static void tcp_destroy(struct nvmf_qpair *qp)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+
+	if (qp->slots && qp->outstanding)
+		nvmf_qpair_fail(qp, -ECONNABORTED, "queue pair closed");
+	if (tq->fd >= 0)
+		close(tq->fd);
+	free(tq->rbuf);
+	free(tq->treqs);
+	nvmf_qpair_fini(qp);
+	free(tq);
+}
+
+static const struct nvmf_transport_ops tcp_ops;
+
+static int tcp_create(const struct nvmf_xport_params *p, struct nvmf_qpair **out,
+		      char *err, size_t errlen)
+{
+	uint64_t deadline = nvmf_now_ns() + (uint64_t)p->timeout_ms * 1000000ull;
+	struct tcp_qpair *tq;
+	int rc;
+
+	tq = calloc(1, sizeof(*tq));
+	if (!tq)
+		return -ENOMEM;
+	tq->fd = -1;
+	tq->txq_tail = &tq->txq_head;
+	snprintf(tq->peer, sizeof(tq->peer), strchr(p->traddr, ':') ? "[%s]:%s" : "%s:%s",
+		 p->traddr, p->trsvcid);
+	rc = nvmf_qpair_init(&tq->qp, &tcp_ops, p->qid, p->depth);
+	if (rc < 0)
+		goto fail;
+	rc = -ENOMEM;
+	tq->rbuf = malloc(TCP_RBUF_SIZE);
+	tq->treqs = calloc(p->depth, sizeof(*tq->treqs));
+	if (!tq->rbuf || !tq->treqs)
+		goto fail;
+	tq->qp.icd_max = p->qid == 0 ? TCP_ADMIN_ICD : p->icd_max;
+	if (p->timeout_ms > 0)
+		tq->qp.cmd_timeout_ms = (uint32_t)p->timeout_ms;
+
+	rc = sock_connect(tq, p, deadline, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = ic_exchange(tq, p, deadline, err, errlen);
+	if (rc < 0)
+		goto fail;
+	nvmf_debug("queue %u connected to %s (hdgst %d ddgst %d cpda %u maxh2cdata %u)",
+		   p->qid, tq->peer, tq->cfg.hdgst, tq->cfg.ddgst, tq->cfg.txpda, tq->maxh2cdata);
+	*out = &tq->qp;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	tcp_destroy(&tq->qp);
+	return rc;
+}
+
+static const struct nvmf_transport_ops tcp_ops = {
+	.name = "tcp",
+	.qpair_create = tcp_create,
+	.qpair_destroy = tcp_destroy,
+	.submit = tcp_submit,
+	.process = tcp_process,
+	.pollfd = tcp_pollfd,
+};
+
+const struct nvmf_transport_ops *nvmf_tcp_transport(void);
+const struct nvmf_transport_ops *nvmf_tcp_transport(void)
+{
+	return &tcp_ops;
+}

@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ublk server for one namespace. Control commands go through an SQE128
+ * io_uring on /dev/ublk-control from the creating thread; each queue has
+ * its own io_uring, created and driven on its NVMe queue's worker thread
+ * (the kernel makes the thread that sends a queue's FETCH commands that
+ * queue's daemon, and requires every later command from it).
+ *
+ * Per tag: FETCH_REQ -> (request arrives) -> NVMe command -> completion ->
+ * COMMIT_AND_FETCH_REQ with the result, all on the worker thread.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host/log.h"
+#include "host/worker.h"
+#include "ublk/ublk.h"
+#include "ublk/ublk_uapi.h"
+
+#define UBLK_CONTROL		"/dev/ublk-control"
+#define UBLK_MAX_IO_BYTES	(512 * 1024)
+#define UBLK_IO_TIMEOUT_MS	30000
+#define NVME_NVM_WRITE_ZEROES	0x08
+#define NVME_NVM_DSM		0x09
+#define NVME_RW_FUA		(1u << 30)
+#define NVME_DSM_AD		(1u << 2)
+#define NVME_ONCS_DSM		(1u << 2)
+#define NVME_ONCS_WRITE_ZEROES	(1u << 3)
+
+struct ublk_queue;
+
+struct ublk_io {
+	struct ublk_queue *q;
+	uint16_t tag;
+	uint8_t op;
+	uint32_t bytes;			/* request size */
+	void *buf;
+	struct nvmf_request req;
+	uint8_t dsm_range[16];
+};
+
+struct ublk_queue {
+	struct ublk_dev *d;
+	uint16_t q_id;
+	struct nvmf_worker *w;
+	struct nvmf_qpair *qp;
+	struct io_uring ring;
+	bool ring_ok;
+	struct ublksrv_io_desc *iods;
+	size_t iods_len;
+	struct ublk_io *ios;
+	bool need_submit;
+	bool stopping;
+	int err;
+	struct ublk_stats stats;
+};
+
+struct ublk_dev {
+	struct nvmf_ctrl *c;
+	struct nvmf_ns ns;
+	unsigned int lba_shift;
+	int ctl_fd;
+	struct io_uring ctl;
+	bool ctl_ok;
+	int cdev_fd;
+	struct ublksrv_ctrl_dev_info info;
+	bool added, started;
+	struct ublk_queue *queues;
+	int nr_queues;
+	char path[32];
+	char cpath[32];
+};
+
+/* ----------------------------------------------------- control commands */
+
+static void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, uint32_t cmd_op, const void *cmd,
+			   size_t cmd_len, size_t sqe_size)
+{
+	memset(sqe, 0, sqe_size);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->off = cmd_op;		/* cmd_op shares the low 32 bits of off */
+	memcpy(sqe->cmd, cmd, cmd_len);
+}
+
+static int ctrl_cmd(struct ublk_dev *d, uint32_t op, uint64_t addr, uint16_t len, uint64_t data0)
+{
+	struct ublksrv_ctrl_cmd cmd = {
+		.dev_id = d->info.dev_id,
+		.queue_id = (uint16_t)-1,
+		.len = len,
+		.addr = addr,
+		.data = { data0 },
+	};
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ctl);
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	if (!sqe)
+		return -EBUSY;
+	prep_uring_cmd(sqe, d->ctl_fd, op, &cmd, sizeof(cmd), 128);
+	rc = io_uring_submit_and_wait(&d->ctl, 1);
+	if (rc < 0)
+		return rc;
+	rc = io_uring_wait_cqe(&d->ctl, &cqe);
+	if (rc < 0)
+		return rc;
+	rc = cqe->res;
+	io_uring_cqe_seen(&d->ctl, cqe);
+	return rc;
+}
+
+/* ------------------------------------------------------------ data path */
+
+static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
+{
+	struct ublksrv_io_cmd cmd = {
+		.q_id = q->q_id,
+		.tag = io->tag,
+		.result = result,
+		.addr = (uint64_t)(uintptr_t)io->buf,
+	};
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+	if (!sqe) {		/* cannot happen: one SQE per tag at most */
+		io_uring_submit(&q->ring);
+		sqe = io_uring_get_sqe(&q->ring);
+		if (!sqe) {
+			nvmf_err("%s: queue %u: no SQE to commit tag %u", q->d->path, q->q_id, io->tag);
+			return;
+		}
+	}
+	prep_uring_cmd(sqe, q->d->cdev_fd, UBLK_U_IO_COMMIT_AND_FETCH_REQ, &cmd, sizeof(cmd), 64);
+	sqe->user_data = io->tag;
+	q->need_submit = true;
+	if (result < 0)
+		q->stats.errors++;
+}
+
+static void io_done(struct nvmf_request *req)
+{
+	struct ublk_io *io = req->cb_arg;
+	struct ublk_queue *q = io->q;
+	int result;
+
+	if (nvmf_req_ok(req)) {
+		result = (io->op == UBLK_IO_OP_READ || io->op == UBLK_IO_OP_WRITE) ?
+			 (int)io->bytes : 0;
+	} else if (io->op == UBLK_IO_OP_READ && req->bytes_ok >= (1u << q->d->lba_shift)) {
+		/*
+		 * Partial completion: the first bytes_ok bytes arrived intact.
+		 * Hand those to the kernel; it re-issues the rest as a new request.
+		 */
+		result = (int)(req->bytes_ok >> q->d->lba_shift << q->d->lba_shift);
+		q->stats.partial_reads++;
+	} else {
+		bool unsupported = !req->xport_err && NVMF_STATUS_CODE(req->status) == 0x001;
+
+		/*
+		 * Invalid Opcode: the kernel then stops sending this operation
+		 * (e.g. nvmet on tmpfs rejects Write Zeroes it advertises).
+		 */
+		if (req->xport_err)
+			nvmf_debug("%s: tag %u op %u failed: %s", q->d->path, io->tag, io->op,
+				   strerror(-req->xport_err));
+		else if (unsupported)
+			nvmf_debug("%s: op %u not supported by the controller", q->d->path, io->op);
+		else
+			nvmf_warn("%s: op %u failed: %s (0x%03x)", q->d->path, io->op,
+				  nvmf_status_str(req->status), NVMF_STATUS_CODE(req->status));
+		result = unsupported ? -EOPNOTSUPP : -EIO;
+	}
+	commit(q, io, result);
+}
+
+static void handle_io(struct ublk_queue *q, struct ublk_io *io)
+{
+	const struct ublksrv_io_desc *iod = &q->iods[io->tag];
+	struct nvmf_request *req = &io->req;
+	unsigned int shift = q->d->lba_shift;
+	uint64_t slba = (iod->start_sector << 9) >> shift;
+	uint32_t nlb = (uint32_t)(((uint64_t)iod->nr_sectors << 9) >> shift);
+
+	io->op = (uint8_t)(iod->op_flags & 0xff);
+	io->bytes = iod->nr_sectors << 9;
+	memset(req, 0, sizeof(*req));
+	req->cmd.nsid = htole32(q->d->ns.nsid);
+	req->timeout_ms = UBLK_IO_TIMEOUT_MS;
+	req->cb = io_done;
+	req->cb_arg = io;
+
+	switch (io->op) {
+	case UBLK_IO_OP_READ:
+	case UBLK_IO_OP_WRITE:
+		if (!nlb || io->bytes > q->d->info.max_io_buf_bytes) {
+			commit(q, io, -EINVAL);
+			return;
+		}
+		req->cmd.opc = io->op == UBLK_IO_OP_READ ? NVME_NVM_READ : NVME_NVM_WRITE;
+		req->cmd.cdw10 = htole32((uint32_t)slba);
+		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
+		req->cmd.cdw12 = htole32((nlb - 1) | ((iod->op_flags & UBLK_IO_F_FUA) ? NVME_RW_FUA : 0));
+		req->data = io->buf;
+		req->data_len = io->bytes;
+		req->dir = io->op == UBLK_IO_OP_READ ? NVMF_DIR_C2H : NVMF_DIR_H2C;
+		if (io->op == UBLK_IO_OP_READ)
+			q->stats.reads++;
+		else
+			q->stats.writes++;
+		break;
+	case UBLK_IO_OP_FLUSH:
+		req->cmd.opc = NVME_NVM_FLUSH;
+		q->stats.flushes++;
+		break;
+	case UBLK_IO_OP_DISCARD: {
+		uint32_t cattr = 0, n = htole32(nlb);
+		uint64_t s = htole64(slba);
+
+		memcpy(io->dsm_range, &cattr, 4);
+		memcpy(io->dsm_range + 4, &n, 4);
+		memcpy(io->dsm_range + 8, &s, 8);
+		req->cmd.opc = NVME_NVM_DSM;
+		req->cmd.cdw10 = 0;			/* one range, 0's based */
+		req->cmd.cdw11 = htole32(NVME_DSM_AD);
+		req->data = io->dsm_range;
+		req->data_len = sizeof(io->dsm_range);
+		req->dir = NVMF_DIR_H2C;
+		q->stats.discards++;
+		break;
+	}
+	case UBLK_IO_OP_WRITE_ZEROES:
+		if (!nlb || nlb > 65536) {
+			commit(q, io, -EINVAL);
+			return;
+		}
+		req->cmd.opc = NVME_NVM_WRITE_ZEROES;
+		req->cmd.cdw10 = htole32((uint32_t)slba);
+		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
+		req->cmd.cdw12 = htole32(nlb - 1);
+		q->stats.write_zeroes++;
+		break;
+	default:
+		commit(q, io, -EOPNOTSUPP);
+		return;
+	}
+	/* Queues the command when other disks' commands fill the queue pair. */
+	nvmf_worker_submit(q->w, req);
+}
+
+static void ring_ready(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
+{
+	struct ublk_queue *q = arg;
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+		uint16_t tag = (uint16_t)cqe->user_data;
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&q->ring, cqe);
+		if (tag >= q->d->info.queue_depth)
+			continue;
+		if (res == UBLK_IO_RES_OK) {
+			handle_io(q, &q->ios[tag]);
+		} else if (res == UBLK_IO_RES_ABORT) {
+			q->stopping = true;
+		} else {
+			if (!q->err)
+				nvmf_err("%s: queue %u tag %u: ublk command failed: %s", q->d->path,
+					 q->q_id, tag, strerror(-res));
+			q->err = res;
+		}
+	}
+}
+
+static void queue_idle(void *arg)
+{
+	struct ublk_queue *q = arg;
+
+	if (q->need_submit) {
+		q->need_submit = false;
+		io_uring_submit(&q->ring);
+	}
+}
+
+/* ---------------------------------------------------- queue life cycle */
+
+static void queue_fini(void *arg)
+{
+	struct ublk_queue *q = arg;
+	uint16_t depth = q->d->info.queue_depth;
+
+	if (q->ring_ok) {
+		nvmf_worker_del_idle(q->w, queue_idle, q);
+		nvmf_worker_del_fd(q->w, q->ring.ring_fd);
+		io_uring_queue_exit(&q->ring);
+		q->ring_ok = false;
+	}
+	if (q->iods)
+		munmap(q->iods, q->iods_len);
+	q->iods = NULL;
+	if (q->ios)
+		for (uint16_t t = 0; t < depth; t++)
+			free(q->ios[t].buf);
+	free(q->ios);
+	q->ios = NULL;
+}
+
+/* Runs on the queue's worker: becomes the ublk daemon thread of this queue. */
+static void queue_init(void *arg)
+{
+	struct ublk_queue *q = arg;
+	struct ublk_dev *d = q->d;
+	uint16_t depth = d->info.queue_depth;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t stride = (UBLK_MAX_QUEUE_DEPTH_BYTES + (size_t)page - 1) / (size_t)page * (size_t)page;
+	int rc;
+
+	q->qp = nvmf_worker_qpair(q->w);
+	rc = io_uring_queue_init(depth, &q->ring, 0);
+	if (rc < 0) {
+		q->err = rc;
+		return;
+	}
+	q->ring_ok = true;
+	q->iods_len = ((size_t)depth * sizeof(struct ublksrv_io_desc) + (size_t)page - 1) /
+		      (size_t)page * (size_t)page;
+	q->iods = mmap(NULL, q->iods_len, PROT_READ, MAP_SHARED | MAP_POPULATE, d->cdev_fd,
+		       UBLKSRV_CMD_BUF_OFFSET + (off_t)q->q_id * (off_t)stride);
+	if (q->iods == MAP_FAILED) {
+		q->iods = NULL;
+		q->err = -errno;
+		return;
+	}
+	q->ios = calloc(depth, sizeof(*q->ios));
+	if (!q->ios) {
+		q->err = -ENOMEM;
+		return;
+	}
+	for (uint16_t t = 0; t < depth; t++) {
+		struct ublksrv_io_cmd cmd = { .q_id = q->q_id, .tag = t };
+		struct io_uring_sqe *sqe;
+		struct ublk_io *io = &q->ios[t];
+
+		io->q = q;
+		io->tag = t;
+		if (posix_memalign(&io->buf, (size_t)page, d->info.max_io_buf_bytes)) {
+			io->buf = NULL;
+			q->err = -ENOMEM;
+			return;
+		}
+		cmd.addr = (uint64_t)(uintptr_t)io->buf;
+		sqe = io_uring_get_sqe(&q->ring);
+		if (!sqe) {
+			q->err = -EBUSY;
+			return;
+		}
+		prep_uring_cmd(sqe, d->cdev_fd, UBLK_U_IO_FETCH_REQ, &cmd, sizeof(cmd), 64);
+		sqe->user_data = t;
+	}
+	rc = io_uring_submit(&q->ring);
+	if (rc < 0) {
+		q->err = rc;
+		return;
+	}
+	rc = nvmf_worker_add_idle(q->w, queue_idle, q);
+	if (rc == 0)
+		rc = nvmf_worker_add_fd(q->w, q->ring.ring_fd, EPOLLIN, ring_ready, q);
+	if (rc < 0)
+		q->err = rc;
+}
+
+/* ------------------------------------------------------ device life cycle */
+
+static int open_retry(const char *path, int flags)
+{
+	for (int i = 0; i < 300; i++) {
+		int fd = open(path, flags | O_CLOEXEC);
+
+		if (fd >= 0 || errno != ENOENT)
+			return fd >= 0 ? fd : -errno;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	return -ENOENT;
+}
+
+static void set_params(struct ublk_dev *d, struct ublk_params *p)
+{
+	const struct nvme_id_ctrl *id = &d->c->id;
+	uint16_t oncs = le16toh(id->oncs);
+
+	memset(p, 0, sizeof(*p));
+	p->len = sizeof(*p);
+	p->types = UBLK_PARAM_TYPE_BASIC;
+	p->basic.logical_bs_shift = (uint8_t)d->lba_shift;
+	p->basic.physical_bs_shift = (uint8_t)(d->lba_shift > 12 ? d->lba_shift : 12);
+	p->basic.io_min_shift = (uint8_t)d->lba_shift;
+	p->basic.io_opt_shift = 12;
+	p->basic.max_sectors = d->info.max_io_buf_bytes >> 9;
+	p->basic.dev_sectors = (d->ns.nsze << d->lba_shift) >> 9;
+	if (id->vwc & 1)
+		p->basic.attrs = UBLK_ATTR_VOLATILE_CACHE | UBLK_ATTR_FUA;
+	if (oncs & (NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES)) {
+		p->types |= UBLK_PARAM_TYPE_DISCARD;
+		p->discard.discard_granularity = 1u << d->lba_shift;
+		p->discard.max_discard_segments = 1;
+		if (oncs & NVME_ONCS_DSM)
+			p->discard.max_discard_sectors = UINT_MAX >> 9;
+		if (oncs & NVME_ONCS_WRITE_ZEROES)
+			p->discard.max_write_zeroes_sectors = (65536u << d->lba_shift) >> 9;
+	}
+}
+
+static int find_ns(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out)
+{
+	struct nvmf_ns *list;
+	int n, rc = -ENOENT;
+
+	if (nvmf_ctrl_ns_snapshot(c, &list, &n) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (list[i].nsid == nsid) {
+			*out = list[i];
+			rc = 0;
+		}
+	free(list);
+	return rc;
+}
+
+int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, char *err,
+		    size_t errlen)
+{
+	struct ublk_params params;
+	struct ublk_dev *d;
+	uint64_t features = 0;
+	uint32_t max_io;
+	int rc;
+
+	if (!c->nr_ioq || !c->io_workers) {
+		snprintf(err, errlen, "ublk needs a running controller with I/O queues");
+		return -EINVAL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->c = c;
+	d->ctl_fd = d->cdev_fd = -1;
+	if (find_ns(c, nsid, &d->ns) < 0) {
+		snprintf(err, errlen, "namespace %u is not active", nsid);
+		free(d);
+		return -ENOENT;
+	}
+	while ((1u << d->lba_shift) < d->ns.lba_size)
+		d->lba_shift++;
+	if (d->ns.ms || d->lba_shift < 9 || d->lba_shift > 12) {
+		snprintf(err, errlen, "namespace %u: %u-byte blocks%s cannot be a ublk disk", nsid,
+			 d->ns.lba_size, d->ns.ms ? " with metadata" : "");
+		free(d);
+		return -EOPNOTSUPP;
+	}
+
+	d->ctl_fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
+	if (d->ctl_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open %s: %s%s", UBLK_CONTROL, strerror(errno),
+			 errno == ENOENT ? " (load the ublk_drv module)" : "");
+		goto fail;
+	}
+	rc = io_uring_queue_init(4, &d->ctl, IORING_SETUP_SQE128);
+	if (rc < 0) {
+		snprintf(err, errlen, "io_uring for ublk control: %s", strerror(-rc));
+		goto fail;
+	}
+	d->ctl_ok = true;
+	d->info.dev_id = (uint32_t)-1;
+	rc = ctrl_cmd(d, UBLK_U_CMD_GET_FEATURES, (uint64_t)(uintptr_t)&features, sizeof(features), 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "ublk GET_FEATURES failed: %s (kernel older than 6.5?)",
+			 strerror(-rc));
+		goto fail;
+	}
+	nvmf_debug("ublk features 0x%llx", (unsigned long long)features);
+
+	max_io = c->max_xfer && c->max_xfer < UBLK_MAX_IO_BYTES ? c->max_xfer : UBLK_MAX_IO_BYTES;
+	d->info.nr_hw_queues = (uint16_t)c->nr_ioq;
+	d->info.queue_depth = c->io_depth;
+	d->info.max_io_buf_bytes = max_io;
+	d->info.dev_id = (uint32_t)-1;
+	d->info.flags = 0;
+	{
+		struct ublksrv_ctrl_cmd cmd = {
+			.dev_id = (uint32_t)-1,
+			.queue_id = (uint16_t)-1,
+			.len = sizeof(d->info),
+			.addr = (uint64_t)(uintptr_t)&d->info,
+		};
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ctl);
+		struct io_uring_cqe *cqe;
+
+		if (!sqe) {
+			rc = -EBUSY;
+			snprintf(err, errlen, "ublk control ring full");
+			goto fail;
+		}
+		prep_uring_cmd(sqe, d->ctl_fd, UBLK_U_CMD_ADD_DEV, &cmd, sizeof(cmd), 128);
+		io_uring_submit_and_wait(&d->ctl, 1);
+		rc = io_uring_wait_cqe(&d->ctl, &cqe);
+		if (rc == 0) {
+			rc = cqe->res;
+			io_uring_cqe_seen(&d->ctl, cqe);
+		}
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "ublk ADD_DEV failed: %s", strerror(-rc));
+		goto fail;
+	}
+	d->added = true;
+	if (d->info.nr_hw_queues < c->nr_ioq)
+		nvmf_info("ublk uses %u of %d queues (CPU count)", d->info.nr_hw_queues, c->nr_ioq);
+	snprintf(d->path, sizeof(d->path), "/dev/ublkb%u", d->info.dev_id);
+	snprintf(d->cpath, sizeof(d->cpath), "/dev/ublkc%u", d->info.dev_id);
+	d->cdev_fd = open_retry(d->cpath, O_RDWR);
+	if (d->cdev_fd < 0) {
+		rc = d->cdev_fd;
+		snprintf(err, errlen, "cannot open %s: %s", d->cpath, strerror(-rc));
+		goto fail;
+	}
+
+	d->nr_queues = d->info.nr_hw_queues;
+	d->queues = calloc((size_t)d->nr_queues, sizeof(*d->queues));
+	if (!d->queues) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < d->nr_queues; i++) {
+		struct ublk_queue *q = &d->queues[i];
+
+		q->d = d;
+		q->q_id = (uint16_t)i;
+		q->w = c->io_workers[i];
+		nvmf_worker_call(q->w, queue_init, q);
+		if (q->err) {
+			rc = q->err;
+			snprintf(err, errlen, "ublk queue %d setup failed: %s", i, strerror(-rc));
+			goto fail;
+		}
+	}
+	set_params(d, &params);
+	rc = ctrl_cmd(d, UBLK_U_CMD_SET_PARAMS, (uint64_t)(uintptr_t)&params, sizeof(params), 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "ublk SET_PARAMS failed: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = ctrl_cmd(d, UBLK_U_CMD_START_DEV, 0, 0, (uint64_t)getpid());
+	if (rc < 0) {
+		snprintf(err, errlen, "ublk START_DEV failed: %s", strerror(-rc));
+		goto fail;
+	}
+	d->started = true;
+	nvmf_info("%s: namespace %u, %llu bytes, %u queue(s) x %u", d->path, nsid,
+		  (unsigned long long)(d->ns.nsze << d->lba_shift), d->info.nr_hw_queues,
+		  d->info.queue_depth);
+	*out = d;
+	return 0;
+fail:
+	ublk_dev_destroy(d);
+	return rc;
+}
+
+void ublk_dev_destroy(struct ublk_dev *d)
+{
+	int rc;
+
+	if (!d)
+		return;
+	if (d->started) {
+		rc = ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, 0, 0, 0);
+		if (rc < 0)
+			nvmf_warn("%s: STOP_DEV: %s", d->path, strerror(-rc));
+	}
+	for (int i = 0; i < d->nr_queues; i++)
+		if (d->queues[i].w)
+			nvmf_worker_call(d->queues[i].w, queue_fini, &d->queues[i]);
+	free(d->queues);
+	if (d->cdev_fd >= 0)
+		close(d->cdev_fd);
+	if (d->added) {
+		rc = ctrl_cmd(d, UBLK_U_CMD_DEL_DEV, 0, 0, 0);
+		if (rc < 0)
+			nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
+	}
+	if (d->ctl_ok)
+		io_uring_queue_exit(&d->ctl);
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
+	free(d);
+}
+
+const char *ublk_dev_path(const struct ublk_dev *d)
+{
+	return d->path;
+}
+
+uint32_t ublk_dev_nsid(const struct ublk_dev *d)
+{
+	return d->ns.nsid;
+}
+
+void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < d->nr_queues; i++) {
+		const struct ublk_stats *s = &d->queues[i].stats;
+
+		out->reads += s->reads;
+		out->writes += s->writes;
+		out->flushes += s->flushes;
+		out->discards += s->discards;
+		out->write_zeroes += s->write_zeroes;
+		out->errors += s->errors;
+		out->partial_reads += s->partial_reads;
+	}
+}
+
+/* Does any process other than us hold the block device open? */
+static bool open_by_someone(dev_t rdev, char *why, size_t len)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *pe;
+	bool found = false;
+
+	if (!proc)
+		return false;
+	while (!found && (pe = readdir(proc))) {
+		char dir[300], link[600];
+		DIR *fds;
+		struct dirent *fe;
+
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9' || atoi(pe->d_name) == getpid())
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%s/fd", pe->d_name);
+		fds = opendir(dir);
+		if (!fds)
+			continue;
+		while ((fe = readdir(fds))) {
+			struct stat st;
+
+			snprintf(link, sizeof(link), "%s/%s", dir, fe->d_name);
+			if (stat(link, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == rdev) {
+				snprintf(why, len, "open by process %s", pe->d_name);
+				found = true;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(d->path, &st) < 0)
+		return false;
+	/* Mounted file systems and exclusive holders make O_EXCL fail. */
+	fd = open(d->path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY) {
+		snprintf(why, len, "mounted or held exclusively");
+		return true;
+	}
+	if (fd >= 0)
+		close(fd);
+	return open_by_someone(st.st_rdev, why, len);
+}

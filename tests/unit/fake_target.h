@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A fake NVMe/TCP controller for the host engine's unit tests. It listens
+ * on 127.0.0.1 (ephemeral port), serves one association at a time over any
+ * number of connections (admin + I/O queues), and records what the host
+ * sent so tests can check both behaviour and wire conformance. Written from
+ * the wire reference (notes/research/protocol.md), not from the engine's
+ * PDU code. See fake_target.c for what is implemented.
+ *
+ * Thread context: the target runs its own threads; every function here
+ * may be called from the test thread at any time.
+ */
+#ifndef FAKE_TARGET_H
+#define FAKE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FT_MAX_NS	4
+#define FT_SUBNQN	"nqn.2024-01.io.nvmfuse:fake"
+#define FT_DISC_NQN	"nqn.2014-08.org.nvmexpress.discovery"
+#define FT_MODEL	"nvmfuse fake controller"
+#define FT_SERIAL	"FAKE0001"
+#define FT_FIRMWARE	"1.0"
+
+struct ft_config {
+	const char *subnqn;		/* the NVM subsystem served */
+	const char *denied_hostnqn;	/* Connect from this host: SCT 1 / SC 0x84 */
+	bool greeting;			/* say "SSH-2.0-x\r\n" instead of ICResp */
+	bool silent;			/* read the ICReq, never answer it */
+	bool icreq_term;		/* reject the ICReq with a C2HTermReq */
+	bool refuse_digests;		/* ICResp enables no digest */
+	bool dribble;			/* send PDUs in small pieces with pauses */
+	bool small_rcvbuf;		/* 4 KiB receive buffer, slow reads: host sends in parts */
+	uint8_t cpda;			/* ICResp CPDA, 0's based dwords */
+	uint32_t maxh2cdata;		/* ICResp MAXH2CDATA */
+	uint32_t c2h_chunk;		/* data bytes per C2HData PDU */
+	uint32_t c2h_align;		/* C2HData PDO multiple of this (0: HPDA) */
+	bool c2h_success;		/* SUCCESS on the last C2HData, no CapsuleResp */
+	uint32_t r2t_chunk;		/* bytes asked for per R2T, 0 = all at once */
+	uint32_t ioccsz;		/* Identify IOCCSZ, 16-byte units */
+	uint8_t mdts;			/* Identify MDTS */
+	uint16_t mqes;			/* CAP.MQES, 0's based */
+	uint8_t cap_to;			/* CAP.TO, 500 ms units */
+	uint16_t kas;			/* Identify KAS, 100 ms units */
+	uint16_t max_ioq;		/* I/O queues granted at most */
+	int nr_ns;			/* active namespaces 1..nr_ns */
+	uint32_t lba_size[FT_MAX_NS];	/* 512 or 4096 */
+	uint64_t nsze[FT_MAX_NS];	/* blocks */
+	int disc_entries;		/* records in the discovery log page */
+	int disc_changes;		/* GENCTR moves on the first N header reads */
+	int disc_restarts;		/* first N log reads fail with SCT 1/SC 0x90 */
+};
+
+enum ft_fault {
+	FT_FAULT_NONE = 0,
+	FT_FAULT_DDGST,		/* flip a data byte (not the digest) of C2HData PDU #arg (1-based) of the next read */
+	FT_FAULT_HDGST,		/* bad header digest on the next command's first PDU */
+	FT_FAULT_TERMREQ,	/* answer the next command with a C2HTermReq */
+	FT_FAULT_BAD_TYPE,	/* answer with a PDU of type 0x0f */
+	FT_FAULT_BAD_HLEN,	/* answer with a CapsuleResp whose HLEN is 32 */
+	FT_FAULT_BAD_PLEN,	/* answer with a CapsuleResp whose PLEN is 4 too big */
+	FT_FAULT_UNKNOWN_CID,	/* answer with a CapsuleResp for a cid never sent */
+	FT_FAULT_CLOSE,		/* answer arg commands, then close on the next */
+	FT_FAULT_NO_ANSWER,	/* never answer the next arg commands (0: any) */
+};
+
+struct ft_stats {
+	unsigned int connections;	/* TCP connections accepted */
+	unsigned int admin_connects, io_connects, connects_rejected;
+	uint16_t cntlid;		/* of the current association */
+	uint8_t hostid[16];		/* HOSTID of the last admin Connect */
+	uint32_t admin_kato;		/* KATO of the last admin Connect (ms) */
+	uint16_t admin_sqsize, io_sqsize;
+	bool hdgst, ddgst;		/* negotiated on the last connection */
+	uint32_t cc;			/* last CC written */
+	unsigned int enables, shutdowns, shutdown_with_en;
+	unsigned int keep_alives, aers, changed_ns_reads, disc_reads;
+	unsigned int reads, writes, flushes;
+	unsigned int icd_writes, r2ts, h2c_pdus, c2h_pdus;
+	unsigned int h2c_terms;		/* H2CTermReq received */
+	uint16_t last_fes;
+	uint32_t last_fei;
+	unsigned int violations;	/* host broke a wire rule */
+	char violation[256];		/* the first one */
+};
+
+void ft_config_default(struct ft_config *cfg);
+/* Start serving; NULL on failure. */
+struct ft *ft_start(const struct ft_config *cfg);
+/* Close every connection, join the threads, free. */
+void ft_stop(struct ft *ft);
+/* The TCP port, as a string for nvmf_ctrl_opts.trsvcid. */
+const char *ft_port(const struct ft *ft);
+
+/* Arm a one-shot fault for commands on queue @qid (-1: any queue). */
+void ft_arm(struct ft *ft, int qid, enum ft_fault kind, uint32_t arg);
+void ft_get_stats(struct ft *ft, struct ft_stats *out);
+/*
+ * Make namespaces 1..@nr_ns active and, if an AER is outstanding, complete
+ * it with a Namespace Attribute Changed notice. Returns true if sent.
+ */
+bool ft_fire_ns_changed(struct ft *ft, int nr_ns);
+
+/* The initial contents of namespace @nsid at byte offset @off. */
+void ft_pattern(uint32_t nsid, uint64_t off, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Worker threads (host/worker.h, host/ctrl_run.c) against the fake target:
+ * requests posted from several threads complete on the worker thread with
+ * the right data, more requests than the queue holds wait in the backlog,
+ * nvmf_worker_call runs on the worker, the admin worker sends keep-alives
+ * by itself, and failure / namespace changes reach the event fd.
+ */
+#include <check.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/nvmf.h"
+#include "host/worker.h"
+#include "fake_target.h"
+
+#define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
+#define HOSTID "11111111-2222-3333-4444-555555555555"
+#define POSTERS 4
+#define PER_POSTER 60
+#define IO_BYTES 4096
+
+static struct nvmf_ctrl *connect_ft(struct ft *ft, int queue_size, int kato_s)
+{
+	struct nvmf_ctrl_opts o = {
+		.transport = "tcp",
+		.traddr = "127.0.0.1",
+		.trsvcid = ft_port(ft),
+		.subnqn = FT_SUBNQN,
+		.hostnqn = HOSTNQN,
+		.hostid = HOSTID,
+		.nr_io_queues = 1,
+		.queue_size = queue_size,
+		.kato_s = kato_s,
+		.timeout_ms = 3000,
+	};
+	struct nvmf_ctrl *c = NULL;
+	char err[256] = "";
+	int rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "connect: %d %s", rc, err);
+	return c;
+}
+
+struct io {
+	struct nvmf_request req;
+	uint8_t buf[IO_BYTES];
+	uint64_t off;
+	pthread_t poster;
+};
+
+static atomic_int g_done, g_bad_data, g_errors, g_on_poster;
+static atomic_ulong g_cb_thread;
+static atomic_int g_cb_threads_seen;
+
+static void io_done(struct nvmf_request *req)
+{
+	struct io *io = req->cb_arg;
+	uint8_t want[IO_BYTES];
+	unsigned long self = (unsigned long)pthread_self();
+	unsigned long expected = 0;
+
+	if (!atomic_compare_exchange_strong(&g_cb_thread, &expected, self) && expected != self)
+		atomic_fetch_add(&g_cb_threads_seen, 1);
+	if (pthread_equal(io->poster, pthread_self()))
+		atomic_fetch_add(&g_on_poster, 1);
+	if (!nvmf_req_ok(req)) {
+		atomic_fetch_add(&g_errors, 1);
+	} else {
+		ft_pattern(1, io->off, want, IO_BYTES);
+		if (memcmp(want, io->buf, IO_BYTES))
+			atomic_fetch_add(&g_bad_data, 1);
+	}
+	atomic_fetch_add(&g_done, 1);
+}
+
+struct poster {
+	struct nvmf_worker *w;
+	struct io *ios;
+	int id;
+};
+
+static void *poster_main(void *arg)
+{
+	struct poster *p = arg;
+
+	for (int i = 0; i < PER_POSTER; i++) {
+		struct io *io = &p->ios[i];
+		uint64_t lba = (uint64_t)(p->id * PER_POSTER + i) * 8 % 2048;
+
+		memset(&io->req, 0, sizeof(io->req));
+		io->off = lba * 512;
+		io->poster = pthread_self();
+		io->req.cmd.opc = NVME_NVM_READ;
+		io->req.cmd.nsid = htole32(1);
+		io->req.cmd.cdw10 = htole32((uint32_t)lba);
+		io->req.cmd.cdw12 = htole32(IO_BYTES / 512 - 1);
+		io->req.data = io->buf;
+		io->req.data_len = IO_BYTES;
+		io->req.dir = NVMF_DIR_C2H;
+		io->req.timeout_ms = 5000;
+		io->req.cb = io_done;
+		io->req.cb_arg = io;
+		nvmf_worker_post(p->w, &io->req);
+	}
+	return NULL;
+}
+
+static void wait_for(atomic_int *v, int want, int ms)
+{
+	for (int i = 0; i < ms / 10 && atomic_load(v) < want; i++)
+		usleep(10000);
+}
+
+START_TEST(test_posts_from_many_threads)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct poster p[POSTERS];
+	pthread_t th[POSTERS];
+	struct ft_stats st;
+
+	ft_config_default(&cfg);
+	cfg.lba_size[0] = 512;
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	/* Queue of 8 entries: 7 commands at most, far fewer than 240 posted. */
+	c = connect_ft(ft, 8, 0);
+	ck_assert_int_eq(c->io_depth, 7);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	atomic_store(&g_done, 0);
+	for (int i = 0; i < POSTERS; i++) {
+		p[i] = (struct poster){ .w = c->io_workers[0], .id = i };
+		p[i].ios = calloc(PER_POSTER, sizeof(*p[i].ios));
+		ck_assert_int_eq(pthread_create(&th[i], NULL, poster_main, &p[i]), 0);
+	}
+	for (int i = 0; i < POSTERS; i++)
+		pthread_join(th[i], NULL);
+	wait_for(&g_done, POSTERS * PER_POSTER, 10000);
+	ck_assert_int_eq(atomic_load(&g_done), POSTERS * PER_POSTER);
+	ck_assert_int_eq(atomic_load(&g_errors), 0);
+	ck_assert_int_eq(atomic_load(&g_bad_data), 0);
+	ck_assert_int_eq(atomic_load(&g_on_poster), 0);
+	ck_assert_msg(atomic_load(&g_cb_threads_seen) == 0,
+		      "callbacks ran on more than one thread");
+	nvmf_ctrl_stop(c);
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.reads, POSTERS * PER_POSTER);
+	ck_assert_uint_eq(st.violations, 0);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+	for (int i = 0; i < POSTERS; i++)
+		free(p[i].ios);
+}
+END_TEST
+
+static void note_thread(void *arg)
+{
+	*(pthread_t *)arg = pthread_self();
+}
+
+START_TEST(test_call_runs_on_worker)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	pthread_t a = pthread_self(), b = pthread_self();
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	nvmf_worker_call(c->io_workers[0], note_thread, &a);
+	nvmf_worker_call(c->io_workers[0], note_thread, &b);
+	ck_assert(!pthread_equal(a, pthread_self()));
+	ck_assert(pthread_equal(a, b));
+	nvmf_worker_call(c->admin_worker, note_thread, &b);
+	ck_assert(!pthread_equal(a, b));
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+START_TEST(test_admin_worker_keeps_alive)
+{
+	struct ft_config cfg;
+	struct ft_stats st;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 1);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	usleep(2600 * 1000);	/* KATO 1 s: a Keep Alive every 0.5 s */
+	ft_get_stats(ft, &st);
+	ck_assert_msg(st.keep_alives >= 3, "only %u keep-alives in 2.6 s", st.keep_alives);
+	ck_assert_uint_eq(nvmf_ctrl_take_events(c) & NVMF_CTRL_EV_FAILED, 0);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+static unsigned int wait_event(struct nvmf_ctrl *c, unsigned int want, int ms)
+{
+	unsigned int got = 0;
+
+	for (int i = 0; i < ms / 50 && !(got & want); i++) {
+		struct pollfd pfd = { .fd = nvmf_ctrl_event_fd(c), .events = POLLIN };
+
+		if (poll(&pfd, 1, 50) > 0)
+			got |= nvmf_ctrl_take_events(c);
+	}
+	return got;
+}
+
+START_TEST(test_io_failure_raises_event)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	static struct io io;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	nvmf_ctrl_take_events(c);
+	ft_arm(ft, 1, FT_FAULT_CLOSE, 0);
+	atomic_store(&g_done, 0);
+	atomic_store(&g_errors, 0);
+	memset(&io, 0, sizeof(io));
+	io.req.cmd.opc = NVME_NVM_READ;
+	io.req.cmd.nsid = htole32(1);
+	io.req.cmd.cdw12 = htole32(0);
+	io.req.data = io.buf;
+	io.req.data_len = 512;
+	io.req.dir = NVMF_DIR_C2H;
+	io.req.timeout_ms = 5000;
+	io.req.cb = io_done;
+	io.req.cb_arg = &io;
+	io.poster = pthread_self();
+	nvmf_worker_post(c->io_workers[0], &io.req);
+	wait_for(&g_done, 1, 5000);
+	ck_assert_int_eq(atomic_load(&g_errors), 1);
+	ck_assert(io.req.xport_err < 0);
+	ck_assert_msg(wait_event(c, NVMF_CTRL_EV_FAILED, 3000) & NVMF_CTRL_EV_FAILED,
+		      "no FAILED event after the I/O queue died");
+	ck_assert_str_ne(nvmf_ctrl_error(c), "no error");
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+START_TEST(test_ns_change_raises_event)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct nvmf_ns *ns;
+	int n;
+
+	ft_config_default(&cfg);
+	cfg.nr_ns = 1;
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	nvmf_ctrl_take_events(c);
+	ck_assert(ft_fire_ns_changed(ft, 2));
+	ck_assert_msg(wait_event(c, NVMF_CTRL_EV_NS_CHANGED, 3000) & NVMF_CTRL_EV_NS_CHANGED,
+		      "no NS_CHANGED event after the notice");
+	ck_assert_int_eq(nvmf_ctrl_ns_snapshot(c, &ns, &n), 0);
+	ck_assert_int_eq(n, 2);
+	free(ns);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("worker");
+	TCase *tc = tcase_create("worker");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_posts_from_many_threads);
+	tcase_add_test(tc, test_call_runs_on_worker);
+	tcase_add_test(tc, test_admin_worker_keeps_alive);
+	tcase_add_test(tc, test_io_failure_raises_event);
+	tcase_add_test(tc, test_ns_change_raises_event);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+const char *cli_prog = "nvmfuse";
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_fabrics_defaults(struct cli_fabrics *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->transport = "tcp";
+	f->nr_io_queues = 1;
+	f->queue_size = 128;
+	f->kato_s = 5;
+	f->timeout_ms = 10000;
+}
+
+int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
+{
+	char err[256];
+
+	if (!f->traddr) {
+		cli_error("missing target address: use -a/--traddr");
+		return -1;
+	}
+	if (need_nqn && !f->subnqn) {
+		cli_error("missing subsystem NQN: use -n/--nqn");
+		return -1;
+	}
+	if (!nvmf_transport_find(f->transport, err, sizeof(err))) {
+		cli_error("%s", err);
+		return -1;
+	}
+	if (nvmf_host_identity(f->hostnqn_arg, f->hostid_arg, &f->hostnqn, &f->hostid,
+			       (uint8_t[16]){ 0 }, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->transport = f->transport;
+	o->traddr = f->traddr;
+	o->trsvcid = f->trsvcid;
+	o->subnqn = f->subnqn;
+	o->hostnqn = f->hostnqn;
+	o->hostid = f->hostid;
+	o->nr_io_queues = f->nr_io_queues;
+	o->queue_size = f->queue_size;
+	o->kato_s = f->kato_s;
+	o->hdgst = f->hdgst;
+	o->ddgst = f->ddgst;
+	o->disable_sqflow = f->disable_sqflow;
+	o->timeout_ms = f->timeout_ms;
+}
+
+void cli_fabrics_free(struct cli_fabrics *f)
+{
+	free(f->hostnqn);
+	free(f->hostid);
+	f->hostnqn = f->hostid = NULL;
+}
+
+int cli_no_more_args(int argc, char **argv, int optind_)
+{
+	if (optind_ < argc) {
+		cli_error("unexpected argument '%s'", argv[optind_]);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_check_format(const char *fmt)
+{
+	if (strcmp(fmt, "normal") && strcmp(fmt, "json")) {
+		cli_error("invalid output format '%s': use normal or json", fmt);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_parse_int(const char *s, const char *what, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		cli_error("invalid %s '%s': expected a whole number from %lld to %lld",
+			  what, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, const char *what, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (errno || end == s || *end || s[0] == '-' || v == 0 || (v << shift) >> shift != v) {
+		cli_error("invalid %s '%s': expected a positive size like 4096, 4k or 1m", what, s);
+		return -1;
+	}
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+void json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void cli_trim_field(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t n = strnlen(src, srclen);
+
+	while (n && (src[n - 1] == ' ' || src[n - 1] == 0))
+		n--;
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
+{
+	long long v;
+
+	switch (opt) {
+	case 't':
+		f->transport = arg;
+		return 1;
+	case 'a':
+		f->traddr = arg;
+		return 1;
+	case 's':
+		f->trsvcid = arg;
+		return 1;
+	case 'n':
+		f->subnqn = arg;
+		return 1;
+	case 'q':
+	case OPT_HOSTNQN:
+		f->hostnqn_arg = arg;
+		return 1;
+	case 'I':
+		f->hostid_arg = arg;
+		return 1;
+	case 'i':
+		if (cli_parse_int(arg, "--nr-io-queues", 1, 128, &v) < 0)
+			return -1;
+		f->nr_io_queues = (int)v;
+		return 1;
+	case 'Q':
+		if (cli_parse_int(arg, "--queue-size", 2, 1024, &v) < 0)
+			return -1;
+		f->queue_size = (int)v;
+		return 1;
+	case 'k':
+		if (cli_parse_int(arg, "--keep-alive-tmo", 0, 3600, &v) < 0)
+			return -1;
+		f->kato_s = (int)v;
+		return 1;
+	case 'g':
+		f->hdgst = true;
+		return 1;
+	case 'G':
+		f->ddgst = true;
+		return 1;
+	case OPT_DISABLE_SQFLOW:
+		f->disable_sqflow = true;
+		return 1;
+	case OPT_TIMEOUT:
+		if (cli_parse_int(arg, "--timeout", 1, 600, &v) < 0)
+			return -1;
+		f->timeout_ms = (int)v * 1000;
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared pieces of the nvmfuse command: options, output, errors. */
+#ifndef NVMFUSE_CLI_H
+#define NVMFUSE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "host/nvmf.h"
+
+extern const char *cli_prog;	/* "nvmfuse discover" etc., for messages */
+
+/* Print "nvmfuse CMD: message" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options shared by discover, connect, connect-all and perf. */
+struct cli_fabrics {
+	const char *transport;
+	const char *traddr;
+	const char *trsvcid;
+	const char *subnqn;
+	const char *hostnqn_arg;
+	const char *hostid_arg;
+	char *hostnqn;		/* resolved */
+	char *hostid;
+	int nr_io_queues;
+	int queue_size;
+	int kato_s;
+	bool hdgst;
+	bool ddgst;
+	bool disable_sqflow;
+	int timeout_ms;
+};
+
+void cli_fabrics_defaults(struct cli_fabrics *f);
+/* Check -t/-a and resolve the host identity; prints the error and returns -1 on failure. */
+int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn);
+void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o);
+void cli_fabrics_free(struct cli_fabrics *f);
+
+/* Error for arguments left after the options; returns -1 if there are any. */
+int cli_no_more_args(int argc, char **argv, int optind_);
+/* "normal" or "json", else an error; returns -1 on a bad format. */
+int cli_check_format(const char *fmt);
+
+/* Parse a whole decimal number in [min, max]; prints an error naming @what. */
+int cli_parse_int(const char *s, const char *what, long long min, long long max, long long *out);
+/* Parse a size with an optional k/m/g (binary) suffix. */
+int cli_parse_size(const char *s, const char *what, uint64_t *out);
+
+/* JSON output helpers (stdout). */
+void json_str(FILE *f, const char *s);
+/* Copy a fixed-width, space-padded identify field into a trimmed C string. */
+void cli_trim_field(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+/* Subcommands. */
+int cmd_discover(int argc, char **argv);
+int cmd_connect(int argc, char **argv);
+int cmd_connect_all(int argc, char **argv);
+int cmd_disconnect(int argc, char **argv);
+int cmd_disconnect_all(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_perf(int argc, char **argv);
+
+#endif
+
+/*
+ * Long-option values for options that have no short form, and the handler
+ * for the fabrics options every command shares: returns 1 when @opt was
+ * one of them, 0 when it was not, -1 on a bad value (error printed).
+ */
+enum {
+	OPT_NO_CUSE = 256,
+	OPT_NO_UBLK,
+	OPT_FOREGROUND,
+	OPT_INSTANCE,
+	OPT_NSID,
+	OPT_VERIFY,
+	OPT_SEED,
+	OPT_SIZE,
+	OPT_HOSTNQN,
+	OPT_TIMEOUT,
+	OPT_FORCE,
+	OPT_DISABLE_SQFLOW,
+};
+int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
+
+#define CLI_FABRICS_LONGOPTS \
+	{ "transport", required_argument, NULL, 't' }, \
+	{ "traddr", required_argument, NULL, 'a' }, \
+	{ "trsvcid", required_argument, NULL, 's' }, \
+	{ "hostid", required_argument, NULL, 'I' }, \
+	{ "nr-io-queues", required_argument, NULL, 'i' }, \
+	{ "hdr-digest", no_argument, NULL, 'g' }, \
+	{ "data-digest", no_argument, NULL, 'G' }, \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \
+	{ "disable-sqflow", no_argument, NULL, OPT_DISABLE_SQFLOW }
