@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "host/log.h"
@@ -23,6 +24,13 @@ struct fd_watch {
 
 struct idle_hook {
 	struct idle_hook *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+struct deferred {
+	struct deferred *next;
+	uint64_t due_ns;
 	void (*fn)(void *arg);
 	void *arg;
 };
@@ -52,6 +60,8 @@ struct nvmf_worker {
 	void *on_fail_arg;
 	bool fail_reported;		/* worker thread only */
 	struct idle_hook *idle;		/* worker thread only */
+	struct deferred *deferred;	/* worker thread only, sorted by due time */
+	int timer_fd;
 	/* worker thread only: requests that did not fit the queue pair yet */
 	struct nvmf_request **backlog;
 	size_t backlog_len, backlog_cap;
@@ -89,6 +99,9 @@ static int push(struct nvmf_request ***v, size_t *len, size_t *cap, struct nvmf_
 static void drain_backlog(struct nvmf_worker *w)
 {
 	size_t i = 0;
+
+	if (!w->backlog_len)
+		return;
 
 	while (i < w->backlog_len) {
 		struct nvmf_request *req = w->backlog[i];
@@ -149,6 +162,53 @@ static void update_qp_events(struct nvmf_worker *w)
 	ev.data.ptr = NULL;	/* NULL marks the queue pair */
 	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
 		w->qp_events = want;
+}
+
+static void arm_deferred(struct nvmf_worker *w)
+{
+	struct itimerspec its = { 0 };
+
+	if (w->deferred) {
+		uint64_t now = nvmf_now_ns(), due = w->deferred->due_ns;
+		uint64_t left = due > now ? due - now : 1;
+
+		its.it_value.tv_sec = (time_t)(left / 1000000000ull);
+		its.it_value.tv_nsec = (long)(left % 1000000000ull);
+	}
+	timerfd_settime(w->timer_fd, 0, &its, NULL);
+}
+
+static void run_deferred(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
+{
+	uint64_t now = nvmf_now_ns(), n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		nvmf_debug("worker timer: %s", strerror(errno));
+	while (w->deferred && w->deferred->due_ns <= now) {
+		struct deferred *d = w->deferred;
+
+		w->deferred = d->next;
+		d->fn(d->arg);
+		free(d);
+	}
+	arm_deferred(w);
+}
+
+int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg)
+{
+	struct deferred *d = calloc(1, sizeof(*d)), **p;
+
+	if (!d)
+		return -ENOMEM;
+	d->due_ns = nvmf_now_ns() + (uint64_t)delay_ms * 1000000ull;
+	d->fn = fn;
+	d->arg = arg;
+	for (p = &w->deferred; *p && (*p)->due_ns <= d->due_ns; p = &(*p)->next)
+		;
+	d->next = *p;
+	*p = d;
+	arm_deferred(w);
+	return 0;
 }
 
 static void *worker_main(void *arg)
@@ -216,6 +276,7 @@ int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
 	if (!w)
 		return -ENOMEM;
 	w->qp = qp;
+	w->timer_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->call_done, NULL);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -238,12 +299,24 @@ int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
 		goto fail;
 	}
 	w->qp_events = want;
+	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->timer_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = nvmf_worker_add_fd(w, w->timer_fd, EPOLLIN, run_deferred, NULL);
+	if (rc < 0)
+		goto fail;
 	rc = -pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc < 0)
 		goto fail;
 	*out = w;
 	return 0;
 fail:
+	while (w->watches)
+		nvmf_worker_del_fd(w, w->watches->fd);
+	if (w->timer_fd >= 0)
+		close(w->timer_fd);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->evfd >= 0)
@@ -398,10 +471,18 @@ struct nvmf_qpair *nvmf_worker_stop(struct nvmf_worker *w)
 		fail_request(w->box[i], NVMF_SC_HOST_ABORTED_CMD, -ESHUTDOWN);
 	for (size_t i = 0; i < w->backlog_len; i++)
 		fail_request(w->backlog[i], NVMF_SC_HOST_ABORTED_CMD, -ESHUTDOWN);
+	while (w->deferred) {		/* owners fail what they carry */
+		struct deferred *d = w->deferred;
+
+		w->deferred = d->next;
+		d->fn(d->arg);
+		free(d);
+	}
 	while (w->watches)
 		nvmf_worker_del_fd(w, w->watches->fd);
 	while (w->idle)
 		nvmf_worker_del_idle(w, w->idle->fn, w->idle->arg);
+	close(w->timer_fd);
 	free(w->box);
 	free(w->backlog);
 	close(w->epfd);

@@ -54,6 +54,14 @@ void nvmf_worker_post(struct nvmf_worker *w, struct nvmf_request *req);
  */
 void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req);
 
+/*
+ * Worker thread only: run @fn(@arg) on the worker thread after @delay_ms
+ * (e.g. a retry after the controller's Command Retry Delay). Returns 0 or
+ * -ENOMEM. Deferred calls still pending at nvmf_worker_stop() are run then,
+ * with the loop stopped, so their owners can fail what they carry.
+ */
+int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg);
+
 /* Run @fn(@arg) on the worker thread and wait for it. Thread: not the worker. */
 void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
 

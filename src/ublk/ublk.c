@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "host/log.h"
+#include "host/retry.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"
 #include "ublk/ublk_uapi.h"
@@ -45,6 +46,7 @@ struct ublk_io {
 	struct ublk_queue *q;
 	uint16_t tag;
 	uint8_t op;
+	uint8_t attempts;		/* sends of the current NVMe command */
 	uint32_t bytes;			/* request size */
 	void *buf;
 	struct nvmf_request req;
@@ -149,21 +151,42 @@ static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
 		q->stats.errors++;
 }
 
+static void io_resubmit(void *arg)
+{
+	struct ublk_io *io = arg;
+
+	io->attempts++;
+	nvmf_worker_submit(io->q->w, &io->req);
+}
+
 static void io_done(struct nvmf_request *req)
 {
 	struct ublk_io *io = req->cb_arg;
 	struct ublk_queue *q = io->q;
+	const struct nvme_id_ctrl *id = &q->d->c->id;
+	uint16_t crdt[3] = { le16toh(id->crdt1), le16toh(id->crdt2), le16toh(id->crdt3) };
+	struct nvmf_retry_decision d;
 	int result;
 
-	if (nvmf_req_ok(req)) {
+	d = nvmf_retry_decide(req, io->attempts, NVMF_RETRY_BUDGET, crdt, 1u << q->d->lba_shift);
+	if (d.action == NVMF_RETRY_AGAIN) {
+		/* Buffers are free: the engine calls back once nothing is in flight. */
+		q->stats.retries++;
+		nvmf_debug("%s: tag %u: %s, retry %u in %u ms", q->d->path, io->tag, d.why,
+			   io->attempts, d.delay_ms);
+		if (!d.delay_ms || nvmf_worker_defer(q->w, d.delay_ms, io_resubmit, io) < 0)
+			io_resubmit(io);
+		return;
+	}
+	if (d.action == NVMF_RETRY_COMPLETE) {
 		result = (io->op == UBLK_IO_OP_READ || io->op == UBLK_IO_OP_WRITE) ?
 			 (int)io->bytes : 0;
-	} else if (io->op == UBLK_IO_OP_READ && req->bytes_ok >= (1u << q->d->lba_shift)) {
+	} else if (d.action == NVMF_RETRY_PARTIAL && io->op == UBLK_IO_OP_READ) {
 		/*
-		 * Partial completion: the first bytes_ok bytes arrived intact.
-		 * Hand those to the kernel; it re-issues the rest as a new request.
+		 * Partial completion: the first done_bytes arrived intact. Hand
+		 * those to the kernel; it re-issues the rest as a new request.
 		 */
-		result = (int)(req->bytes_ok >> q->d->lba_shift << q->d->lba_shift);
+		result = (int)d.done_bytes;
 		q->stats.partial_reads++;
 	} else {
 		bool unsupported = !req->xport_err && NVMF_STATUS_CODE(req->status) == 0x001;
@@ -195,6 +218,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 
 	io->op = (uint8_t)(iod->op_flags & 0xff);
 	io->bytes = iod->nr_sectors << 9;
+	io->attempts = 1;
 	memset(req, 0, sizeof(*req));
 	req->cmd.nsid = htole32(q->d->ns.nsid);
 	req->timeout_ms = UBLK_IO_TIMEOUT_MS;
@@ -631,6 +655,7 @@ void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)
 		out->write_zeroes += s->write_zeroes;
 		out->errors += s->errors;
 		out->partial_reads += s->partial_reads;
+		out->retries += s->retries;
 	}
 }
 

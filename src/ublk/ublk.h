@@ -10,9 +10,11 @@
  * the completion commits the result back to ublk from the same thread. No
  * lock and no thread hop on the data path; buffers are allocated once.
  *
- * A read whose data arrived only in part (e.g. a data digest failed on a
- * later PDU) is committed as the byte count that really arrived, so the
- * kernel re-issues the remainder; a failed write is an error, never short.
+ * Errors follow host/retry.h: a status without DNR is retried (whole,
+ * after the Command Retry Delay), up to NVMF_RETRY_BUDGET times; a read
+ * whose data arrived only in part (e.g. a data digest failed on a later
+ * PDU) is committed as the byte count that really arrived, so the kernel
+ * re-issues the remainder; a write is never reported short.
  */
 #ifndef NVMF_UBLK_H
 #define NVMF_UBLK_H
@@ -29,6 +31,7 @@ struct ublk_stats {
 	uint64_t reads, writes, flushes, discards, write_zeroes;
 	uint64_t errors;		/* requests failed back to the kernel */
 	uint64_t partial_reads;		/* reads committed short */
+	uint64_t retries;		/* NVMe commands sent again (status without DNR) */
 };
 
 /*

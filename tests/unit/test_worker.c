@@ -286,6 +286,70 @@ START_TEST(test_ns_change_raises_event)
 }
 END_TEST
 
+struct defer_log {
+	int order[3];
+	uint64_t at_ns[3];
+	atomic_int n;
+	uint64_t t0;
+};
+
+struct defer_item {
+	struct defer_log *log;
+	int id;
+};
+
+static void deferred_fn(void *arg)
+{
+	struct defer_item *it = arg;
+	int i = atomic_fetch_add(&it->log->n, 1);
+
+	it->log->order[i] = it->id;
+	it->log->at_ns[i] = nvmf_now_ns() - it->log->t0;
+}
+
+static struct defer_item g_items[3];
+
+static void schedule_three(void *arg)
+{
+	struct nvmf_worker *w = arg;
+	static const uint32_t delays[3] = { 300, 100, 200 };
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(nvmf_worker_defer(w, delays[i], deferred_fn, &g_items[i]), 0);
+}
+
+START_TEST(test_defer_order_and_delay)
+{
+	static struct defer_log log;
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	memset(&log, 0, sizeof(log));
+	for (int i = 0; i < 3; i++)
+		g_items[i] = (struct defer_item){ .log = &log, .id = i };
+	log.t0 = nvmf_now_ns();
+	nvmf_worker_call(c->io_workers[0], schedule_three, c->io_workers[0]);
+	wait_for(&log.n, 3, 3000);
+	ck_assert_int_eq(atomic_load(&log.n), 3);
+	/* Due order, not call order: 100 ms, 200 ms, 300 ms. */
+	ck_assert_int_eq(log.order[0], 1);
+	ck_assert_int_eq(log.order[1], 2);
+	ck_assert_int_eq(log.order[2], 0);
+	ck_assert_msg(log.at_ns[0] >= 100000000ull, "ran after %llu ns, before its 100 ms",
+		      (unsigned long long)log.at_ns[0]);
+	ck_assert_msg(log.at_ns[2] >= 300000000ull, "ran after %llu ns, before its 300 ms",
+		      (unsigned long long)log.at_ns[2]);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("worker");
@@ -299,6 +363,7 @@ int main(void)
 	tcase_add_test(tc, test_admin_worker_keeps_alive);
 	tcase_add_test(tc, test_io_failure_raises_event);
 	tcase_add_test(tc, test_ns_change_raises_event);
+	tcase_add_test(tc, test_defer_order_and_delay);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -25,6 +25,17 @@ vm__on_err() {
 }
 trap 'vm__on_err $? "$BASH_COMMAND" "$LINENO"' ERR
 
+# vm__on_exit: when a test fails, show what the nvmfuse daemons logged.
+vm__on_exit() {
+	local rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s /run/nvmfuse/daemon.log ]; then
+		echo "---- /run/nvmfuse/daemon.log (last 40 lines) ----"
+		tail -n 40 /run/nvmfuse/daemon.log
+		echo "---- end of daemon.log ----"
+	fi
+}
+trap vm__on_exit EXIT
+
 # vm_log MSG...: print MSG with the guest's uptime, for readable logs.
 vm_log() {
 	local up _

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#include "host/retry.h"
+
+const char *nvmf_retry_action_str(enum nvmf_retry_action a)
+{
+	switch (a) {
+	case NVMF_RETRY_COMPLETE: return "complete";
+	case NVMF_RETRY_AGAIN: return "retry";
+	case NVMF_RETRY_PARTIAL: return "partial";
+	case NVMF_RETRY_RECONNECT: return "retry after reconnect";
+	case NVMF_RETRY_FAIL: return "fail";
+	}
+	return "unknown";
+}
+
+struct nvmf_retry_decision nvmf_retry_decide(const struct nvmf_request *req, unsigned int attempts,
+					     unsigned int budget, const uint16_t crdt[3],
+					     uint32_t block)
+{
+	struct nvmf_retry_decision d = { .action = NVMF_RETRY_FAIL };
+	uint16_t code = NVMF_STATUS_CODE(req->status);
+	unsigned int crd = NVMF_STATUS_CRD(req->status);
+
+	if (!req->xport_err && code == 0) {
+		d.action = NVMF_RETRY_COMPLETE;
+		d.why = "success";
+		return d;
+	}
+	if (req->status & NVMF_STATUS_DNR) {
+		d.why = "do not retry (DNR)";
+		return d;
+	}
+	if (attempts > budget) {
+		d.why = "retry budget used up";
+		return d;
+	}
+	if (crd && crdt)
+		d.delay_ms = (uint32_t)crdt[crd - 1] * 100;
+
+	/* Data that arrived intact is kept: only reads can be partial. */
+	if (req->dir == NVMF_DIR_C2H && block && req->bytes_ok >= block &&
+	    req->bytes_ok < req->data_len) {
+		d.action = NVMF_RETRY_PARTIAL;
+		d.done_bytes = req->bytes_ok / block * block;
+		d.why = "partial read";
+		return d;
+	}
+	if (req->xport_err) {
+		d.action = NVMF_RETRY_RECONNECT;
+		d.delay_ms = 0;
+		d.why = "transport failure";
+		return d;
+	}
+	d.action = NVMF_RETRY_AGAIN;
+	d.why = code == NVMF_SC_DATA_XFER_ERROR ? "data transfer error" : "retryable status";
+	return d;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Retry policy for a finished command (pure logic, no I/O): given how a
+ * request ended and how often it was tried, decide whether to complete
+ * it, retry it whole, hand back the intact part, or fail it.
+ *
+ * Rules (NVMe Base 2.0 section 4.6.1.2 "Do Not Retry", 5.15.1.4 Command
+ * Retry Delay; the Linux host's nvme_decide_disposition as a model):
+ *   - success completes;
+ *   - DNR set fails at once: the controller says a retry cannot succeed;
+ *   - otherwise retry, at most @budget more times, after the delay the
+ *     status's CRD field selects (CRDT1..3 from Identify, units of 100 ms);
+ *   - a read that failed after some data arrived intact (a data digest
+ *     error in a later PDU, or a data transfer error) is a partial
+ *     completion: the caller may keep the first whole blocks and retry
+ *     only the rest, so the same bytes are never fetched twice;
+ *   - a transport failure (the queue pair died) is retried by the caller
+ *     once the association is back, never on the dead queue.
+ * Writes are only retried whole, and only after the previous attempt has
+ * completed (the engine calls back once nothing of it is in flight).
+ *
+ * Thread context: any; pure function.
+ */
+#ifndef NVMF_RETRY_H
+#define NVMF_RETRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host/nvmf.h"
+
+enum nvmf_retry_action {
+	NVMF_RETRY_COMPLETE = 0,	/* success: complete the request */
+	NVMF_RETRY_AGAIN,		/* resubmit the whole command after delay_ms */
+	NVMF_RETRY_PARTIAL,		/* keep done_bytes, retry the rest after delay_ms */
+	NVMF_RETRY_RECONNECT,		/* transport gone: retry after the association is back */
+	NVMF_RETRY_FAIL,		/* give up: report the error */
+};
+
+struct nvmf_retry_decision {
+	enum nvmf_retry_action action;
+	uint32_t delay_ms;
+	uint32_t done_bytes;		/* PARTIAL: intact prefix, whole blocks */
+	const char *why;		/* short reason, for logs */
+};
+
+/* Default retries after the first attempt (the Linux host's nvme_max_retries). */
+#define NVMF_RETRY_BUDGET 5
+
+/*
+ * @req: the finished request (status, xport_err, bytes_ok, dir, data_len).
+ * @attempts: how many times it has been sent so far (1 after the first).
+ * @budget: retries allowed after the first attempt.
+ * @crdt: Identify Controller CRDT1..3 (100 ms units), or NULL.
+ * @block: logical block size, to round partial completions down.
+ */
+struct nvmf_retry_decision nvmf_retry_decide(const struct nvmf_request *req, unsigned int attempts,
+					     unsigned int budget, const uint16_t crdt[3],
+					     uint32_t block);
+
+const char *nvmf_retry_action_str(enum nvmf_retry_action a);
+
+#endif
