@@ -643,10 +643,23 @@ static void shutdown_ctrl(struct nvmf_ctrl *c)
 	nvmf_warn("controller did not finish shutdown within %u ms", to);
 }
 
+static void log_queue_stats(const struct nvmf_qpair *qp)
+{
+	const struct nvmf_qpair_stats *s = &qp->stats;
+
+	nvmf_info("queue %u: submitted=%llu completed=%llu errors=%llu timeouts=%llu "
+		  "ddgst_errors=%llu c2h_success=%llu", qp->qid,
+		  (unsigned long long)s->submitted, (unsigned long long)s->completed,
+		  (unsigned long long)s->errors, (unsigned long long)s->timeouts,
+		  (unsigned long long)s->ddgst_errors, (unsigned long long)s->c2h_success);
+}
+
 void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 {
 	if (!c)
 		return;
+	for (int i = 0; i < c->nr_ioq; i++)
+		log_queue_stats(c->ioq[i]);
 	if (c->state == NVMF_CTRL_LIVE && c->adminq->state == NVMF_QP_LIVE && !c->discovery)
 		shutdown_ctrl(c);
 	set_state(c, NVMF_CTRL_DELETING);

@@ -610,6 +610,14 @@ void ublk_dev_destroy(struct ublk_dev *d)
 	if (!d)
 		return;
 	if (d->started) {
+		struct ublk_stats st;
+
+		ublk_dev_stats(d, &st);
+		nvmf_info("%s: reads=%llu writes=%llu flushes=%llu discards=%llu retries=%llu "
+			  "partial_reads=%llu errors=%llu", d->path, (unsigned long long)st.reads,
+			  (unsigned long long)st.writes, (unsigned long long)st.flushes,
+			  (unsigned long long)st.discards, (unsigned long long)st.retries,
+			  (unsigned long long)st.partial_reads, (unsigned long long)st.errors);
 		rc = ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, 0, 0, 0);
 		if (rc < 0)
 			nvmf_warn("%s: STOP_DEV: %s", d->path, strerror(-rc));
