@@ -5,6 +5,7 @@
  * rescans) from a periodic timerfd on its own loop.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -100,4 +101,61 @@ void nvmf_ctrl_stop(struct nvmf_ctrl *c)
 		close(c->timer_fd);
 		c->timer_fd = -1;
 	}
+}
+
+struct admin_swap {
+	struct nvmf_ctrl *c;
+	struct nvmf_ctrl *nc;
+};
+
+/* On the admin worker: adopt the new association's admin state. */
+static void adopt_admin(void *arg)
+{
+	struct admin_swap *as = arg;
+	struct nvmf_ctrl *c = as->c, *nc = as->nc;
+
+	c->adminq = nvmf_worker_qpair(c->admin_worker);
+	c->cntlid = nc->cntlid;
+	c->cap = nc->cap;
+	c->vs = nc->vs;
+	c->id = nc->id;
+	c->ka_inflight = false;
+	c->aer_inflight = false;
+	c->aer_pending_rearm = true;	/* service() re-arms the AER */
+	c->ka_due_ns = nvmf_now_ns();
+	pthread_mutex_lock(&c->ns_lock);
+	c->errmsg[0] = 0;
+	c->err = 0;
+	pthread_mutex_unlock(&c->ns_lock);
+	c->state = NVMF_CTRL_LIVE;
+}
+
+int nvmf_ctrl_reconnect(struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	struct admin_swap as = { .c = c };
+	struct nvmf_ctrl *nc;
+	int rc;
+
+	rc = nvmf_ctrl_connect(&c->opts, &nc, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (nc->nr_ioq != c->nr_ioq || nc->io_depth < c->io_depth) {
+		snprintf(err, errlen, "the controller now grants %d I/O queue(s) of depth %u "
+			 "instead of %d of %u", nc->nr_ioq, nc->io_depth, c->nr_ioq, c->io_depth);
+		nvmf_ctrl_disconnect(nc);
+		return -EPROTO;
+	}
+	for (int i = 0; i < c->nr_ioq; i++) {
+		nvmf_worker_swap_qpair(c->io_workers[i], nc->ioq[i]);
+		c->ioq[i] = nc->ioq[i];
+		nc->ioq[i] = NULL;
+	}
+	nvmf_worker_swap_qpair(c->admin_worker, nc->adminq);
+	nc->adminq = NULL;
+	as.nc = nc;
+	nvmf_worker_call(c->admin_worker, adopt_admin, &as);
+	nc->nr_ioq = 0;
+	nc->state = NVMF_CTRL_DELETING;	/* no shutdown: it has no queue left */
+	nvmf_ctrl_disconnect(nc);	/* the shell: its queues now belong to c */
+	return 0;
 }

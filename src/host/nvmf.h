@@ -364,6 +364,16 @@ int nvmf_discovery_log(struct nvmf_ctrl *c, struct nvmf_discovery_log **out,
  * signalled on nvmf_ctrl_event_fd(). Thread: the owner, before and after.
  */
 int nvmf_ctrl_start(struct nvmf_ctrl *c);
+/*
+ * Re-establish a failed association while the workers and frontends stay:
+ * a new admin queue, Connect, enable, Identify and as many I/O queues as
+ * before, transplanted into the running workers, which replay the requests
+ * they held (see nvmf_worker_hold). Returns 0 (controller LIVE again) or
+ * -errno with a one-line cause in @err; the caller retries later.
+ * Thread: the owner (not a worker), with the workers running.
+ */
+int nvmf_ctrl_reconnect(struct nvmf_ctrl *c, char *err, size_t errlen);
+
 /* Stop and join the workers; the caller owns every queue again. */
 void nvmf_ctrl_stop(struct nvmf_ctrl *c);
 int nvmf_ctrl_event_fd(const struct nvmf_ctrl *c);

@@ -59,6 +59,7 @@ struct nvmf_worker {
 	void (*on_fail)(struct nvmf_qpair *qp, void *arg);
 	void *on_fail_arg;
 	bool fail_reported;		/* worker thread only */
+	bool hold;			/* atomic: reconnecting, keep failed-queue work */
 	struct idle_hook *idle;		/* worker thread only */
 	struct deferred *deferred;	/* worker thread only, sorted by due time */
 	int timer_fd;
@@ -66,6 +67,8 @@ struct nvmf_worker {
 	struct nvmf_request **backlog;
 	size_t backlog_len, backlog_cap;
 };
+
+bool nvmf_worker_holding(struct nvmf_worker *w);
 
 static uint32_t to_epoll(short ev)
 {
@@ -102,6 +105,8 @@ static void drain_backlog(struct nvmf_worker *w)
 
 	if (!w->backlog_len)
 		return;
+	if (w->qp->state == NVMF_QP_FAILED && nvmf_worker_holding(w))
+		return;		/* reconnecting: wait for the next queue pair */
 
 	while (i < w->backlog_len) {
 		struct nvmf_request *req = w->backlog[i];
@@ -156,6 +161,9 @@ static void update_qp_events(struct nvmf_worker *w)
 	short want;
 	int fd = w->qp->ops->pollfd(w->qp, &want);
 
+	/* A failed queue pair's socket may be readable forever (EOF): ignore it. */
+	if (w->qp->state == NVMF_QP_FAILED)
+		want = 0;
 	if (want == w->qp_events)
 		return;
 	ev.events = to_epoll(want);
@@ -234,7 +242,9 @@ static void *worker_main(void *arg)
 		/* Queue pair progress, also expiring timed-out commands. */
 		nvmf_qpair_poll(w->qp, 0);
 		if (w->backlog_len) {
-			if (w->qp->state == NVMF_QP_FAILED) {
+			if (w->qp->state == NVMF_QP_FAILED && nvmf_worker_holding(w)) {
+				/* reconnecting: keep it for the next queue pair */
+			} else if (w->qp->state == NVMF_QP_FAILED) {
 				for (size_t i = 0; i < w->backlog_len; i++)
 					fail_request(w->backlog[i], NVMF_SC_HOST_PATH_ERROR,
 						     -ENOTCONN);
@@ -325,8 +335,18 @@ fail:
 	return rc;
 }
 
+bool nvmf_worker_holding(struct nvmf_worker *w)
+{
+	return __atomic_load_n(&w->hold, __ATOMIC_ACQUIRE);
+}
+
 void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req)
 {
+	if (w->qp->state == NVMF_QP_FAILED && nvmf_worker_holding(w)) {
+		if (push(&w->backlog, &w->backlog_len, &w->backlog_cap, req) < 0)
+			fail_request(req, NVMF_SC_HOST_ABORTED_CMD, -ENOMEM);
+		return;
+	}
 	if (!w->backlog_len) {
 		int rc = nvmf_qpair_submit(w->qp, req);
 
@@ -450,6 +470,61 @@ void nvmf_worker_del_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *ar
 			return;
 		}
 	}
+}
+
+static void release_held(void *arg)
+{
+	struct nvmf_worker *w = arg;
+	size_t n = w->backlog_len;
+
+	if (w->qp->state != NVMF_QP_FAILED || nvmf_worker_holding(w))
+		return;
+	w->backlog_len = 0;
+	for (size_t i = 0; i < n; i++)
+		fail_request(w->backlog[i], NVMF_SC_HOST_PATH_ERROR, -ENOTCONN);
+}
+
+void nvmf_worker_hold(struct nvmf_worker *w, bool hold)
+{
+	__atomic_store_n(&w->hold, hold, __ATOMIC_RELEASE);
+	if (!hold)
+		nvmf_worker_call(w, release_held, w);
+}
+
+struct swap_call {
+	struct nvmf_worker *w;
+	struct nvmf_qpair *qp;
+};
+
+static void swap_on_worker(void *arg)
+{
+	struct swap_call *sc = arg;
+	struct nvmf_worker *w = sc->w;
+	struct nvmf_qpair *old = w->qp;
+	struct epoll_event ev = { 0 };
+	short want;
+	int fd = old->ops->pollfd(old, &want);
+
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	fd = sc->qp->ops->pollfd(sc->qp, &want);
+	ev.events = to_epoll(want);
+	ev.data.ptr = NULL;
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	w->qp_events = want;
+	/* New queue first: what the old one fails may be resubmitted at once. */
+	w->qp = sc->qp;
+	nvmf_qpair_destroy(old);
+	pthread_mutex_lock(&w->lock);
+	w->fail_reported = false;
+	pthread_mutex_unlock(&w->lock);
+	drain_backlog(w);
+}
+
+void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp)
+{
+	struct swap_call sc = { .w = w, .qp = qp };
+
+	nvmf_worker_call(w, swap_on_worker, &sc);
 }
 
 struct nvmf_qpair *nvmf_worker_qpair(struct nvmf_worker *w)

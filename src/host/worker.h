@@ -19,6 +19,7 @@
 #ifndef NVMF_WORKER_H
 #define NVMF_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "host/nvmf.h"
@@ -61,6 +62,25 @@ void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req);
  * with the loop stopped, so their owners can fail what they carry.
  */
 int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg);
+
+/*
+ * Hold mode (controller reconnecting): while the queue pair is failed,
+ * requests given to nvmf_worker_submit()/post() wait in the backlog instead
+ * of failing; nvmf_worker_swap_qpair() then replays them on the new queue
+ * pair. Turning hold off fails whatever waits (HOST_PATH_ERROR, -ENOTCONN).
+ * Thread: any.
+ */
+void nvmf_worker_hold(struct nvmf_worker *w, bool hold);
+bool nvmf_worker_holding(struct nvmf_worker *w);
+
+/*
+ * Replace the worker's queue pair with @qp (a new, LIVE connection to the
+ * same controller): the old one is destroyed on the worker thread (its
+ * remaining commands complete with an error, and their owners may submit
+ * them again, onto @qp), then held requests are replayed in order.
+ * Thread: not the worker.
+ */
+void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp);
 
 /* Run @fn(@arg) on the worker thread and wait for it. Thread: not the worker. */
 void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);

@@ -7,6 +7,7 @@
  * by itself, and failure / namespace changes reach the event fd.
  */
 #include <check.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -350,6 +351,117 @@ START_TEST(test_defer_order_and_delay)
 }
 END_TEST
 
+START_TEST(test_reconnect_replays_held_requests)
+{
+	struct ft_config cfg;
+	struct ft_stats st;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	static struct io ios[20];
+	char err[256] = "";
+	uint16_t old_cntlid;
+
+	ft_config_default(&cfg);
+	cfg.lba_size[0] = 512;
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	old_cntlid = c->cntlid;
+	nvmf_ctrl_take_events(c);
+	nvmf_worker_hold(c->io_workers[0], true);
+	atomic_store(&g_done, 0);
+	atomic_store(&g_errors, 0);
+	atomic_store(&g_bad_data, 0);
+	/* The I/O connection dies on the next command: everything after is held. */
+	ft_arm(ft, 1, FT_FAULT_CLOSE, 0);
+	for (int i = 0; i < 20; i++) {
+		struct io *io = &ios[i];
+
+		memset(io, 0, sizeof(*io));
+		io->off = (uint64_t)i * 4096;
+		io->poster = pthread_self();
+		io->req.cmd.opc = NVME_NVM_READ;
+		io->req.cmd.nsid = htole32(1);
+		io->req.cmd.cdw10 = htole32(i * 8);
+		io->req.cmd.cdw12 = htole32(7);
+		io->req.data = io->buf;
+		io->req.data_len = 4096;
+		io->req.dir = NVMF_DIR_C2H;
+		io->req.timeout_ms = 5000;
+		io->req.cb = io_done;
+		io->req.cb_arg = io;
+		nvmf_worker_post(c->io_workers[0], &io->req);
+	}
+	ck_assert_msg(wait_event(c, NVMF_CTRL_EV_FAILED, 3000) & NVMF_CTRL_EV_FAILED,
+		      "the I/O queue failure was not reported");
+	/*
+	 * Requests that were in flight on the dead queue completed with an
+	 * error (their owner decides); the rest waits, unanswered, in hold.
+	 */
+	usleep(200 * 1000);
+	ck_assert_int_lt(atomic_load(&g_done), 20);
+	int failed_in_flight = atomic_load(&g_errors);
+
+	ck_assert_int_eq(nvmf_ctrl_reconnect(c, err, sizeof(err)), 0);
+	wait_for(&g_done, 20, 5000);
+	ck_assert_int_eq(atomic_load(&g_done), 20);
+	ck_assert_int_eq(atomic_load(&g_errors), failed_in_flight);
+	ck_assert_int_eq(atomic_load(&g_bad_data), 0);
+	ck_assert_int_eq(c->state, NVMF_CTRL_LIVE);
+	ck_assert_int_ne(c->cntlid, old_cntlid);	/* a new association */
+	ft_get_stats(ft, &st);
+	ck_assert_uint_ge(st.admin_connects, 2);
+	ck_assert_uint_eq(st.violations, 0);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+START_TEST(test_hold_off_fails_held_requests)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	static struct io io;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	nvmf_worker_hold(c->io_workers[0], true);
+	ft_arm(ft, 1, FT_FAULT_CLOSE, 0);
+	atomic_store(&g_done, 0);
+	atomic_store(&g_errors, 0);
+	/* A first command trips the fault; wait for the queue to die. */
+	memset(&io, 0, sizeof(io));
+	io.req.cmd.opc = NVME_NVM_FLUSH;
+	io.req.cmd.nsid = htole32(1);
+	io.req.timeout_ms = 5000;
+	io.req.cb = io_done;
+	io.req.cb_arg = &io;
+	io.poster = pthread_self();
+	nvmf_worker_post(c->io_workers[0], &io.req);
+	wait_for(&g_done, 1, 3000);
+	ck_assert_int_eq(atomic_load(&g_errors), 1);
+	/* Submitted on the dead queue while holding: waits. */
+	atomic_store(&g_done, 0);
+	atomic_store(&g_errors, 0);
+	nvmf_worker_post(c->io_workers[0], &io.req);
+	usleep(300 * 1000);
+	ck_assert_int_eq(atomic_load(&g_done), 0);
+	/* Giving up fails it, once. */
+	nvmf_worker_hold(c->io_workers[0], false);
+	wait_for(&g_done, 1, 2000);
+	ck_assert_int_eq(atomic_load(&g_done), 1);
+	ck_assert_int_eq(atomic_load(&g_errors), 1);
+	ck_assert_int_eq(io.req.xport_err, -ENOTCONN);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("worker");
@@ -364,6 +476,8 @@ int main(void)
 	tcase_add_test(tc, test_io_failure_raises_event);
 	tcase_add_test(tc, test_ns_change_raises_event);
 	tcase_add_test(tc, test_defer_order_and_delay);
+	tcase_add_test(tc, test_reconnect_replays_held_requests);
+	tcase_add_test(tc, test_hold_off_fails_held_requests);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
