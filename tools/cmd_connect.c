@@ -7,13 +7,17 @@
  *
  * Daemon thread model (for now): one thread owns the admin queue and the
  * I/O queues, runs keep-alive and AER, and answers control requests on
- * its registry socket (see registry.h).
+ * its registry socket (see registry.h). The main thread also creates and
+ * removes the CUSE nodes (cuse/cuse.h: one session thread per node) and
+ * the ublk disks, and re-syncs the namespace nodes on NS_CHANGED.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 
 #include <nvme/fabrics.h>
 
+#include "cuse/cuse.h"
 #include "host/log.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"
@@ -39,10 +44,26 @@ struct connect_args {
 	bool no_ublk;
 	bool foreground;
 	int instance;
+	struct cuse_opts cuse;		/* node mode and owner */
+	int reconnect_delay;		/* -c, seconds */
+	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
+	int fast_io_fail_tmo;		/* seconds; -1 off */
+};
+
+/* Options of this file only, after tools/cli.h's. */
+enum {
+	OPT_DEV_MODE = 1024,
+	OPT_DEV_OWNER,
+	OPT_DEV_GROUP,
+	OPT_FAST_IO_FAIL,
 };
 
 struct daemon {
+	const struct connect_args *args;
+	bool reconnecting;
+	unsigned long reconnects;
 	struct nvmf_ctrl *ctrl;
+	struct cuse_ctrl *cuse;		/* char nodes unless --no-cuse */
 	struct ublk_dev **ublk;		/* one per namespace when --no-ublk is absent */
 	int nr_ublk;
 	char name[REG_NAME_MAX];
@@ -59,6 +80,46 @@ static const char *ublk_path_of(const struct daemon *d, uint32_t nsid)
 		if (d->ublk[i] && ublk_dev_nsid(d->ublk[i]) == nsid)
 			return ublk_dev_path(d->ublk[i]);
 	return NULL;
+}
+
+struct qp_stats_call {
+	struct nvmf_worker *w;
+	struct nvmf_qpair_stats st;
+};
+
+static void copy_qp_stats(void *arg)
+{
+	struct qp_stats_call *sc = arg;
+
+	sc->st = nvmf_worker_qpair(sc->w)->stats;
+}
+
+/* "stats": what went wrong and what was done about it, per controller. */
+static void write_stats(FILE *f, const struct daemon *d)
+{
+	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
+
+	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
+		struct qp_stats_call sc = { .w = d->ctrl->io_workers[i] };
+
+		nvmf_worker_call(sc.w, copy_qp_stats, &sc);
+		timeouts += sc.st.timeouts;
+		ddgst += sc.st.ddgst_errors;
+	}
+	for (int i = 0; i < d->nr_ublk; i++) {
+		struct ublk_stats us;
+
+		ublk_dev_stats(d->ublk[i], &us);
+		retries += us.retries;
+		partial += us.partial_reads;
+		requeued += us.requeued;
+		ioerr += us.errors;
+	}
+	fprintf(f, ",\"stats\":{\"reconnects\":%lu,\"timeouts\":%" PRIu64
+		",\"digest_errors\":%" PRIu64 ",\"retries\":%" PRIu64
+		",\"partial_completions\":%" PRIu64 ",\"requeued\":%" PRIu64
+		",\"io_errors\":%" PRIu64 "}", d->reconnects, timeouts, ddgst, retries, partial,
+		requeued, ioerr);
 }
 
 static void write_info(FILE *f, const struct daemon *d)
@@ -81,22 +142,28 @@ static void write_info(FILE *f, const struct daemon *d)
 	fprintf(f, ",\"trsvcid\":");
 	json_str(f, c->opts.trsvcid);
 	fprintf(f, ",\"cntlid\":%u,\"state\":", c->cntlid);
-	json_str(f, nvmf_ctrl_state_str(c->state));
+	json_str(f, d->reconnecting ? "reconnecting" : nvmf_ctrl_state_str(c->state));
 	fprintf(f, ",\"model\":");
 	json_str(f, model);
 	fprintf(f, ",\"serial\":");
 	json_str(f, serial);
 	fprintf(f, ",\"firmware\":");
 	json_str(f, fw);
-	fprintf(f, ",\"device\":null,\"namespaces\":[");
+	fprintf(f, ",\"device\":");
+	json_str(f, d->cuse ? cuse_ctrl_path(d->cuse) : NULL);
+	fprintf(f, ",\"namespaces\":[");
 	for (int i = 0; i < c->nr_ns; i++) {
 		fprintf(f, "%s{\"nsid\":%u,\"lba_size\":%u,\"size\":%" PRIu64
-			",\"device\":null,\"block_device\":", i ? "," : "",
+			",\"device\":", i ? "," : "",
 			c->ns[i].nsid, c->ns[i].lba_size, c->ns[i].nsze * c->ns[i].lba_size);
+		json_str(f, d->cuse ? cuse_ns_path(d->cuse, c->ns[i].nsid) : NULL);
+		fprintf(f, ",\"block_device\":");
 		json_str(f, ublk_path_of(d, c->ns[i].nsid));
 		fprintf(f, "}");
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "]");
+	write_stats(f, d);
+	fprintf(f, "}\n");
 }
 
 /* ---------------------------------------------------------------- daemon */
@@ -153,6 +220,8 @@ static void shut_down(struct daemon *d)
 {
 	if (!d->ctrl)
 		return;
+	cuse_ctrl_destroy(d->cuse);
+	d->cuse = NULL;
 	ublk_destroy_all(d);
 	nvmf_ctrl_stop(d->ctrl);
 	nvmf_ctrl_disconnect(d->ctrl);
@@ -209,6 +278,85 @@ static void serve_client(struct daemon *d)
 	fclose(out);
 }
 
+static void hold_io(struct daemon *d, bool hold)
+{
+	for (int i = 0; i < d->ctrl->nr_ioq; i++)
+		nvmf_worker_hold(d->ctrl->io_workers[i], hold);
+}
+
+/*
+ * The association failed: reconnect every reconnect_delay seconds until it
+ * is live again (0), ctrl_loss_tmo runs out, or a signal or disconnect asks
+ * us to stop (<0). Devices stay; the I/O workers hold their requests, and
+ * after fast_io_fail_tmo they fail them instead. Control requests are still
+ * served meanwhile.
+ */
+static int reconnect_until_live(struct daemon *d)
+{
+	const struct connect_args *a = d->args;
+	uint64_t start = nvmf_now_ns(), next = start + (uint64_t)a->reconnect_delay * 1000000000ull;
+	bool failing_fast = false;
+	unsigned int attempt = 0;
+
+	d->reconnecting = true;
+	while (!d->stop) {
+		uint64_t now = nvmf_now_ns();
+		double elapsed = (double)(now - start) / 1e9;
+		struct pollfd pfd[2] = {
+			{ .fd = d->sig_fd, .events = POLLIN },
+			{ .fd = d->listen_fd, .events = POLLIN },
+		};
+		int ms = next > now ? (int)((next - now) / 1000000) + 1 : 0;
+
+		if (a->fast_io_fail_tmo >= 0 && !failing_fast && elapsed >= a->fast_io_fail_tmo) {
+			nvmf_warn("%s: fast-io-fail-tmo (%d s): failing I/O until reconnected",
+				  d->name, a->fast_io_fail_tmo);
+			hold_io(d, false);
+			failing_fast = true;
+		}
+		if (a->ctrl_loss_tmo > 0 && elapsed >= a->ctrl_loss_tmo) {
+			nvmf_err("%s: controller lost: no reconnect within ctrl-loss-tmo (%d s)",
+				 d->name, a->ctrl_loss_tmo);
+			hold_io(d, false);
+			d->reconnecting = false;
+			return -ETIMEDOUT;
+		}
+		if (poll(pfd, 2, ms > 1000 ? 1000 : ms) < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[0].revents) {
+			hold_io(d, false);
+			d->reconnecting = false;
+			return -EINTR;
+		}
+		if (pfd[1].revents & POLLIN) {
+			serve_client(d);
+			continue;
+		}
+		if (nvmf_now_ns() < next)
+			continue;
+		{
+			char err[512];
+
+			attempt++;
+			if (nvmf_ctrl_reconnect(d->ctrl, err, sizeof(err)) == 0) {
+				d->reconnects++;
+				nvmf_warn("%s: reconnected after %.1f s (attempt %u, cntlid %u)",
+					  d->name, (double)(nvmf_now_ns() - start) / 1e9, attempt,
+					  d->ctrl->cntlid);
+				nvmf_ctrl_take_events(d->ctrl);
+				if (failing_fast)
+					hold_io(d, true);
+				d->reconnecting = false;
+				return 0;
+			}
+			nvmf_warn("%s: reconnect attempt %u failed: %s", d->name, attempt, err);
+		}
+		next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
+	}
+	d->reconnecting = false;
+	return -EINTR;
+}
+
 static int daemon_loop(struct daemon *d)
 {
 	struct nvmf_ctrl *c = d->ctrl;
@@ -236,10 +384,20 @@ static int daemon_loop(struct daemon *d)
 
 			if (ev & NVMF_CTRL_EV_FAILED) {
 				nvmf_err("%s: controller failed: %s", d->name, nvmf_ctrl_error(c));
-				return c->err ? c->err : -EIO;
+				if (!d->args->ctrl_loss_tmo)
+					return c->err ? c->err : -EIO;
+				rc = reconnect_until_live(d);
+				if (rc < 0)
+					return d->stop ? 0 : rc;
+				continue;
 			}
-			if (ev & NVMF_CTRL_EV_NS_CHANGED)
+			if (ev & NVMF_CTRL_EV_NS_CHANGED) {
+				char err[256];
+
 				nvmf_info("%s: namespace list changed", d->name);
+				if (d->cuse && cuse_ctrl_sync_ns(d->cuse, err, sizeof(err)) < 0)
+					nvmf_warn("%s: namespace nodes: %s", d->name, err);
+			}
 		}
 		if (pfd[1].revents & POLLIN)
 			serve_client(d);
@@ -253,7 +411,7 @@ static int daemon_loop(struct daemon *d)
  */
 static int run_controller(struct connect_args *a, int report_fd)
 {
-	struct daemon d = { .listen_fd = -1, .sig_fd = -1 };
+	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .args = a };
 	struct nvmf_ctrl_opts o;
 	char err[512], msg[700];
 	sigset_t mask;
@@ -285,6 +443,16 @@ static int run_controller(struct connect_args *a, int report_fd)
 		reg_release(d.name);
 		goto fail;
 	}
+	/* With reconnect on, I/O waits across a connection loss instead of failing. */
+	if (a->ctrl_loss_tmo)
+		hold_io(&d, true);
+	if (!a->no_cuse) {
+		rc = cuse_ctrl_create(d.ctrl, d.name, &a->cuse, &d.cuse, err, sizeof(err));
+		if (rc < 0) {
+			shut_down(&d);
+			goto fail;
+		}
+	}
 	if (!a->no_ublk) {
 		if (!d.ctrl->nr_ioq)
 			snprintf(err, sizeof(err), "ublk disks need I/O queues (-i)");
@@ -298,9 +466,11 @@ static int run_controller(struct connect_args *a, int report_fd)
 		char devs[300] = "";
 		size_t off = 0;
 
+		if (d.cuse)
+			off += (size_t)snprintf(devs, sizeof(devs), ": %s", cuse_ctrl_path(d.cuse));
 		for (int i = 0; i < d.nr_ublk && off < sizeof(devs) - 40; i++)
 			off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%s",
-						i ? " " : ": ", ublk_dev_path(d.ublk[i]));
+						off ? " " : ": ", ublk_dev_path(d.ublk[i]));
 		snprintf(msg, sizeof(msg), "OK %s: connected to %s at %s %s:%s, cntlid %u, "
 			 "%d I/O queue(s), %d namespace(s)%s\n", d.name, d.ctrl->opts.subnqn,
 			 d.ctrl->opts.transport, d.ctrl->opts.traddr, d.ctrl->opts.trsvcid,
@@ -430,7 +600,8 @@ static void usage(FILE *out, bool all)
 	fprintf(out,
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
 		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
-		"         --no-cuse [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n",
+		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
+		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n",
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
 
@@ -446,6 +617,12 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
+		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
+		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
+		{ "reconnect-delay", required_argument, NULL, 'c' },
+		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
+		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -455,13 +632,34 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	memset(a, 0, sizeof(*a));
 	cli_fabrics_defaults(&a->f);
 	a->instance = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:Q:k:gGh", longopts, NULL)) != -1) {
+	a->cuse.mode = 0600;
+	a->cuse.uid = (uid_t)-1;
+	a->cuse.gid = (gid_t)-1;
+	a->reconnect_delay = 10;	/* nvme-cli's defaults */
+	a->ctrl_loss_tmo = 600;
+	a->fast_io_fail_tmo = -1;
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:Q:k:c:l:gGh", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
 		if (rc)
 			continue;
 		switch (opt) {
+		case 'c':
+			if (cli_parse_int(optarg, "--reconnect-delay", 1, 3600, &v) < 0)
+				return -1;
+			a->reconnect_delay = (int)v;
+			break;
+		case 'l':
+			if (cli_parse_int(optarg, "--ctrl-loss-tmo", -1, 86400 * 365, &v) < 0)
+				return -1;
+			a->ctrl_loss_tmo = (int)v;
+			break;
+		case OPT_FAST_IO_FAIL:
+			if (cli_parse_int(optarg, "--fast-io-fail-tmo", -1, 86400, &v) < 0)
+				return -1;
+			a->fast_io_fail_tmo = (int)v;
+			break;
 		case OPT_NO_CUSE:
 			a->no_cuse = true;
 			break;
@@ -476,6 +674,41 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 				return -1;
 			a->instance = (int)v;
 			break;
+		case OPT_DEV_MODE: {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+
+			if (!*optarg || *end || m > 07777) {
+				cli_error("--dev-mode: '%s' is not an octal mode", optarg);
+				return -1;
+			}
+			a->cuse.mode = (mode_t)m;
+			break;
+		}
+		case OPT_DEV_OWNER: {
+			struct passwd *pw = getpwnam(optarg);
+
+			if (pw) {
+				a->cuse.uid = pw->pw_uid;
+			} else if (cli_parse_int(optarg, "--dev-owner", 0, 0x7fffffff, &v) == 0) {
+				a->cuse.uid = (uid_t)v;
+			} else {
+				return -1;
+			}
+			break;
+		}
+		case OPT_DEV_GROUP: {
+			struct group *gr = getgrnam(optarg);
+
+			if (gr) {
+				a->cuse.gid = gr->gr_gid;
+			} else if (cli_parse_int(optarg, "--dev-group", 0, 0x7fffffff, &v) == 0) {
+				a->cuse.gid = (gid_t)v;
+			} else {
+				return -1;
+			}
+			break;
+		}
 		case 'h':
 			usage(stdout, all);
 			exit(0);
@@ -486,11 +719,6 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	}
 	if (cli_no_more_args(argc, argv, optind) < 0)
 		return -1;
-	if (!a->no_cuse) {
-		cli_error("the CUSE frontend is not available in this version yet: pass --no-cuse "
-			  "(with --no-ublk too, the association is served without devices)");
-		return -1;
-	}
 	if (all && a->foreground) {
 		cli_error("--foreground serves one controller: use connect, not connect-all");
 		return -1;
@@ -508,11 +736,13 @@ int cmd_connect(int argc, char **argv)
 		return 1;
 	if (!strcmp(a.f.subnqn, NVMF_DISC_NQN)) {
 		cli_error("%s is the discovery subsystem: use 'nvmfuse discover'", NVMF_DISC_NQN);
+		cli_fabrics_free(&a.f);
 		return 1;
 	}
 	if (already_connected(&a.f, name, sizeof(name))) {
 		cli_error("already connected to %s at %s:%s as %s", a.f.subnqn, a.f.traddr,
 			  a.f.trsvcid ? a.f.trsvcid : "4420", name);
+		cli_fabrics_free(&a.f);
 		return 1;
 	}
 	rc = a.foreground ? run_controller(&a, -1) : spawn_controller(&a);
@@ -529,8 +759,10 @@ int cmd_connect_all(int argc, char **argv)
 
 	if (parse_connect(argc, argv, &a, true) < 0)
 		return 1;
-	if (cli_fetch_discovery(&a.f, &log, &n) < 0)
+	if (cli_fetch_discovery(&a.f, &log, &n) < 0) {
+		cli_fabrics_free(&a.f);
 		return 1;
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		struct nvmf_disc_log_entry *e = &log->entries[i];
 		struct connect_args one = a;

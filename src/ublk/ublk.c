@@ -169,6 +169,12 @@ static void io_done(struct nvmf_request *req)
 	int result;
 
 	d = nvmf_retry_decide(req, io->attempts, NVMF_RETRY_BUDGET, crdt, 1u << q->d->lba_shift);
+	if (d.action == NVMF_RETRY_RECONNECT && nvmf_worker_holding(q->w)) {
+		/* The connection is being re-established: wait in line for it. */
+		q->stats.requeued++;
+		nvmf_worker_submit(q->w, req);
+		return;
+	}
 	if (d.action == NVMF_RETRY_AGAIN) {
 		/* Buffers are free: the engine calls back once nothing is in flight. */
 		q->stats.retries++;
@@ -613,10 +619,11 @@ void ublk_dev_destroy(struct ublk_dev *d)
 		struct ublk_stats st;
 
 		ublk_dev_stats(d, &st);
-		nvmf_info("%s: reads=%llu writes=%llu flushes=%llu discards=%llu retries=%llu "
+		nvmf_info("%s: reads=%llu writes=%llu flushes=%llu discards=%llu requeued=%llu retries=%llu "
 			  "partial_reads=%llu errors=%llu", d->path, (unsigned long long)st.reads,
 			  (unsigned long long)st.writes, (unsigned long long)st.flushes,
-			  (unsigned long long)st.discards, (unsigned long long)st.retries,
+			  (unsigned long long)st.discards, (unsigned long long)st.requeued,
+			  (unsigned long long)st.retries,
 			  (unsigned long long)st.partial_reads, (unsigned long long)st.errors);
 		rc = ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, 0, 0, 0);
 		if (rc < 0)
@@ -664,6 +671,7 @@ void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)
 		out->errors += s->errors;
 		out->partial_reads += s->partial_reads;
 		out->retries += s->retries;
+		out->requeued += s->requeued;
 	}
 }
 

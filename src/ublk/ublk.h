@@ -32,6 +32,7 @@ struct ublk_stats {
 	uint64_t errors;		/* requests failed back to the kernel */
 	uint64_t partial_reads;		/* reads committed short */
 	uint64_t retries;		/* NVMe commands sent again (status without DNR) */
+	uint64_t requeued;		/* commands held across a reconnect */
 };
 
 /*

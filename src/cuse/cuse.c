@@ -1,0 +1,978 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CUSE frontend (see cuse.h). Each node is its own libfuse session: the
+ * session is built with cuse_lowlevel_new() and adopts an fd of /dev/cuse
+ * through fuse_session_mount("/dev/fd/N"), so no process-wide signal
+ * handler is installed and many nodes live in one daemon. A session thread
+ * polls that fd and a stop eventfd.
+ *
+ * ioctls with data use the unrestricted-ioctl retry exchange: the first
+ * call asks for the argument struct, the second (struct in hand) asks the
+ * kernel to copy in the write data and to reserve room for the result and
+ * the read data, the third executes. Only the third call keeps state: the
+ * request is copied (in_buf is only valid during the callback) and the
+ * reply is sent from the completion callback on the queue's worker.
+ *
+ * read(2)/write(2) are refused with EOPNOTSUPP: CUSE (fs/fuse/cuse.c,
+ * cuse_read_iter/cuse_write_iter) starts every syscall at offset 0 and
+ * never passes the file position; pread/pwrite fail with ESPIPE in the
+ * kernel (non-seekable open), but lseek is a successful no-op
+ * (noop_llseek), so a per-open stream position would make `dd skip=N` or
+ * `seek=N` read or write LBA 0 without any error (seen in the guest).
+ */
+#define FUSE_USE_VERSION 31
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <endian.h>
+#include <fuse3/cuse_lowlevel.h>
+#include <linux/fs.h>
+#include <linux/nvme_ioctl.h>
+
+#include "cuse/cuse.h"
+#include "host/log.h"
+#include "host/worker.h"
+
+/* fs/fuse: FUSE_DEFAULT_MAX_PAGES_PER_REQ, CUSE never raises it. */
+#define CUSE_XFER_MAX		(32u * 4096u)
+#define CUSE_ADMIN_TIMEOUT_MS	60000u	/* the kernel's admin_timeout */
+#define CUSE_IO_TIMEOUT_MS	30000u	/* the kernel's io_timeout */
+#define CUSE_NODE_WAIT_MS	5000
+
+struct cuse_node {
+	struct cuse_ctrl *cc;
+	bool is_ns;
+	struct nvmf_ns ns;		/* namespace nodes: the data at creation */
+	char devname[64];
+	char path[80];
+	struct fuse_session *se;
+	int stop_fd;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool ended;		/* the session thread left its loop */
+	atomic_int inflight;		/* commands posted, not yet replied */
+};
+
+struct cuse_ctrl {
+	struct nvmf_ctrl *c;
+	struct cuse_opts opts;
+	char name[32];
+	unsigned int instance;
+	struct cuse_node *ctrl_node;
+	pthread_mutex_t lock;		/* guards ns/nr_ns for the session threads */
+	struct cuse_node **ns;
+	int nr_ns;
+	atomic_uint next_q;		/* round-robin I/O queue choice */
+};
+
+enum cuse_kind {
+	CUSE_PT32,	/* struct nvme_passthru_cmd, 72 bytes, result DW0 */
+	CUSE_PT64,	/* struct nvme_passthru_cmd64, 80 bytes, result DW0|DW1 */
+	CUSE_SUBMIT_IO,	/* struct nvme_user_io, no result */
+};
+
+/* One command in flight; freed after its reply. */
+struct cuse_cmd {
+	struct nvmf_request r;
+	fuse_req_t req;
+	struct cuse_node *n;
+	enum cuse_kind kind;
+	bool c2h;
+	void *buf;
+	uint32_t len;
+	/*
+	 * Data beyond one CUSE round (or scattered, VEC) moves straight
+	 * between our buffer and the caller's memory with process_vm_*v:
+	 * the caller sleeps in its ioctl until the reply, so its memory and
+	 * pid are stable. @uiov lists the caller's ranges.
+	 */
+	bool direct;
+	pid_t pid;
+	struct iovec *uiov;
+	int nuiov;
+};
+
+/* ---------------------------------------------------------- completions */
+
+static void cmd_free(struct cuse_cmd *x)
+{
+	struct cuse_node *n = x->n;
+
+	free(x->uiov);
+	free(x->buf);
+	free(x);
+	atomic_fetch_sub(&n->inflight, 1);
+}
+
+/*
+ * Copy @len bytes between @buf and the caller's ranges @uiov (to the caller
+ * when @to_caller). Returns 0 or -errno (-EFAULT when short).
+ */
+static int caller_copy(pid_t pid, void *buf, size_t len, const struct iovec *uiov, int nuiov,
+		       bool to_caller)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	ssize_t done;
+
+	done = to_caller ? process_vm_writev(pid, &local, 1, uiov, (unsigned long)nuiov, 0)
+			 : process_vm_readv(pid, &local, 1, uiov, (unsigned long)nuiov, 0);
+	if (done < 0)
+		return -errno;
+	return (size_t)done == len ? 0 : -EFAULT;
+}
+
+/* Worker thread: the command completed; answer the caller. */
+static void cmd_done(struct nvmf_request *r)
+{
+	struct cuse_cmd *x = r->cb_arg;
+	uint64_t res64 = (uint64_t)r->cqe.dw0 | (uint64_t)r->cqe.dw1 << 32;
+	uint32_t res32 = r->cqe.dw0;
+	struct iovec iov[2];
+	int cnt = 0;
+
+	if (r->xport_err && !r->status) {
+		fuse_reply_err(x->req, EIO);
+		cmd_free(x);
+		return;
+	}
+	if (x->kind == CUSE_PT32) {
+		iov[cnt].iov_base = &res32;
+		iov[cnt++].iov_len = sizeof(res32);
+	} else if (x->kind == CUSE_PT64) {
+		iov[cnt].iov_base = &res64;
+		iov[cnt++].iov_len = sizeof(res64);
+	}
+	if (x->c2h && x->len && x->direct) {
+		int rc = caller_copy(x->pid, x->buf, x->len, x->uiov, x->nuiov, true);
+
+		if (rc < 0) {
+			nvmf_err("%s: cannot return read data to pid %d: %s", x->n->devname,
+				 (int)x->pid, strerror(-rc));
+			fuse_reply_err(x->req, -rc == EFAULT ? EFAULT : EIO);
+			cmd_free(x);
+			return;
+		}
+	} else if (x->c2h && x->len) {
+		iov[cnt].iov_base = x->buf;
+		iov[cnt++].iov_len = x->len;
+	}
+	fuse_reply_ioctl_iov(x->req, r->status, iov, cnt);
+	cmd_free(x);
+}
+
+static struct nvmf_worker *io_worker(struct cuse_ctrl *cc)
+{
+	unsigned int q = atomic_fetch_add(&cc->next_q, 1);
+
+	return cc->c->io_workers[q % (unsigned int)cc->c->nr_ioq];
+}
+
+/*
+ * Session thread: send @x (request fields already filled) on the admin
+ * queue or an I/O queue. @cb replies on the worker and frees @x.
+ */
+static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
+{
+	struct cuse_ctrl *cc = x->n->cc;
+
+	x->r.data = x->len ? x->buf : NULL;
+	x->r.data_len = x->len;
+	x->r.dir = !x->len ? NVMF_DIR_NONE : x->c2h ? NVMF_DIR_C2H : NVMF_DIR_H2C;
+	if (!x->r.timeout_ms)
+		x->r.timeout_ms = admin ? CUSE_ADMIN_TIMEOUT_MS : CUSE_IO_TIMEOUT_MS;
+	x->r.cb = cb;
+	x->r.cb_arg = x;
+	atomic_fetch_add(&x->n->inflight, 1);
+	nvmf_worker_post(admin ? cc->c->admin_worker : io_worker(cc), &x->r);
+}
+
+/* ----------------------------------------------------------- passthrough */
+
+static int iov_add(struct iovec *v, int *cnt, uint64_t base, size_t len)
+{
+	v[*cnt].iov_base = (void *)(uintptr_t)base;
+	v[(*cnt)++].iov_len = len;
+	return 0;
+}
+
+/* The controller node's single namespace (IO_CMD), like nvme_dev_user_cmd. */
+static int only_nsid(struct cuse_ctrl *cc, uint32_t *nsid)
+{
+	int rc;
+
+	pthread_mutex_lock(&cc->lock);
+	if (cc->nr_ns == 0) {
+		rc = -ENOTTY;
+	} else if (cc->nr_ns > 1) {
+		rc = -EINVAL;
+	} else {
+		*nsid = cc->ns[0]->ns.nsid;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&cc->lock);
+	return rc;
+}
+
+/*
+ * NVME_IOCTL_{ADMIN,IO}_CMD, the 64-bit variants and IO64_CMD_VEC, on
+ * either node. @admin: the admin queue; else an I/O command for the node's
+ * namespace (checked like the kernel's nvme_user_cmd).
+ *
+ * Rounds: (1) fetch the header; (2) fetch the write data (or, for VEC, the
+ * caller's iovec array) and reserve the result and the read data; (3)
+ * execute. Data that does not fit one CUSE round, and VEC data, is moved
+ * with process_vm_*v instead (struct cuse_cmd.direct).
+ */
+static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is64, bool vec,
+			bool admin, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	size_t hdr = is64 ? sizeof(struct nvme_passthru_cmd64) : sizeof(struct nvme_passthru_cmd);
+	size_t res_off = is64 ? offsetof(struct nvme_passthru_cmd64, result)
+			      : offsetof(struct nvme_passthru_cmd, result);
+	size_t res_len = is64 ? 8 : 4;
+	uint64_t uarg = (uint64_t)(uintptr_t)arg;
+	struct nvme_passthru_cmd64 pc;
+	struct iovec in[2], out[2];
+	int nin = 0, nout = 0;
+	uint32_t len, nsid = 0, nvec = 0;
+	uint64_t total;
+	size_t vec_bytes = 0;
+	struct cuse_cmd *x;
+	bool c2h, direct;
+
+	if (in_bufsz == 0) {
+		iov_add(in, &nin, uarg, hdr);
+		fuse_reply_ioctl_retry(req, in, 1, NULL, 0);
+		return;
+	}
+	if (in_bufsz < hdr) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	/* The two structs share the layout up to cdw15 and timeout_ms. */
+	memset(&pc, 0, sizeof(pc));
+	memcpy(&pc, in_buf, offsetof(struct nvme_passthru_cmd, result));
+
+	if (pc.flags) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!admin) {
+		if (n->is_ns) {
+			nsid = n->ns.nsid;
+		} else {
+			int rc = only_nsid(n->cc, &nsid);
+
+			if (rc < 0) {
+				fuse_reply_err(req, -rc);
+				return;
+			}
+		}
+		if (pc.nsid != nsid) {
+			nvmf_err("%s: I/O command for nsid %u on namespace %u", n->devname,
+				 pc.nsid, nsid);
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		if (!n->cc->c->nr_ioq) {
+			fuse_reply_err(req, ENXIO);
+			return;
+		}
+	}
+	if (pc.metadata_len || pc.metadata) {
+		/* No separate metadata buffer over fabrics/TCP: never drop it. */
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	c2h = !(pc.opcode & 1);	/* the kernel's nvme_is_write() */
+	if (vec) {
+		nvec = (pc.addr && pc.data_len) ? pc.data_len : 0;
+		if (nvec > 1024) {	/* UIO_MAXIOV, as import_iovec */
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		vec_bytes = (size_t)nvec * sizeof(struct iovec);
+		len = 0;	/* known in round 3 */
+		direct = nvec != 0;
+	} else {
+		len = (pc.addr && pc.data_len) ? pc.data_len : 0;
+		if (len && n->cc->c->max_xfer && len > n->cc->c->max_xfer) {
+			fuse_reply_err(req, EINVAL);	/* beyond MDTS, as the kernel */
+			return;
+		}
+		direct = len > CUSE_XFER_MAX;
+	}
+	if (out_bufsz == 0) {
+		iov_add(in, &nin, uarg, hdr);
+		if (vec_bytes)
+			iov_add(in, &nin, pc.addr, vec_bytes);
+		else if (len && !c2h && !direct)
+			iov_add(in, &nin, pc.addr, len);
+		iov_add(out, &nout, uarg + res_off, res_len);
+		if (len && c2h && !direct)
+			iov_add(out, &nout, pc.addr, len);
+		fuse_reply_ioctl_retry(req, in, (size_t)nin, out, (size_t)nout);
+		return;
+	}
+	/* Third round: the sizes must match what the second asked for. */
+	if (in_bufsz != hdr + vec_bytes + (c2h || direct ? 0 : len) ||
+	    out_bufsz != res_len + (c2h && !direct ? len : 0)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	x->req = req;
+	x->n = n;
+	x->kind = is64 ? CUSE_PT64 : CUSE_PT32;
+	x->c2h = c2h;
+	x->direct = direct;
+	x->pid = fuse_req_ctx(req)->pid;
+	if (direct) {
+		x->nuiov = vec ? (int)nvec : 1;
+		x->uiov = calloc((size_t)x->nuiov, sizeof(*x->uiov));
+		if (!x->uiov)
+			goto nomem;
+		if (vec) {
+			memcpy(x->uiov, (const uint8_t *)in_buf + hdr, vec_bytes);
+		} else {
+			x->uiov[0].iov_base = (void *)(uintptr_t)pc.addr;
+			x->uiov[0].iov_len = len;
+		}
+		total = 0;
+		for (int i = 0; i < x->nuiov; i++)
+			total += x->uiov[i].iov_len;
+		if (n->cc->c->max_xfer ? total > n->cc->c->max_xfer : total > UINT32_MAX) {
+			free(x->uiov);
+			free(x);
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		len = (uint32_t)total;
+	}
+	x->len = len;
+	if (len && !(x->buf = calloc(1, len)))
+		goto nomem;
+	if (len && !c2h && direct) {
+		int rc = caller_copy(x->pid, x->buf, len, x->uiov, x->nuiov, false);
+
+		if (rc < 0) {
+			nvmf_err("%s: cannot fetch write data from pid %d: %s", n->devname,
+				 (int)x->pid, strerror(-rc));
+			free(x->uiov);
+			free(x->buf);
+			free(x);
+			fuse_reply_err(req, EFAULT);
+			return;
+		}
+	} else if (len && !c2h) {
+		memcpy(x->buf, (const uint8_t *)in_buf + hdr, len);
+	}
+	/* Passed through unmodified; the engine fills cid, PSDT and the SGL. */
+	x->r.cmd.opc = pc.opcode;
+	x->r.cmd.nsid = htole32(pc.nsid);
+	x->r.cmd.cdw2 = htole32(pc.cdw2);
+	x->r.cmd.cdw3 = htole32(pc.cdw3);
+	x->r.cmd.cdw10 = htole32(pc.cdw10);
+	x->r.cmd.cdw11 = htole32(pc.cdw11);
+	x->r.cmd.cdw12 = htole32(pc.cdw12);
+	x->r.cmd.cdw13 = htole32(pc.cdw13);
+	x->r.cmd.cdw14 = htole32(pc.cdw14);
+	x->r.cmd.cdw15 = htole32(pc.cdw15);
+	x->r.timeout_ms = pc.timeout_ms;
+	cmd_post(x, admin, cmd_done);
+	return;
+nomem:
+	free(x->uiov);
+	free(x);
+	fuse_reply_err(req, ENOMEM);
+}
+
+/* NVME_IOCTL_SUBMIT_IO on a namespace node (nvme_submit_io). */
+static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const void *in_buf,
+			 size_t in_bufsz, size_t out_bufsz)
+{
+	uint64_t uarg = (uint64_t)(uintptr_t)arg;
+	struct nvme_user_io io;
+	struct iovec in[2], out[1];
+	int nin = 0, nout = 0;
+	struct cuse_cmd *x;
+	uint64_t len64;
+	uint32_t len;
+	bool c2h, direct;
+
+	if (in_bufsz == 0) {
+		iov_add(in, &nin, uarg, sizeof(io));
+		fuse_reply_ioctl_retry(req, in, 1, NULL, 0);
+		return;
+	}
+	if (in_bufsz < sizeof(io)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(&io, in_buf, sizeof(io));
+	if (io.flags || (io.opcode != nvme_cmd_write && io.opcode != nvme_cmd_read &&
+			 io.opcode != nvme_cmd_compare)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (n->ns.ms) {
+		fuse_reply_err(req, EINVAL);	/* metadata: see do_passthru */
+		return;
+	}
+	if (!n->cc->c->nr_ioq) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	len64 = ((uint64_t)io.nblocks + 1) * n->ns.lba_size;
+	if (n->cc->c->max_xfer && len64 > n->cc->c->max_xfer) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	len = (uint32_t)len64;
+	c2h = io.opcode == nvme_cmd_read;
+	/* Direct (process_vm_*v) data: round 3 is told apart by a 1-byte out
+	 * range on the argument that the reply never writes. */
+	direct = len > CUSE_XFER_MAX;
+	if (!io.addr) {
+		fuse_reply_err(req, EFAULT);
+		return;
+	}
+	if (in_bufsz == sizeof(io) && out_bufsz == 0) {
+		iov_add(in, &nin, uarg, sizeof(io));
+		if (direct)
+			iov_add(out, &nout, uarg, 1);
+		else if (!c2h)
+			iov_add(in, &nin, io.addr, len);
+		else
+			iov_add(out, &nout, io.addr, len);
+		fuse_reply_ioctl_retry(req, in, (size_t)nin, nout ? out : NULL, (size_t)nout);
+		return;
+	}
+	if (direct ? (in_bufsz != sizeof(io) || out_bufsz != 1)
+		   : (in_bufsz != sizeof(io) + (c2h ? 0 : len) || out_bufsz != (c2h ? len : 0))) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x || !(x->buf = calloc(1, len)) ||
+	    (direct && !(x->uiov = calloc(1, sizeof(*x->uiov))))) {
+		if (x)
+			free(x->buf);
+		free(x);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	x->req = req;
+	x->n = n;
+	x->kind = CUSE_SUBMIT_IO;
+	x->c2h = c2h;
+	x->len = len;
+	x->direct = direct;
+	x->pid = fuse_req_ctx(req)->pid;
+	if (direct) {
+		x->uiov[0].iov_base = (void *)(uintptr_t)io.addr;
+		x->uiov[0].iov_len = len;
+		x->nuiov = 1;
+	}
+	if (!c2h && direct) {
+		int rc = caller_copy(x->pid, x->buf, len, x->uiov, 1, false);
+
+		if (rc < 0) {
+			x->n = n;
+			atomic_fetch_add(&n->inflight, 1);
+			cmd_free(x);
+			fuse_reply_err(req, EFAULT);
+			return;
+		}
+	} else if (!c2h) {
+		memcpy(x->buf, (const uint8_t *)in_buf + sizeof(io), len);
+	}
+	x->r.cmd.opc = io.opcode;
+	x->r.cmd.nsid = htole32(n->ns.nsid);
+	x->r.cmd.cdw10 = htole32((uint32_t)io.slba);
+	x->r.cmd.cdw11 = htole32((uint32_t)(io.slba >> 32));
+	x->r.cmd.cdw12 = htole32(io.nblocks | (uint32_t)io.control << 16);
+	x->r.cmd.cdw13 = htole32(io.dsmgmt);
+	x->r.cmd.cdw14 = htole32(io.reftag);
+	x->r.cmd.cdw15 = htole32(io.apptag | (uint32_t)io.appmask << 16);
+	cmd_post(x, false, cmd_done);
+}
+
+/* BLK* geometry: ask for room for the value, then write it. */
+static void do_blk(fuse_req_t req, void *arg, const void *val, size_t size, size_t out_bufsz)
+{
+	struct iovec out = { .iov_base = arg, .iov_len = size };
+
+	if (out_bufsz < size)
+		fuse_reply_ioctl_retry(req, NULL, 0, &out, 1);
+	else
+		fuse_reply_ioctl(req, 0, val, size);
+}
+
+struct rescan_call {
+	struct nvmf_ctrl *c;
+	int rc;
+};
+
+/* Admin worker: rescan; the NS_CHANGED event makes the daemon sync nodes. */
+static void rescan_on_admin(void *arg)
+{
+	struct rescan_call *rc = arg;
+
+	rc->rc = nvmf_ctrl_scan_ns(rc->c);
+}
+
+static void do_rescan(fuse_req_t req, struct cuse_node *n)
+{
+	struct rescan_call rc = { .c = n->cc->c };
+
+	nvmf_worker_call(n->cc->c->admin_worker, rescan_on_admin, &rc);
+	if (rc.rc < 0)
+		fuse_reply_err(req, -rc.rc);
+	else
+		fuse_reply_ioctl(req, 0, NULL, 0);
+}
+
+/* Session thread: one ioctl round. */
+static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
+		       unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct cuse_node *n = fuse_req_userdata(req);
+	uint64_t bytes = n->ns.nsze * n->ns.lba_size;
+
+	(void)fi;
+	if (flags & FUSE_IOCTL_COMPAT) {
+		/* 32-bit callers: pointers would need translating; refuse. */
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	switch ((unsigned int)cmd) {
+	case NVME_IOCTL_ADMIN_CMD:
+		do_passthru(req, n, arg, false, false, true, in_buf, in_bufsz, out_bufsz);
+		return;
+	case NVME_IOCTL_ADMIN64_CMD:
+		do_passthru(req, n, arg, true, false, true, in_buf, in_bufsz, out_bufsz);
+		return;
+	case NVME_IOCTL_IO_CMD:
+		do_passthru(req, n, arg, false, false, false, in_buf, in_bufsz, out_bufsz);
+		return;
+	case NVME_IOCTL_RESCAN:
+		do_rescan(req, n);
+		return;
+	default:
+		break;
+	}
+	if (!n->is_ns) {
+		switch ((unsigned int)cmd) {
+		case NVME_IOCTL_RESET:
+			/* A live reconnect is not implemented: say so, never fake it. */
+			fuse_reply_err(req, EOPNOTSUPP);
+			return;
+		case NVME_IOCTL_SUBSYS_RESET:
+			/* CAP.NSSRS clear: the kernel answers ENOTTY too. */
+			fuse_reply_err(req, (n->cc->c->cap >> 36) & 1 ? EOPNOTSUPP : ENOTTY);
+			return;
+		default:
+			nvmf_debug("%s: ioctl 0x%08x: ENOTTY", n->devname, (unsigned int)cmd);
+			fuse_reply_err(req, ENOTTY);	/* NVME_IOCTL_ID included */
+			return;
+		}
+	}
+	switch ((unsigned int)cmd) {
+	case NVME_IOCTL_ID:
+		fuse_reply_ioctl(req, (int)n->ns.nsid, NULL, 0);
+		return;
+	case NVME_IOCTL_IO64_CMD:
+		do_passthru(req, n, arg, true, false, false, in_buf, in_bufsz, out_bufsz);
+		return;
+	case NVME_IOCTL_IO64_CMD_VEC:
+		do_passthru(req, n, arg, true, true, false, in_buf, in_bufsz, out_bufsz);
+		return;
+	case NVME_IOCTL_SUBMIT_IO:
+		do_submit_io(req, n, arg, in_buf, in_bufsz, out_bufsz);
+		return;
+	case BLKGETSIZE64: {
+		uint64_t v = bytes;
+
+		do_blk(req, arg, &v, sizeof(v), out_bufsz);
+		return;
+	}
+	case BLKGETSIZE: {
+		unsigned long v = (unsigned long)(bytes >> 9);
+
+		do_blk(req, arg, &v, sizeof(v), out_bufsz);
+		return;
+	}
+	case BLKSSZGET:
+	case BLKBSZGET: {
+		int v = (int)n->ns.lba_size;
+
+		do_blk(req, arg, &v, sizeof(v), out_bufsz);
+		return;
+	}
+	case BLKPBSZGET: {
+		unsigned int v = n->ns.lba_size;
+
+		do_blk(req, arg, &v, sizeof(v), out_bufsz);
+		return;
+	}
+	default:
+		nvmf_debug("%s: ioctl 0x%08x: ENOTTY", n->devname, (unsigned int)cmd);
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+}
+
+/*
+ * read(2)/write(2) are refused (see the top of the file): CUSE gives no
+ * usable offset, and lseek on a CUSE node is a successful no-op, so a
+ * stream position would put `dd skip=`/`seek=` data at the wrong LBA
+ * silently.
+ */
+static void node_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)size;
+	(void)off;
+	(void)fi;
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void node_write(fuse_req_t req, const char *buf, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)buf;
+	(void)size;
+	(void)off;
+	(void)fi;
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void node_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void flush_done(struct nvmf_request *r)
+{
+	struct cuse_cmd *x = r->cb_arg;
+
+	fuse_reply_err(x->req, (r->xport_err || r->status) ? EIO : 0);
+	cmd_free(x);
+}
+
+/* fsync on a namespace node: NVMe Flush. */
+static void node_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi)
+{
+	struct cuse_node *n = fuse_req_userdata(req);
+	struct cuse_cmd *x;
+
+	(void)datasync;
+	(void)fi;
+	if (!n->is_ns || !n->cc->c->nr_ioq) {
+		fuse_reply_err(req, n->is_ns ? ENXIO : 0);
+		return;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	x->req = req;
+	x->n = n;
+	x->r.cmd.opc = nvme_cmd_flush;
+	x->r.cmd.nsid = htole32(n->ns.nsid);
+	cmd_post(x, false, flush_done);
+}
+
+static const struct cuse_lowlevel_ops node_ops = {
+	.open = node_open,
+	.read = node_read,
+	.write = node_write,
+	.fsync = node_fsync,
+	.ioctl = node_ioctl,
+};
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void *node_thread(void *arg)
+{
+	struct cuse_node *n = arg;
+	struct fuse_buf fbuf = { .mem = NULL };
+	int fd = fuse_session_fd(n->se);
+
+	while (!fuse_session_exited(n->se)) {
+		struct pollfd p[2] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = n->stop_fd, .events = POLLIN },
+		};
+		int rc;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		rc = fuse_session_receive_buf(n->se, &fbuf);
+		if (rc == -EINTR || rc == -EAGAIN)
+			continue;
+		if (rc <= 0)
+			break;	/* 0: the kernel ended the connection (e.g. name taken) */
+		fuse_session_process_buf(n->se, &fbuf);
+	}
+	free(fbuf.mem);
+	atomic_store(&n->ended, true);
+	return NULL;
+}
+
+static void node_destroy(struct cuse_node *n)
+{
+	uint64_t one = 1;
+
+	if (!n)
+		return;
+	if (n->thread_started) {
+		if (write(n->stop_fd, &one, sizeof(one)) < 0)
+			nvmf_warn("%s: cannot stop the session thread", n->devname);
+		pthread_join(n->thread, NULL);
+	}
+	/* Replies go to the session: let every command in flight finish. */
+	while (atomic_load(&n->inflight) > 0)
+		usleep(1000);
+	if (n->se)
+		fuse_session_destroy(n->se);	/* closes /dev/cuse: the node goes */
+	if (n->stop_fd >= 0)
+		close(n->stop_fd);
+	free(n);
+}
+
+static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cuse_node **out,
+		       char *err, size_t errlen)
+{
+	char devname_arg[80], fdpath[32];
+	const char *info_argv[] = { devname_arg };
+	char *fargv[] = { (char *)"nvmfuse", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, fargv);
+	struct cuse_info ci = { 0 };
+	struct cuse_node *n;
+	struct stat st;
+	int fd, rc, waited;
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->cc = cc;
+	n->stop_fd = -1;
+	if (ns) {
+		n->is_ns = true;
+		n->ns = *ns;
+		snprintf(n->devname, sizeof(n->devname), "ng%un%u", cc->instance, ns->nsid);
+	} else {
+		snprintf(n->devname, sizeof(n->devname), "%s", cc->name);
+	}
+	snprintf(n->path, sizeof(n->path), "/dev/%s", n->devname);
+	if (stat(n->path, &st) == 0) {
+		snprintf(err, errlen, "%s exists already", n->path);
+		rc = -EEXIST;
+		goto fail;
+	}
+	snprintf(devname_arg, sizeof(devname_arg), "DEVNAME=%s", n->devname);
+	ci.dev_info_argc = 1;
+	ci.dev_info_argv = info_argv;
+	ci.flags = CUSE_UNRESTRICTED_IOCTL;
+	n->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (n->stop_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	n->se = cuse_lowlevel_new(&args, &ci, &node_ops, n);
+	if (!n->se) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "%s: cannot create the CUSE session", n->devname);
+		goto fail;
+	}
+	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "/dev/cuse: %s (is the cuse module loaded?)",
+			 strerror(errno));
+		goto fail;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+	if (fuse_session_mount(n->se, fdpath) != 0) {
+		close(fd);
+		rc = -EIO;
+		snprintf(err, errlen, "%s: cannot attach /dev/cuse", n->devname);
+		goto fail;
+	}
+	rc = pthread_create(&n->thread, NULL, node_thread, n);
+	if (rc) {
+		rc = -rc;
+		snprintf(err, errlen, "cannot start a CUSE thread: %s", strerror(-rc));
+		goto fail;
+	}
+	n->thread_started = true;
+	/* The kernel creates the device after CUSE_INIT; devtmpfs adds the node. */
+	for (waited = 0; stat(n->path, &st) != 0; waited += 5) {
+		if (atomic_load(&n->ended) || waited >= CUSE_NODE_WAIT_MS) {
+			rc = -EIO;
+			snprintf(err, errlen, "%s did not appear (name taken, or no devtmpfs?)",
+				 n->path);
+			goto fail;
+		}
+		usleep(5000);
+	}
+	if (chmod(n->path, cc->opts.mode) < 0 ||
+	    ((cc->opts.uid != (uid_t)-1 || cc->opts.gid != (gid_t)-1) &&
+	     chown(n->path, cc->opts.uid, cc->opts.gid) < 0)) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot set owner/mode: %s", n->path, strerror(errno));
+		goto fail;
+	}
+	*out = n;
+	return 0;
+fail:
+	node_destroy(n);
+	return rc;
+}
+
+static int ns_index(const struct cuse_ctrl *cc, uint32_t nsid)
+{
+	for (int i = 0; i < cc->nr_ns; i++)
+		if (cc->ns[i]->ns.nsid == nsid)
+			return i;
+	return -1;
+}
+
+int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen)
+{
+	struct nvmf_ns *ns;
+	int n, rc, first_rc = 0;
+
+	rc = nvmf_ctrl_ns_snapshot(cc->c, &ns, &n);
+	if (rc < 0) {
+		snprintf(err, errlen, "namespace list: %s", strerror(-rc));
+		return rc;
+	}
+	/* Gone, or changed geometry: remove (changed ones are re-created). */
+	for (int i = 0; i < cc->nr_ns; i++) {
+		struct cuse_node *node = cc->ns[i];
+		bool keep = false;
+
+		for (int j = 0; j < n; j++)
+			if (ns[j].nsid == node->ns.nsid && ns[j].nsze == node->ns.nsze &&
+			    ns[j].lba_size == node->ns.lba_size)
+				keep = true;
+		if (keep)
+			continue;
+		pthread_mutex_lock(&cc->lock);
+		cc->ns[i] = cc->ns[--cc->nr_ns];
+		pthread_mutex_unlock(&cc->lock);
+		nvmf_info("%s: removing %s", cc->name, node->path);
+		node_destroy(node);
+		i--;
+	}
+	for (int j = 0; j < n; j++) {
+		struct cuse_node *node, **bigger;
+
+		if (ns_index(cc, ns[j].nsid) >= 0)
+			continue;
+		rc = node_create(cc, &ns[j], &node, err, errlen);
+		if (rc < 0) {
+			nvmf_err("%s: namespace %u: %s", cc->name, ns[j].nsid, err);
+			if (!first_rc)
+				first_rc = rc;
+			continue;
+		}
+		pthread_mutex_lock(&cc->lock);
+		bigger = realloc(cc->ns, (size_t)(cc->nr_ns + 1) * sizeof(*cc->ns));
+		if (bigger) {
+			cc->ns = bigger;
+			cc->ns[cc->nr_ns++] = node;
+		}
+		pthread_mutex_unlock(&cc->lock);
+		if (!bigger) {
+			node_destroy(node);
+			first_rc = first_rc ? first_rc : -ENOMEM;
+			continue;
+		}
+		nvmf_info("%s: namespace %u is %s", cc->name, ns[j].nsid, node->path);
+	}
+	free(ns);
+	return first_rc;
+}
+
+int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,
+		     struct cuse_ctrl **out, char *err, size_t errlen)
+{
+	struct cuse_ctrl *cc;
+	int rc;
+
+	if (strncmp(name, "nvme", 4) || !name[4] || strlen(name) >= sizeof(cc->name)) {
+		snprintf(err, errlen, "bad controller name '%s'", name);
+		return -EINVAL;
+	}
+	cc = calloc(1, sizeof(*cc));
+	if (!cc)
+		return -ENOMEM;
+	cc->c = c;
+	cc->opts = *o;
+	snprintf(cc->name, sizeof(cc->name), "%s", name);
+	cc->instance = (unsigned int)strtoul(name + 4, NULL, 10);
+	pthread_mutex_init(&cc->lock, NULL);
+	rc = node_create(cc, NULL, &cc->ctrl_node, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = cuse_ctrl_sync_ns(cc, err, errlen);
+	if (rc < 0)
+		goto fail;
+	*out = cc;
+	return 0;
+fail:
+	cuse_ctrl_destroy(cc);
+	return rc;
+}
+
+void cuse_ctrl_destroy(struct cuse_ctrl *cc)
+{
+	if (!cc)
+		return;
+	for (int i = 0; i < cc->nr_ns; i++)
+		node_destroy(cc->ns[i]);
+	free(cc->ns);
+	node_destroy(cc->ctrl_node);
+	pthread_mutex_destroy(&cc->lock);
+	free(cc);
+}
+
+const char *cuse_ctrl_path(const struct cuse_ctrl *cc)
+{
+	return cc->ctrl_node->path;
+}
+
+const char *cuse_ns_path(const struct cuse_ctrl *cc, uint32_t nsid)
+{
+	int i = ns_index(cc, nsid);
+
+	return i < 0 ? NULL : cc->ns[i]->path;
+}
