@@ -17,10 +17,12 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -58,7 +60,17 @@ enum {
 	OPT_FAST_IO_FAIL,
 };
 
+/* A reset asked for on a CUSE thread, done by the daemon's main thread. */
+struct reset_call {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int efd;			/* wakes the main loop */
+	bool pending, done;
+	int result;
+};
+
 struct daemon {
+	struct reset_call reset;
 	const struct connect_args *args;
 	bool reconnecting;
 	unsigned long reconnects;
@@ -220,6 +232,14 @@ static void shut_down(struct daemon *d)
 {
 	if (!d->ctrl)
 		return;
+	/* A reset still waiting for the main loop will not happen now. */
+	pthread_mutex_lock(&d->reset.lock);
+	if (d->reset.pending && !d->reset.done) {
+		d->reset.result = -ESHUTDOWN;
+		d->reset.done = true;
+		pthread_cond_broadcast(&d->reset.cond);
+	}
+	pthread_mutex_unlock(&d->reset.lock);
 	cuse_ctrl_destroy(d->cuse);
 	d->cuse = NULL;
 	ublk_destroy_all(d);
@@ -357,19 +377,77 @@ static int reconnect_until_live(struct daemon *d)
 	return -EINTR;
 }
 
+/* cuse_opts.reset: runs on a CUSE thread, waits for the main loop to reset. */
+static int request_reset(void *arg)
+{
+	struct daemon *d = arg;
+	struct reset_call *r = &d->reset;
+	uint64_t one = 1;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->pending)		/* one reset at a time */
+		pthread_cond_wait(&r->cond, &r->lock);
+	r->pending = true;
+	r->done = false;
+	pthread_mutex_unlock(&r->lock);
+	if (write(r->efd, &one, sizeof(one)) < 0)
+		return -errno;
+	pthread_mutex_lock(&r->lock);
+	while (!r->done)
+		pthread_cond_wait(&r->cond, &r->lock);
+	rc = r->result;
+	r->pending = false;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/*
+ * Controller reset (NVME_IOCTL_RESET), on the main thread: like a
+ * connection loss, but on purpose: hold I/O, build a new association,
+ * swap it in, replay. The devices stay.
+ */
+static void do_reset(struct daemon *d)
+{
+	struct reset_call *r = &d->reset;
+	char err[512];
+	uint64_t v;
+	int rc;
+
+	if (read(r->efd, &v, sizeof(v)) < 0)
+		return;
+	nvmf_warn("%s: controller reset requested", d->name);
+	hold_io(d, true);
+	rc = nvmf_ctrl_reconnect(d->ctrl, err, sizeof(err));
+	if (rc < 0)
+		nvmf_err("%s: reset failed: %s", d->name, err);
+	else
+		nvmf_warn("%s: controller reset done (cntlid %u)", d->name, d->ctrl->cntlid);
+	nvmf_ctrl_take_events(d->ctrl);
+	if (!d->args->ctrl_loss_tmo)
+		hold_io(d, false);
+	pthread_mutex_lock(&r->lock);
+	r->result = rc;
+	r->done = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static int daemon_loop(struct daemon *d)
 {
 	struct nvmf_ctrl *c = d->ctrl;
 
 	while (!d->stop) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->listen_fd, .events = POLLIN },
 			{ .fd = nvmf_ctrl_event_fd(c), .events = POLLIN },
+			{ .fd = d->reset.efd, .events = POLLIN },
 		};
 		int rc;
 
-		rc = poll(pfd, 3, -1);
+		rc = poll(pfd, 4, -1);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents) {
@@ -399,6 +477,8 @@ static int daemon_loop(struct daemon *d)
 					nvmf_warn("%s: namespace nodes: %s", d->name, err);
 			}
 		}
+		if (pfd[3].revents & POLLIN)
+			do_reset(d);
 		if (pfd[1].revents & POLLIN)
 			serve_client(d);
 	}
@@ -412,6 +492,7 @@ static int daemon_loop(struct daemon *d)
 static int run_controller(struct connect_args *a, int report_fd)
 {
 	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .args = a };
+	struct cuse_opts cuse_opts = a->cuse;
 	struct nvmf_ctrl_opts o;
 	char err[512], msg[700];
 	sigset_t mask;
@@ -424,6 +505,9 @@ static int run_controller(struct connect_args *a, int report_fd)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	pthread_mutex_init(&d.reset.lock, NULL);
+	pthread_cond_init(&d.reset.cond, NULL);
+	d.reset.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
 	if (d.listen_fd < 0)
@@ -447,7 +531,9 @@ static int run_controller(struct connect_args *a, int report_fd)
 	if (a->ctrl_loss_tmo)
 		hold_io(&d, true);
 	if (!a->no_cuse) {
-		rc = cuse_ctrl_create(d.ctrl, d.name, &a->cuse, &d.cuse, err, sizeof(err));
+		cuse_opts.reset = request_reset;
+		cuse_opts.reset_arg = &d;
+		rc = cuse_ctrl_create(d.ctrl, d.name, &cuse_opts, &d.cuse, err, sizeof(err));
 		if (rc < 0) {
 			shut_down(&d);
 			goto fail;

@@ -580,10 +580,16 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info
 	}
 	if (!n->is_ns) {
 		switch ((unsigned int)cmd) {
-		case NVME_IOCTL_RESET:
-			/* A live reconnect is not implemented: say so, never fake it. */
-			fuse_reply_err(req, EOPNOTSUPP);
+		case NVME_IOCTL_RESET: {
+			int rc = n->cc->opts.reset ? n->cc->opts.reset(n->cc->opts.reset_arg) :
+				 -EOPNOTSUPP;
+
+			if (rc < 0)
+				fuse_reply_err(req, -rc);
+			else
+				fuse_reply_ioctl(req, 0, NULL, 0);
 			return;
+		}
 		case NVME_IOCTL_SUBSYS_RESET:
 			/* CAP.NSSRS clear: the kernel answers ENOTTY too. */
 			fuse_reply_err(req, (n->cc->c->cap >> 36) & 1 ? EOPNOTSUPP : ENOTTY);

@@ -21,7 +21,7 @@
  * between the daemon and the caller (the daemon must be allowed to, i.e.
  * root). Metadata buffers are refused with EINVAL (fabrics over TCP carry no
  * separate metadata). 32-bit callers are refused with EOPNOTSUPP.
- * NVME_IOCTL_RESET answers EOPNOTSUPP (no live reconnect yet). read(2) and
+ * NVME_IOCTL_RESET calls cuse_opts.reset (a live reset). read(2) and
  * write(2) answer EOPNOTSUPP: CUSE passes no file offset (see cuse.c).
  */
 #ifndef NVMF_CUSE_H
@@ -39,6 +39,14 @@ struct cuse_opts {
 	mode_t mode;	/* node permissions, e.g. 0600 */
 	uid_t uid;	/* owner; (uid_t)-1 leaves root */
 	gid_t gid;	/* group; (gid_t)-1 leaves root */
+	/*
+	 * NVME_IOCTL_RESET on the controller node: reset the controller (a
+	 * new association, I/O held and replayed) and return 0 or -errno.
+	 * Called on a CUSE session thread and may block until done. NULL:
+	 * the ioctl answers EOPNOTSUPP.
+	 */
+	int (*reset)(void *arg);
+	void *reset_arg;
 };
 
 /*
