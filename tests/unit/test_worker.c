@@ -79,6 +79,24 @@ static void io_done(struct nvmf_request *req)
 	atomic_fetch_add(&g_done, 1);
 }
 
+/* A read of @bytes at @lba (512-byte blocks) of namespace 1, completing in io_done. */
+static void prep_read(struct io *io, uint64_t lba, uint32_t bytes)
+{
+	memset(&io->req, 0, sizeof(io->req));
+	io->off = lba * 512;
+	io->poster = pthread_self();
+	io->req.cmd.opc = NVME_NVM_READ;
+	io->req.cmd.nsid = htole32(1);
+	io->req.cmd.cdw10 = htole32((uint32_t)lba);
+	io->req.cmd.cdw12 = htole32(bytes / 512 - 1);
+	io->req.data = io->buf;
+	io->req.data_len = bytes;
+	io->req.dir = NVMF_DIR_C2H;
+	io->req.timeout_ms = 5000;
+	io->req.cb = io_done;
+	io->req.cb_arg = io;
+}
+
 struct poster {
 	struct nvmf_worker *w;
 	struct io *ios;
@@ -93,19 +111,7 @@ static void *poster_main(void *arg)
 		struct io *io = &p->ios[i];
 		uint64_t lba = (uint64_t)(p->id * PER_POSTER + i) * 8 % 2048;
 
-		memset(&io->req, 0, sizeof(io->req));
-		io->off = lba * 512;
-		io->poster = pthread_self();
-		io->req.cmd.opc = NVME_NVM_READ;
-		io->req.cmd.nsid = htole32(1);
-		io->req.cmd.cdw10 = htole32((uint32_t)lba);
-		io->req.cmd.cdw12 = htole32(IO_BYTES / 512 - 1);
-		io->req.data = io->buf;
-		io->req.data_len = IO_BYTES;
-		io->req.dir = NVMF_DIR_C2H;
-		io->req.timeout_ms = 5000;
-		io->req.cb = io_done;
-		io->req.cb_arg = io;
+		prep_read(io, lba, IO_BYTES);
 		nvmf_worker_post(p->w, &io->req);
 	}
 	return NULL;
@@ -237,17 +243,7 @@ START_TEST(test_io_failure_raises_event)
 	ft_arm(ft, 1, FT_FAULT_CLOSE, 0);
 	atomic_store(&g_done, 0);
 	atomic_store(&g_errors, 0);
-	memset(&io, 0, sizeof(io));
-	io.req.cmd.opc = NVME_NVM_READ;
-	io.req.cmd.nsid = htole32(1);
-	io.req.cmd.cdw12 = htole32(0);
-	io.req.data = io.buf;
-	io.req.data_len = 512;
-	io.req.dir = NVMF_DIR_C2H;
-	io.req.timeout_ms = 5000;
-	io.req.cb = io_done;
-	io.req.cb_arg = &io;
-	io.poster = pthread_self();
+	prep_read(&io, 0, 512);
 	nvmf_worker_post(c->io_workers[0], &io.req);
 	wait_for(&g_done, 1, 5000);
 	ck_assert_int_eq(atomic_load(&g_errors), 1);
@@ -377,19 +373,7 @@ START_TEST(test_reconnect_replays_held_requests)
 	for (int i = 0; i < 20; i++) {
 		struct io *io = &ios[i];
 
-		memset(io, 0, sizeof(*io));
-		io->off = (uint64_t)i * 4096;
-		io->poster = pthread_self();
-		io->req.cmd.opc = NVME_NVM_READ;
-		io->req.cmd.nsid = htole32(1);
-		io->req.cmd.cdw10 = htole32(i * 8);
-		io->req.cmd.cdw12 = htole32(7);
-		io->req.data = io->buf;
-		io->req.data_len = 4096;
-		io->req.dir = NVMF_DIR_C2H;
-		io->req.timeout_ms = 5000;
-		io->req.cb = io_done;
-		io->req.cb_arg = io;
+		prep_read(io, (uint64_t)i * 8, 4096);
 		nvmf_worker_post(c->io_workers[0], &io->req);
 	}
 	ck_assert_msg(wait_event(c, NVMF_CTRL_EV_FAILED, 3000) & NVMF_CTRL_EV_FAILED,
