@@ -104,6 +104,20 @@ struct cuse_cmd {
 	int nuiov;
 };
 
+/* A command for @req on node @n, or NULL after answering ENOMEM. */
+static struct cuse_cmd *cmd_new(fuse_req_t req, struct cuse_node *n)
+{
+	struct cuse_cmd *x = calloc(1, sizeof(*x));
+
+	if (!x) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	x->req = req;
+	x->n = n;
+	return x;
+}
+
 /* ---------------------------------------------------------- completions */
 
 static void cmd_free(struct cuse_cmd *x)
@@ -332,13 +346,9 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	x = calloc(1, sizeof(*x));
-	if (!x) {
-		fuse_reply_err(req, ENOMEM);
+	x = cmd_new(req, n);
+	if (!x)
 		return;
-	}
-	x->req = req;
-	x->n = n;
 	x->kind = is64 ? CUSE_PT64 : CUSE_PT32;
 	x->c2h = c2h;
 	x->direct = direct;
@@ -469,17 +479,16 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const v
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	x = calloc(1, sizeof(*x));
-	if (!x || !(x->buf = calloc(1, len)) ||
+	x = cmd_new(req, n);
+	if (!x)
+		return;
+	if (!(x->buf = calloc(1, len)) ||
 	    (direct && !(x->uiov = calloc(1, sizeof(*x->uiov))))) {
-		if (x)
-			free(x->buf);
+		free(x->buf);
 		free(x);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	x->req = req;
-	x->n = n;
 	x->kind = CUSE_SUBMIT_IO;
 	x->c2h = c2h;
 	x->len = len;
@@ -696,13 +705,9 @@ static void node_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi)
 		fuse_reply_err(req, n->is_ns ? ENXIO : 0);
 		return;
 	}
-	x = calloc(1, sizeof(*x));
-	if (!x) {
-		fuse_reply_err(req, ENOMEM);
+	x = cmd_new(req, n);
+	if (!x)
 		return;
-	}
-	x->req = req;
-	x->n = n;
 	x->r.cmd.opc = nvme_cmd_flush;
 	x->r.cmd.nsid = htole32(n->ns.nsid);
 	cmd_post(x, false, flush_done);
