@@ -106,8 +106,7 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 	o.subnqn = NVMF_DISC_NQN;
 	o.nr_io_queues = 0;
 	o.kato_s = 0;
-	if (!o.trsvcid)
-		o.trsvcid = "8009";
+	/* No -s: the engine picks nvme-cli's default (8009 TCP, 4420 RDMA). */
 	rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("%s", err);

@@ -523,7 +523,10 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
 	if (rc < 0)
 		goto fail_nomem;
 	if (!c->opts.trsvcid[0])
-		c->opts.trsvcid = strcmp(c->opts.subnqn, NVMF_DISC_NQN) ? "4420" : "8009";
+		/* nvme-cli's defaults: 8009 only for NVMe/TCP discovery. */
+		c->opts.trsvcid = strcmp(c->opts.subnqn, NVMF_DISC_NQN) ||
+				  (c->opts.transport && !strcmp(c->opts.transport, "rdma")) ?
+				  "4420" : "8009";
 	if (c->opts.timeout_ms <= 0)
 		c->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (nvmf_uuid_parse(c->opts.hostid, c->hostid) < 0) {
@@ -566,6 +569,13 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
 		nvmf_warn("Identify CNTLID %u differs from Connect CNTLID %u",
 			  le16toh(c->id.cntlid), c->cntlid);
 
+	/* NVMe/RDMA moves all data through keyed SGLs (SGLS bit 2). */
+	if (!strcmp(c->ops->name, "rdma") && !(le32toh(c->id.sgls) & (1u << 2))) {
+		snprintf(err, errlen, "controller does not support keyed SGL data blocks, "
+			 "which NVMe/RDMA requires");
+		rc = -EPROTONOSUPPORT;
+		goto fail;
+	}
 	mdts = c->id.mdts ? (1u << c->id.mdts) * 4096u : 0;
 	c->max_xfer = (!mdts || mdts > MAX_XFER_CAP) ? MAX_XFER_CAP : mdts;
 	c->io_icd_max = le32toh(c->id.ioccsz) >= 4 && le16toh(c->id.icdoff) == 0 ?

@@ -11,12 +11,13 @@ const struct nvmf_transport_ops *nvmf_transport_find(const char *name, char *err
 		return nvmf_tcp_transport();
 	if (!strcmp(name, "rdma")) {
 #ifdef HAVE_RDMA
-		snprintf(err, errlen, "transport 'rdma' is not implemented yet in this version");
+		return nvmf_rdma_transport();
 #else
-		snprintf(err, errlen, "transport 'rdma': built without RDMA support");
-#endif
+		snprintf(err, errlen, "transport 'rdma': built without RDMA support "
+			 "(rdma-core was missing at configure time)");
 		return NULL;
+#endif
 	}
-	snprintf(err, errlen, "unknown transport '%s' (supported: tcp)", name);
+	snprintf(err, errlen, "unknown transport '%s' (supported: tcp, rdma)", name);
 	return NULL;
 }

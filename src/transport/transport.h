@@ -6,5 +6,7 @@
 #include "host/nvmf.h"
 
 const struct nvmf_transport_ops *nvmf_tcp_transport(void);
+/* NVMe/RDMA over rdma-core (rdma.c), when built with it (HAVE_RDMA). */
+const struct nvmf_transport_ops *nvmf_rdma_transport(void);
 
 #endif

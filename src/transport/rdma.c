@@ -1,0 +1,839 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe/RDMA transport (NVMe over Fabrics 1.1 section 7.3, the RDMA binding)
+ * over rdma-core: one RDMA CM connection (RC queue pair) per NVMe queue
+ * pair, driven without blocking by the queue pair's owner thread.
+ *
+ *   capsule:  one SEND per command from a registered 64-byte slot per
+ *             command id; write data up to the controller's IOCCSZ rides
+ *             in the same SEND as in-capsule data (I/O queues only, like
+ *             the Linux host: nvmet posts no in-capsule buffers on admin).
+ *   data:     everything else is moved by the controller with RDMA READ
+ *             (writes) or RDMA WRITE (reads) against one keyed SGL that
+ *             points into the queue's buffer pool.
+ *   response: one RECV of a 16-byte CQE; depth + 1 receive slots, each
+ *             re-posted as soon as its CQE is copied out.
+ *
+ * Memory is registered once per queue, at connect: the capsule slots, the
+ * response slots and a buffer pool (ibv_reg_mr on page-aligned memory).
+ * Request data is copied into the pool before a write and out of it after
+ * a read completes, so callers keep using plain malloc'd buffers and
+ * nothing is registered or pinned per I/O. A request waits inside the
+ * transport (in submission order) when the pool is momentarily full.
+ *
+ * A request completes when both its SEND has completed (the capsule slot
+ * is free again) and its response has arrived. Any work completion error,
+ * an RDMA CM disconnect, or a response for an unknown command id fails the
+ * queue pair; recovery (a new association) happens above, in the engine.
+ *
+ * The pool MR's rkey is handed to the controller for every data transfer
+ * and is never offered for invalidation (SGL subtype 0, like SPDK); a
+ * response that invalidates it anyway is a protocol error.
+ *
+ * pollfd() is an epoll fd holding the completion channel and the CM event
+ * channel, so one poll() watches both.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include "host/log.h"
+#include "host/nvmf.h"
+#include "transport/rdma_proto.h"
+#include "transport/transport.h"
+
+#define RDMA_PAGE		4096u
+#define RDMA_ADMIN_POOL		(2u << 20)	/* admin and discovery queues */
+#define RDMA_IO_POOL_PER_CMD	(64u << 10)
+#define RDMA_IO_POOL_MIN	(4u << 20)
+#define RDMA_IO_POOL_MAX	(16u << 20)
+#define RDMA_MAX_SGL_LEN	((1u << 24) - 1)	/* 24-bit keyed SGL length */
+#define RDMA_POLL_BATCH		32
+#define RDMA_CQ_ACK_BATCH	64
+
+#define WRID_SEND	(1ull << 32)
+#define WRID_RECV	(2ull << 32)
+
+struct rdma_req {
+	struct nvmf_request *req;
+	uint32_t first_page;		/* in the pool; valid when npages */
+	uint32_t npages;
+	bool send_posted;
+	bool send_done;
+	bool resp_done;
+	struct rdma_req *next;		/* waiting for pool space */
+};
+
+struct rdma_qpair {
+	struct nvmf_qpair qp;		/* must be first */
+	struct rdma_event_channel *cm_ch;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *comp_ch;
+	struct ibv_cq *cq;
+	bool qp_created;
+	bool established;
+	unsigned int cq_unacked;
+	int epfd;
+	/* Registered memory. */
+	struct nvmf_sqe *cmds;		/* depth capsule slots */
+	struct ibv_mr *cmds_mr;
+	struct nvmf_cqe *rsps;		/* nrecv response slots */
+	struct ibv_mr *rsps_mr;
+	uint16_t nrecv;
+	uint8_t *pool;
+	size_t pool_size;
+	struct ibv_mr *pool_mr;
+	struct rdma_pool_map map;
+	/* Per command id slot. */
+	struct rdma_req *rreqs;
+	struct rdma_req *wait_head;
+	struct rdma_req **wait_tail;
+	int completed;			/* completions in the current process() call */
+	char peer[128];
+};
+
+static inline struct rdma_qpair *to_rdma(struct nvmf_qpair *qp)
+{
+	return (struct rdma_qpair *)qp;
+}
+
+static uint8_t *req_buf(struct rdma_qpair *rq, const struct rdma_req *rr)
+{
+	return rq->pool + (size_t)rr->first_page * RDMA_PAGE;
+}
+
+static void release_buf(struct rdma_qpair *rq, struct rdma_req *rr)
+{
+	if (rr->npages) {
+		rdma_pool_free(&rq->map, rr->first_page, rr->npages);
+		rr->npages = 0;
+	}
+}
+
+/* Both halves are in: hand the result up. */
+static void finish_request(struct rdma_qpair *rq, struct rdma_req *rr)
+{
+	struct nvmf_request *req = rr->req;
+	bool ok = NVMF_STATUS_CODE(req->status) == 0;
+
+	if (req->dir == NVMF_DIR_C2H && ok)
+		memcpy(req->data, req_buf(rq, rr), req->data_len);
+	/* RDMA moves data in one piece: all of it, or nothing we can vouch for. */
+	if (req->dir != NVMF_DIR_NONE)
+		req->bytes_ok = ok ? req->data_len : 0;
+	release_buf(rq, rr);
+	rr->req = NULL;
+	rq->completed++;
+	nvmf_qpair_complete(&rq->qp, req);
+}
+
+/* ---------------------------------------------------------------- transmit */
+
+static int post_recv(struct rdma_qpair *rq, uint16_t i)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)&rq->rsps[i],
+		.length = sizeof(struct nvmf_cqe),
+		.lkey = rq->rsps_mr->lkey,
+	};
+	struct ibv_recv_wr wr = { .wr_id = WRID_RECV | i, .sg_list = &sge, .num_sge = 1 };
+	struct ibv_recv_wr *bad;
+
+	return -ibv_post_recv(rq->id->qp, &wr, &bad);
+}
+
+/*
+ * Reserve pool space, stage the data and post the capsule. Returns 0,
+ * -ENOSPC when the pool is full right now (the caller queues the request),
+ * or another -errno when the SEND could not be posted.
+ */
+static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
+{
+	struct nvmf_request *req = rr->req;
+	struct nvmf_sqe *cmd = &rq->cmds[req->slot];
+	struct ibv_sge sge[2];
+	struct ibv_send_wr wr = { 0 }, *bad;
+	int nsge = 1, rc;
+
+	if (req->dir != NVMF_DIR_NONE) {
+		int64_t first = rdma_pool_alloc(&rq->map,
+						(req->data_len + RDMA_PAGE - 1) / RDMA_PAGE);
+
+		if (first < 0)
+			return (int)first;
+		rr->first_page = (uint32_t)first;
+		rr->npages = (req->data_len + RDMA_PAGE - 1) / RDMA_PAGE;
+	}
+	*cmd = req->cmd;
+	sge[0] = (struct ibv_sge){ (uintptr_t)cmd, sizeof(*cmd), rq->cmds_mr->lkey };
+	if (req->dir == NVMF_DIR_NONE) {
+		rdma_sgl_keyed(&cmd->sgl1, 0, 0, 0, false);	/* null descriptor */
+	} else {
+		uint8_t *buf = req_buf(rq, rr);
+
+		if (req->dir == NVMF_DIR_H2C)
+			memcpy(buf, req->data, req->data_len);
+		if (req->dir == NVMF_DIR_H2C && req->data_len <= rq->qp.icd_max) {
+			rdma_sgl_icd(&cmd->sgl1, req->data_len);
+			sge[1] = (struct ibv_sge){ (uintptr_t)buf, req->data_len,
+						   rq->pool_mr->lkey };
+			nsge = 2;
+		} else {
+			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len,
+				       rq->pool_mr->rkey, false);
+		}
+	}
+	req->cmd.sgl1 = cmd->sgl1;	/* what went on the wire, for tracing */
+	wr.wr_id = WRID_SEND | req->slot;
+	wr.sg_list = sge;
+	wr.num_sge = nsge;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	rc = ibv_post_send(rq->id->qp, &wr, &bad);
+	if (rc) {
+		release_buf(rq, rr);
+		return -rc;
+	}
+	rr->send_posted = true;
+	return 0;
+}
+
+static void wait_push(struct rdma_qpair *rq, struct rdma_req *rr)
+{
+	rr->next = NULL;
+	*rq->wait_tail = rr;
+	rq->wait_tail = &rr->next;
+}
+
+/* Start requests that waited for pool space, oldest first. */
+static void start_waiting(struct rdma_qpair *rq)
+{
+	while (rq->wait_head && rq->qp.state != NVMF_QP_FAILED) {
+		struct rdma_req *rr = rq->wait_head;
+		int rc;
+
+		if (!rr->req) {		/* failed meanwhile */
+			rq->wait_head = rr->next;
+			continue;
+		}
+		rc = start_request(rq, rr);
+		if (rc == -ENOSPC)
+			break;
+		rq->wait_head = rr->next;
+		if (rc < 0)
+			nvmf_qpair_fail(&rq->qp, rc, "RDMA send to %s failed: %s", rq->peer,
+					strerror(-rc));
+	}
+	if (!rq->wait_head)
+		rq->wait_tail = &rq->wait_head;
+}
+
+static int rdma_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
+{
+	struct rdma_qpair *rq = to_rdma(qp);
+	struct rdma_req *rr = &rq->rreqs[req->slot];
+	int rc;
+
+	if (req->dir != NVMF_DIR_NONE &&
+	    (req->data_len > rq->pool_size || req->data_len > RDMA_MAX_SGL_LEN))
+		return -E2BIG;
+	memset(rr, 0, sizeof(*rr));
+	rr->req = req;
+	if (rq->wait_head) {		/* keep submission order */
+		wait_push(rq, rr);
+		return 0;
+	}
+	rc = start_request(rq, rr);
+	if (rc == -ENOSPC) {
+		wait_push(rq, rr);
+		return 0;
+	}
+	if (rc < 0)
+		rr->req = NULL;
+	return rc;
+}
+
+/* ----------------------------------------------------------------- receive */
+
+__attribute__((format(printf, 3, 4)))
+static void rdma_fatal(struct rdma_qpair *rq, int err, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	nvmf_qpair_fail(&rq->qp, err, "%s: %s", rq->peer, msg);
+}
+
+static void handle_recv(struct rdma_qpair *rq, const struct ibv_wc *wc, uint16_t i)
+{
+	struct nvmf_cqe cqe;
+	struct nvmf_request *req;
+	struct rdma_req *rr;
+	int rc;
+
+	if (wc->byte_len < sizeof(cqe)) {
+		rdma_fatal(rq, -EPROTO, "response of %u bytes, a CQE has 16", wc->byte_len);
+		return;
+	}
+	cqe = rq->rsps[i];
+	rc = post_recv(rq, i);
+	if (rc < 0) {
+		rdma_fatal(rq, rc, "cannot re-post a receive: %s", strerror(-rc));
+		return;
+	}
+	req = nvmf_qpair_lookup(&rq->qp, le16toh(cqe.cid));
+	if (!req) {
+		rdma_fatal(rq, -EPROTO, "response for unknown command id %u", le16toh(cqe.cid));
+		return;
+	}
+	if (wc->wc_flags & IBV_WC_WITH_INV) {
+		rdma_fatal(rq, -EPROTO, "response invalidated rkey 0x%x, which was never offered "
+			   "for invalidation", wc->invalidated_rkey);
+		return;
+	}
+	rr = &rq->rreqs[req->slot];
+	if (rr->resp_done) {
+		rdma_fatal(rq, -EPROTO, "second response for command id %u", req->cid);
+		return;
+	}
+	req->cqe = cqe;
+	req->status = nvmf_cqe_status(&cqe);
+	rr->resp_done = true;
+	if (!rr->send_posted) {
+		rdma_fatal(rq, -EPROTO, "response for command id %u before it was sent", req->cid);
+		return;
+	}
+	if (rr->send_done)
+		finish_request(rq, rr);
+}
+
+static void handle_wc(struct rdma_qpair *rq, const struct ibv_wc *wc)
+{
+	uint16_t idx = (uint16_t)(wc->wr_id & 0xffff);
+	bool send = (wc->wr_id & ~0xffffffffull) == WRID_SEND;
+
+	if (rq->qp.state == NVMF_QP_FAILED)
+		return;		/* flushed work of a dead queue */
+	if (wc->status != IBV_WC_SUCCESS) {
+		rdma_fatal(rq, -EIO, "RDMA %s failed: %s", send ? "send" : "receive",
+			   ibv_wc_status_str(wc->status));
+		return;
+	}
+	if (!send) {
+		handle_recv(rq, wc, idx);
+		return;
+	}
+	if (idx < rq->qp.depth && rq->rreqs[idx].req) {
+		struct rdma_req *rr = &rq->rreqs[idx];
+
+		rr->send_done = true;
+		if (rr->resp_done)
+			finish_request(rq, rr);
+	}
+}
+
+/* Drain the CM event channel: anything after ESTABLISHED ends the queue. */
+static void check_cm_events(struct rdma_qpair *rq)
+{
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(rq->cm_ch, &ev) == 0) {
+		enum rdma_cm_event_type type = ev->event;
+
+		rdma_ack_cm_event(ev);
+		if (rq->qp.state == NVMF_QP_FAILED)
+			continue;
+		switch (type) {
+		case RDMA_CM_EVENT_DISCONNECTED:
+		case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+			rq->established = false;
+			rdma_fatal(rq, -ECONNRESET, "controller disconnected");
+			break;
+		case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			rdma_fatal(rq, -ENODEV, "RDMA device removed");
+			break;
+		case RDMA_CM_EVENT_ADDR_CHANGE:
+			rdma_fatal(rq, -ENETRESET, "local address changed");
+			break;
+		default:
+			nvmf_debug("%s: ignoring RDMA CM event %s", rq->peer, rdma_event_str(type));
+			break;
+		}
+	}
+}
+
+/*
+ * Consume completion-channel events (each one disarms the CQ), poll the CQ
+ * empty, and re-arm it when an event was consumed, then poll once more for
+ * completions that raced the arming.
+ */
+static int poll_cq(struct rdma_qpair *rq)
+{
+	struct ibv_wc wc[RDMA_POLL_BATCH];
+	struct ibv_cq *cq;
+	void *ctx;
+	bool rearm = false;
+
+	while (ibv_get_cq_event(rq->comp_ch, &cq, &ctx) == 0) {
+		if (++rq->cq_unacked >= RDMA_CQ_ACK_BATCH) {
+			ibv_ack_cq_events(rq->cq, rq->cq_unacked);
+			rq->cq_unacked = 0;
+		}
+		rearm = true;
+	}
+	for (;;) {
+		int n = ibv_poll_cq(rq->cq, RDMA_POLL_BATCH, wc);
+
+		if (n < 0)
+			return -EIO;
+		for (int i = 0; i < n; i++)
+			handle_wc(rq, &wc[i]);
+		if (n > 0)
+			continue;
+		if (!rearm)
+			return 0;
+		if (ibv_req_notify_cq(rq->cq, 0))
+			return -EIO;
+		rearm = false;
+	}
+}
+
+static int rdma_process(struct nvmf_qpair *qp)
+{
+	struct rdma_qpair *rq = to_rdma(qp);
+	int rc;
+
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err;
+	rq->completed = 0;
+	check_cm_events(rq);
+	if (qp->state != NVMF_QP_FAILED) {
+		rc = poll_cq(rq);
+		if (rc < 0)
+			rdma_fatal(rq, rc, "polling the completion queue failed");
+	}
+	if (qp->state != NVMF_QP_FAILED)
+		start_waiting(rq);
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err;
+	return rq->completed;
+}
+
+static int rdma_pollfd(struct nvmf_qpair *qp, short *events)
+{
+	*events = POLLIN;
+	return to_rdma(qp)->epfd;
+}
+
+/* -------------------------------------------------------------- connection */
+
+/* Wait for the next CM event (the channel fd is non-blocking). */
+static int next_cm_event(struct rdma_qpair *rq, uint64_t deadline, struct rdma_cm_event **ev)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = rq->cm_ch->fd, .events = POLLIN };
+		uint64_t now = nvmf_now_ns();
+		int rc;
+
+		if (rdma_get_cm_event(rq->cm_ch, ev) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		rc = poll(&pfd, 1, (int)((deadline - now) / 1000000) + 1);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Explain a CM event that is not the one a connection step waited for. */
+static int cm_event_error(struct rdma_qpair *rq, const struct rdma_cm_event *ev,
+			  const struct nvmf_xport_params *p, char *err, size_t errlen)
+{
+	int st = ev->status < 0 ? -ev->status : ev->status;
+	uint16_t sts;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_ERROR:
+		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
+			 "interface routes there?)", p->traddr, strerror(st));
+		return -ENETUNREACH;
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+		snprintf(err, errlen, "no RDMA route to %s: %s (is it reached through an "
+			 "RDMA-capable interface?)", p->traddr, strerror(st));
+		return -EHOSTUNREACH;
+	case RDMA_CM_EVENT_UNREACHABLE:
+		snprintf(err, errlen, "%s is unreachable over RDMA (%s)", rq->peer,
+			 ev->status < 0 ? strerror(st) : "no answer to the connect request");
+		return -EHOSTUNREACH;
+	case RDMA_CM_EVENT_REJECTED:
+		if (rdma_cm_rej_parse(ev->param.conn.private_data,
+				      ev->param.conn.private_data_len, &sts)) {
+			snprintf(err, errlen, "%s rejected the RDMA connection: %s (NVMe/RDMA "
+				 "status 0x%x)", rq->peer, rdma_cm_rej_str(sts), sts);
+			return -ECONNREFUSED;
+		}
+		/* IB CM reject reason 8: invalid service ID, nobody listens there. */
+		if (ev->status == 8)
+			snprintf(err, errlen, "connection refused by %s (no NVMe/RDMA listener "
+				 "on that port)", rq->peer);
+		else
+			snprintf(err, errlen, "%s rejected the RDMA connection (reject reason %d)",
+				 rq->peer, ev->status);
+		return -ECONNREFUSED;
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		snprintf(err, errlen, "RDMA connection to %s failed: %s", rq->peer,
+			 ev->status < 0 ? strerror(st) : "connect error");
+		return -ECONNRESET;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		snprintf(err, errlen, "RDMA device removed while connecting to %s", rq->peer);
+		return -ENODEV;
+	default:
+		snprintf(err, errlen, "unexpected RDMA CM event %s (status %d) while connecting "
+			 "to %s", rdma_event_str(ev->event), ev->status, rq->peer);
+		return -EPROTO;
+	}
+}
+
+/* Wait for CM event @want; on ESTABLISHED also check the accept data. */
+static int wait_cm(struct rdma_qpair *rq, enum rdma_cm_event_type want, const char *step,
+		   const struct nvmf_xport_params *p, uint64_t deadline, char *err, size_t errlen)
+{
+	struct rdma_cm_event *ev;
+	uint16_t crqsize;
+	int rc;
+
+	rc = next_cm_event(rq, deadline, &ev);
+	if (rc == -ETIMEDOUT) {
+		snprintf(err, errlen, "no answer from %s within %d s while %s (address "
+			 "unreachable or filtered?)", rq->peer, p->timeout_ms / 1000, step);
+		return rc;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "RDMA CM failed while %s: %s", step, strerror(-rc));
+		return rc;
+	}
+	if (ev->event != want) {
+		rc = cm_event_error(rq, ev, p, err, errlen);
+	} else if (want == RDMA_CM_EVENT_ESTABLISHED &&
+		   rdma_cm_acc_parse(ev->param.conn.private_data,
+				     ev->param.conn.private_data_len, &crqsize) < 0) {
+		snprintf(err, errlen, "%s accepted with a private data record format that is "
+			 "not NVMe/RDMA 1.0", rq->peer);
+		rc = -EPROTO;
+	} else if (want == RDMA_CM_EVENT_ESTABLISHED && crqsize && crqsize < rq->qp.depth) {
+		nvmf_debug("%s: controller receive queue %u < depth %u", rq->peer, crqsize,
+			   rq->qp.depth);
+	}
+	rdma_ack_cm_event(ev);
+	return rc;
+}
+
+static int resolve(struct rdma_qpair *rq, const struct nvmf_xport_params *p,
+		   uint64_t deadline, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	int ms = p->timeout_ms > 0 ? p->timeout_ms : 3000;
+	int gai, rc;
+
+	gai = getaddrinfo(p->traddr, p->trsvcid, &hints, &res);
+	if (gai) {
+		snprintf(err, errlen, "cannot resolve address %s port %s: %s", p->traddr,
+			 p->trsvcid, gai_strerror(gai));
+		return -EINVAL;
+	}
+	rc = rdma_resolve_addr(rq->id, NULL, res->ai_addr, ms);
+	freeaddrinfo(res);
+	if (rc) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
+			 "interface routes there?)", p->traddr, strerror(-rc));
+		return rc;
+	}
+	rc = wait_cm(rq, RDMA_CM_EVENT_ADDR_RESOLVED, "resolving the address", p, deadline,
+		     err, errlen);
+	if (rc < 0)
+		return rc;
+	if (rdma_resolve_route(rq->id, ms)) {
+		rc = -errno;
+		snprintf(err, errlen, "no RDMA route to %s: %s", p->traddr, strerror(-rc));
+		return rc;
+	}
+	return wait_cm(rq, RDMA_CM_EVENT_ROUTE_RESOLVED, "resolving the route", p, deadline,
+		       err, errlen);
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *alloc_pages(size_t len)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, RDMA_PAGE, len))
+		return NULL;
+	memset(p, 0, len);
+	return p;
+}
+
+/* Protection domain, CQ, QP, registered buffers and the receives. */
+static int setup_verbs(struct rdma_qpair *rq, char *err, size_t errlen)
+{
+	struct ibv_context *ctx = rq->id->verbs;
+	uint16_t depth = rq->qp.depth;
+	struct ibv_qp_init_attr qa = { 0 };
+	const char *what;
+	int rc;
+
+	rq->nrecv = depth + 1;
+	what = "protection domain";
+	rq->pd = ibv_alloc_pd(ctx);
+	if (!rq->pd)
+		goto verbs_err;
+	what = "completion channel";
+	rq->comp_ch = ibv_create_comp_channel(ctx);
+	if (!rq->comp_ch)
+		goto verbs_err;
+	rc = set_nonblock(rq->comp_ch->fd);
+	if (rc < 0)
+		goto fail;
+	what = "completion queue";
+	rq->cq = ibv_create_cq(ctx, 2 * depth + 2, rq, rq->comp_ch, 0);
+	if (!rq->cq || ibv_req_notify_cq(rq->cq, 0))
+		goto verbs_err;
+	qa.send_cq = rq->cq;
+	qa.recv_cq = rq->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = depth + 1;
+	qa.cap.max_recv_wr = rq->nrecv;
+	qa.cap.max_send_sge = 2;
+	qa.cap.max_recv_sge = 1;
+	qa.sq_sig_all = 1;
+	what = "queue pair";
+	if (rdma_create_qp(rq->id, rq->pd, &qa))
+		goto verbs_err;
+	rq->qp_created = true;
+
+	rq->cmds = alloc_pages((size_t)depth * sizeof(*rq->cmds));
+	rq->rsps = alloc_pages((size_t)rq->nrecv * sizeof(*rq->rsps));
+	rq->pool = alloc_pages(rq->pool_size);
+	rq->rreqs = calloc(depth, sizeof(*rq->rreqs));
+	if (!rq->cmds || !rq->rsps || !rq->pool || !rq->rreqs ||
+	    rdma_pool_map_init(&rq->map, (uint32_t)(rq->pool_size / RDMA_PAGE)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	what = "memory registration (locked memory limit? see ulimit -l)";
+	rq->cmds_mr = ibv_reg_mr(rq->pd, rq->cmds, (size_t)depth * sizeof(*rq->cmds), 0);
+	rq->rsps_mr = ibv_reg_mr(rq->pd, rq->rsps, (size_t)rq->nrecv * sizeof(*rq->rsps),
+				 IBV_ACCESS_LOCAL_WRITE);
+	rq->pool_mr = ibv_reg_mr(rq->pd, rq->pool, rq->pool_size, IBV_ACCESS_LOCAL_WRITE |
+				 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+	if (!rq->cmds_mr || !rq->rsps_mr || !rq->pool_mr)
+		goto verbs_err;
+	for (uint16_t i = 0; i < rq->nrecv; i++) {
+		rc = post_recv(rq, i);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot post receives: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+
+verbs_err:
+	rc = errno ? -errno : -ENOMEM;
+fail:
+	snprintf(err, errlen, "RDMA %s on %s failed: %s", what,
+		 ibv_get_device_name(ctx->device), strerror(-rc));
+	return rc;
+}
+
+static int rdma_do_connect(struct rdma_qpair *rq, const struct nvmf_xport_params *p,
+			   uint64_t deadline, char *err, size_t errlen)
+{
+	struct ibv_device_attr attr;
+	struct rdma_conn_param cp = { 0 };
+	uint8_t priv[RDMA_CM_PRIV_LEN];
+
+	/* HSQSIZE is the Connect SQSIZE (0's based, = depth); HRQSIZE our receives. */
+	rdma_cm_req_build(priv, p->qid, rq->nrecv, rq->qp.depth);
+	cp.private_data = priv;
+	cp.private_data_len = sizeof(priv);
+	/* The controller RDMA-READs write data from us: accept its reads. */
+	cp.responder_resources = 16;
+	if (ibv_query_device(rq->id->verbs, &attr) == 0 && attr.max_qp_rd_atom < 16)
+		cp.responder_resources = (uint8_t)attr.max_qp_rd_atom;
+	cp.initiator_depth = 0;
+	cp.flow_control = 1;
+	cp.retry_count = 7;
+	cp.rnr_retry_count = 7;
+	if (rdma_connect(rq->id, &cp)) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "RDMA connect to %s failed: %s", rq->peer, strerror(-rc));
+		return rc;
+	}
+	return wait_cm(rq, RDMA_CM_EVENT_ESTABLISHED, "connecting", p, deadline, err, errlen);
+}
+
+static void rdma_destroy(struct nvmf_qpair *qp)
+{
+	struct rdma_qpair *rq = to_rdma(qp);
+
+	if (qp->slots && qp->outstanding)
+		nvmf_qpair_fail(qp, -ECONNABORTED, "queue pair closed");
+	if (rq->established)
+		rdma_disconnect(rq->id);
+	if (rq->qp_created)
+		rdma_destroy_qp(rq->id);
+	if (rq->cq) {
+		if (rq->cq_unacked)
+			ibv_ack_cq_events(rq->cq, rq->cq_unacked);
+		ibv_destroy_cq(rq->cq);
+	}
+	if (rq->comp_ch)
+		ibv_destroy_comp_channel(rq->comp_ch);
+	if (rq->cmds_mr)
+		ibv_dereg_mr(rq->cmds_mr);
+	if (rq->rsps_mr)
+		ibv_dereg_mr(rq->rsps_mr);
+	if (rq->pool_mr)
+		ibv_dereg_mr(rq->pool_mr);
+	if (rq->pd)
+		ibv_dealloc_pd(rq->pd);
+	if (rq->id)
+		rdma_destroy_id(rq->id);
+	if (rq->cm_ch)
+		rdma_destroy_event_channel(rq->cm_ch);
+	if (rq->epfd >= 0)
+		close(rq->epfd);
+	free(rq->cmds);
+	free(rq->rsps);
+	free(rq->pool);
+	free(rq->rreqs);
+	rdma_pool_map_fini(&rq->map);
+	nvmf_qpair_fini(qp);
+	free(rq);
+}
+
+static const struct nvmf_transport_ops rdma_ops;
+
+static int rdma_create(const struct nvmf_xport_params *p, struct nvmf_qpair **out,
+		       char *err, size_t errlen)
+{
+	uint64_t deadline = nvmf_now_ns() + (uint64_t)p->timeout_ms * 1000000ull;
+	struct epoll_event ee = { .events = EPOLLIN };
+	struct rdma_qpair *rq;
+	int rc;
+
+	rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return -ENOMEM;
+	rq->epfd = -1;
+	rq->wait_tail = &rq->wait_head;
+	snprintf(rq->peer, sizeof(rq->peer), strchr(p->traddr, ':') ? "[%s]:%s" : "%s:%s",
+		 p->traddr, p->trsvcid);
+	rc = nvmf_qpair_init(&rq->qp, &rdma_ops, p->qid, p->depth);
+	if (rc < 0)
+		goto fail;
+	if (p->qid == 0) {
+		rq->pool_size = RDMA_ADMIN_POOL;
+		rq->qp.icd_max = 0;
+	} else {
+		size_t want = (size_t)p->depth * RDMA_IO_POOL_PER_CMD;
+
+		rq->pool_size = want < RDMA_IO_POOL_MIN ? RDMA_IO_POOL_MIN :
+				want > RDMA_IO_POOL_MAX ? RDMA_IO_POOL_MAX : want;
+		rq->qp.icd_max = p->icd_max;
+	}
+	if (p->timeout_ms > 0)
+		rq->qp.cmd_timeout_ms = (uint32_t)p->timeout_ms;
+	if (p->hdgst || p->ddgst)
+		nvmf_debug("digests are NVMe/TCP only: ignored on RDMA");
+
+	rq->cm_ch = rdma_create_event_channel();
+	if (!rq->cm_ch) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the RDMA connection manager: %s (no RDMA "
+			 "device, or rdma_ucm not loaded?)", strerror(-rc));
+		goto fail;
+	}
+	rc = set_nonblock(rq->cm_ch->fd);
+	if (rc < 0)
+		goto fail_msg;
+	if (rdma_create_id(rq->cm_ch, &rq->id, rq, RDMA_PS_TCP)) {
+		rc = -errno;
+		goto fail_msg;
+	}
+	rc = resolve(rq, p, deadline, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = setup_verbs(rq, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = rdma_do_connect(rq, p, deadline, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rq->established = true;
+
+	rq->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (rq->epfd < 0)
+		goto errno_msg;
+	ee.data.fd = rq->comp_ch->fd;
+	if (epoll_ctl(rq->epfd, EPOLL_CTL_ADD, rq->comp_ch->fd, &ee) < 0)
+		goto errno_msg;
+	ee.data.fd = rq->cm_ch->fd;
+	if (epoll_ctl(rq->epfd, EPOLL_CTL_ADD, rq->cm_ch->fd, &ee) < 0)
+		goto errno_msg;
+	nvmf_debug("queue %u connected to %s over RDMA (%s, depth %u, pool %zu KiB, icd %u)",
+		   p->qid, rq->peer, ibv_get_device_name(rq->id->verbs->device), p->depth,
+		   rq->pool_size >> 10, rq->qp.icd_max);
+	*out = &rq->qp;
+	return 0;
+
+errno_msg:
+	rc = -errno;
+fail_msg:
+	snprintf(err, errlen, "RDMA setup for %s failed: %s", rq->peer, strerror(-rc));
+fail:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	rdma_destroy(&rq->qp);
+	return rc;
+}
+
+static const struct nvmf_transport_ops rdma_ops = {
+	.name = "rdma",
+	.qpair_create = rdma_create,
+	.qpair_destroy = rdma_destroy,
+	.submit = rdma_submit,
+	.process = rdma_process,
+	.pollfd = rdma_pollfd,
+};
+
+const struct nvmf_transport_ops *nvmf_rdma_transport(void)
+{
+	return &rdma_ops;
+}
