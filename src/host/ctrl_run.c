@@ -108,7 +108,12 @@ struct admin_swap {
 	struct nvmf_ctrl *nc;
 };
 
-/* On the admin worker: adopt the new association's admin state. */
+/*
+ * On the admin worker, inside the queue swap: adopt the new association's
+ * admin state before the old admin queue is destroyed and before the
+ * service timer can run again (it must never poll a freed queue pair; the
+ * old queue's failing keep-alive and AER land on the reset flags).
+ */
 static void adopt_admin(void *arg)
 {
 	struct admin_swap *as = arg;
@@ -146,14 +151,13 @@ int nvmf_ctrl_reconnect(struct nvmf_ctrl *c, char *err, size_t errlen)
 		return -EPROTO;
 	}
 	for (int i = 0; i < c->nr_ioq; i++) {
-		nvmf_worker_swap_qpair(c->io_workers[i], nc->ioq[i]);
+		nvmf_worker_swap_qpair(c->io_workers[i], nc->ioq[i], NULL, NULL);
 		c->ioq[i] = nc->ioq[i];
 		nc->ioq[i] = NULL;
 	}
-	nvmf_worker_swap_qpair(c->admin_worker, nc->adminq);
-	nc->adminq = NULL;
 	as.nc = nc;
-	nvmf_worker_call(c->admin_worker, adopt_admin, &as);
+	nvmf_worker_swap_qpair(c->admin_worker, nc->adminq, adopt_admin, &as);
+	nc->adminq = NULL;
 	nc->nr_ioq = 0;
 	nc->state = NVMF_CTRL_DELETING;	/* no shutdown: it has no queue left */
 	nvmf_ctrl_disconnect(nc);	/* the shell: its queues now belong to c */

@@ -494,6 +494,8 @@ void nvmf_worker_hold(struct nvmf_worker *w, bool hold)
 struct swap_call {
 	struct nvmf_worker *w;
 	struct nvmf_qpair *qp;
+	void (*adopt)(void *arg);
+	void *arg;
 };
 
 static void swap_on_worker(void *arg)
@@ -513,6 +515,8 @@ static void swap_on_worker(void *arg)
 	w->qp_events = want;
 	/* New queue first: what the old one fails may be resubmitted at once. */
 	w->qp = sc->qp;
+	if (sc->adopt)
+		sc->adopt(sc->arg);
 	nvmf_qpair_destroy(old);
 	pthread_mutex_lock(&w->lock);
 	w->fail_reported = false;
@@ -520,9 +524,10 @@ static void swap_on_worker(void *arg)
 	drain_backlog(w);
 }
 
-void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp)
+void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp,
+			    void (*adopt)(void *arg), void *arg)
 {
-	struct swap_call sc = { .w = w, .qp = qp };
+	struct swap_call sc = { .w = w, .qp = qp, .adopt = adopt, .arg = arg };
 
 	nvmf_worker_call(w, swap_on_worker, &sc);
 }

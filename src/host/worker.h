@@ -75,12 +75,15 @@ bool nvmf_worker_holding(struct nvmf_worker *w);
 
 /*
  * Replace the worker's queue pair with @qp (a new, LIVE connection to the
- * same controller): the old one is destroyed on the worker thread (its
- * remaining commands complete with an error, and their owners may submit
- * them again, onto @qp), then held requests are replayed in order.
- * Thread: not the worker.
+ * same controller): @adopt(@arg), when given, runs on the worker right
+ * after @qp is installed, so whatever else runs on the worker (timers, fd
+ * callbacks) never sees a destroyed queue pair; then the old one is
+ * destroyed on the worker thread (its remaining commands complete with an
+ * error, and their owners may submit them again, onto @qp), and held
+ * requests are replayed in order. Thread: not the worker.
  */
-void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp);
+void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp,
+			    void (*adopt)(void *arg), void *arg);
 
 /* Run @fn(@arg) on the worker thread and wait for it. Thread: not the worker. */
 void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
