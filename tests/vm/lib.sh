@@ -265,6 +265,36 @@ nvmet_subsys_remove() {
 
 RDMA_TARGET_ADDR=10.99.0.1
 
+# test_transport: the fabric a test runs over, its parameter
+# NVMF_TEST_TRANSPORT (tcp, the default, or rdma; a wrapper test sets it and
+# sources the script, see nvmfuse-cuse-rdma.vm). Sets TEST_TR (for -t) and
+# TEST_ADDR (for -a): 127.0.0.1 over TCP, the soft-RoCE address over RDMA
+# (rdma_setup runs then).
+test_transport() {
+	TEST_TR=${NVMF_TEST_TRANSPORT:-tcp}
+	case $TEST_TR in
+	tcp) TEST_ADDR=127.0.0.1 ;;
+	rdma)
+		rdma_setup
+		TEST_ADDR=$RDMA_TARGET_ADDR
+		;;
+	*) vm_fail "NVMF_TEST_TRANSPORT='$TEST_TR': expected tcp or rdma" ;;
+	esac
+	vm_log "transport under test: $TEST_TR at $TEST_ADDR"
+}
+
+# test_port PORTID SVCID [ATTR=VALUE...]: an nvmet port on the transport
+# under test (test_transport first).
+test_port() {
+	nvmet_port "$1" "$TEST_TR" "$TEST_ADDR" "${@:2}"
+}
+
+# test_digests FLAG...: the digest flags over TCP; nothing over RDMA, which
+# has no digests (nvme-rdma refuses the options).
+test_digests() {
+	[ "$TEST_TR" != tcp ] || echo "$*"
+}
+
 # rdma_setup: soft-RoCE inside the guest: a veth pair (veth0 10.99.0.1/24,
 # veth1 10.99.0.2/24; nothing leaves the guest) and one rxe device, rxe0 on
 # veth0. Exports RDMA_TARGET_ADDR=10.99.0.1 for nvmet_port_rdma and for the
@@ -428,6 +458,12 @@ nvmfuse_expect_fail() {
 # unquoted). Enough for nvmfuse's and nvme-cli's flat fields.
 json_get() {
 	printf '%s\n' "$1" | tr ',{}[' '\n\n\n\n' | sed -n "s/^ *\"$2\" *: *\"\{0,1\}\([^\"]*\)\"\{0,1\} *\$/\1/p" | head -n 1
+}
+
+# nvmfuse_stat KEY: the first controller's counter KEY from the `stats`
+# object of `nvmfuse list -o json` (reconnects, retries, digest_errors...).
+nvmfuse_stat() {
+	nvmfuse list -o json | sed -n "s/.*\"stats\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"
 }
 
 # nvmfuse_ctrl_count: number of controllers `nvmfuse list` reports.
