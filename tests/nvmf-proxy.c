@@ -8,8 +8,9 @@
  * checksum and retransmitted):
  *
  *   --corrupt-c2h N     flip a data byte (not the digest) of every Nth
- *                       C2HData PDU that carries data and a data digest:
- *                       the host sees a data digest error
+ *                       C2HData PDU that carries data: with data digests
+ *                       the host sees a digest error; without, nothing can
+ *                       notice (a negative control for data checks)
  *   --corrupt-hdr N     flip a byte in the PSH of every Nth C2H PDU after
  *                       ICResp: with header digests on, a header digest error
  *   --split-c2h BYTES   re-frame every C2HData PDU into several of at most
@@ -21,10 +22,10 @@
  *
  * --corrupt-c2h and --corrupt-hdr count, per connection, the PDUs the host
  * receives (the pieces when splitting), and damage I/O queues only (the
- * QID of the Fabrics Connect): association setup is never retried. Target-to-host bytes are reassembled into
- * whole PDUs before they are passed on; digest presence is read from each
- * PDU's HDGSTF/DDGSTF flags (which must match what ICReq/ICResp
- * negotiated), padding from its PDO.
+ * QID of the Fabrics Connect): association setup is never retried.
+ * Target-to-host bytes are reassembled into whole PDUs before they are
+ * passed on; digest presence is read from each PDU's HDGSTF/DDGSTF flags
+ * (which must match what ICReq/ICResp negotiated), padding from its PDO.
  *
  * Counters are printed on SIGUSR1 and at exit, one "key=value" line.
  * Usage: nvmf-proxy --listen PORT --target ADDR:PORT [options]
@@ -168,7 +169,7 @@ static void put32(uint8_t *p, uint32_t v)
  * Queue one whole C2H PDU for the host and damage it as the options ask:
  * a byte of the PSH (covered by the header digest) of every Nth PDU after
  * ICResp, the first data byte (not the digest) of every Nth C2HData PDU
- * that carries data and a data digest. Counted per connection on the PDUs
+ * that carries data. Counted per connection on the PDUs
  * the host gets (so with --split-c2h the damage hits single pieces), and
  * only on I/O queues: the host does not retry association setup.
  */
@@ -189,7 +190,7 @@ static int emit(struct stream *s, const uint8_t *pdu, size_t len)
 		p[12] ^= 0x5a;
 		g_stat_corrupt_hdr++;
 	}
-	if (p[0] == PDU_C2H_DATA && p[3] && (p[1] & F_DDGST) && len > p[3]) {
+	if (p[0] == PDU_C2H_DATA && p[3] && len > p[3]) {
 		s->data_seen++;
 		if (g_corrupt_c2h && s->data_seen % g_corrupt_c2h == 0) {
 			p[p[3]] ^= 0xff;
