@@ -8,12 +8,24 @@
  * checksum and retransmitted):
  *
  *   --corrupt-c2h N     flip a data byte (not the digest) of every Nth
- *                       C2HData PDU that carries data and a data digest:
- *                       the host sees a data digest error
+ *                       C2HData PDU that carries data: with data digests
+ *                       the host sees a digest error; without, nothing can
+ *                       notice (a negative control for data checks)
  *   --corrupt-hdr N     flip a byte in the PSH of every Nth C2H PDU after
  *                       ICResp: with header digests on, a header digest error
+ *   --split-c2h BYTES   re-frame every C2HData PDU into several of at most
+ *                       BYTES data each (legal NVMe/TCP; Linux nvmet sends
+ *                       a read's data in one PDU): with --corrupt-c2h, a
+ *                       damaged piece after intact ones is a partial read
  *   --drop-every S      close every connection every S seconds
  *   --blackhole-after S stop forwarding (keep the sockets open) after S s
+ *
+ * --corrupt-c2h and --corrupt-hdr count, per connection, the PDUs the host
+ * receives (the pieces when splitting), and damage I/O queues only (the
+ * QID of the Fabrics Connect): association setup is never retried.
+ * Target-to-host bytes are reassembled into whole PDUs before they are
+ * passed on; digest presence is read from each PDU's HDGSTF/DDGSTF flags
+ * (which must match what ICReq/ICResp negotiated), padding from its PDO.
  *
  * Counters are printed on SIGUSR1 and at exit, one "key=value" line.
  * Usage: nvmf-proxy --listen PORT --target ADDR:PORT [options]
@@ -36,37 +48,69 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "transport/crc32c.h"
+
 #define MAX_PAIRS 64
 #define BUF 65536
+#define MAX_PDU (64u << 20)		/* larger PLEN: garbage, close the pair */
 
-/* One direction of one connection, following PDU boundaries. */
+/* NVMe/TCP 1.0, 3.6: the common header and the C2HData PSH fields used here. */
+#define PDU_ICRESP	0x01
+#define PDU_C2H_DATA	0x07
+#define F_HDGST		0x01
+#define F_DDGST		0x02
+#define F_LAST		0x04
+#define F_SUCCESS	0x08
+#define CH_PLEN		4
+#define C2H_DATAO	12
+#define C2H_DATAL	16
+/* ICReq (128 bytes), then the Fabrics Connect CapsuleCmd: CH, SQE (QID at 42). */
+#define ICREQ_LEN	128
+#define SQE_OFF		(ICREQ_LEN + 8)
+#define HEAD_LEN	(SQE_OFF + 64)
+
+/* A growing byte buffer. */
+struct bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+/*
+ * One direction of one connection. Host-to-target bytes pass through as
+ * they come; target-to-host bytes are reassembled into whole PDUs (@pdu),
+ * which are damaged or re-framed and then sent on from @out.
+ */
 struct stream {
 	int pair;			/* index in g_pairs */
 	int from, to;
 	bool c2h;			/* target -> host */
-	uint8_t ch[8];
-	unsigned int ch_have;
-	uint32_t plen, pos;		/* current PDU length and bytes seen of it */
-	uint8_t type, flags, hlen, pdo;
-	bool corrupt_data, corrupt_hdr;
-	uint64_t pdus;
+	struct bytes pdu;		/* c2h: the PDU being reassembled */
+	struct bytes out;		/* c2h: what goes to the host next */
+	/* h2c: the ICReq and the Fabrics Connect capsule after it */
+	uint8_t head[HEAD_LEN];
+	size_t head_have;
+	/* c2h: PDUs after ICResp, and C2HData PDUs with a data digest */
+	unsigned long seen, data_seen;
 };
 
 struct pair {
 	bool used;
+	int qid;			/* from the Fabrics Connect; -1 until seen */
 	struct stream up, down;		/* host->target, target->host */
 };
 
 static struct pair g_pairs[MAX_PAIRS];
-static unsigned long g_corrupt_c2h, g_corrupt_hdr;
-static unsigned long g_c2h_data_seen, g_c2h_seen;
+static unsigned long g_corrupt_c2h, g_corrupt_hdr, g_split_c2h;
 static unsigned long g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops, g_stat_conns;
+static unsigned long g_stat_split, g_stat_pieces, g_stat_bad_in;
 static volatile sig_atomic_t g_print, g_stop;
 
 static void print_stats(void)
 {
-	printf("nvmf-proxy: connections=%lu c2h_data_corrupted=%lu c2h_hdr_corrupted=%lu drops=%lu\n",
-	       g_stat_conns, g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops);
+	printf("nvmf-proxy: connections=%lu c2h_data_corrupted=%lu c2h_hdr_corrupted=%lu drops=%lu "
+	       "c2h_split=%lu c2h_pieces=%lu c2h_bad_from_target=%lu\n",
+	       g_stat_conns, g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops,
+	       g_stat_split, g_stat_pieces, g_stat_bad_in);
 	fflush(stdout);
 }
 
@@ -84,101 +128,211 @@ static void close_pair(struct pair *p)
 		return;
 	close(p->up.from);
 	close(p->up.to);
+	free(p->down.pdu.p);
+	free(p->down.out.p);
 	p->used = false;
 }
 
-/*
- * Walk the bytes of one read through the PDU framing and damage what the
- * options ask for, in place, before they are forwarded.
- */
-static void track(struct stream *s, uint8_t *buf, size_t n)
+/* Room for @n more bytes in @b. Returns 0 or -1. */
+static int bytes_reserve(struct bytes *b, size_t n)
 {
-	size_t i = 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	uint8_t *p;
 
-	while (i < n) {
-		if (s->ch_have < 8) {
-			s->ch[s->ch_have++] = buf[i];
-			s->pos++;
-			i++;
-			if (s->ch_have == 8) {
-				s->type = s->ch[0];
-				s->flags = s->ch[1];
-				s->hlen = s->ch[2];
-				s->pdo = s->ch[3];
-				memcpy(&s->plen, s->ch + 4, 4);
-				s->plen = le32toh(s->plen);
-				s->corrupt_data = s->corrupt_hdr = false;
-				if (s->c2h && s->type != 0x01) {
-					g_c2h_seen++;
-					if (g_corrupt_hdr && g_c2h_seen % g_corrupt_hdr == 0 &&
-					    (s->flags & 0x01))
-						s->corrupt_hdr = true;
-					/* Only where a data digest will catch it. */
-					if (s->type == 0x07 && s->pdo && (s->flags & 0x02)) {
-						g_c2h_data_seen++;
-						if (g_corrupt_c2h &&
-						    g_c2h_data_seen % g_corrupt_c2h == 0)
-							s->corrupt_data = true;
-					}
-				}
-				if (s->plen < 8)	/* garbage: stop interpreting */
-					s->plen = 8;
-			}
-			goto next;
-		}
-		/* Inside the PDU: the byte at stream position s->pos. */
-		if (s->corrupt_hdr && s->pos == 12) {	/* in the PSH, covered by HDGST */
-			buf[i] ^= 0x5a;
-			s->corrupt_hdr = false;
-			g_stat_corrupt_hdr++;
-		}
-		if (s->corrupt_data && s->pos == s->pdo) {	/* first data byte */
-			buf[i] ^= 0xff;
-			s->corrupt_data = false;
+	if (b->len + n <= b->cap)
+		return 0;
+	while (cap < b->len + n)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+/*
+ * Queue one whole C2H PDU for the host and damage it as the options ask:
+ * a byte of the PSH (covered by the header digest) of every Nth PDU after
+ * ICResp, the first data byte (not the digest) of every Nth C2HData PDU
+ * that carries data. Counted per connection on the PDUs
+ * the host gets (so with --split-c2h the damage hits single pieces), and
+ * only on I/O queues: the host does not retry association setup.
+ */
+static int emit(struct stream *s, const uint8_t *pdu, size_t len)
+{
+	bool io = g_pairs[s->pair].qid > 0;
+	uint8_t *p;
+
+	if (bytes_reserve(&s->out, len) < 0)
+		return -1;
+	p = s->out.p + s->out.len;
+	memcpy(p, pdu, len);
+	s->out.len += len;
+	if (p[0] == PDU_ICRESP || !io)
+		return 0;
+	s->seen++;
+	if (g_corrupt_hdr && s->seen % g_corrupt_hdr == 0 && (p[1] & F_HDGST) && len > 12) {
+		p[12] ^= 0x5a;
+		g_stat_corrupt_hdr++;
+	}
+	if (p[0] == PDU_C2H_DATA && p[3] && len > p[3]) {
+		s->data_seen++;
+		if (g_corrupt_c2h && s->data_seen % g_corrupt_c2h == 0) {
+			p[p[3]] ^= 0xff;
 			g_stat_corrupt_data++;
 		}
-		{
-			size_t left = s->plen - s->pos;
-			size_t k = n - i < left ? n - i : left;
-
-			/* Skip ahead, but stop at a byte we may have to touch. */
-			if (s->corrupt_hdr && s->pos < 12 && 12 - s->pos < k)
-				k = 12 - s->pos;
-			if (s->corrupt_data && s->pos < s->pdo && s->pdo - s->pos < k)
-				k = s->pdo - s->pos;
-			if (!k)
-				k = 1;
-			s->pos += (uint32_t)k;
-			i += k;
-		}
-next:
-		if (s->ch_have == 8 && s->pos >= s->plen) {
-			s->ch_have = 0;
-			s->pos = 0;
-			s->pdus++;
-		}
 	}
+	return 0;
+}
+
+/*
+ * --split-c2h: send C2HData @p as PDUs of at most g_split_c2h data bytes,
+ * which NVMe/TCP allows (1.0, 3.6.2.8): each piece keeps the header, PDO
+ * and padding of the original, with its own DATAO, DATAL, PLEN, header
+ * digest and data digest; only the last keeps LAST_PDU and SUCCESS. A PDU
+ * that is malformed, or whose data digest is already wrong, goes on as it
+ * came (never launder damage).
+ */
+static int split_c2h(struct stream *s, const uint8_t *p, uint32_t plen)
+{
+	uint8_t flags = p[1], hlen = p[2], pdo = p[3];
+	uint32_t hd = flags & F_HDGST ? 4 : 0, dd = flags & F_DDGST ? 4 : 0;
+	uint32_t datao = get32(p + C2H_DATAO), datal = get32(p + C2H_DATAL);
+	uint8_t *piece;
+
+	if (hlen < C2H_DATAL + 4 || pdo < hlen + hd || plen != pdo + datal + dd ||
+	    datal <= g_split_c2h)
+		return emit(s, p, plen);
+	if (dd && crc32c(p + pdo, datal) != get32(p + pdo + datal)) {
+		g_stat_bad_in++;
+		return emit(s, p, plen);
+	}
+	piece = malloc(pdo + g_split_c2h + dd);
+	if (!piece)
+		return -1;
+	g_stat_split++;
+	for (uint32_t off = 0; off < datal; ) {
+		uint32_t k = datal - off < g_split_c2h ? datal - off : (uint32_t)g_split_c2h;
+		bool last = off + k == datal;
+
+		memcpy(piece, p, pdo);
+		piece[1] = last ? flags : (uint8_t)(flags & ~(F_LAST | F_SUCCESS));
+		put32(piece + CH_PLEN, pdo + k + dd);
+		put32(piece + C2H_DATAO, datao + off);
+		put32(piece + C2H_DATAL, k);
+		if (hd)
+			put32(piece + hlen, crc32c(piece, hlen));
+		memcpy(piece + pdo, p + pdo + off, k);
+		if (dd)
+			put32(piece + pdo + k, crc32c(piece + pdo, k));
+		if (emit(s, piece, pdo + k + dd) < 0) {
+			free(piece);
+			return -1;
+		}
+		g_stat_pieces++;
+		off += k;
+	}
+	free(piece);
+	return 0;
+}
+
+/* Reassemble target-to-host bytes into PDUs and queue them. Returns 0 or -1. */
+static int feed_c2h(struct stream *s, const uint8_t *buf, size_t n)
+{
+	while (n) {
+		struct bytes *b = &s->pdu;
+		size_t want = b->len < 8 ? 8 : get32(b->p + CH_PLEN);
+		size_t k = want - b->len < n ? want - b->len : n;
+
+		if (bytes_reserve(b, k) < 0)
+			return -1;
+		memcpy(b->p + b->len, buf, k);
+		b->len += k;
+		buf += k;
+		n -= k;
+		if (b->len == 8) {
+			uint32_t plen = get32(b->p + CH_PLEN);
+
+			if (plen < 8 || plen > MAX_PDU)
+				return -1;	/* garbage: give up on this connection */
+			if (plen > 8)
+				continue;
+		}
+		if (b->len < 8 || b->len < get32(b->p + CH_PLEN))
+			continue;
+		if (g_split_c2h && b->p[0] == PDU_C2H_DATA ? split_c2h(s, b->p, (uint32_t)b->len)
+							   : emit(s, b->p, b->len))
+			return -1;
+		b->len = 0;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Host-to-target bytes: note the queue id from the Fabrics Connect that
+ * follows the ICReq (CapsuleCmd, opcode 0x7f, FCTYPE 0x01).
+ */
+static void watch_h2c(struct stream *s, const uint8_t *buf, size_t n)
+{
+	size_t k = HEAD_LEN - s->head_have < n ? HEAD_LEN - s->head_have : n;
+	const uint8_t *h = s->head;
+
+	if (s->head_have == HEAD_LEN)
+		return;
+	memcpy(s->head + s->head_have, buf, k);
+	s->head_have += k;
+	if (s->head_have == HEAD_LEN && h[ICREQ_LEN] == 0x04 && h[SQE_OFF] == 0x7f &&
+	    h[SQE_OFF + 4] == 0x01)
+		g_pairs[s->pair].qid = h[SQE_OFF + 42] | h[SQE_OFF + 43] << 8;
 }
 
 static int forward(struct stream *s)
 {
 	uint8_t buf[BUF];
 	ssize_t n = read(s->from, buf, sizeof(buf));
-	size_t off = 0;
+	int rc;
 
 	if (n <= 0)
 		return -1;
-	track(s, buf, (size_t)n);
-	while (off < (size_t)n) {
-		ssize_t w = write(s->to, buf + off, (size_t)n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		off += (size_t)w;
+	if (!s->c2h) {
+		watch_h2c(s, buf, (size_t)n);
+		return write_all(s->to, buf, (size_t)n);
 	}
-	return 0;
+	if (feed_c2h(s, buf, (size_t)n) < 0)
+		return -1;
+	rc = write_all(s->to, s->out.p, s->out.len);
+	s->out.len = 0;
+	return rc;
 }
 
 static int connect_target(const struct sockaddr_in *t)
@@ -210,6 +364,7 @@ int main(int argc, char **argv)
 		{ "target", required_argument, NULL, 't' },
 		{ "corrupt-c2h", required_argument, NULL, 'c' },
 		{ "corrupt-hdr", required_argument, NULL, 'H' },
+		{ "split-c2h", required_argument, NULL, 's' },
 		{ "drop-every", required_argument, NULL, 'd' },
 		{ "blackhole-after", required_argument, NULL, 'b' },
 		{ 0 }
@@ -244,6 +399,14 @@ int main(int argc, char **argv)
 		case 'H':
 			g_corrupt_hdr = strtoul(optarg, NULL, 10);
 			break;
+		case 's':
+			g_split_c2h = strtoul(optarg, NULL, 10);
+			if (!g_split_c2h || g_split_c2h > MAX_PDU) {
+				fprintf(stderr, "nvmf-proxy: --split-c2h wants 1..%u bytes\n",
+					MAX_PDU);
+				return 2;
+			}
+			break;
 		case 'd':
 			drop_every = atof(optarg);
 			break;
@@ -252,8 +415,8 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: nvmf-proxy --listen PORT --target ADDR:PORT "
-				"[--corrupt-c2h N] [--corrupt-hdr N] [--drop-every S] "
-				"[--blackhole-after S]\n");
+				"[--corrupt-c2h N] [--corrupt-hdr N] [--split-c2h BYTES]\n"
+				"       [--drop-every S] [--blackhole-after S]\n");
 			return 2;
 		}
 	}
@@ -327,6 +490,7 @@ int main(int argc, char **argv)
 			setsockopt(hfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			memset(&g_pairs[slot], 0, sizeof(g_pairs[slot]));
 			g_pairs[slot].used = true;
+			g_pairs[slot].qid = -1;
 			g_pairs[slot].up = (struct stream){ .pair = slot, .from = hfd, .to = tfd };
 			g_pairs[slot].down = (struct stream){ .pair = slot, .from = tfd, .to = hfd,
 							      .c2h = true };

@@ -127,6 +127,15 @@ static void write_stats(FILE *f, const struct daemon *d)
 		requeued += us.requeued;
 		ioerr += us.errors;
 	}
+	if (d->cuse) {
+		struct cuse_stats cs;
+
+		cuse_ctrl_stats(d->cuse, &cs);
+		retries += cs.retries;
+		partial += cs.partial_reads;
+		requeued += cs.requeued;
+		ioerr += cs.errors;
+	}
 	fprintf(f, ",\"stats\":{\"reconnects\":%lu,\"timeouts\":%" PRIu64
 		",\"digest_errors\":%" PRIu64 ",\"retries\":%" PRIu64
 		",\"partial_completions\":%" PRIu64 ",\"requeued\":%" PRIu64

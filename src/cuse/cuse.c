@@ -43,6 +43,7 @@
 
 #include "cuse/cuse.h"
 #include "host/log.h"
+#include "host/retry.h"
 #include "host/worker.h"
 
 /* fs/fuse: FUSE_DEFAULT_MAX_PAGES_PER_REQ, CUSE never raises it. */
@@ -75,6 +76,8 @@ struct cuse_ctrl {
 	struct cuse_node **ns;
 	int nr_ns;
 	atomic_uint next_q;		/* round-robin I/O queue choice */
+	/* cuse_stats, written by the I/O workers */
+	atomic_uint_fast64_t st_retries, st_partial, st_requeued, st_errors;
 };
 
 enum cuse_kind {
@@ -102,6 +105,14 @@ struct cuse_cmd {
 	pid_t pid;
 	struct iovec *uiov;
 	int nuiov;
+	/*
+	 * Retries (cmd_retry): I/O-queue commands only. @r's range moves past
+	 * the @done read bytes confirmed by earlier rounds; @attempts counts
+	 * sends of the current range.
+	 */
+	struct nvmf_worker *w;		/* the I/O worker it runs on, NULL: admin */
+	unsigned int attempts;
+	uint32_t done;
 };
 
 /* A command for @req on node @n, or NULL after answering ENOMEM. */
@@ -147,6 +158,98 @@ static int caller_copy(pid_t pid, void *buf, size_t len, const struct iovec *uio
 	return (size_t)done == len ? 0 : -EFAULT;
 }
 
+/* Worker thread: re-send @x's command (after a Command Retry Delay). */
+static void cmd_resubmit(void *arg)
+{
+	struct cuse_cmd *x = arg;
+
+	nvmf_worker_submit(x->w, &x->r);
+}
+
+/*
+ * A Read whose data landed intact up to @bytes (whole blocks of @block):
+ * keep them, and move the command to the rest of its range (SLBA, NLB and
+ * the data pointer), so the same blocks are never fetched twice.
+ */
+static void cmd_advance(struct cuse_cmd *x, uint32_t bytes, uint32_t block)
+{
+	struct nvmf_request *r = &x->r;
+	uint64_t slba = le32toh(r->cmd.cdw10) | (uint64_t)le32toh(r->cmd.cdw11) << 32;
+	uint32_t cdw12 = le32toh(r->cmd.cdw12), blocks = bytes / block;
+
+	slba += blocks;
+	r->cmd.cdw10 = htole32((uint32_t)slba);
+	r->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
+	r->cmd.cdw12 = htole32((cdw12 & ~0xffffu) | ((cdw12 & 0xffffu) - blocks));
+	r->data = (uint8_t *)r->data + bytes;
+	r->data_len -= bytes;
+	x->done += bytes;
+}
+
+/*
+ * Worker thread, from the completion: apply the retry policy (host/retry.h)
+ * to an I/O-queue Read or Write that failed, like the ublk disks do.
+ * Returns true when the command went out again (its completion comes back
+ * here), false when @x's result is final. Reads that lost data to a
+ * digest error after an intact prefix continue with the remaining LBAs;
+ * other failures re-send the current range whole (the engine completes a
+ * command only once none of its buffers is in flight, so a Write may go
+ * again); transport failures wait for the reconnect while the worker holds
+ * I/O; DNR, a used-up budget or no reconnect return the status. A final
+ * failure never hands out read data that did not arrive intact: the buffer
+ * is zeroed beyond the confirmed prefix.
+ */
+static bool cmd_retry(struct cuse_cmd *x)
+{
+	struct nvmf_request *r = &x->r;
+	struct cuse_ctrl *cc = x->n->cc;
+	const struct nvme_id_ctrl *id = &cc->c->id;
+	uint16_t crdt[3] = { le16toh(id->crdt1), le16toh(id->crdt2), le16toh(id->crdt3) };
+	bool rw = x->w && (r->cmd.opc == nvme_cmd_read || r->cmd.opc == nvme_cmd_write);
+	uint32_t cdw12 = le32toh(r->cmd.cdw12), block = x->n->is_ns ? x->n->ns.lba_size : 0;
+	struct nvmf_retry_decision d;
+
+	if (nvmf_req_ok(r))
+		return false;
+	/* Splittable: NLB covers exactly the buffer, and no protection information. */
+	if (!block || r->cmd.opc != nvme_cmd_read || (cdw12 & (0xfu << 26)) ||
+	    ((uint64_t)(cdw12 & 0xffffu) + 1) * block != r->data_len)
+		block = 0;
+	d = rw ? nvmf_retry_decide(r, x->attempts, NVMF_RETRY_BUDGET, crdt, block)
+	       : (struct nvmf_retry_decision){ .action = NVMF_RETRY_FAIL };
+	switch (d.action) {
+	case NVMF_RETRY_RECONNECT:
+		if (!nvmf_worker_holding(x->w))
+			break;
+		atomic_fetch_add(&cc->st_requeued, 1);
+		nvmf_worker_submit(x->w, r);
+		return true;
+	case NVMF_RETRY_PARTIAL:
+		cmd_advance(x, d.done_bytes, block);
+		x->attempts = 0;	/* the rest is a new command, with its own budget */
+		atomic_fetch_add(&cc->st_partial, 1);
+		/* fall through */
+	case NVMF_RETRY_AGAIN:
+		x->attempts++;
+		atomic_fetch_add(&cc->st_retries, 1);
+		nvmf_debug("%s: opcode 0x%02x: %s, resent from byte %u in %u ms", x->n->devname,
+			   r->cmd.opc, d.why, x->done, d.delay_ms);
+		if (!d.delay_ms || nvmf_worker_defer(x->w, d.delay_ms, cmd_resubmit, x) < 0)
+			cmd_resubmit(x);
+		return true;
+	default:
+		break;
+	}
+	if (rw)
+		atomic_fetch_add(&cc->st_errors, 1);
+	if (x->c2h && x->len) {
+		uint32_t keep = x->done + (r->bytes_ok < r->data_len ? r->bytes_ok : r->data_len);
+
+		memset((uint8_t *)x->buf + keep, 0, x->len - keep);
+	}
+	return false;
+}
+
 /* Worker thread: the command completed; answer the caller. */
 static void cmd_done(struct nvmf_request *r)
 {
@@ -156,6 +259,8 @@ static void cmd_done(struct nvmf_request *r)
 	struct iovec iov[2];
 	int cnt = 0;
 
+	if (cmd_retry(x))
+		return;
 	if (r->xport_err && !r->status) {
 		fuse_reply_err(x->req, EIO);
 		cmd_free(x);
@@ -200,7 +305,10 @@ static struct nvmf_worker *io_worker(struct cuse_ctrl *cc)
 static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 {
 	struct cuse_ctrl *cc = x->n->cc;
+	struct nvmf_worker *w = admin ? cc->c->admin_worker : io_worker(cc);
 
+	x->w = admin ? NULL : w;
+	x->attempts = 1;
 	x->r.data = x->len ? x->buf : NULL;
 	x->r.data_len = x->len;
 	x->r.dir = !x->len ? NVMF_DIR_NONE : x->c2h ? NVMF_DIR_C2H : NVMF_DIR_H2C;
@@ -209,7 +317,7 @@ static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 	x->r.cb = cb;
 	x->r.cb_arg = x;
 	atomic_fetch_add(&x->n->inflight, 1);
-	nvmf_worker_post(admin ? cc->c->admin_worker : io_worker(cc), &x->r);
+	nvmf_worker_post(w, &x->r);
 }
 
 /* ----------------------------------------------------------- passthrough */
@@ -974,6 +1082,14 @@ void cuse_ctrl_destroy(struct cuse_ctrl *cc)
 	node_destroy(cc->ctrl_node);
 	pthread_mutex_destroy(&cc->lock);
 	free(cc);
+}
+
+void cuse_ctrl_stats(const struct cuse_ctrl *cc, struct cuse_stats *out)
+{
+	out->retries = atomic_load(&cc->st_retries);
+	out->partial_reads = atomic_load(&cc->st_partial);
+	out->requeued = atomic_load(&cc->st_requeued);
+	out->errors = atomic_load(&cc->st_errors);
 }
 
 const char *cuse_ctrl_path(const struct cuse_ctrl *cc)

@@ -72,6 +72,19 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen);
  */
 void cuse_ctrl_destroy(struct cuse_ctrl *cc);
 
+/*
+ * What the retry path did for I/O-queue Read and Write commands (NVMe
+ * ioctls on either node), summed over the nodes of @cc. Thread: any, while
+ * @cc lives; the counters are read without stopping the workers.
+ */
+struct cuse_stats {
+	uint64_t retries;	/* commands sent again, whole or the rest of a read */
+	uint64_t partial_reads;	/* reads continued after an intact prefix */
+	uint64_t requeued;	/* commands held across a reconnect */
+	uint64_t errors;	/* reads and writes that failed back to the caller */
+};
+void cuse_ctrl_stats(const struct cuse_ctrl *cc, struct cuse_stats *out);
+
 /* "/dev/nvmeN". Thread: any, while @cc lives. */
 const char *cuse_ctrl_path(const struct cuse_ctrl *cc);
 /*

@@ -133,7 +133,10 @@ struct nvmf_transport_ops {
 const struct nvmf_transport_ops *nvmf_transport_find(const char *name, char *err,
 						     size_t errlen);
 
-/* Per queue-pair counters (owner thread writes, others may read racily). */
+/*
+ * Per queue-pair counters (owner thread writes, others may read racily).
+ * A worker carries them over to the new queue pair on a reconnect.
+ */
 struct nvmf_qpair_stats {
 	uint64_t submitted;
 	uint64_t completed;

@@ -498,6 +498,17 @@ struct swap_call {
 	void *arg;
 };
 
+/* The counters describe the queue, not one connection: they survive reconnects. */
+static void stats_carry(struct nvmf_qpair_stats *to, const struct nvmf_qpair_stats *from)
+{
+	to->submitted += from->submitted;
+	to->completed += from->completed;
+	to->errors += from->errors;
+	to->timeouts += from->timeouts;
+	to->ddgst_errors += from->ddgst_errors;
+	to->c2h_success += from->c2h_success;
+}
+
 static void swap_on_worker(void *arg)
 {
 	struct swap_call *sc = arg;
@@ -515,6 +526,7 @@ static void swap_on_worker(void *arg)
 	w->qp_events = want;
 	/* New queue first: what the old one fails may be resubmitted at once. */
 	w->qp = sc->qp;
+	stats_carry(&w->qp->stats, &old->stats);
 	if (sc->adopt)
 		sc->adopt(sc->arg);
 	nvmf_qpair_destroy(old);

@@ -22,10 +22,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -630,6 +632,117 @@ START_TEST(test_ddgst_partial_completion)
 }
 END_TEST
 
+/*
+ * The same through tests/nvmf-proxy --split-c2h (the guest tests' fault
+ * injector): the fake target sends each read as one C2HData PDU, the proxy
+ * re-frames it into pieces with their own digests and damages every Nth
+ * piece. The engine must take the re-framed stream as valid NVMe/TCP and
+ * keep exactly the pieces before the first damaged one.
+ */
+struct split_case {
+	uint32_t split;		/* --split-c2h */
+	uint32_t corrupt;	/* --corrupt-c2h, 0: none */
+	uint32_t len;		/* one read of this many bytes, 512-byte blocks */
+	bool hd, dd;
+};
+
+static const struct split_case split_cases[] = {
+	{ 4096, 0, 65536, true, true },		/* clean: 16 pieces reassembled */
+	{ 4096, 7, 65536, true, true },		/* pieces 7 and 14 damaged: 6 kept */
+	{ 1000, 5, 8192, false, true },		/* pieces not block-aligned, no HDGST */
+	{ 16384, 2, 131072, true, true },	/* large pieces: received straight into place */
+	{ 4096, 7, 65536, true, false },	/* no data digest: damage nobody can notice */
+};
+
+static const char *proxy_start(const struct split_case *k, struct ft *ft, pid_t *pid)
+{
+	static char port[16];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	char target[64], split[16], corrupt[16];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_msg(access("tests/nvmf-proxy", X_OK) == 0, "tests/nvmf-proxy not built");
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	close(fd);	/* a free port, most likely still free in a moment */
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	snprintf(target, sizeof(target), "127.0.0.1:%s", ft_port(ft));
+	snprintf(split, sizeof(split), "%u", k->split);
+	snprintf(corrupt, sizeof(corrupt), "%u", k->corrupt);
+	*pid = fork();
+	ck_assert_int_ge(*pid, 0);
+	if (*pid == 0) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execl("tests/nvmf-proxy", "nvmf-proxy", "--listen", port, "--target", target,
+		      "--split-c2h", split, "--corrupt-c2h", corrupt, (char *)NULL);
+		_exit(127);
+	}
+	return port;
+}
+
+START_TEST(test_proxy_split_c2h)
+{
+	const struct split_case *k = &split_cases[_i];
+	uint32_t pieces = (k->len + k->split - 1) / k->split;
+	bool damaged = k->corrupt && k->corrupt <= pieces;
+	uint32_t good = damaged && k->dd ? (k->corrupt - 1) * k->split : k->len;
+	uint8_t *buf = malloc(k->len), *want = malloc(k->len);
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c = NULL;
+	struct nvmf_request req;
+	struct ft_config cfg;
+	char err[256] = "";
+	struct ft *ft;
+	pid_t pid;
+	int rc = -1;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(want);
+	ft_config_default(&cfg);
+	cfg.c2h_chunk = 1u << 20;	/* one PDU per read from the target */
+	ft = start_target(&cfg);
+	opts_fill(&o, ft, FT_SUBNQN);
+	o.trsvcid = proxy_start(k, ft, &pid);
+	o.hdgst = k->hd;
+	o.ddgst = k->dd;
+	o.nr_io_queues = 1;
+	for (int i = 0; i < 100 && rc < 0; i++) {	/* until the proxy listens */
+		rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
+		if (rc < 0)
+			usleep(20000);
+	}
+	ck_assert_msg(rc == 0, "connect through the proxy: %d (%s)", rc, err);
+	ft_pattern(1, 0, want, k->len);
+	memset(buf, 0, k->len);
+	rc = io_sync(c->ioq[0], &req, 0x02, 1, 0, k->len, 512, buf);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(req.xport_err, 0);
+	if (damaged && k->dd)
+		ck_assert_msg(NVMF_STATUS_CODE(req.status) == NVMF_SC_DATA_XFER_ERROR,
+			      "status 0x%03x, want 0x004", NVMF_STATUS_CODE(req.status));
+	else
+		expect_ok(&req, rc, "read through the splitting proxy");
+	ck_assert_msg(req.bytes_ok == good, "bytes_ok %u, want %u", req.bytes_ok, good);
+	if (damaged && !k->dd)	/* the proxy damaged the data: the control case */
+		ck_assert(memcmp(buf, want, good));
+	else
+		ck_assert(!memcmp(buf, want, good));
+	ck_assert_uint_eq(c->ioq[0]->stats.ddgst_errors,
+			  k->corrupt && k->dd ? pieces / k->corrupt : 0);
+	ck_assert_int_eq(c->ioq[0]->state, NVMF_QP_LIVE);
+	nvmf_ctrl_disconnect(c);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	expect_clean(ft);
+	ft_stop(ft);
+	free(buf);
+	free(want);
+}
+END_TEST
+
 /* ------------------------------------------------- fatal transport errors */
 
 struct fatal_case {
@@ -1213,6 +1326,8 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_io_command_errors);
 	tcase_add_loop_test(tc, test_ddgst_partial_completion, 0,
 			    (int)(sizeof(ddgst_cases) / sizeof(ddgst_cases[0])));
+	tcase_add_loop_test(tc, test_proxy_split_c2h, 0,
+			    (int)(sizeof(split_cases) / sizeof(split_cases[0])));
 	tcase_set_timeout(tc, 8);
 	suite_add_tcase(s, tc);
 
