@@ -634,10 +634,20 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info
 		do_blk(req, arg, &v, sizeof(v), out_bufsz);
 		return;
 	}
-	case BLKSSZGET:
-	case BLKBSZGET: {
+	case BLKSSZGET: {
 		int v = (int)n->ns.lba_size;
 
+		do_blk(req, arg, &v, sizeof(v), out_bufsz);
+		return;
+	}
+	case BLKBSZGET: {
+		/* The block device's initial soft block size (block/bdev.c
+		 * set_init_blocksize): doubled from the LBA size while it
+		 * divides the capacity, up to the page size. */
+		unsigned int v = n->ns.lba_size, page = (unsigned int)getpagesize();
+
+		while (v < page && !(bytes & v))
+			v <<= 1;
 		do_blk(req, arg, &v, sizeof(v), out_bufsz);
 		return;
 	}
