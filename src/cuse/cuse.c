@@ -19,6 +19,10 @@
  * kernel (non-seekable open), but lseek is a successful no-op
  * (noop_llseek), so a per-open stream position would make `dd skip=N` or
  * `seek=N` read or write LBA 0 without any error (seen in the guest).
+ *
+ * fsync(2) never reaches the server: CUSE's file operations have no fsync,
+ * so the kernel answers EINVAL, as it does for its own /dev/ngXnY. A Flush
+ * is sent like there, as an I/O command (nvme flush).
  */
 #define FUSE_USE_VERSION 31
 
@@ -742,10 +746,20 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info
 		do_blk(req, arg, &v, sizeof(v), out_bufsz);
 		return;
 	}
-	case BLKSSZGET:
-	case BLKBSZGET: {
+	case BLKSSZGET: {
 		int v = (int)n->ns.lba_size;
 
+		do_blk(req, arg, &v, sizeof(v), out_bufsz);
+		return;
+	}
+	case BLKBSZGET: {
+		/* The block device's initial soft block size (block/bdev.c
+		 * set_init_blocksize): doubled from the LBA size while it
+		 * divides the capacity, up to the page size. */
+		unsigned int v = n->ns.lba_size, page = (unsigned int)getpagesize();
+
+		while (v < page && !(bytes & v))
+			v <<= 1;
 		do_blk(req, arg, &v, sizeof(v), out_bufsz);
 		return;
 	}
@@ -793,39 +807,10 @@ static void node_open(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-static void flush_done(struct nvmf_request *r)
-{
-	struct cuse_cmd *x = r->cb_arg;
-
-	fuse_reply_err(x->req, (r->xport_err || r->status) ? EIO : 0);
-	cmd_free(x);
-}
-
-/* fsync on a namespace node: NVMe Flush. */
-static void node_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi)
-{
-	struct cuse_node *n = fuse_req_userdata(req);
-	struct cuse_cmd *x;
-
-	(void)datasync;
-	(void)fi;
-	if (!n->is_ns || !n->cc->c->nr_ioq) {
-		fuse_reply_err(req, n->is_ns ? ENXIO : 0);
-		return;
-	}
-	x = cmd_new(req, n);
-	if (!x)
-		return;
-	x->r.cmd.opc = nvme_cmd_flush;
-	x->r.cmd.nsid = htole32(n->ns.nsid);
-	cmd_post(x, false, flush_done);
-}
-
 static const struct cuse_lowlevel_ops node_ops = {
 	.open = node_open,
 	.read = node_read,
 	.write = node_write,
-	.fsync = node_fsync,
 	.ioctl = node_ioctl,
 };
 
