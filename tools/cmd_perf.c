@@ -411,15 +411,22 @@ static void report(const struct perf_cfg *cfg, struct worker *ws, int n, double 
 		printf("verify: %s, seed %" PRIu64 ", %" PRIu64 " mismatches\n",
 		       verr ? "FAILED" : "ok", cfg->seed, verr);
 	{
-		uint64_t dd = 0, succ = 0, to = 0;
+		uint64_t dd = 0, succ = 0, to = 0, ir = 0, il = 0;
 
 		for (int i = 0; i < n; i++) {
 			dd += ws[i].qp->stats.ddgst_errors;
 			succ += ws[i].qp->stats.c2h_success;
 			to += ws[i].qp->stats.timeouts;
+			ir += ws[i].qp->stats.inv_remote;
+			il += ws[i].qp->stats.inv_local;
 		}
-		printf("transport: %" PRIu64 " data digest errors, %" PRIu64 " timeouts, %" PRIu64
-		       " reads completed by C2HData SUCCESS\n", dd, to, succ);
+		if (!strcmp(ws[0].qp->ops->name, "rdma"))
+			printf("transport: %" PRIu64 " timeouts, %" PRIu64 " memory windows shut "
+			       "by Send with Invalidate, %" PRIu64 " by local invalidate\n",
+			       to, ir, il);
+		else
+			printf("transport: %" PRIu64 " data digest errors, %" PRIu64 " timeouts, "
+			       "%" PRIu64 " reads completed by C2HData SUCCESS\n", dd, to, succ);
 	}
 	for (int i = 0; i < n; i++)
 		if (ws[i].first_error[0])

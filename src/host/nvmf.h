@@ -144,6 +144,8 @@ struct nvmf_qpair_stats {
 	uint64_t timeouts;
 	uint64_t ddgst_errors;
 	uint64_t c2h_success;	/* reads completed by C2HData SUCCESS, no CapsuleResp */
+	uint64_t inv_remote;	/* RDMA: windows shut by the controller's Send with Invalidate */
+	uint64_t inv_local;	/* RDMA: windows the host had to shut (Local Invalidate) */
 };
 
 struct nvmf_qpair {

@@ -507,6 +507,8 @@ static void stats_carry(struct nvmf_qpair_stats *to, const struct nvmf_qpair_sta
 	to->timeouts += from->timeouts;
 	to->ddgst_errors += from->ddgst_errors;
 	to->c2h_success += from->c2h_success;
+	to->inv_remote += from->inv_remote;
+	to->inv_local += from->inv_local;
 }
 
 static void swap_on_worker(void *arg)

@@ -26,9 +26,16 @@
  * an RDMA CM disconnect, or a response for an unknown command id fails the
  * queue pair; recovery (a new association) happens above, in the engine.
  *
- * The pool MR's rkey is handed to the controller for every data transfer
- * and is never offered for invalidation (SGL subtype 0, like SPDK); a
- * response that invalidates it anyway is a protocol error.
+ * Remote access is per command: each command with a keyed SGL binds its
+ * own type 2 memory window to exactly its part of the pool, readable for
+ * a write or writable for a read, never both, and offers that rkey for
+ * invalidation (SGL subtype 0xF). The controller ends it with Send with
+ * Invalidate (the response's invalidated rkey must be ours), or, if it
+ * does not, the host posts a Local Invalidate before completing the
+ * command. So the controller can reach a command's buffer only while the
+ * command runs, as with the Linux host's per-I/O FRWR keys. A device
+ * without memory windows falls back to the pool MR's rkey (subtype 0,
+ * like SPDK); an invalidation of that key is then a protocol error.
  *
  * pollfd() is an epoll fd holding the completion channel and the CM event
  * channel, so one poll() watches both.
@@ -63,6 +70,9 @@
 
 #define WRID_SEND	(1ull << 32)
 #define WRID_RECV	(2ull << 32)
+#define WRID_BIND	(3ull << 32)
+#define WRID_LINV	(4ull << 32)
+#define WRID_KIND(id)	((id) & ~0xffffffffull)
 
 struct rdma_req {
 	struct nvmf_request *req;
@@ -71,6 +81,8 @@ struct rdma_req {
 	bool send_posted;
 	bool send_done;
 	bool resp_done;
+	bool inv_pending;		/* its memory window is still open */
+	uint32_t rkey;			/* of that window */
 	struct rdma_req *next;		/* waiting for pool space */
 };
 
@@ -94,6 +106,7 @@ struct rdma_qpair {
 	uint8_t *pool;
 	size_t pool_size;
 	struct ibv_mr *pool_mr;
+	struct ibv_mw **mws;		/* one window per command slot, or NULL */
 	struct rdma_pool_map map;
 	/* Per command id slot. */
 	struct rdma_req *rreqs;
@@ -163,7 +176,7 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 	struct nvmf_request *req = rr->req;
 	struct nvmf_sqe *cmd = &rq->cmds[req->slot];
 	struct ibv_sge sge[2];
-	struct ibv_send_wr wr = { 0 }, *bad;
+	struct ibv_send_wr bind = { 0 }, wr = { 0 }, *head = &wr, *bad;
 	int nsge = 1, rc;
 
 	if (req->dir != NVMF_DIR_NONE) {
@@ -189,6 +202,25 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 			sge[1] = (struct ibv_sge){ (uintptr_t)buf, req->data_len,
 						   rq->pool_mr->lkey };
 			nsge = 2;
+		} else if (rq->mws) {
+			struct ibv_mw *mw = rq->mws[req->slot];
+
+			/* A window over this buffer only, for this direction only. */
+			rr->rkey = ibv_inc_rkey(mw->rkey);
+			bind.wr_id = WRID_BIND | req->slot;
+			bind.opcode = IBV_WR_BIND_MW;
+			bind.next = &wr;
+			bind.bind_mw.mw = mw;
+			bind.bind_mw.rkey = rr->rkey;
+			bind.bind_mw.bind_info = (struct ibv_mw_bind_info){
+				.mr = rq->pool_mr,
+				.addr = (uintptr_t)buf,
+				.length = req->data_len,
+				.mw_access_flags = req->dir == NVMF_DIR_H2C ?
+					IBV_ACCESS_REMOTE_READ : IBV_ACCESS_REMOTE_WRITE,
+			};
+			head = &bind;
+			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len, rr->rkey, true);
 		} else {
 			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len,
 				       rq->pool_mr->rkey, false);
@@ -200,10 +232,14 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 	wr.num_sge = nsge;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	rc = ibv_post_send(rq->id->qp, &wr, &bad);
+	rc = ibv_post_send(rq->id->qp, head, &bad);
 	if (rc) {
 		release_buf(rq, rr);
 		return -rc;
+	}
+	if (head == &bind) {
+		rq->mws[req->slot]->rkey = rr->rkey;
+		rr->inv_pending = true;
 	}
 	rr->send_posted = true;
 	return 0;
@@ -278,6 +314,42 @@ static void rdma_fatal(struct rdma_qpair *rq, int err, const char *fmt, ...)
 	nvmf_qpair_fail(&rq->qp, err, "%s: %s", rq->peer, msg);
 }
 
+/*
+ * Did this receive invalidate an rkey? Hardware providers report it as
+ * IBV_WC_WITH_INV. Kernel-polled CQs (rdma_rxe) pass the kernel's own
+ * IB_WC_WITH_INVALIDATE, bit 2, through unchanged: measured over soft-RoCE
+ * as flags 0x5 with the window's rkey. libibverbs calls that bit
+ * IBV_WC_IP_CSUM_OK, which means nothing on an RC receive.
+ */
+#define KERNEL_WC_WITH_INVALIDATE	(1u << 2)
+static bool wc_invalidated(const struct ibv_wc *wc)
+{
+	return (wc->wc_flags & IBV_WC_WITH_INV) ||
+	       ((wc->wc_flags & KERNEL_WC_WITH_INVALIDATE) && wc->invalidated_rkey);
+}
+
+/* Done once its capsule is sent, its response is in, and its window is shut. */
+static void maybe_finish(struct rdma_qpair *rq, struct rdma_req *rr)
+{
+	if (rr->send_done && rr->resp_done && !rr->inv_pending)
+		finish_request(rq, rr);
+}
+
+/* The controller did not invalidate the window: shut it ourselves. */
+static void post_local_inv(struct rdma_qpair *rq, struct rdma_req *rr, uint16_t slot)
+{
+	struct ibv_send_wr wr = {
+		.wr_id = WRID_LINV | slot,
+		.opcode = IBV_WR_LOCAL_INV,
+		.invalidate_rkey = rr->rkey,
+	};
+	struct ibv_send_wr *bad;
+	int rc = ibv_post_send(rq->id->qp, &wr, &bad);
+
+	if (rc)
+		rdma_fatal(rq, -rc, "cannot post a local invalidate: %s", strerror(rc));
+}
+
 static void handle_recv(struct rdma_qpair *rq, const struct ibv_wc *wc, uint16_t i)
 {
 	struct nvmf_cqe cqe;
@@ -300,12 +372,13 @@ static void handle_recv(struct rdma_qpair *rq, const struct ibv_wc *wc, uint16_t
 		rdma_fatal(rq, -EPROTO, "response for unknown command id %u", le16toh(cqe.cid));
 		return;
 	}
-	if (wc->wc_flags & IBV_WC_WITH_INV) {
-		rdma_fatal(rq, -EPROTO, "response invalidated rkey 0x%x, which was never offered "
-			   "for invalidation", wc->invalidated_rkey);
+	rr = &rq->rreqs[req->slot];
+	if (wc_invalidated(wc) &&
+	    (!rr->inv_pending || wc->invalidated_rkey != rr->rkey)) {
+		rdma_fatal(rq, -EPROTO, "response for command id %u invalidated rkey 0x%x, which "
+			   "was not offered for invalidation", req->cid, wc->invalidated_rkey);
 		return;
 	}
-	rr = &rq->rreqs[req->slot];
 	if (rr->resp_done) {
 		rdma_fatal(rq, -EPROTO, "second response for command id %u", req->cid);
 		return;
@@ -317,33 +390,47 @@ static void handle_recv(struct rdma_qpair *rq, const struct ibv_wc *wc, uint16_t
 		rdma_fatal(rq, -EPROTO, "response for command id %u before it was sent", req->cid);
 		return;
 	}
-	if (rr->send_done)
-		finish_request(rq, rr);
+	if (rr->inv_pending) {
+		if (wc_invalidated(wc)) {
+			rr->inv_pending = false;	/* Send with Invalidate shut it */
+			rq->qp.stats.inv_remote++;
+		} else {
+			post_local_inv(rq, rr, req->slot);
+			rq->qp.stats.inv_local++;
+		}
+	}
+	maybe_finish(rq, rr);
 }
 
 static void handle_wc(struct rdma_qpair *rq, const struct ibv_wc *wc)
 {
+	static const char *const what[] = { "?", "send", "receive", "memory window bind",
+					    "local invalidate" };
 	uint16_t idx = (uint16_t)(wc->wr_id & 0xffff);
-	bool send = (wc->wr_id & ~0xffffffffull) == WRID_SEND;
+	uint64_t kind = WRID_KIND(wc->wr_id);
+	struct rdma_req *rr;
 
 	if (rq->qp.state == NVMF_QP_FAILED)
 		return;		/* flushed work of a dead queue */
 	if (wc->status != IBV_WC_SUCCESS) {
-		rdma_fatal(rq, -EIO, "RDMA %s failed: %s", send ? "send" : "receive",
+		rdma_fatal(rq, -EIO, "RDMA %s failed: %s", what[(kind >> 32) < 5 ? kind >> 32 : 0],
 			   ibv_wc_status_str(wc->status));
 		return;
 	}
-	if (!send) {
+	if (kind == WRID_RECV) {
 		handle_recv(rq, wc, idx);
 		return;
 	}
-	if (idx < rq->qp.depth && rq->rreqs[idx].req) {
-		struct rdma_req *rr = &rq->rreqs[idx];
-
+	if (idx >= rq->qp.depth || !rq->rreqs[idx].req)
+		return;
+	rr = &rq->rreqs[idx];
+	if (kind == WRID_SEND)
 		rr->send_done = true;
-		if (rr->resp_done)
-			finish_request(rq, rr);
-	}
+	else if (kind == WRID_LINV)
+		rr->inv_pending = false;
+	else
+		return;		/* a bind: its SEND follows in order */
+	maybe_finish(rq, rr);
 }
 
 /* Drain the CM event channel: anything after ESTABLISHED ends the queue. */
@@ -598,6 +685,39 @@ static void *alloc_pages(size_t len)
 	return p;
 }
 
+static void free_windows(struct ibv_mw **mws, uint16_t n)
+{
+	for (uint16_t i = 0; mws && i < n; i++)
+		if (mws[i])
+			ibv_dealloc_mw(mws[i]);
+	free(mws);
+}
+
+/*
+ * One type 2 memory window per command slot, or NULL when the device has
+ * none (or NVMF_RDMA_NO_MW is set): then the pool MR's rkey is used.
+ */
+static struct ibv_mw **alloc_windows(struct rdma_qpair *rq)
+{
+	struct ibv_mw **mws;
+
+	if (getenv("NVMF_RDMA_NO_MW"))
+		return NULL;
+	mws = calloc(rq->qp.depth, sizeof(*mws));
+	if (!mws)
+		return NULL;
+	for (uint16_t i = 0; i < rq->qp.depth; i++) {
+		mws[i] = ibv_alloc_mw(rq->pd, IBV_MW_TYPE_2);
+		if (!mws[i]) {
+			nvmf_debug("%s: no memory windows (%s): one rkey for the whole pool",
+				   rq->peer, strerror(errno));
+			free_windows(mws, rq->qp.depth);
+			return NULL;
+		}
+	}
+	return mws;
+}
+
 /* Protection domain, CQ, QP, registered buffers and the receives. */
 static int setup_verbs(struct rdma_qpair *rq, char *err, size_t errlen)
 {
@@ -620,13 +740,13 @@ static int setup_verbs(struct rdma_qpair *rq, char *err, size_t errlen)
 	if (rc < 0)
 		goto fail;
 	what = "completion queue";
-	rq->cq = ibv_create_cq(ctx, 2 * depth + 2, rq, rq->comp_ch, 0);
+	rq->cq = ibv_create_cq(ctx, 4 * depth + 2, rq, rq->comp_ch, 0);
 	if (!rq->cq || ibv_req_notify_cq(rq->cq, 0))
 		goto verbs_err;
 	qa.send_cq = rq->cq;
 	qa.recv_cq = rq->cq;
 	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = depth + 1;
+	qa.cap.max_send_wr = 3u * depth + 1;	/* bind, send, local invalidate */
 	qa.cap.max_recv_wr = rq->nrecv;
 	qa.cap.max_send_sge = 2;
 	qa.cap.max_recv_sge = 1;
@@ -645,12 +765,14 @@ static int setup_verbs(struct rdma_qpair *rq, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	rq->mws = alloc_windows(rq);
 	what = "memory registration (locked memory limit? see ulimit -l)";
 	rq->cmds_mr = ibv_reg_mr(rq->pd, rq->cmds, (size_t)depth * sizeof(*rq->cmds), 0);
 	rq->rsps_mr = ibv_reg_mr(rq->pd, rq->rsps, (size_t)rq->nrecv * sizeof(*rq->rsps),
 				 IBV_ACCESS_LOCAL_WRITE);
 	rq->pool_mr = ibv_reg_mr(rq->pd, rq->pool, rq->pool_size, IBV_ACCESS_LOCAL_WRITE |
-				 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+				 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE |
+				 (rq->mws ? IBV_ACCESS_MW_BIND : 0));
 	if (!rq->cmds_mr || !rq->rsps_mr || !rq->pool_mr)
 		goto verbs_err;
 	for (uint16_t i = 0; i < rq->nrecv; i++) {
@@ -706,6 +828,12 @@ static void rdma_destroy(struct nvmf_qpair *qp)
 		nvmf_qpair_fail(qp, -ECONNABORTED, "queue pair closed");
 	if (rq->established)
 		rdma_disconnect(rq->id);
+	/*
+	 * Windows first: a bound type 2 window holds a reference on its QP,
+	 * and rdma_rxe then spends 50 s in destroy_qp before giving up.
+	 */
+	free_windows(rq->mws, rq->qp.depth);
+	rq->mws = NULL;
 	if (rq->qp_created)
 		rdma_destroy_qp(rq->id);
 	if (rq->cq) {
@@ -807,9 +935,10 @@ static int rdma_create(const struct nvmf_xport_params *p, struct nvmf_qpair **ou
 	ee.data.fd = rq->cm_ch->fd;
 	if (epoll_ctl(rq->epfd, EPOLL_CTL_ADD, rq->cm_ch->fd, &ee) < 0)
 		goto errno_msg;
-	nvmf_debug("queue %u connected to %s over RDMA (%s, depth %u, pool %zu KiB, icd %u)",
-		   p->qid, rq->peer, ibv_get_device_name(rq->id->verbs->device), p->depth,
-		   rq->pool_size >> 10, rq->qp.icd_max);
+	nvmf_debug("queue %u connected to %s over RDMA (%s, depth %u, pool %zu KiB, icd %u, "
+		   "%s)", p->qid, rq->peer, ibv_get_device_name(rq->id->verbs->device), p->depth,
+		   rq->pool_size >> 10, rq->qp.icd_max,
+		   rq->mws ? "a memory window per command" : "one pool rkey");
 	*out = &rq->qp;
 	return 0;
 
