@@ -494,8 +494,8 @@ static void ctrl_free(struct nvmf_ctrl *c)
 	free(c);
 }
 
-int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
-		      char *err, size_t errlen)
+static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out, bool arm_aer,
+			char *err, size_t errlen)
 {
 	struct nvmf_ctrl *c;
 	uint32_t mdts;
@@ -605,7 +605,10 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
 			if (rc < 0 && rc != -EIO)
 				goto fail_msg;
 		}
-		aer_submit(c);
+		if (arm_aer)
+			aer_submit(c);
+		else
+			c->aer_pending_rearm = true;	/* for whoever adopts the queues */
 		rc = nvmf_ctrl_scan_ns(c);
 		if (rc < 0)
 			goto fail_msg;
@@ -626,6 +629,18 @@ fail_nomem:
 fail:
 	ctrl_free(c);
 	return rc;
+}
+
+int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
+		      char *err, size_t errlen)
+{
+	return ctrl_connect(opts, out, true, err, errlen);
+}
+
+int nvmf_ctrl_connect_unarmed(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
+			      char *err, size_t errlen)
+{
+	return ctrl_connect(opts, out, false, err, errlen);
 }
 
 static void shutdown_ctrl(struct nvmf_ctrl *c)

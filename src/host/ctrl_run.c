@@ -141,7 +141,7 @@ int nvmf_ctrl_reconnect(struct nvmf_ctrl *c, char *err, size_t errlen)
 	struct nvmf_ctrl *nc;
 	int rc;
 
-	rc = nvmf_ctrl_connect(&c->opts, &nc, err, errlen);
+	rc = nvmf_ctrl_connect_unarmed(&c->opts, &nc, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (nc->nr_ioq != c->nr_ioq || nc->io_depth < c->io_depth) {

@@ -318,6 +318,15 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
 		      char *err, size_t errlen);
 
 /*
+ * nvmf_ctrl_connect() without the AER armed: for nvmf_ctrl_reconnect(),
+ * whose new association is only a donor of queues. Its own AER would stay
+ * outstanding on the adopted admin queue after the donor is freed (a
+ * use-after-free ASan found); the adopting controller arms its own.
+ */
+int nvmf_ctrl_connect_unarmed(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out,
+			      char *err, size_t errlen);
+
+/*
  * Normal shutdown (CC.SHN) when live, then close every queue and free.
  * Consumes @c. Owner thread, with no I/O queue still in use elsewhere.
  */

@@ -396,6 +396,23 @@ START_TEST(test_reconnect_replays_held_requests)
 	ft_get_stats(ft, &st);
 	ck_assert_uint_ge(st.admin_connects, 2);
 	ck_assert_uint_eq(st.violations, 0);
+	/*
+	 * Exactly one AER per association, armed by the controller that
+	 * adopted the new queues: none left behind by the freed donor
+	 * controller (an ASan use-after-free once), and namespace notices
+	 * still arrive.
+	 */
+	for (int i = 0; i < 200 && st.aers < 2; i++) {
+		usleep(10 * 1000);
+		ft_get_stats(ft, &st);
+	}
+	usleep(300 * 1000);
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.aers, 2);
+	nvmf_ctrl_take_events(c);
+	ck_assert(ft_fire_ns_changed(ft, 3));
+	ck_assert_msg(wait_event(c, NVMF_CTRL_EV_NS_CHANGED, 3000) & NVMF_CTRL_EV_NS_CHANGED,
+		      "no NS_CHANGED event after a reconnect");
 	nvmf_ctrl_stop(c);
 	nvmf_ctrl_disconnect(c);
 	ft_stop(ft);
