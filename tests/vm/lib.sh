@@ -25,9 +25,20 @@ vm__on_err() {
 }
 trap 'vm__on_err $? "$BASH_COMMAND" "$LINENO"' ERR
 
-# vm__on_exit: when a test fails, show what the nvmfuse daemons logged.
+# vm__on_exit: when a test fails, show what the nvmfuse daemons logged. A
+# sanitizer report in that log fails a test that passed otherwise: the
+# daemons' stderr goes there, so with --enable-asan/--enable-ubsan builds
+# every guest test also checks the daemons.
 vm__on_exit() {
 	local rc=$?
+	if [ "$rc" -eq 0 ] && [ -s /run/nvmfuse/daemon.log ] &&
+		grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' \
+			/run/nvmfuse/daemon.log; then
+		echo "FAIL: sanitizer report in /run/nvmfuse/daemon.log:" >&2
+		grep -A 30 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' \
+			/run/nvmfuse/daemon.log | head -n 80 >&2
+		exit 1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s /run/nvmfuse/daemon.log ]; then
 		echo "---- /run/nvmfuse/daemon.log (last 40 lines) ----"
 		tail -n 40 /run/nvmfuse/daemon.log
