@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -845,6 +846,92 @@ int cmd_connect(int argc, char **argv)
 	return rc;
 }
 
+/* Write all of @len bytes to @fd. Returns 0 or -errno. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * cli_fetch_discovery() in a child process, the log handed back through a
+ * pipe. The process that forks the controller daemons must never have
+ * touched RDMA: librdmacm opens each RDMA device once per process and keeps
+ * it, and a forked daemon that inherits that verbs context has its first
+ * command refused by the kernel (EACCES, seen with connect-all -t rdma).
+ * The child prints its own error. Returns 0 or -1.
+ */
+static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				    uint64_t *numrec)
+{
+	const size_t hdr = offsetof(struct nvmf_discovery_log, entries);
+	const size_t ent = sizeof(struct nvmf_disc_log_entry);
+	struct nvmf_discovery_log *log = NULL;
+	uint64_t n = 0;
+	int pfd[2], status;
+	size_t want = 0, got = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		cli_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		cli_error("fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		if (cli_fetch_discovery(f, &log, &n) < 0)
+			_exit(1);
+		if (write_all(pfd[1], &n, sizeof(n)) < 0 ||
+		    write_all(pfd[1], log, hdr + (size_t)n * ent) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &n, sizeof(n)) == (ssize_t)sizeof(n) && n <= 1024) {
+		want = hdr + (size_t)n * ent;
+		log = malloc(want);
+		while (log && got < want) {
+			ssize_t r = read(pfd[0], (uint8_t *)log + got, want - got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !log || got != want) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			cli_error("the discovery log could not be handed over (%zu bytes)", got);
+		free(log);
+		return -1;
+	}
+	*out = log;
+	*numrec = n;
+	return 0;
+}
+
 int cmd_connect_all(int argc, char **argv)
 {
 	struct nvmf_discovery_log *log = NULL;
@@ -854,7 +941,7 @@ int cmd_connect_all(int argc, char **argv)
 
 	if (parse_connect(argc, argv, &a, true) < 0)
 		return 1;
-	if (cli_fetch_discovery(&a.f, &log, &n) < 0) {
+	if (fetch_discovery_isolated(&a.f, &log, &n) < 0) {
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
