@@ -601,6 +601,23 @@ fail:
 	return 1;
 }
 
+/* Read from @fd into @buf until end of file or @cap bytes. Returns the count. */
+static size_t read_full(int fd, void *buf, size_t cap)
+{
+	size_t got = 0;
+
+	while (got < cap) {
+		ssize_t n = read(fd, (uint8_t *)buf + got, cap - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
 /* Fork a daemon for one controller and wait for its verdict. */
 static int spawn_controller(struct connect_args *a)
 {
@@ -640,15 +657,7 @@ static int spawn_controller(struct connect_args *a)
 	}
 	close(pfd[1]);
 	waitpid(pid, &status, 0);
-	for (;;) {
-		ssize_t n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
+	len = read_full(pfd[0], buf, sizeof(buf) - 1);
 	close(pfd[0]);
 	buf[len] = 0;
 	buf[strcspn(buf, "\n")] = 0;
@@ -699,6 +708,28 @@ static void usage(FILE *out, bool all)
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n",
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
+}
+
+/*
+ * --dev-owner/--dev-group: a user or group name, or a number. Returns 0 or
+ * -1 after printing the error.
+ */
+static int parse_id(const char *arg, const char *opt, bool group, unsigned int *out)
+{
+	_Static_assert(sizeof(uid_t) == sizeof(unsigned int) &&
+		       sizeof(gid_t) == sizeof(unsigned int), "uid_t/gid_t are unsigned int");
+	struct passwd *pw = group ? NULL : getpwnam(arg);
+	struct group *gr = group ? getgrnam(arg) : NULL;
+	long long v;
+
+	if (pw || gr) {
+		*out = pw ? pw->pw_uid : gr->gr_gid;
+		return 0;
+	}
+	if (cli_parse_int(arg, opt, 0, 0x7fffffff, &v) < 0)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
 }
 
 static int parse_connect(int argc, char **argv, struct connect_args *a, bool all)
@@ -781,30 +812,14 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			a->cuse.mode = (mode_t)m;
 			break;
 		}
-		case OPT_DEV_OWNER: {
-			struct passwd *pw = getpwnam(optarg);
-
-			if (pw) {
-				a->cuse.uid = pw->pw_uid;
-			} else if (cli_parse_int(optarg, "--dev-owner", 0, 0x7fffffff, &v) == 0) {
-				a->cuse.uid = (uid_t)v;
-			} else {
+		case OPT_DEV_OWNER:
+			if (parse_id(optarg, "--dev-owner", false, &a->cuse.uid) < 0)
 				return -1;
-			}
 			break;
-		}
-		case OPT_DEV_GROUP: {
-			struct group *gr = getgrnam(optarg);
-
-			if (gr) {
-				a->cuse.gid = gr->gr_gid;
-			} else if (cli_parse_int(optarg, "--dev-group", 0, 0x7fffffff, &v) == 0) {
-				a->cuse.gid = (gid_t)v;
-			} else {
+		case OPT_DEV_GROUP:
+			if (parse_id(optarg, "--dev-group", true, &a->cuse.gid) < 0)
 				return -1;
-			}
 			break;
-		}
 		case 'h':
 			usage(stdout, all);
 			exit(0);
@@ -905,18 +920,11 @@ static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery
 		_exit(0);
 	}
 	close(pfd[1]);
-	if (read(pfd[0], &n, sizeof(n)) == (ssize_t)sizeof(n) && n <= 1024) {
+	if (read_full(pfd[0], &n, sizeof(n)) == sizeof(n) && n <= 1024) {
 		want = hdr + (size_t)n * ent;
 		log = malloc(want);
-		while (log && got < want) {
-			ssize_t r = read(pfd[0], (uint8_t *)log + got, want - got);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-		}
+		if (log)
+			got = read_full(pfd[0], log, want);
 	}
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
