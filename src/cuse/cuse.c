@@ -207,8 +207,6 @@ static bool cmd_retry(struct cuse_cmd *x)
 {
 	struct nvmf_request *r = &x->r;
 	struct cuse_ctrl *cc = x->n->cc;
-	const struct nvme_id_ctrl *id = &cc->c->id;
-	uint16_t crdt[3] = { le16toh(id->crdt1), le16toh(id->crdt2), le16toh(id->crdt3) };
 	bool rw = x->w && (r->cmd.opc == nvme_cmd_read || r->cmd.opc == nvme_cmd_write);
 	uint32_t cdw12 = le32toh(r->cmd.cdw12), block = x->n->is_ns ? x->n->ns.lba_size : 0;
 	struct nvmf_retry_decision d;
@@ -219,7 +217,7 @@ static bool cmd_retry(struct cuse_cmd *x)
 	if (!block || r->cmd.opc != nvme_cmd_read || (cdw12 & (0xfu << 26)) ||
 	    ((uint64_t)(cdw12 & 0xffffu) + 1) * block != r->data_len)
 		block = 0;
-	d = rw ? nvmf_retry_decide(r, x->attempts, NVMF_RETRY_BUDGET, crdt, block)
+	d = rw ? nvmf_retry_decide_ctrl(r, x->attempts, &cc->c->id, block)
 	       : (struct nvmf_retry_decision){ .action = NVMF_RETRY_FAIL };
 	switch (d.action) {
 	case NVMF_RETRY_RECONNECT:

@@ -55,3 +55,17 @@ struct nvmf_retry_decision nvmf_retry_decide(const struct nvmf_request *req, uns
 	d.why = code == NVMF_SC_DATA_XFER_ERROR ? "data transfer error" : "retryable status";
 	return d;
 }
+
+struct nvmf_retry_decision nvmf_retry_decide_ctrl(const struct nvmf_request *req,
+						  unsigned int attempts,
+						  const struct nvme_id_ctrl *id, uint32_t block)
+{
+	uint16_t crdt[3];
+
+	if (nvmf_req_ok(req))
+		return nvmf_retry_decide(req, attempts, NVMF_RETRY_BUDGET, NULL, block);
+	crdt[0] = le16toh(id->crdt1);
+	crdt[1] = le16toh(id->crdt2);
+	crdt[2] = le16toh(id->crdt3);
+	return nvmf_retry_decide(req, attempts, NVMF_RETRY_BUDGET, crdt, block);
+}

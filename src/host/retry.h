@@ -58,6 +58,15 @@ struct nvmf_retry_decision nvmf_retry_decide(const struct nvmf_request *req, uns
 					     unsigned int budget, const uint16_t crdt[3],
 					     uint32_t block);
 
+/*
+ * For frontends: nvmf_retry_decide() with the default budget and the
+ * Command Retry Delays of the controller's Identify data @id (read only
+ * when @req failed). Thread: any; @id must stay valid during the call.
+ */
+struct nvmf_retry_decision nvmf_retry_decide_ctrl(const struct nvmf_request *req,
+						  unsigned int attempts,
+						  const struct nvme_id_ctrl *id, uint32_t block);
+
 const char *nvmf_retry_action_str(enum nvmf_retry_action a);
 
 #endif

@@ -163,12 +163,10 @@ static void io_done(struct nvmf_request *req)
 {
 	struct ublk_io *io = req->cb_arg;
 	struct ublk_queue *q = io->q;
-	const struct nvme_id_ctrl *id = &q->d->c->id;
-	uint16_t crdt[3] = { le16toh(id->crdt1), le16toh(id->crdt2), le16toh(id->crdt3) };
 	struct nvmf_retry_decision d;
 	int result;
 
-	d = nvmf_retry_decide(req, io->attempts, NVMF_RETRY_BUDGET, crdt, 1u << q->d->lba_shift);
+	d = nvmf_retry_decide_ctrl(req, io->attempts, &q->d->c->id, 1u << q->d->lba_shift);
 	if (d.action == NVMF_RETRY_RECONNECT && nvmf_worker_holding(q->w)) {
 		/* The connection is being re-established: wait in line for it. */
 		q->stats.requeued++;
