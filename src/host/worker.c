@@ -48,6 +48,7 @@ struct nvmf_worker {
 	int epfd;
 	int evfd;
 	short qp_events;		/* what the qpair fd is registered for */
+	bool qp_watched;		/* the qpair fd is in the epoll set */
 	struct fd_watch *watches;
 	/* mailbox, shared: guarded by lock */
 	pthread_mutex_t lock;
@@ -55,6 +56,7 @@ struct nvmf_worker {
 	struct nvmf_request **box;
 	size_t box_len, box_cap;
 	struct call *call;
+	struct nvmf_worker_task *tasks, **tasks_tail;
 	bool stop;
 	void (*on_fail)(struct nvmf_qpair *qp, void *arg);
 	void *on_fail_arg;
@@ -63,6 +65,9 @@ struct nvmf_worker {
 	struct idle_hook *idle;		/* worker thread only */
 	struct deferred *deferred;	/* worker thread only, sorted by due time */
 	int timer_fd;
+	/* optional: is a request's namespace still the one it was meant for */
+	bool (*valid)(struct nvmf_request *req, void *arg);
+	void *valid_arg;
 	/* worker thread only: requests that did not fit the queue pair yet */
 	struct nvmf_request **backlog;
 	size_t backlog_len, backlog_cap;
@@ -98,6 +103,19 @@ static int push(struct nvmf_request ***v, size_t *len, size_t *cap, struct nvmf_
 	return 0;
 }
 
+/*
+ * A request for a namespace incarnation that has ended (gone, or changed
+ * while the association was down) must not reach the new namespace:
+ * complete it as the controller would, Invalid Namespace, do not retry.
+ */
+static bool stale(struct nvmf_worker *w, struct nvmf_request *req)
+{
+	if (!req->ns_ref || !w->valid || w->valid(req, w->valid_arg))
+		return false;
+	fail_request(req, NVMF_SC_INVALID_NS | NVMF_STATUS_DNR, 0);
+	return true;
+}
+
 /* Submit backlog in order while the queue pair has room. */
 static void drain_backlog(struct nvmf_worker *w)
 {
@@ -110,7 +128,13 @@ static void drain_backlog(struct nvmf_worker *w)
 
 	while (i < w->backlog_len) {
 		struct nvmf_request *req = w->backlog[i];
-		int rc = nvmf_qpair_submit(w->qp, req);
+		int rc;
+
+		if (stale(w, req)) {
+			i++;
+			continue;
+		}
+		rc = nvmf_qpair_submit(w->qp, req);
 
 		if (rc == -EBUSY)
 			break;
@@ -125,6 +149,7 @@ static void drain_backlog(struct nvmf_worker *w)
 static void drain_mailbox(struct nvmf_worker *w)
 {
 	struct nvmf_request **box;
+	struct nvmf_worker_task *tasks, *next;
 	struct call *call;
 	size_t n;
 	uint64_t v;
@@ -138,8 +163,17 @@ static void drain_mailbox(struct nvmf_worker *w)
 	w->box_len = w->box_cap = 0;
 	call = w->call;
 	w->call = NULL;
+	tasks = w->tasks;
+	w->tasks = NULL;
+	w->tasks_tail = &w->tasks;
+	for (struct nvmf_worker_task *t = tasks; t; t = t->next)
+		t->queued = false;	/* may be queued again while it runs */
 	pthread_mutex_unlock(&w->lock);
 
+	for (; tasks; tasks = next) {
+		next = tasks->next;
+		tasks->fn(tasks->arg);
+	}
 	if (call) {
 		call->fn(call->arg);
 		pthread_mutex_lock(&w->lock);
@@ -155,21 +189,33 @@ static void drain_mailbox(struct nvmf_worker *w)
 	drain_backlog(w);
 }
 
+/*
+ * Keep the queue pair's fd in the epoll set with the events the transport
+ * wants now. A failed queue pair's fd leaves the set: its socket stays
+ * readable or hung up (EOF, EPOLLHUP/EPOLLERR are reported whatever the
+ * mask), and a worker waiting for the reconnect must cost no CPU.
+ */
 static void update_qp_events(struct nvmf_worker *w)
 {
 	struct epoll_event ev = { 0 };
 	short want;
 	int fd = w->qp->ops->pollfd(w->qp, &want);
 
-	/* A failed queue pair's socket may be readable forever (EOF): ignore it. */
-	if (w->qp->state == NVMF_QP_FAILED)
-		want = 0;
-	if (want == w->qp_events)
+	if (w->qp->state == NVMF_QP_FAILED) {
+		if (w->qp_watched && epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+			nvmf_debug("worker: cannot unwatch queue %u: %s", w->qp->qid,
+				   strerror(errno));
+		w->qp_watched = false;
+		return;
+	}
+	if (w->qp_watched && want == w->qp_events)
 		return;
 	ev.events = to_epoll(want);
 	ev.data.ptr = NULL;	/* NULL marks the queue pair */
-	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+	if (epoll_ctl(w->epfd, w->qp_watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0) {
 		w->qp_events = want;
+		w->qp_watched = true;
+	}
 }
 
 static void arm_deferred(struct nvmf_worker *w)
@@ -225,7 +271,13 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
-		int n, timeout = w->qp->outstanding ? 100 : 1000;
+		bool live = w->qp->state != NVMF_QP_FAILED;
+		/*
+		 * Backlog that fits now goes out at once; outstanding commands
+		 * need their timeouts checked; idle needs nothing at all.
+		 */
+		int n, timeout = live && w->backlog_len && w->qp->nfree ? 0 :
+				 live && w->qp->timed ? 100 : -1;
 
 		update_qp_events(w);
 		n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
@@ -309,6 +361,8 @@ int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
 		goto fail;
 	}
 	w->qp_events = want;
+	w->qp_watched = true;
+	w->tasks_tail = &w->tasks;
 	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (w->timer_fd < 0) {
 		rc = -errno;
@@ -342,6 +396,8 @@ bool nvmf_worker_holding(struct nvmf_worker *w)
 
 void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req)
 {
+	if (stale(w, req))
+		return;
 	if (w->qp->state == NVMF_QP_FAILED && nvmf_worker_holding(w)) {
 		if (push(&w->backlog, &w->backlog_len, &w->backlog_cap, req) < 0)
 			fail_request(req, NVMF_SC_HOST_ABORTED_CMD, -ENOMEM);
@@ -381,6 +437,23 @@ void nvmf_worker_post(struct nvmf_worker *w, struct nvmf_request *req)
 		return;
 	}
 	wake(w);
+}
+
+void nvmf_worker_run(struct nvmf_worker *w, struct nvmf_worker_task *t)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&w->lock);
+	if (!t->queued && !w->stop) {
+		t->queued = true;
+		t->next = NULL;
+		*w->tasks_tail = t;
+		w->tasks_tail = &t->next;
+		queued = true;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (queued)
+		wake(w);
 }
 
 void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg)
@@ -444,6 +517,13 @@ void nvmf_worker_on_fail(struct nvmf_worker *w, void (*cb)(struct nvmf_qpair *qp
 	w->on_fail_arg = arg;
 	pthread_mutex_unlock(&w->lock);
 	wake(w);
+}
+
+void nvmf_worker_set_valid(struct nvmf_worker *w,
+			   bool (*valid)(struct nvmf_request *req, void *arg), void *arg)
+{
+	w->valid = valid;
+	w->valid_arg = arg;
 }
 
 int nvmf_worker_add_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg)
@@ -520,11 +600,12 @@ static void swap_on_worker(void *arg)
 	short want;
 	int fd = old->ops->pollfd(old, &want);
 
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (w->qp_watched)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
 	fd = sc->qp->ops->pollfd(sc->qp, &want);
 	ev.events = to_epoll(want);
 	ev.data.ptr = NULL;
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	w->qp_watched = epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 	w->qp_events = want;
 	/* New queue first: what the old one fails may be resubmitted at once. */
 	w->qp = sc->qp;
@@ -560,6 +641,9 @@ struct nvmf_qpair *nvmf_worker_stop(struct nvmf_worker *w)
 	pthread_mutex_unlock(&w->lock);
 	wake(w);
 	pthread_join(w->thread, NULL);
+	for (struct nvmf_worker_task *t = w->tasks; t; t = t->next)
+		t->queued = false;	/* dropped: their owners may free them */
+	w->tasks = NULL;
 	/* Anything still waiting never reached the wire. */
 	for (size_t i = 0; i < w->box_len; i++)
 		fail_request(w->box[i], NVMF_SC_HOST_ABORTED_CMD, -ESHUTDOWN);

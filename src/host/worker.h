@@ -85,6 +85,19 @@ bool nvmf_worker_holding(struct nvmf_worker *w);
 void nvmf_worker_swap_qpair(struct nvmf_worker *w, struct nvmf_qpair *qp,
 			    void (*adopt)(void *arg), void *arg);
 
+/*
+ * A function to run on a worker without waiting for it (a failure report,
+ * say). The caller owns the task, usually embedded in a longer-lived
+ * object, and must keep it alive until it ran or the worker stopped; it
+ * never allocates, so it cannot fail. Queuing a task that is already
+ * queued does nothing: several wake-ups before it runs make one call.
+ * Tasks still queued when the worker stops are dropped, not run.
+ */
+/* struct nvmf_worker_task is in host/nvmf.h (controllers embed it). */
+
+/* Queue @t to run on @w's thread soon. Thread: any, also the worker's own. */
+void nvmf_worker_run(struct nvmf_worker *w, struct nvmf_worker_task *t);
+
 /* Run @fn(@arg) on the worker thread and wait for it. Thread: not the worker. */
 void nvmf_worker_call(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
 
@@ -108,6 +121,15 @@ void nvmf_worker_on_fail(struct nvmf_worker *w, void (*cb)(struct nvmf_qpair *qp
  */
 int nvmf_worker_add_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
 void nvmf_worker_del_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
+
+/*
+ * Check every request that carries an ns_ref with @valid before it is
+ * sent (submitted, posted, or replayed after a reconnect); one that fails
+ * completes with Invalid Namespace + DNR. Set before the worker sees
+ * requests (right after start). Thread: the starter.
+ */
+void nvmf_worker_set_valid(struct nvmf_worker *w,
+			   bool (*valid)(struct nvmf_request *req, void *arg), void *arg);
 
 /* The worker's queue pair; for use on the worker thread (callbacks). */
 struct nvmf_qpair *nvmf_worker_qpair(struct nvmf_worker *w);
