@@ -92,6 +92,7 @@ static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 #define NVMF_SC_INTERNAL		0x006
 #define NVMF_SC_ABORT_REQ		0x007
 #define NVMF_SC_ABORT_QUEUE		0x008
+#define NVMF_SC_INVALID_NS		0x00b
 #define NVMF_SC_TRANSIENT_TR_ERR	0x022
 #define NVMF_SC_CONNECT_FORMAT		0x180
 #define NVMF_SC_CONNECT_CTRL_BUSY	0x181

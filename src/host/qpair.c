@@ -107,6 +107,8 @@ int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
 		nvmf_now_ns() + (uint64_t)req->timeout_ms * 1000000ull : 0;
 	qp->slots[slot] = req;
 	qp->outstanding++;
+	if (req->deadline_ns)
+		qp->timed++;
 	qp->stats.submitted++;
 
 	rc = qp->ops->submit(qp, req);
@@ -114,6 +116,8 @@ int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
 		qp->slots[slot] = NULL;
 		qp->free_slots[qp->nfree++] = slot;
 		qp->outstanding--;
+		if (req->deadline_ns)
+			qp->timed--;
 		qp->stats.submitted--;
 	}
 	return rc;
@@ -143,6 +147,8 @@ void nvmf_qpair_complete(struct nvmf_qpair *qp, struct nvmf_request *req)
 	qp->slots[slot] = NULL;
 	qp->free_slots[qp->nfree++] = slot;
 	qp->outstanding--;
+	if (req->deadline_ns)
+		qp->timed--;
 	qp->stats.completed++;
 	if (req->xport_err || NVMF_STATUS_CODE(req->status))
 		qp->stats.errors++;
@@ -212,13 +218,42 @@ int nvmf_qpair_poll(struct nvmf_qpair *qp, int timeout_ms)
 	}
 	rc = qp->ops->process(qp);
 	now = nvmf_now_ns();
-	if (rc >= 0 && qp->outstanding && now >= qp->next_timeout_scan_ns) {
+	if (rc >= 0 && qp->timed && now >= qp->next_timeout_scan_ns) {
 		qp->next_timeout_scan_ns = now + TIMEOUT_SCAN_NS;
 		expire_overdue(qp, now);
 		if (qp->state == NVMF_QP_FAILED)
 			return qp->err;
 	}
 	return rc;
+}
+
+int nvmf_qpair_wait(struct nvmf_qpair *qp, int timeout_ms)
+{
+	struct pollfd pfd[2];
+	int rc, n = 1;
+
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err ? qp->err : -ENOTCONN;
+	pfd[0].fd = qp->ops->pollfd(qp, &pfd[0].events);
+	pfd[0].revents = 0;
+	if (qp->cancel_fd > 0) {
+		pfd[1].fd = qp->cancel_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		n = 2;
+	}
+	rc = poll(pfd, (nfds_t)n, timeout_ms);
+	if (rc < 0 && errno != EINTR) {
+		rc = -errno;
+		nvmf_qpair_fail(qp, rc, "poll: %s", strerror(-rc));
+		return rc;
+	}
+	if (n == 2 && pfd[1].revents) {
+		/* Given up: what is outstanding completes now, never later. */
+		nvmf_qpair_fail(qp, -ECANCELED, "cancelled");
+		return -ECANCELED;
+	}
+	return nvmf_qpair_poll(qp, 0);
 }
 
 static void exec_done(struct nvmf_request *req)
@@ -236,11 +271,13 @@ int nvmf_qpair_exec(struct nvmf_qpair *qp, struct nvmf_request *req)
 	rc = nvmf_qpair_submit(qp, req);
 	if (rc < 0)
 		return rc;
-	while (!done) {
-		rc = nvmf_qpair_poll(qp, 100);
-		if (rc < 0 && !done)
-			return rc;
-	}
+	/*
+	 * Every way out of this loop leaves @req completed: a failed queue
+	 * pair (poll error and cancellation included) completes everything
+	 * outstanding, so nothing keeps a pointer to this stack frame.
+	 */
+	while (!done)
+		nvmf_qpair_wait(qp, 100);
 	return 0;
 }
 

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Identify data checks (see identify.h). Field references are to the NVMe
+ * Base Specification 2.0: Identify Controller (figure 275), Identify
+ * Namespace (NVM Command Set 1.0, figure 97), Active Namespace ID list
+ * (5.17.2.2), Namespace Identification Descriptors (5.17.2.3).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host/identify.h"
+
+#define DEFAULT_IO_DEPTH	127	/* Connect SQSIZE 127: 128 entries */
+#define MAX_IO_DEPTH		1024
+
+int nvmf_id_ctrl_check(const struct nvme_id_ctrl *id, uint64_t cap, int queue_size,
+		       struct nvmf_ctrl_limits *out, char *err, size_t errlen)
+{
+	uint32_t ioccsz = le32toh(id->ioccsz), maxcmd = le16toh(id->maxcmd);
+	uint32_t q = queue_size > 1 ? (uint32_t)queue_size - 1 : DEFAULT_IO_DEPTH;
+	uint32_t mqes = NVMF_CAP_MQES(cap);
+
+	memset(out, 0, sizeof(*out));
+	/*
+	 * MDTS is a power of two in units of the minimum page size (CAP.MPSMIN
+	 * is 0, 4 KiB, or the controller was refused before). Anything from
+	 * 2^9 pages (2 MiB) up is above the cap, which also keeps the shift
+	 * far from the width of the type.
+	 */
+	if (id->mdts == 0 || id->mdts >= 9)
+		out->max_xfer = NVMF_MAX_XFER_CAP;
+	else
+		out->max_xfer = 4096u << id->mdts;
+	if (out->max_xfer > NVMF_MAX_XFER_CAP)
+		out->max_xfer = NVMF_MAX_XFER_CAP;
+
+	/* IOCCSZ counts 16-byte units of the whole capsule, SQE included. */
+	if (ioccsz >= 4 && le16toh(id->icdoff) == 0) {
+		uint64_t icd = (uint64_t)ioccsz * 16 - 64;
+
+		out->io_icd_max = icd > NVMF_ICD_CAP ? NVMF_ICD_CAP : (uint32_t)icd;
+	}
+
+	if (q > mqes)
+		q = mqes;
+	if (maxcmd && q > maxcmd)
+		q = maxcmd;
+	if (q > MAX_IO_DEPTH)
+		q = MAX_IO_DEPTH;
+	if (q == 0) {
+		snprintf(err, errlen, "controller allows no queue of more than one entry "
+			 "(CAP.MQES %u, MAXCMD %u)", mqes, maxcmd);
+		return -EPROTO;
+	}
+	out->io_depth = (uint16_t)q;
+	out->nn = le32toh(id->nn);
+	return 0;
+}
+
+int nvmf_id_ns_parse(uint32_t nsid, const struct nvme_id_ns *id, struct nvmf_ns *out, char *err,
+		     size_t errlen)
+{
+	uint64_t nsze = le64toh(id->nsze);
+	unsigned int fmt, nlbaf = id->nlbaf, ds;
+
+	memset(out, 0, sizeof(*out));
+	if (nsze == 0)
+		return 1;	/* allocated but inactive */
+	/* NLBAF is 0's based: 0..63 formats (64 with the extended range). */
+	if (nlbaf >= sizeof(id->lbaf) / sizeof(id->lbaf[0])) {
+		snprintf(err, errlen, "namespace %u: NLBAF %u is beyond the 64 LBA formats",
+			 nsid, nlbaf);
+		return -EPROTO;
+	}
+	fmt = id->flbas & 0xf;
+	if (nlbaf >= 16)
+		fmt |= (unsigned int)(id->flbas & 0x60) >> 1;
+	if (fmt > nlbaf) {
+		snprintf(err, errlen, "namespace %u: FLBAS selects LBA format %u, beyond NLBAF %u",
+			 nsid, fmt, nlbaf);
+		return -EPROTO;
+	}
+	ds = id->lbaf[fmt].ds;
+	if (ds < NVMF_LBADS_MIN || ds > NVMF_LBADS_MAX) {
+		snprintf(err, errlen, "namespace %u: LBA data size 2^%u bytes (LBADS %u) is outside "
+			 "512 B..64 KiB", nsid, ds, ds);
+		return -EPROTO;
+	}
+	if (nsze > (UINT64_MAX >> ds)) {
+		snprintf(err, errlen, "namespace %u: NSZE %llu blocks of %u bytes overflows 64 bits",
+			 nsid, (unsigned long long)nsze, 1u << ds);
+		return -EPROTO;
+	}
+	out->nsid = nsid;
+	out->nsze = nsze;
+	out->lba_size = 1u << ds;
+	out->ms = le16toh(id->lbaf[fmt].ms);
+	out->id = *id;
+	return 0;
+}
+
+int nvmf_ns_list_parse(const uint32_t list[1024], uint32_t after, uint32_t nn, uint32_t ids[1024],
+		       int *count, bool *more, char *err, size_t errlen)
+{
+	uint32_t prev = after;
+	int i;
+
+	for (i = 0; i < 1024; i++) {
+		uint32_t nsid = le32toh(list[i]);
+
+		if (nsid == 0)
+			break;
+		if (nsid <= prev || nsid == 0xffffffffu) {
+			snprintf(err, errlen, "active namespace list: entry %d is namespace %u after "
+				 "%u (IDs must increase)", i, nsid, prev);
+			return -EPROTO;
+		}
+		if (nn && nsid > nn) {
+			snprintf(err, errlen, "active namespace list: namespace %u is above the "
+				 "controller's NN %u", nsid, nn);
+			return -EPROTO;
+		}
+		ids[i] = nsid;
+		prev = nsid;
+	}
+	*count = i;
+	*more = i == 1024;
+	return 0;
+}
+
+void nvmf_ns_descs_parse(const uint8_t buf[4096], struct nvmf_ns *ns)
+{
+	size_t off = 0;
+
+	while (off + 4 <= 4096) {
+		uint8_t type = buf[off], len = buf[off + 1];
+		const uint8_t *v = buf + off + 4;
+
+		if (!type || off + 4 + len > 4096)
+			break;
+		if (type == 1 && len == 8)
+			memcpy(ns->eui64, v, 8);
+		else if (type == 2 && len == 16)
+			memcpy(ns->nguid, v, 16);
+		else if (type == 3 && len == 16)
+			memcpy(ns->uuid, v, 16);
+		else if (type == 4 && len == 1)
+			ns->csi = v[0];
+		off += 4 + (size_t)len;
+	}
+}
+
+bool nvmf_ns_same(const struct nvmf_ns *a, const struct nvmf_ns *b)
+{
+	return a->nsid == b->nsid && a->nsze == b->nsze && a->lba_size == b->lba_size &&
+	       a->ms == b->ms && a->csi == b->csi && !memcmp(a->eui64, b->eui64, 8) &&
+	       !memcmp(a->nguid, b->nguid, 16) && !memcmp(a->uuid, b->uuid, 16);
+}
