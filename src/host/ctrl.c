@@ -13,6 +13,7 @@
  * Keep-alive is sent every KATO/2 on the admin queue (Base 3.9).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/identify.h"
 #include "host/log.h"
 #include "host/nvmf.h"
 
 #define ADMIN_DEPTH		31	/* Connect SQSIZE 31: 32 entries, Linux NVME_AQ_DEPTH */
 #define ADMIN_TIMEOUT_MS	10000
 #define SHUTDOWN_TIMEOUT_MS	5000
-#define MAX_XFER_CAP		(1024 * 1024)	/* cap when MDTS says "no limit" */
 #define DEFAULT_TIMEOUT_MS	10000
 
 const char *nvmf_ctrl_state_str(enum nvmf_ctrl_state s)
@@ -42,13 +43,21 @@ const char *nvmf_ctrl_state_str(enum nvmf_ctrl_state s)
 	return "unknown";
 }
 
+/* The one place the state changes; see struct nvmf_ctrl for who may call it. */
 static void set_state(struct nvmf_ctrl *c, enum nvmf_ctrl_state s)
 {
-	if (c->state == s)
+	enum nvmf_ctrl_state old = nvmf_ctrl_get_state(c);
+
+	if (old == s)
 		return;
-	nvmf_debug("controller %s: %s -> %s", c->opts.subnqn, nvmf_ctrl_state_str(c->state),
+	nvmf_debug("controller %s: %s -> %s", c->opts.subnqn, nvmf_ctrl_state_str(old),
 		   nvmf_ctrl_state_str(s));
-	c->state = s;
+	__atomic_store_n(&c->state, s, __ATOMIC_RELEASE);
+}
+
+enum nvmf_ctrl_state nvmf_ctrl_get_state(const struct nvmf_ctrl *c)
+{
+	return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
 }
 
 void nvmf_ctrl_set_error(struct nvmf_ctrl *c, int err, const char *fmt, ...)
@@ -74,11 +83,17 @@ const char *nvmf_ctrl_error(const struct nvmf_ctrl *c)
 	return "no error";
 }
 
-static void sleep_ms(int ms)
+/* Sleep @ms, or less when @cancel_fd (> 0) becomes readable: -ECANCELED. */
+static int sleep_ms(int ms, int cancel_fd)
 {
+	struct pollfd pfd = { .fd = cancel_fd, .events = POLLIN };
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
-	nanosleep(&ts, NULL);
+	if (cancel_fd <= 0) {
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	return poll(&pfd, 1, ms) > 0 ? -ECANCELED : 0;
 }
 
 /* Status of a finished synchronous admin command as 0 or -errno. */
@@ -207,7 +222,10 @@ static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
 			snprintf(err, errlen, "controller not ready within CAP.TO (%u ms)", to_ms);
 			return -ETIMEDOUT;
 		}
-		sleep_ms(10);
+		if (sleep_ms(10, c->opts.cancel_fd) < 0) {
+			snprintf(err, errlen, "cancelled");
+			return -ECANCELED;
+		}
 	}
 }
 
@@ -221,6 +239,7 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.hdgst = c->opts.hdgst,
 		.ddgst = c->opts.ddgst,
 		.timeout_ms = c->opts.timeout_ms,
+		.cancel_fd = c->opts.cancel_fd,
 	};
 	struct nvmf_connect_args a = {
 		.subnqn = c->opts.subnqn,
@@ -235,6 +254,7 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 	rc = c->ops->qpair_create(&p, &c->adminq, err, errlen);
 	if (rc < 0)
 		return rc;
+	c->adminq->cancel_fd = p.cancel_fd;
 	return nvmf_fabrics_connect(c->adminq, &a, &c->cntlid, err, errlen);
 }
 
@@ -278,11 +298,13 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.hdgst = c->opts.hdgst,
 			.ddgst = c->opts.ddgst,
 			.timeout_ms = c->opts.timeout_ms,
+			.cancel_fd = c->opts.cancel_fd,
 		};
 
 		rc = c->ops->qpair_create(&p, &c->ioq[i], err, errlen);
 		if (rc < 0)
 			return rc;
+		c->ioq[i]->cancel_fd = p.cancel_fd;
 		c->nr_ioq = (int)i + 1;
 		rc = nvmf_fabrics_connect(c->ioq[i], &a, NULL, err, errlen);
 		if (rc < 0)
@@ -339,122 +361,16 @@ static void ka_submit(struct nvmf_ctrl *c)
 
 	memset(req, 0, sizeof(*req));
 	req->cmd.opc = NVME_ADM_KEEP_ALIVE;
-	req->timeout_ms = c->ka_period_ms * 2 > ADMIN_TIMEOUT_MS ?
-			  c->ka_period_ms * 2 : ADMIN_TIMEOUT_MS;
+	/*
+	 * Like the Linux host: a Keep Alive unanswered for KATO means the
+	 * controller is gone (it drops us after KATO without one, Base
+	 * 3.9.5); the admin queue then fails, and with it the association.
+	 */
+	req->timeout_ms = c->ka_period_ms * 2;
 	req->cb = ka_done;
 	req->cb_arg = c;
 	if (nvmf_qpair_submit(c->adminq, req) == 0)
 		c->ka_inflight = true;
-}
-
-/*
- * Namespace Identification Descriptors (Base 5.17.2.3): a list of
- * {NIDT, NIDL, 2 reserved, NID[NIDL]} ending at NIDT 0. Optional for old
- * controllers, so a failure leaves the fields zero.
- */
-static void read_ns_descs(struct nvmf_ctrl *c, struct nvmf_ns *ns, uint8_t *buf)
-{
-	size_t off = 0;
-
-	if (nvmf_identify(c, NVME_CNS_NS_DESC_LIST, ns->nsid, buf) < 0)
-		return;
-	while (off + 4 <= 4096) {
-		uint8_t type = buf[off], len = buf[off + 1];
-		const uint8_t *v = buf + off + 4;
-
-		if (!type || off + 4 + len > 4096)
-			break;
-		if (type == 1 && len == 8)
-			memcpy(ns->eui64, v, 8);
-		else if (type == 2 && len == 16)
-			memcpy(ns->nguid, v, 16);
-		else if (type == 3 && len == 16)
-			memcpy(ns->uuid, v, 16);
-		else if (type == 4 && len == 1)
-			ns->csi = v[0];
-		off += 4 + (size_t)len;
-	}
-}
-
-static int ns_cmp(const void *a, const void *b)
-{
-	const struct nvmf_ns *x = a, *y = b;
-
-	return x->nsid < y->nsid ? -1 : x->nsid > y->nsid;
-}
-
-int nvmf_ctrl_scan_ns(struct nvmf_ctrl *c)
-{
-	uint32_t *list = NULL, *desc = NULL;
-	struct nvmf_ns *ns = NULL;
-	uint32_t start = 0;
-	int n = 0, cap = 0, rc;
-
-	list = malloc(4096);
-	desc = malloc(4096);
-	if (!list || !desc) {
-		free(list);
-		free(desc);
-		return -ENOMEM;
-	}
-	for (;;) {
-		int i;
-
-		rc = nvmf_identify(c, NVME_CNS_NS_ACTIVE_LIST, start, list);
-		if (rc < 0)
-			goto out;
-		for (i = 0; i < 1024 && list[i]; i++) {
-			uint32_t nsid = le32toh(list[i]);
-			struct nvmf_ns *e;
-			unsigned int fmt;
-
-			if (n == cap) {
-				struct nvmf_ns *bigger;
-
-				cap = cap ? cap * 2 : 8;
-				bigger = realloc(ns, (size_t)cap * sizeof(*ns));
-				if (!bigger) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				ns = bigger;
-			}
-			e = &ns[n];
-			memset(e, 0, sizeof(*e));
-			rc = nvmf_identify(c, NVME_CNS_NS, nsid, &e->id);
-			if (rc < 0)
-				goto out;
-			if (!e->id.nsze)
-				continue;	/* allocated but inactive */
-			fmt = e->id.flbas & 0xf;
-			if (e->id.nlbaf > 16)
-				fmt |= (e->id.flbas & 0x60) >> 1;
-			e->nsid = nsid;
-			e->nsze = le64toh(e->id.nsze);
-			e->lba_size = 1u << e->id.lbaf[fmt].ds;
-			e->ms = le16toh(e->id.lbaf[fmt].ms);
-			if (c->adminq->state == NVMF_QP_LIVE)
-				read_ns_descs(c, e, (uint8_t *)desc);
-			n++;
-			start = nsid;
-		}
-		if (i < 1024)
-			break;
-	}
-	qsort(ns, (size_t)n, sizeof(*ns), ns_cmp);
-	pthread_mutex_lock(&c->ns_lock);
-	free(c->ns);
-	c->ns = ns;
-	c->nr_ns = n;
-	pthread_mutex_unlock(&c->ns_lock);
-	ns = NULL;
-	nvmf_ctrl_post_event(c, NVMF_CTRL_EV_NS_CHANGED);
-	rc = 0;
-out:
-	free(ns);
-	free(list);
-	free(desc);
-	return rc;
 }
 
 static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
@@ -485,6 +401,7 @@ static void ctrl_free(struct nvmf_ctrl *c)
 	for (int i = 0; i < c->nr_ioq; i++)
 		nvmf_qpair_destroy(c->ioq[i]);
 	nvmf_qpair_destroy(c->adminq);
+	nvmf_ctrl_scan_free(c);
 	free(c->ioq);
 	free(c->ns);
 	free(c->strings);
@@ -497,8 +414,8 @@ static void ctrl_free(struct nvmf_ctrl *c)
 static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out, bool arm_aer,
 			char *err, size_t errlen)
 {
+	struct nvmf_ctrl_limits lim;
 	struct nvmf_ctrl *c;
-	uint32_t mdts;
 	int rc;
 
 	if (!opts->traddr || !opts->subnqn || !opts->hostnqn || !opts->hostid) {
@@ -576,23 +493,13 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = -EPROTONOSUPPORT;
 		goto fail;
 	}
-	mdts = c->id.mdts ? (1u << c->id.mdts) * 4096u : 0;
-	c->max_xfer = (!mdts || mdts > MAX_XFER_CAP) ? MAX_XFER_CAP : mdts;
-	c->io_icd_max = le32toh(c->id.ioccsz) >= 4 && le16toh(c->id.icdoff) == 0 ?
-			le32toh(c->id.ioccsz) * 16 - 64 : 0;
-	{
-		uint32_t q = c->opts.queue_size > 1 ? (uint32_t)c->opts.queue_size - 1 : 127;
-		uint32_t mqes = NVMF_CAP_MQES(c->cap);
-		uint32_t maxcmd = le16toh(c->id.maxcmd);
-
-		if (q > mqes)
-			q = mqes;
-		if (maxcmd && q > maxcmd)
-			q = maxcmd;
-		if (q > 1024)
-			q = 1024;
-		c->io_depth = (uint16_t)(q ? q : 1);
-	}
+	rc = nvmf_id_ctrl_check(&c->id, c->cap, c->opts.queue_size, &lim, err, errlen);
+	if (rc < 0)
+		goto fail;
+	c->max_xfer = lim.max_xfer;
+	c->io_icd_max = lim.io_icd_max;
+	c->io_depth = lim.io_depth;
+	c->nn = lim.nn;
 
 	if (!c->discovery) {
 		if (c->opts.kato_s && !le16toh(c->id.kas))
@@ -617,6 +524,11 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		c->ka_period_ms = (uint32_t)opts->kato_s * 1000 / 2;
 		c->ka_due_ns = nvmf_now_ns() + (uint64_t)c->ka_period_ms * 1000000ull;
 	}
+	/* The cancel fd was for connecting; the queues must not see it later. */
+	c->adminq->cancel_fd = -1;
+	for (int i = 0; i < c->nr_ioq; i++)
+		c->ioq[i]->cancel_fd = -1;
+	c->opts.cancel_fd = -1;
 	set_state(c, NVMF_CTRL_LIVE);
 	*out = c;
 	return 0;
@@ -663,7 +575,7 @@ static void shutdown_ctrl(struct nvmf_ctrl *c)
 			nvmf_debug("controller %u shut down", c->cntlid);
 			return;
 		}
-		sleep_ms(10);
+		sleep_ms(10, -1);
 	}
 	nvmf_warn("controller did not finish shutdown within %u ms", to);
 }
@@ -685,7 +597,8 @@ void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 		return;
 	for (int i = 0; i < c->nr_ioq; i++)
 		log_queue_stats(c->ioq[i]);
-	if (c->state == NVMF_CTRL_LIVE && c->adminq->state == NVMF_QP_LIVE && !c->discovery)
+	if (nvmf_ctrl_get_state(c) == NVMF_CTRL_LIVE && c->adminq &&
+	    c->adminq->state == NVMF_QP_LIVE && !c->discovery)
 		shutdown_ctrl(c);
 	set_state(c, NVMF_CTRL_DELETING);
 	ctrl_free(c);
@@ -732,12 +645,75 @@ int nvmf_ctrl_ns_snapshot(struct nvmf_ctrl *c, struct nvmf_ns **out, int *n)
 	return rc;
 }
 
-static void ctrl_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp)
+/*
+ * The association failed: record why (first error wins), move to FAILED,
+ * fail every I/O queue of this association at once (a keep-alive timeout
+ * means the controller is gone: nothing waits for its own command
+ * timeout), and tell the owner. Does nothing unless LIVE, so a second
+ * report of the same failure is silent. Admin worker once started, else
+ * the owner thread.
+ */
+static void ctrl_fail(struct nvmf_ctrl *c, int err, const char *why)
 {
-	nvmf_ctrl_set_error(c, qp->err ? qp->err : -EIO, "%s",
-			    qp->errmsg[0] ? qp->errmsg : "queue failed");
+	if (nvmf_ctrl_get_state(c) != NVMF_CTRL_LIVE)
+		return;
+	nvmf_ctrl_set_error(c, err ? err : -EIO, "%s", why);
 	set_state(c, NVMF_CTRL_FAILED);
+	nvmf_err("controller failed: %s", nvmf_ctrl_error(c));
+	nvmf_ctrl_fail_ioqs(c);
 	nvmf_ctrl_post_event(c, NVMF_CTRL_EV_FAILED);
+}
+
+void nvmf_ctrl_fail_gen(struct nvmf_ctrl *c, uint32_t gen, int err, const char *why)
+{
+	if (gen == c->gen)
+		ctrl_fail(c, err, why);
+}
+
+void nvmf_ctrl_set_live(struct nvmf_ctrl *c)
+{
+	set_state(c, NVMF_CTRL_LIVE);
+}
+
+bool nvmf_ctrl_service_due(const struct nvmf_ctrl *c)
+{
+	return c->ns_changed || (c->aer_pending_rearm && !c->aer_inflight) ||
+	       nvmf_ctrl_scan_finished(c);
+}
+
+static void qpair_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp)
+{
+	ctrl_fail(c, qp->err, qp->errmsg[0] ? qp->errmsg : "queue failed");
+}
+
+/* Reading the Changed Namespace List with RAE = 0 unmasks the event. */
+static void chlog_done(struct nvmf_request *req)
+{
+	struct nvmf_ctrl *c = req->cb_arg;
+
+	c->chlog_inflight = false;
+}
+
+static void chlog_submit(struct nvmf_ctrl *c)
+{
+	struct nvmf_request *req = &c->chlog_req;
+	uint32_t numd = sizeof(c->chlog) / 4 - 1;
+
+	if (c->chlog_inflight)
+		return;
+	memset(req, 0, sizeof(*req));
+	req->cmd.opc = NVME_ADM_GET_LOG_PAGE;
+	req->cmd.nsid = htole32(0xffffffffu);
+	req->cmd.cdw10 = htole32(NVME_LOG_LID_CHANGED_NS | (numd & 0xffff) << 16);
+	req->cmd.cdw11 = htole32(numd >> 16);
+	req->data = c->chlog;
+	req->data_len = sizeof(c->chlog);
+	req->dir = NVMF_DIR_C2H;
+	req->timeout_ms = c->adminq->cmd_timeout_ms;
+	req->cb = chlog_done;
+	req->cb_arg = c;
+	if (nvmf_qpair_submit(c->adminq, req) == 0)
+		c->chlog_inflight = true;
 }
 
 int nvmf_ctrl_service(struct nvmf_ctrl *c)
@@ -745,29 +721,20 @@ int nvmf_ctrl_service(struct nvmf_ctrl *c)
 	uint64_t now;
 	int rc;
 
-	if (c->state != NVMF_CTRL_LIVE)
+	if (nvmf_ctrl_get_state(c) != NVMF_CTRL_LIVE)
 		return c->err ? c->err : -ENOTCONN;
 	rc = nvmf_qpair_poll(c->adminq, 0);
 	if (rc < 0) {
-		ctrl_failed(c, c->adminq);
+		qpair_failed(c, c->adminq);
 		return rc;
 	}
 	if (c->ns_changed) {
-		uint8_t *log = malloc(4096);
-
+		/* Never waits: the scan runs as commands between the other work. */
 		c->ns_changed = false;
-		/* Reading the Changed Namespace List with RAE = 0 unmasks the event. */
-		if (log) {
-			nvmf_get_log_page(c, NVME_LOG_LID_CHANGED_NS, 0, 0xffffffffu, 0, log,
-					  4096, false);
-			free(log);
-		}
-		rc = nvmf_ctrl_scan_ns(c);
-		if (rc < 0 && c->adminq->state == NVMF_QP_FAILED) {
-			ctrl_failed(c, c->adminq);
-			return rc;
-		}
+		chlog_submit(c);
+		nvmf_ctrl_rescan(c);
 	}
+	nvmf_ctrl_scan_poll(c);
 	if (c->aer_pending_rearm && !c->aer_inflight) {
 		c->aer_pending_rearm = false;
 		aer_submit(c);
@@ -777,18 +744,18 @@ int nvmf_ctrl_service(struct nvmf_ctrl *c)
 		if (!c->ka_inflight)
 			ka_submit(c);
 		c->ka_due_ns = now + (uint64_t)c->ka_period_ms * 1000000ull;
-		rc = nvmf_qpair_poll(c->adminq, 0);	/* get it on the wire now */
-		if (rc < 0) {
-			ctrl_failed(c, c->adminq);
-			return rc;
-		}
+	}
+	rc = nvmf_qpair_poll(c->adminq, 0);	/* get what was queued on the wire now */
+	if (rc < 0) {
+		qpair_failed(c, c->adminq);
+		return rc;
 	}
 	return 0;
 }
 
 void nvmf_ctrl_ioq_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp)
 {
-	ctrl_failed(c, qp);
+	qpair_failed(c, qp);
 }
 
 int nvmf_ctrl_next_timeout_ms(const struct nvmf_ctrl *c)

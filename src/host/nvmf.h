@@ -37,6 +37,14 @@ struct nvmf_qpair;
 struct nvmf_request;
 struct nvmf_worker;
 
+/* A function to run on a worker later (host/worker.h). */
+struct nvmf_worker_task {
+	struct nvmf_worker_task *next;	/* worker private */
+	bool queued;			/* worker private, under its lock */
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 enum nvmf_dir {
 	NVMF_DIR_NONE = 0,
 	NVMF_DIR_H2C,	/* host to controller: writes, Connect data */
@@ -73,6 +81,14 @@ struct nvmf_request {
 	 */
 	uint32_t bytes_ok;
 
+	/*
+	 * Set by the submitter (optional): the namespace incarnation this
+	 * command is meant for. A worker fails the command with Invalid
+	 * Namespace + DNR instead of sending it once that namespace is gone
+	 * or changed (host/worker.h, nvmf_ns_ref_valid()).
+	 */
+	struct nvmf_ns_ref *ns_ref;
+
 	/* Engine private. */
 	uint16_t cid;
 	uint16_t slot;
@@ -105,6 +121,7 @@ struct nvmf_xport_params {
 	bool hdgst;
 	bool ddgst;
 	int timeout_ms;		/* for the transport-level connection */
+	int cancel_fd;		/* > 0: readable means give up (-ECANCELED) */
 };
 
 struct nvmf_transport_ops {
@@ -154,6 +171,7 @@ struct nvmf_qpair {
 	uint16_t qid;
 	uint16_t depth;
 	uint32_t outstanding;
+	uint32_t timed;		/* outstanding commands with a deadline */
 	uint32_t icd_max;
 	uint32_t cmd_timeout_ms;	/* for the engine's own commands (Connect, properties) */
 	/* Command-id table: cid = slot | generation << slot_bits. */
@@ -163,6 +181,8 @@ struct nvmf_qpair {
 	uint16_t nfree;
 	uint8_t slot_bits;
 	uint64_t next_timeout_scan_ns;
+	uint32_t gen;		/* the association it belongs to (nvmf_ctrl.gen) */
+	int cancel_fd;		/* > 0: nvmf_qpair_exec() gives up when readable */
 	int err;		/* why it failed */
 	char errmsg[256];
 	struct nvmf_qpair_stats stats;
@@ -192,6 +212,14 @@ int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req);
  * when the queue pair failed.
  */
 int nvmf_qpair_poll(struct nvmf_qpair *qp, int timeout_ms);
+
+/*
+ * Wait up to @timeout_ms for the socket or for qp->cancel_fd, then make
+ * progress as nvmf_qpair_poll(). A poll() error or a readable cancel fd
+ * fails the queue pair (so every outstanding request completes) and
+ * returns -errno / -ECANCELED. Owner thread.
+ */
+int nvmf_qpair_wait(struct nvmf_qpair *qp, int timeout_ms);
 
 /*
  * Submit @req and poll until it completes. The request's own cb is
@@ -239,6 +267,12 @@ struct nvmf_ctrl_opts {
 	bool ddgst;		/* -G */
 	bool disable_sqflow;	/* --disable-sqflow: Connect CATTR bit 2 */
 	int timeout_ms;		/* per step of association setup */
+	/*
+	 * > 0: an fd (eventfd, signalfd) that, once readable, makes a
+	 * connect in progress give up with -ECANCELED at its next wait. Only
+	 * used while connecting; ignored afterwards.
+	 */
+	int cancel_fd;
 };
 
 enum nvmf_ctrl_state {
@@ -260,14 +294,44 @@ struct nvmf_ns {
 	uint8_t nguid[16];
 	uint8_t uuid[16];
 	uint8_t csi;
+	/*
+	 * Which incarnation of the namespace this is: the controller gives
+	 * each namespace a new instance number when it first appears or when
+	 * its identity or geometry changed (nvmf_ns_same()). Frontends keep
+	 * it and check it with nvmf_ctrl_ns_current() before sending I/O.
+	 */
+	uint64_t instance;
 	struct nvme_id_ns id;
 };
 
+struct nvmf_scan;
+
+/*
+ * A frontend's hold on one namespace incarnation (a ublk disk, a namespace
+ * node): filled from struct nvmf_ns when the frontend is created, checked
+ * with nvmf_ns_ref_valid(). Once invalid, it stays invalid.
+ */
+struct nvmf_ns_ref {
+	uint32_t nsid;
+	uint64_t instance;
+	unsigned int epoch;	/* atomic: the ns_epoch it was last found valid at */
+	bool gone;		/* atomic: sticky */
+};
+
+/*
+ * Controller state ownership: before nvmf_ctrl_start() the owner thread
+ * changes @state; afterwards only the admin worker does (failure reports
+ * from I/O workers are handed to it as tasks), and other threads read it
+ * with nvmf_ctrl_get_state(). @gen counts associations: each reconnect
+ * adopts a new one, and a failure report from a queue pair of an older
+ * association (qp->gen) is stale and ignored.
+ */
 struct nvmf_ctrl {
 	struct nvmf_ctrl_opts opts;	/* strings owned (copied) */
 	char *strings;			/* backing storage for opts strings */
 	const struct nvmf_transport_ops *ops;
-	enum nvmf_ctrl_state state;
+	enum nvmf_ctrl_state state;	/* see above; atomic */
+	uint32_t gen;			/* association generation, admin worker */
 	bool discovery;
 	uint8_t hostid[16];
 	uint16_t cntlid;
@@ -276,6 +340,7 @@ struct nvmf_ctrl {
 	uint32_t max_xfer;		/* bytes per command (MDTS), 0 = no limit */
 	uint32_t io_icd_max;		/* I/O queue in-capsule data limit */
 	uint16_t io_depth;		/* commands per I/O queue */
+	uint32_t nn;			/* Identify NN: highest namespace ID */
 	struct nvme_id_ctrl id;
 	struct nvmf_qpair *adminq;
 	struct nvmf_qpair **ioq;
@@ -289,19 +354,37 @@ struct nvmf_ctrl {
 	struct nvmf_request ka_req;
 	struct nvmf_request aer_req;
 	bool aer_inflight;
+	struct nvmf_request chlog_req;	/* Changed Namespace List read */
+	bool chlog_inflight;
+	uint8_t chlog[4096];
 	uint32_t aer_events;		/* namespace-change notices seen */
 	bool ns_changed;		/* a rescan is due */
 	bool aer_pending_rearm;
+	struct nvmf_scan *scan;		/* namespace scan in progress (admin queue owner) */
+	bool rescan_again;		/* another scan was asked for meanwhile */
+	uint64_t ns_instance_seq;	/* last nvmf_ns.instance handed out */
+	uint64_t rescans;		/* namespace lists installed (stats) */
+	unsigned int ns_epoch;		/* atomic: bumped when a namespace instance ends */
 	int err;
 	char errmsg[256];		/* first error wins */
+	/* A failure reported by an I/O worker, for the admin worker (under ns_lock). */
+	struct nvmf_worker_task fail_task;
+	bool fail_pending;
+	uint32_t fail_gen;
+	int fail_err;
+	char fail_msg[256];
+	/* One task per I/O worker: fail its queue pair when the controller failed. */
+	struct nvmf_ioq_fail *ioq_fail;
 	/* Running with worker threads (nvmf_ctrl_start), else NULL / -1. */
 	struct nvmf_worker *admin_worker;
 	struct nvmf_worker **io_workers;
 	int timer_fd;
 	int event_fd;			/* readable when events is non-zero */
 	unsigned int events;		/* NVMF_CTRL_EV_*, atomic */
-	pthread_mutex_t ns_lock;	/* guards ns/nr_ns and errmsg across threads */
+	pthread_mutex_t ns_lock;	/* guards ns/nr_ns, errmsg, fail_* across threads */
 };
+
+struct nvmf_ioq_fail;
 
 #define NVMF_CTRL_EV_FAILED	0x1u	/* the controller failed: see nvmf_ctrl_error() */
 #define NVMF_CTRL_EV_NS_CHANGED	0x2u	/* the namespace list was rescanned */
@@ -354,8 +437,53 @@ int nvmf_ctrl_admin_exec(struct nvmf_ctrl *c, struct nvmf_request *req);
 int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k);
 int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t nsid,
 		      uint64_t offset, void *buf, uint32_t len, bool rae);
-/* Rescan active namespaces. Owner thread. */
+/*
+ * Rescan the active namespaces and wait for the result (host/scan.c).
+ * For the connect path: the owner thread, before nvmf_ctrl_start().
+ * Returns 0 or -errno (a broken list: -EPROTO, cause in nvmf_ctrl_error()).
+ */
 int nvmf_ctrl_scan_ns(struct nvmf_ctrl *c);
+/*
+ * Start a rescan without waiting; asked again while one runs, it runs once
+ * more afterwards. The new list is installed when it ends, and
+ * NVMF_CTRL_EV_NS_CHANGED posted. Admin queue owner thread (the admin
+ * worker once started: post it with nvmf_worker_call or a task).
+ */
+void nvmf_ctrl_rescan(struct nvmf_ctrl *c);
+/* Reap a finished scan (nvmf_ctrl_service() does). Admin queue owner thread. */
+int nvmf_ctrl_scan_poll(struct nvmf_ctrl *c);
+/*
+ * Is namespace @nsid still the incarnation @instance (struct nvmf_ns)?
+ * @epoch is the caller's cache (start with 0): while no namespace changed
+ * since the last true answer, this is one atomic load. Thread: any.
+ */
+bool nvmf_ctrl_ns_current(struct nvmf_ctrl *c, uint32_t nsid, uint64_t instance,
+			  unsigned int *epoch);
+/*
+ * Take @donor's namespace list (a new association's scan) as @c's,
+ * keeping the instance of every namespace nvmf_ns_same() finds unchanged.
+ * Thread: the owner of @c, during a reconnect.
+ */
+void nvmf_ctrl_ns_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *donor);
+/*
+ * Is @r's namespace incarnation still the controller's? One atomic load
+ * while no namespace changed. Thread: any.
+ */
+bool nvmf_ns_ref_valid(struct nvmf_ctrl *c, struct nvmf_ns_ref *r);
+void nvmf_ns_ref_init(struct nvmf_ns_ref *r, const struct nvmf_ns *ns);
+/* The state; thread: any. */
+enum nvmf_ctrl_state nvmf_ctrl_get_state(const struct nvmf_ctrl *c);
+/* For the engine (ctrl_run.c, scan.c), on the admin worker. */
+void nvmf_ctrl_fail_gen(struct nvmf_ctrl *c, uint32_t gen, int err, const char *why);
+void nvmf_ctrl_set_live(struct nvmf_ctrl *c);
+bool nvmf_ctrl_service_due(const struct nvmf_ctrl *c);
+bool nvmf_ctrl_scan_finished(const struct nvmf_ctrl *c);
+void nvmf_ctrl_scan_free(struct nvmf_ctrl *c);
+/*
+ * For the engine: fail the I/O queues of the current association on their
+ * workers (ctrl_run.c; nothing without workers). Admin worker.
+ */
+void nvmf_ctrl_fail_ioqs(struct nvmf_ctrl *c);
 
 const char *nvmf_ctrl_error(const struct nvmf_ctrl *c);
 void nvmf_ctrl_set_error(struct nvmf_ctrl *c, int err, const char *fmt, ...)
@@ -387,6 +515,19 @@ int nvmf_ctrl_start(struct nvmf_ctrl *c);
  * Thread: the owner (not a worker), with the workers running.
  */
 int nvmf_ctrl_reconnect(struct nvmf_ctrl *c, char *err, size_t errlen);
+/*
+ * nvmf_ctrl_reconnect() in two halves, so that the slow one can run on its
+ * own thread and be cancelled. prepare: connect a new association with
+ * @c's options (blocking, bounded per step; @cancel_fd > 0 readable makes
+ * it give up with -ECANCELED); *@out is the donor. Thread: any but @c's
+ * workers; reads only @c's options and queue geometry. adopt: revalidate
+ * the namespaces and transplant the donor's queues into the running
+ * workers (consumes @donor; posts NVMF_CTRL_EV_NS_CHANGED). Thread: the
+ * owner of @c.
+ */
+int nvmf_ctrl_reconnect_prepare(struct nvmf_ctrl *c, int cancel_fd, struct nvmf_ctrl **out,
+				char *err, size_t errlen);
+void nvmf_ctrl_reconnect_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *donor);
 
 /* Stop and join the workers; the caller owns every queue again. */
 void nvmf_ctrl_stop(struct nvmf_ctrl *c);

@@ -529,10 +529,14 @@ static int rdma_pollfd(struct nvmf_qpair *qp, short *events)
 /* -------------------------------------------------------------- connection */
 
 /* Wait for the next CM event (the channel fd is non-blocking). */
-static int next_cm_event(struct rdma_qpair *rq, uint64_t deadline, struct rdma_cm_event **ev)
+static int next_cm_event(struct rdma_qpair *rq, uint64_t deadline, int cancel_fd,
+			 struct rdma_cm_event **ev)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = rq->cm_ch->fd, .events = POLLIN };
+		struct pollfd pfd[2] = {
+			{ .fd = rq->cm_ch->fd, .events = POLLIN },
+			{ .fd = cancel_fd, .events = POLLIN },
+		};
 		uint64_t now = nvmf_now_ns();
 		int rc;
 
@@ -542,9 +546,11 @@ static int next_cm_event(struct rdma_qpair *rq, uint64_t deadline, struct rdma_c
 			return -errno;
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		rc = poll(&pfd, 1, (int)((deadline - now) / 1000000) + 1);
+		rc = poll(pfd, cancel_fd > 0 ? 2 : 1, (int)((deadline - now) / 1000000) + 1);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
+		if (rc > 0 && cancel_fd > 0 && pfd[1].revents)
+			return -ECANCELED;
 	}
 }
 
@@ -605,10 +611,14 @@ static int wait_cm(struct rdma_qpair *rq, enum rdma_cm_event_type want, const ch
 	uint16_t crqsize;
 	int rc;
 
-	rc = next_cm_event(rq, deadline, &ev);
+	rc = next_cm_event(rq, deadline, p->cancel_fd, &ev);
 	if (rc == -ETIMEDOUT) {
 		snprintf(err, errlen, "no answer from %s within %d s while %s (address "
 			 "unreachable or filtered?)", rq->peer, p->timeout_ms / 1000, step);
+		return rc;
+	}
+	if (rc == -ECANCELED) {
+		snprintf(err, errlen, "%s: cancelled", step);
 		return rc;
 	}
 	if (rc < 0) {

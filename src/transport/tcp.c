@@ -618,17 +618,26 @@ static int tcp_pollfd(struct nvmf_qpair *qp, short *events)
 
 /* -------------------------------------------------------------- connection */
 
-static int wait_fd(int fd, short events, uint64_t deadline)
+/*
+ * Wait until @fd has @events, the deadline passes (-ETIMEDOUT) or
+ * @cancel_fd (> 0) becomes readable (-ECANCELED).
+ */
+static int wait_fd(int fd, short events, uint64_t deadline, int cancel_fd)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = events };
+		struct pollfd pfd[2] = {
+			{ .fd = fd, .events = events },
+			{ .fd = cancel_fd, .events = POLLIN },
+		};
 		uint64_t now = nvmf_now_ns();
 		int ms, rc;
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		ms = (int)((deadline - now) / 1000000) + 1;
-		rc = poll(&pfd, 1, ms);
+		rc = poll(pfd, cancel_fd > 0 ? 2 : 1, ms);
+		if (rc > 0 && cancel_fd > 0 && pfd[1].revents)
+			return -ECANCELED;
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
@@ -666,7 +675,7 @@ static int sock_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 			close(fd);
 			continue;
 		}
-		rc = wait_fd(fd, POLLOUT, deadline);
+		rc = wait_fd(fd, POLLOUT, deadline, p->cancel_fd);
 		if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
 			rc = -soerr;
 		if (rc == 0) {
@@ -682,6 +691,8 @@ static int sock_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 	else if (rc == -ETIMEDOUT)
 		snprintf(err, errlen, "no answer from %s within %d s (address unreachable or filtered)",
 			 tq->peer, p->timeout_ms / 1000);
+	else if (rc == -ECANCELED)
+		snprintf(err, errlen, "connecting to %s: cancelled", tq->peer);
 	else if (rc < 0)
 		snprintf(err, errlen, "cannot connect to %s: %s", tq->peer, strerror(-rc));
 	return rc;
@@ -701,7 +712,7 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		ssize_t n = send(tq->fd, icreq + done, sizeof(icreq) - done, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EAGAIN) {
-			rc = wait_fd(tq->fd, POLLOUT, deadline);
+			rc = wait_fd(tq->fd, POLLOUT, deadline, p->cancel_fd);
 			if (rc < 0)
 				goto io_err;
 			continue;
@@ -717,7 +728,7 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		ssize_t n = recv(tq->fd, icresp + done, sizeof(icresp) - done, 0);
 
 		if (n < 0 && errno == EAGAIN) {
-			rc = wait_fd(tq->fd, POLLIN, deadline);
+			rc = wait_fd(tq->fd, POLLIN, deadline, p->cancel_fd);
 			if (rc < 0)
 				goto io_err;
 			continue;
@@ -768,7 +779,9 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 	return 0;
 
 io_err:
-	if (rc == -ETIMEDOUT)
+	if (rc == -ECANCELED)
+		snprintf(err, errlen, "connecting to %s: cancelled during ICReq/ICResp", tq->peer);
+	else if (rc == -ETIMEDOUT)
 		snprintf(err, errlen, "no ICResp from %s within %d s (not an NVMe/TCP controller?)",
 			 tq->peer, p->timeout_ms / 1000);
 	else
