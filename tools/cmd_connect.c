@@ -34,6 +34,7 @@
 
 #include "cuse/cuse.h"
 #include "host/log.h"
+#include "host/nvmf.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"
 #include "tools/cli.h"
@@ -61,17 +62,39 @@ enum {
 	OPT_FAST_IO_FAIL,
 };
 
-/* A reset asked for on a CUSE thread, done by the daemon's main thread. */
+/*
+ * A reset asked for on a CUSE thread, done by the daemon's main thread.
+ * @closed: the daemon is shutting down; requests are refused at once
+ * (the CUSE threads are about to be joined by the main thread, which
+ * therefore can never serve them).
+ */
 struct reset_call {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int efd;			/* wakes the main loop */
-	bool pending, done;
+	bool pending, done, closed;
 	int result;
+};
+
+/*
+ * A reconnect attempt in progress on its own thread, so the main loop
+ * keeps serving signals and control requests meanwhile and can cancel it
+ * (cancel_efd) within a poll interval.
+ */
+struct attempt {
+	pthread_t thread;
+	bool running;
+	int cancel_efd;			/* written to give up */
+	int done_efd;			/* the thread finished: result below */
+	struct nvmf_ctrl *ctrl;		/* read only: options and geometry */
+	struct nvmf_ctrl *donor;	/* on success */
+	int rc;
+	char err[512];
 };
 
 struct daemon {
 	struct reset_call reset;
+	struct attempt attempt;
 	const struct connect_args *args;
 	bool reconnecting;
 	unsigned long reconnects;
@@ -149,6 +172,8 @@ static void write_info(FILE *f, const struct daemon *d)
 	const struct nvmf_ctrl *c = d->ctrl;
 	const char *name = d->name;
 	char model[41], serial[21], fw[9];
+	struct nvmf_ns *ns = NULL;
+	int nr_ns = 0;
 
 	cli_trim_field(model, sizeof(model), c->id.mn, sizeof(c->id.mn));
 	cli_trim_field(serial, sizeof(serial), c->id.sn, sizeof(c->id.sn));
@@ -164,7 +189,7 @@ static void write_info(FILE *f, const struct daemon *d)
 	fprintf(f, ",\"trsvcid\":");
 	json_str(f, c->opts.trsvcid);
 	fprintf(f, ",\"cntlid\":%u,\"state\":", c->cntlid);
-	json_str(f, d->reconnecting ? "reconnecting" : nvmf_ctrl_state_str(c->state));
+	json_str(f, d->reconnecting ? "reconnecting" : nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
 	fprintf(f, ",\"model\":");
 	json_str(f, model);
 	fprintf(f, ",\"serial\":");
@@ -174,34 +199,24 @@ static void write_info(FILE *f, const struct daemon *d)
 	fprintf(f, ",\"device\":");
 	json_str(f, d->cuse ? cuse_ctrl_path(d->cuse) : NULL);
 	fprintf(f, ",\"namespaces\":[");
-	for (int i = 0; i < c->nr_ns; i++) {
+	if (nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &nr_ns) < 0)
+		nr_ns = 0;
+	for (int i = 0; i < nr_ns; i++) {
 		fprintf(f, "%s{\"nsid\":%u,\"lba_size\":%u,\"size\":%" PRIu64
 			",\"device\":", i ? "," : "",
-			c->ns[i].nsid, c->ns[i].lba_size, c->ns[i].nsze * c->ns[i].lba_size);
-		json_str(f, d->cuse ? cuse_ns_path(d->cuse, c->ns[i].nsid) : NULL);
+			ns[i].nsid, ns[i].lba_size, ns[i].nsze * ns[i].lba_size);
+		json_str(f, d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		fprintf(f, ",\"block_device\":");
-		json_str(f, ublk_path_of(d, c->ns[i].nsid));
+		json_str(f, ublk_path_of(d, ns[i].nsid));
 		fprintf(f, "}");
 	}
+	free(ns);
 	fprintf(f, "]");
 	write_stats(f, d);
 	fprintf(f, "}\n");
 }
 
 /* ---------------------------------------------------------------- daemon */
-
-struct info_call {
-	struct daemon *d;
-	FILE *out;
-};
-
-/* Runs on the admin worker, which owns the controller's state. */
-static void info_on_admin(void *arg)
-{
-	struct info_call *ic = arg;
-
-	write_info(ic->out, ic->d);
-}
 
 static void ublk_destroy_all(struct daemon *d)
 {
@@ -238,23 +253,118 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * Bring the disks in line with the namespace list (NS_CHANGED): a disk
+ * whose namespace went away or changed (identity, size, format; also while
+ * the association was down) is removed, its I/O already failing; a new
+ * namespace gets a disk. Main thread.
+ */
+static void ublk_sync(struct daemon *d)
+{
+	struct nvmf_ns *ns;
+	int n;
+
+	if (d->args->no_ublk || !d->ctrl->nr_ioq || nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &n) < 0)
+		return;
+	for (int i = 0; i < d->nr_ublk; i++) {
+		if (ublk_dev_current(d->ublk[i]))
+			continue;
+		nvmf_warn("namespace %u is gone or changed: removing %s",
+			  ublk_dev_nsid(d->ublk[i]), ublk_dev_path(d->ublk[i]));
+		ublk_dev_destroy(d->ublk[i]);
+		d->ublk[i--] = d->ublk[--d->nr_ublk];
+	}
+	for (int j = 0; j < n && nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_LIVE; j++) {
+		struct ublk_dev **bigger;
+		char err[256];
+		bool have = false;
+
+		for (int i = 0; i < d->nr_ublk && !have; i++)
+			have = ublk_dev_nsid(d->ublk[i]) == ns[j].nsid;
+		if (have)
+			continue;
+		bigger = realloc(d->ublk, (size_t)(d->nr_ublk + 1) * sizeof(*d->ublk));
+		if (!bigger)
+			break;
+		d->ublk = bigger;
+		if (ublk_dev_create(d->ctrl, ns[j].nsid, &d->ublk[d->nr_ublk], err,
+				    sizeof(err)) < 0) {
+			nvmf_warn("namespace %u: no disk: %s", ns[j].nsid, err);
+			continue;
+		}
+		nvmf_info("namespace %u is %s", ns[j].nsid, ublk_dev_path(d->ublk[d->nr_ublk]));
+		d->nr_ublk++;
+	}
+	free(ns);
+}
+
+static void hold_io(struct daemon *d, bool hold)
+{
+	for (int i = 0; i < d->ctrl->nr_ioq; i++)
+		nvmf_worker_hold(d->ctrl->io_workers[i], hold);
+}
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(nvmf_now_ns() - t0) / 1e6;
+}
+
+/* Give up a reconnect attempt in progress and wait for its thread. */
+static void attempt_cancel(struct daemon *d)
+{
+	struct attempt *at = &d->attempt;
+	uint64_t one = 1;
+
+	if (!at->running)
+		return;
+	if (write(at->cancel_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("cannot cancel the reconnect attempt: %s", strerror(errno));
+	pthread_join(at->thread, NULL);
+	at->running = false;
+	if (at->donor) {
+		at->donor->state = NVMF_CTRL_DELETING;	/* never live for us: no shutdown */
+		nvmf_ctrl_disconnect(at->donor);
+		at->donor = NULL;
+	}
+}
+
+/*
+ * Tear everything down, bounded: nothing waits for a connection that is
+ * gone. Held I/O is failed first (EIO to the block layer and to CUSE
+ * callers), so removing the disks and nodes never waits for a reconnect;
+ * a reset or reconnect in progress is refused or cancelled. Each step's
+ * time goes to the log. Main thread.
+ */
 static void shut_down(struct daemon *d)
 {
+	uint64_t t0 = nvmf_now_ns(), t;
+
 	if (!d->ctrl)
 		return;
-	/* A reset still waiting for the main loop will not happen now. */
+	/* A reset waiting for the main loop will not happen now, nor a new one. */
 	pthread_mutex_lock(&d->reset.lock);
+	d->reset.closed = true;
 	if (d->reset.pending && !d->reset.done) {
 		d->reset.result = -ESHUTDOWN;
 		d->reset.done = true;
 		pthread_cond_broadcast(&d->reset.cond);
 	}
 	pthread_mutex_unlock(&d->reset.lock);
+	attempt_cancel(d);
+	if (d->ctrl->io_workers)
+		hold_io(d, false);
+	t = nvmf_now_ns();
 	cuse_ctrl_destroy(d->cuse);
 	d->cuse = NULL;
+	nvmf_info("shutdown: CUSE nodes removed in %.0f ms", ms_since(t));
+	t = nvmf_now_ns();
 	ublk_destroy_all(d);
+	nvmf_info("shutdown: disks removed in %.0f ms", ms_since(t));
+	t = nvmf_now_ns();
 	nvmf_ctrl_stop(d->ctrl);
 	nvmf_ctrl_disconnect(d->ctrl);
+	nvmf_info("shutdown: association closed in %.0f ms (%.0f ms in all)", ms_since(t),
+		  ms_since(t0));
 	d->ctrl = NULL;
 	reg_release(d->name);
 }
@@ -271,6 +381,7 @@ static void serve_client(struct daemon *d)
 	if (fd < 0)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = read(fd, line, sizeof(line) - 1);
 	if (n <= 0) {
 		close(fd);
@@ -284,9 +395,7 @@ static void serve_client(struct daemon *d)
 		return;
 	}
 	if (!strcmp(line, "info")) {
-		struct info_call ic = { .d = d, .out = out };
-
-		nvmf_worker_call(d->ctrl->admin_worker, info_on_admin, &ic);
+		write_info(out, d);
 	} else if (!strcmp(line, "disconnect") || !strcmp(line, "disconnect force")) {
 		char why[128];
 
@@ -298,8 +407,12 @@ static void serve_client(struct daemon *d)
 				return;
 			}
 		}
-		nvmf_info("%s: disconnect requested", d->name);
-		shut_down(d);
+		/*
+		 * Answer first, then tear down: the caller waits for this
+		 * process to exit, with its own bound, and whatever that bound
+		 * says, the teardown here runs to its end.
+		 */
+		nvmf_info("disconnect requested");
 		fprintf(out, "ok %d\n", (int)getpid());
 		d->stop = true;
 	} else {
@@ -308,22 +421,49 @@ static void serve_client(struct daemon *d)
 	fclose(out);
 }
 
-static void hold_io(struct daemon *d, bool hold)
+static void *attempt_main(void *arg)
 {
-	for (int i = 0; i < d->ctrl->nr_ioq; i++)
-		nvmf_worker_hold(d->ctrl->io_workers[i], hold);
+	struct attempt *at = arg;
+	uint64_t one = 1;
+
+	at->donor = NULL;
+	at->rc = nvmf_ctrl_reconnect_prepare(at->ctrl, at->cancel_efd, &at->donor, at->err,
+					     sizeof(at->err));
+	if (write(at->done_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("reconnect attempt: cannot report: %s", strerror(errno));
+	return NULL;
+}
+
+static int attempt_start(struct daemon *d)
+{
+	struct attempt *at = &d->attempt;
+	uint64_t v;
+	int rc;
+
+	/* Drain leftovers of an earlier attempt. */
+	if (read(at->cancel_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	if (read(at->done_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	at->ctrl = d->ctrl;
+	rc = -pthread_create(&at->thread, NULL, attempt_main, at);
+	if (rc == 0)
+		at->running = true;
+	return rc;
 }
 
 /*
  * The association failed: reconnect every reconnect_delay seconds until it
  * is live again (0), ctrl_loss_tmo runs out, or a signal or disconnect asks
  * us to stop (<0). Devices stay; the I/O workers hold their requests, and
- * after fast_io_fail_tmo they fail them instead. Control requests are still
- * served meanwhile.
+ * after fast_io_fail_tmo they fail them instead. Each attempt runs on its
+ * own thread: signals and control requests are served meanwhile, and a
+ * stop cancels the attempt at once. Main thread.
  */
 static int reconnect_until_live(struct daemon *d)
 {
 	const struct connect_args *a = d->args;
+	struct attempt *at = &d->attempt;
 	uint64_t start = nvmf_now_ns(), next = start + (uint64_t)a->reconnect_delay * 1000000000ull;
 	bool failing_fast = false;
 	unsigned int attempt = 0;
@@ -332,57 +472,71 @@ static int reconnect_until_live(struct daemon *d)
 	while (!d->stop) {
 		uint64_t now = nvmf_now_ns();
 		double elapsed = (double)(now - start) / 1e9;
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->listen_fd, .events = POLLIN },
+			{ .fd = at->done_efd, .events = POLLIN },
 		};
 		int ms = next > now ? (int)((next - now) / 1000000) + 1 : 0;
 
 		if (a->fast_io_fail_tmo >= 0 && !failing_fast && elapsed >= a->fast_io_fail_tmo) {
-			nvmf_warn("%s: fast-io-fail-tmo (%d s): failing I/O until reconnected",
-				  d->name, a->fast_io_fail_tmo);
+			nvmf_warn("fast-io-fail-tmo (%d s): failing I/O until reconnected",
+				  a->fast_io_fail_tmo);
 			hold_io(d, false);
 			failing_fast = true;
 		}
 		if (a->ctrl_loss_tmo > 0 && elapsed >= a->ctrl_loss_tmo) {
-			nvmf_err("%s: controller lost: no reconnect within ctrl-loss-tmo (%d s)",
-				 d->name, a->ctrl_loss_tmo);
+			nvmf_err("controller lost: no reconnect within ctrl-loss-tmo (%d s)",
+				 a->ctrl_loss_tmo);
+			attempt_cancel(d);
 			hold_io(d, false);
 			d->reconnecting = false;
 			return -ETIMEDOUT;
 		}
-		if (poll(pfd, 2, ms > 1000 ? 1000 : ms) < 0 && errno != EINTR)
+		if (at->running)
+			ms = 1000;	/* the attempt's end wakes us */
+		if (poll(pfd, 3, ms > 1000 ? 1000 : ms) < 0 && errno != EINTR)
 			return -errno;
-		if (pfd[0].revents) {
-			hold_io(d, false);
-			d->reconnecting = false;
-			return -EINTR;
-		}
+		if (pfd[0].revents)
+			break;		/* a signal: the main loop reads it */
 		if (pfd[1].revents & POLLIN) {
 			serve_client(d);
 			continue;
 		}
-		if (nvmf_now_ns() < next)
-			continue;
-		{
-			char err[512];
-
-			attempt++;
-			if (nvmf_ctrl_reconnect(d->ctrl, err, sizeof(err)) == 0) {
+		if (at->running && (pfd[2].revents & POLLIN)) {
+			pthread_join(at->thread, NULL);
+			at->running = false;
+			if (at->rc == 0) {
+				nvmf_ctrl_reconnect_adopt(d->ctrl, at->donor);
+				at->donor = NULL;
 				d->reconnects++;
-				nvmf_warn("%s: reconnected after %.1f s (attempt %u, cntlid %u)",
-					  d->name, (double)(nvmf_now_ns() - start) / 1e9, attempt,
+				nvmf_warn("reconnected after %.1f s (attempt %u, cntlid %u)",
+					  (double)(nvmf_now_ns() - start) / 1e9, attempt,
 					  d->ctrl->cntlid);
-				nvmf_ctrl_take_events(d->ctrl);
 				if (failing_fast)
 					hold_io(d, true);
 				d->reconnecting = false;
+				/*
+				 * No events are dropped here: if a queue failed right
+				 * after the swap, EV_FAILED is pending and the state is
+				 * FAILED, and the main loop reconnects again.
+				 */
 				return 0;
 			}
-			nvmf_warn("%s: reconnect attempt %u failed: %s", d->name, attempt, err);
+			nvmf_warn("reconnect attempt %u failed: %s", attempt, at->err);
+			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
+			continue;
 		}
-		next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
+		if (at->running || nvmf_now_ns() < next)
+			continue;
+		attempt++;
+		if (attempt_start(d) < 0) {
+			nvmf_err("cannot start a reconnect attempt: %s", strerror(errno));
+			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
+		}
 	}
+	attempt_cancel(d);
+	hold_io(d, false);
 	d->reconnecting = false;
 	return -EINTR;
 }
@@ -396,8 +550,12 @@ static int request_reset(void *arg)
 	int rc;
 
 	pthread_mutex_lock(&r->lock);
-	while (r->pending)		/* one reset at a time */
+	while (r->pending && !r->closed)	/* one reset at a time */
 		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->closed) {
+		pthread_mutex_unlock(&r->lock);
+		return -ESHUTDOWN;
+	}
 	r->pending = true;
 	r->done = false;
 	pthread_mutex_unlock(&r->lock);
@@ -416,25 +574,27 @@ static int request_reset(void *arg)
 /*
  * Controller reset (NVME_IOCTL_RESET), on the main thread: like a
  * connection loss, but on purpose: hold I/O, build a new association,
- * swap it in, replay. The devices stay.
+ * swap it in, replay. The devices stay. A signal cancels the connect.
  */
 static void do_reset(struct daemon *d)
 {
 	struct reset_call *r = &d->reset;
+	struct nvmf_ctrl *donor;
 	char err[512];
 	uint64_t v;
 	int rc;
 
 	if (read(r->efd, &v, sizeof(v)) < 0)
 		return;
-	nvmf_warn("%s: controller reset requested", d->name);
+	nvmf_warn("controller reset requested");
 	hold_io(d, true);
-	rc = nvmf_ctrl_reconnect(d->ctrl, err, sizeof(err));
-	if (rc < 0)
-		nvmf_err("%s: reset failed: %s", d->name, err);
-	else
-		nvmf_warn("%s: controller reset done (cntlid %u)", d->name, d->ctrl->cntlid);
-	nvmf_ctrl_take_events(d->ctrl);
+	rc = nvmf_ctrl_reconnect_prepare(d->ctrl, d->sig_fd, &donor, err, sizeof(err));
+	if (rc < 0) {
+		nvmf_err("reset failed: %s", err);
+	} else {
+		nvmf_ctrl_reconnect_adopt(d->ctrl, donor);
+		nvmf_warn("controller reset done (cntlid %u)", d->ctrl->cntlid);
+	}
 	if (!d->args->ctrl_loss_tmo)
 		hold_io(d, false);
 	pthread_mutex_lock(&r->lock);
@@ -464,27 +624,35 @@ static int daemon_loop(struct daemon *d)
 			struct signalfd_siginfo si;
 
 			if (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				nvmf_info("%s: signal %u, disconnecting", d->name, si.ssi_signo);
+				nvmf_info("signal %u, disconnecting", si.ssi_signo);
 			return 0;
 		}
 		if (pfd[2].revents & POLLIN) {
 			unsigned int ev = nvmf_ctrl_take_events(c);
 
-			if (ev & NVMF_CTRL_EV_FAILED) {
-				nvmf_err("%s: controller failed: %s", d->name, nvmf_ctrl_error(c));
-				if (!d->args->ctrl_loss_tmo)
-					return c->err ? c->err : -EIO;
-				rc = reconnect_until_live(d);
-				if (rc < 0)
-					return d->stop ? 0 : rc;
-				continue;
-			}
 			if (ev & NVMF_CTRL_EV_NS_CHANGED) {
 				char err[256];
 
-				nvmf_info("%s: namespace list changed", d->name);
+				nvmf_info("namespace list changed");
 				if (d->cuse && cuse_ctrl_sync_ns(d->cuse, err, sizeof(err)) < 0)
-					nvmf_warn("%s: namespace nodes: %s", d->name, err);
+					nvmf_warn("namespace nodes: %s", err);
+				ublk_sync(d);
+			}
+			/*
+			 * The state says whether the association is down, not the
+			 * event: a failure of an association already replaced is
+			 * stale, and one right after a reconnect is not lost.
+			 */
+			if ((ev & NVMF_CTRL_EV_FAILED) &&
+			    nvmf_ctrl_get_state(c) == NVMF_CTRL_FAILED) {
+				if (!d->args->ctrl_loss_tmo)
+					return c->err ? c->err : -EIO;
+				rc = reconnect_until_live(d);
+				if (rc == -EINTR)
+					continue;	/* a signal or disconnect: see above */
+				if (rc < 0)
+					return rc;
+				continue;
 			}
 		}
 		if (pfd[3].revents & POLLIN)
@@ -518,12 +686,21 @@ static int run_controller(struct connect_args *a, int report_fd)
 	pthread_mutex_init(&d.reset.lock, NULL);
 	pthread_cond_init(&d.reset.cond, NULL);
 	d.reset.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d.attempt.cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d.attempt.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (report_fd >= 0) {
+		/* First the pid, so that the waiting command can bound its wait. */
+		snprintf(msg, sizeof(msg), "PID %d\n", (int)getpid());
+		if (write(report_fd, msg, strlen(msg)) < 0)
+			nvmf_warn("cannot report to the parent: %s", strerror(errno));
+	}
 
 	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
 	nvmf_log_set_prefix(d.name);
 	cli_fabrics_to_opts(&a->f, &o);
+	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
 	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
 	if (rc < 0) {
 		reg_release(d.name);
@@ -618,12 +795,58 @@ static size_t read_full(int fd, void *buf, size_t cap)
 	return got;
 }
 
-/* Fork a daemon for one controller and wait for its verdict. */
+/*
+ * How long `connect` waits for the daemon's verdict. Every step of the
+ * association setup is bounded by --timeout; this is the net under them
+ * (and under device creation), so the command itself never hangs.
+ */
+static int report_wait_ms(const struct connect_args *a)
+{
+	int per = a->f.timeout_ms > 0 ? a->f.timeout_ms : 10000;
+	int n = a->f.nr_io_queues > 0 ? a->f.nr_io_queues : 1;
+
+	return per * (6 + n) + 30000;
+}
+
+/*
+ * Read the daemon's report ("PID n" then "OK ..." or "ERR ...") from @fd
+ * until end of file or @ms pass. Returns the bytes read into @buf (NUL
+ * terminated), and whether it ended by timeout in *@late.
+ */
+static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
+{
+	uint64_t deadline = nvmf_now_ns() + (uint64_t)ms * 1000000ull;
+	size_t got = 0;
+
+	*late = false;
+	while (got < cap - 1) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint64_t now = nvmf_now_ns();
+		ssize_t n;
+
+		if (now >= deadline) {
+			*late = true;
+			break;
+		}
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000) + 1) <= 0)
+			continue;
+		n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+/* Fork a daemon for one controller and wait for its verdict, bounded. */
 static int spawn_controller(struct connect_args *a)
 {
-	char buf[1024];
-	size_t len = 0;
-	int pfd[2], status;
+	char buf[1024], *verdict;
+	int pfd[2], status, daemon_pid = 0;
+	bool late;
 	pid_t pid;
 
 	fflush(NULL);
@@ -657,19 +880,27 @@ static int spawn_controller(struct connect_args *a)
 	}
 	close(pfd[1]);
 	waitpid(pid, &status, 0);
-	len = read_full(pfd[0], buf, sizeof(buf) - 1);
+	read_report(pfd[0], buf, sizeof(buf), report_wait_ms(a), &late);
 	close(pfd[0]);
-	buf[len] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	if (!strncmp(buf, "OK ", 3)) {
-		printf("%s\n", buf + 3);
+	sscanf(buf, "PID %d", &daemon_pid);
+	verdict = strchr(buf, '\n');
+	verdict = verdict ? verdict + 1 : buf;
+	verdict[strcspn(verdict, "\n")] = 0;
+	if (!strncmp(verdict, "OK ", 3)) {
+		printf("%s\n", verdict + 3);
 		return 0;
 	}
-	if (!strncmp(buf, "ERR ", 4))
-		cli_error("%s", buf + 4);
-	else
+	if (!strncmp(verdict, "ERR ", 4)) {
+		cli_error("%s", verdict + 4);
+	} else if (late) {
+		cli_error("no report from the controller daemon (pid %d) within %d s: stopped it "
+			  "(see %s/daemon.log)", daemon_pid, report_wait_ms(a) / 1000, reg_rundir());
+		if (daemon_pid > 0)
+			kill(daemon_pid, SIGTERM);	/* it cancels and cleans up */
+	} else {
 		cli_error("the controller daemon exited before reporting (see %s/daemon.log)",
 			  reg_rundir());
+	}
 	return 1;
 }
 

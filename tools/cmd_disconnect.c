@@ -40,11 +40,16 @@ static int disconnect_one(const char *name)
 		return -1;
 	}
 	free(reply);
-	/* The daemon replies, then exits: wait for the process to be gone. */
-	for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+	/*
+	 * The daemon answers, then tears down (held I/O failed first, disks
+	 * and nodes removed, CC.SHN) and exits: wait for the process to be
+	 * gone. Giving up here does not stop the teardown.
+	 */
+	for (int i = 0; i < DISCONNECT_TIMEOUT_MS / 10 && kill(pid, 0) == 0; i++)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	if (kill(pid, 0) == 0) {
-		cli_error("%s: daemon %d still running after disconnect", name, pid);
+		cli_error("%s: daemon %d still shutting down after %d s (it goes on; see the "
+			  "daemon log)", name, pid, DISCONNECT_TIMEOUT_MS / 1000);
 		return -1;
 	}
 	return 0;

@@ -55,11 +55,18 @@
 #define CUSE_ADMIN_TIMEOUT_MS	60000u	/* the kernel's admin_timeout */
 #define CUSE_IO_TIMEOUT_MS	30000u	/* the kernel's io_timeout */
 #define CUSE_NODE_WAIT_MS	5000
+/*
+ * Commands in flight per controller, held ones included: local callers
+ * cannot make the daemon allocate without bound (up to MDTS each) while
+ * I/O is held across a reconnect. Beyond it, ioctls fail with EAGAIN.
+ */
+#define CUSE_MAX_INFLIGHT	256
 
 struct cuse_node {
 	struct cuse_ctrl *cc;
 	bool is_ns;
 	struct nvmf_ns ns;		/* namespace nodes: the data at creation */
+	struct nvmf_ns_ref ref;		/* ... and the incarnation it serves */
 	char devname[64];
 	char path[80];
 	struct fuse_session *se;
@@ -80,6 +87,7 @@ struct cuse_ctrl {
 	struct cuse_node **ns;
 	int nr_ns;
 	atomic_uint next_q;		/* round-robin I/O queue choice */
+	atomic_int inflight;		/* commands posted, all nodes */
 	/* cuse_stats, written by the I/O workers */
 	atomic_uint_fast64_t st_retries, st_partial, st_requeued, st_errors;
 };
@@ -115,6 +123,7 @@ struct cuse_cmd {
 	 * sends of the current range.
 	 */
 	struct nvmf_worker *w;		/* the I/O worker it runs on, NULL: admin */
+	bool counted;			/* in cuse_ctrl.inflight */
 	unsigned int attempts;
 	uint32_t done;
 };
@@ -139,6 +148,8 @@ static void cmd_free(struct cuse_cmd *x)
 {
 	struct cuse_node *n = x->n;
 
+	if (x->counted)
+		atomic_fetch_sub(&n->cc->inflight, 1);
 	free(x->uiov);
 	free(x->buf);
 	free(x);
@@ -319,6 +330,15 @@ static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 	x->r.cb = cb;
 	x->r.cb_arg = x;
 	atomic_fetch_add(&x->n->inflight, 1);
+	if (atomic_fetch_add(&cc->inflight, 1) >= CUSE_MAX_INFLIGHT) {
+		atomic_fetch_sub(&cc->inflight, 1);
+		nvmf_warn("%s: %d commands in flight: refusing more (EAGAIN)", x->n->devname,
+			  CUSE_MAX_INFLIGHT);
+		fuse_reply_err(x->req, EAGAIN);
+		cmd_free(x);
+		return;
+	}
+	x->counted = true;
 	nvmf_worker_post(w, &x->r);
 }
 
@@ -408,6 +428,10 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 			nvmf_err("%s: I/O command for nsid %u on namespace %u", n->devname,
 				 pc.nsid, nsid);
 			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		if (n->is_ns && !nvmf_ns_ref_valid(n->cc->c, &n->ref)) {
+			fuse_reply_err(req, ENODEV);	/* the namespace changed or went */
 			return;
 		}
 		if (!n->cc->c->nr_ioq) {
@@ -515,6 +539,8 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 	x->r.cmd.cdw14 = htole32(pc.cdw14);
 	x->r.cmd.cdw15 = htole32(pc.cdw15);
 	x->r.timeout_ms = pc.timeout_ms;
+	if (!admin && n->is_ns)
+		x->r.ns_ref = &n->ref;
 	cmd_post(x, admin, cmd_done);
 	return;
 nomem:
@@ -630,6 +656,7 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const v
 	x->r.cmd.cdw13 = htole32(io.dsmgmt);
 	x->r.cmd.cdw14 = htole32(io.reftag);
 	x->r.cmd.cdw15 = htole32(io.apptag | (uint32_t)io.appmask << 16);
+	x->r.ns_ref = &n->ref;
 	cmd_post(x, false, cmd_done);
 }
 
@@ -644,28 +671,20 @@ static void do_blk(fuse_req_t req, void *arg, const void *val, size_t size, size
 		fuse_reply_ioctl(req, 0, val, size);
 }
 
-struct rescan_call {
-	struct nvmf_ctrl *c;
-	int rc;
-};
-
-/* Admin worker: rescan; the NS_CHANGED event makes the daemon sync nodes. */
+/*
+ * Admin worker: start a rescan (it runs between the admin worker's other
+ * work); when it ends, the NS_CHANGED event makes the daemon sync nodes.
+ */
 static void rescan_on_admin(void *arg)
 {
-	struct rescan_call *rc = arg;
-
-	rc->rc = nvmf_ctrl_scan_ns(rc->c);
+	nvmf_ctrl_rescan(arg);
 }
 
+/* Like the kernel's nvme_queue_scan(): the scan is queued, the call returns. */
 static void do_rescan(fuse_req_t req, struct cuse_node *n)
 {
-	struct rescan_call rc = { .c = n->cc->c };
-
-	nvmf_worker_call(n->cc->c->admin_worker, rescan_on_admin, &rc);
-	if (rc.rc < 0)
-		fuse_reply_err(req, -rc.rc);
-	else
-		fuse_reply_ioctl(req, 0, NULL, 0);
+	nvmf_worker_call(n->cc->c->admin_worker, rescan_on_admin, n->cc->c);
+	fuse_reply_ioctl(req, 0, NULL, 0);
 }
 
 /* Session thread: one ioctl round. */
@@ -887,6 +906,7 @@ static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cu
 	if (ns) {
 		n->is_ns = true;
 		n->ns = *ns;
+		nvmf_ns_ref_init(&n->ref, ns);
 		snprintf(n->devname, sizeof(n->devname), "ng%un%u", cc->instance, ns->nsid);
 	} else {
 		snprintf(n->devname, sizeof(n->devname), "%s", cc->name);
@@ -976,14 +996,17 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen)
 		snprintf(err, errlen, "namespace list: %s", strerror(-rc));
 		return rc;
 	}
-	/* Gone, or changed geometry: remove (changed ones are re-created). */
+	/*
+	 * Gone, or a different incarnation (identity, size or format changed,
+	 * also while the association was down): remove; changed ones are
+	 * re-created below.
+	 */
 	for (int i = 0; i < cc->nr_ns; i++) {
 		struct cuse_node *node = cc->ns[i];
 		bool keep = false;
 
 		for (int j = 0; j < n; j++)
-			if (ns[j].nsid == node->ns.nsid && ns[j].nsze == node->ns.nsze &&
-			    ns[j].lba_size == node->ns.lba_size)
+			if (ns[j].nsid == node->ns.nsid && ns[j].instance == node->ns.instance)
 				keep = true;
 		if (keep)
 			continue;

@@ -72,6 +72,7 @@ struct ublk_queue {
 struct ublk_dev {
 	struct nvmf_ctrl *c;
 	struct nvmf_ns ns;
+	struct nvmf_ns_ref ref;		/* the namespace incarnation this disk serves */
 	unsigned int lba_shift;
 	int ctl_fd;
 	struct io_uring ctl;
@@ -225,6 +226,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 	io->attempts = 1;
 	memset(req, 0, sizeof(*req));
 	req->cmd.nsid = htole32(q->d->ns.nsid);
+	req->ns_ref = &q->d->ref;	/* never sent to a changed namespace */
 	req->timeout_ms = UBLK_IO_TIMEOUT_MS;
 	req->cb = io_done;
 	req->cb_arg = io;
@@ -489,6 +491,7 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 		free(d);
 		return -ENOENT;
 	}
+	nvmf_ns_ref_init(&d->ref, &d->ns);
 	while ((1u << d->lba_shift) < d->ns.lba_size)
 		d->lba_shift++;
 	if (d->ns.ms || d->lba_shift < 9 || d->lba_shift > 12) {
@@ -624,8 +627,16 @@ void ublk_dev_destroy(struct ublk_dev *d)
 			  (unsigned long long)st.retries,
 			  (unsigned long long)st.partial_reads, (unsigned long long)st.errors);
 		rc = ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, 0, 0, 0);
-		if (rc < 0)
-			nvmf_warn("%s: STOP_DEV: %s", d->path, strerror(-rc));
+		if (rc < 0) {
+			/*
+			 * The kernel may still copy requests into our buffers:
+			 * freeing them would let it write into freed memory.
+			 * Keep the disk's memory (a leak, logged) instead.
+			 */
+			nvmf_err("%s: STOP_DEV failed: %s; the disk's memory is kept", d->path,
+				 strerror(-rc));
+			return;
+		}
 	}
 	for (int i = 0; i < d->nr_queues; i++)
 		if (d->queues[i].w)
@@ -653,6 +664,11 @@ const char *ublk_dev_path(const struct ublk_dev *d)
 uint32_t ublk_dev_nsid(const struct ublk_dev *d)
 {
 	return d->ns.nsid;
+}
+
+bool ublk_dev_current(struct ublk_dev *d)
+{
+	return nvmf_ns_ref_valid(d->c, &d->ref);
 }
 
 void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)

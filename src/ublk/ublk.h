@@ -47,13 +47,22 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 
 /*
  * Stop the disk (in-flight I/O drains first), release the queues on their
- * workers and delete the device. Consumes @d. Thread: the creator.
+ * workers and delete the device. Consumes @d. If the kernel refuses to
+ * stop it, the disk's memory is kept (logged): the kernel may still use
+ * it. Thread: the creator.
  */
 void ublk_dev_destroy(struct ublk_dev *d);
 
 /* "/dev/ublkbN" */
 const char *ublk_dev_path(const struct ublk_dev *d);
 uint32_t ublk_dev_nsid(const struct ublk_dev *d);
+
+/*
+ * Does the disk still serve the controller's namespace, or has that
+ * namespace gone or changed (identity, size, format: then its I/O fails
+ * and the disk should be removed)? Thread: any.
+ */
+bool ublk_dev_current(struct ublk_dev *d);
 
 /*
  * Is the disk in use: mounted, held exclusively, or open by any process?
