@@ -116,6 +116,7 @@ struct ft {
 	uint32_t changed[FT_MAX_NS];
 	int nchanged;
 	uint8_t *ns[FT_MAX_NS];
+	uint8_t ns_gen[FT_MAX_NS];	/* NGUID byte, bumped by ft_change_ns() */
 	/* armed fault */
 	enum ft_fault fault;
 	int fault_qid;
@@ -687,29 +688,71 @@ static int identify(struct conn *c, const struct cmd *cmd)
 		put16(b + 320, ft->cfg.kas);
 		b[512] = 0x66;
 		b[513] = 0x44;
-		put32(b + 516, FT_MAX_NS);
+		put32(b + 516, ft->cfg.nn ? ft->cfg.nn : FT_MAX_NS);
 		put32(b + 536, 1u | 1u << 20);
 		snprintf((char *)b + 768, 256, "%s", ft->discovery ? FT_DISC_NQN : ft->cfg.subnqn);
-		put32(b + 1792, ft->cfg.ioccsz);
+		put32(b + 1792, ft->cfg.ioccsz_raw ? ft->cfg.ioccsz_raw : ft->cfg.ioccsz);
 		put32(b + 1796, 1);
 		break;
 	case 0x02:
-		for (int i = 1, n = 0; i <= ft->nr_ns; i++)
-			if ((uint32_t)i > nsid)
-				put32(b + 4 * n++, (uint32_t)i);
+		switch (ft->cfg.ns_list) {
+		case FT_LIST_REPEAT:
+			for (uint32_t i = 0; i < 1024; i++)
+				put32(b + 4 * i, i + 1);
+			break;
+		case FT_LIST_FULL: {
+			uint32_t nn = ft->cfg.nn ? ft->cfg.nn : FT_MAX_NS;
+
+			for (uint32_t i = 0; i < 1024 && nsid + 1 + i <= nn; i++)
+				put32(b + 4 * i, nsid + 1 + i);
+			break;
+		}
+		case FT_LIST_DUP:
+			put32(b + 0, 1);
+			put32(b + 4, 1);
+			put32(b + 8, 2);
+			break;
+		case FT_LIST_ABOVE_NN:
+			put32(b + 0, 1);
+			put32(b + 4, (ft->cfg.nn ? ft->cfg.nn : FT_MAX_NS) + 1);
+			break;
+		default:
+			for (int i = 1, n = 0; i <= ft->nr_ns; i++)
+				if ((uint32_t)i > nsid)
+					put32(b + 4 * n++, (uint32_t)i);
+		}
 		break;
-	case 0x00:
-		if (nsid < 1 || nsid > (uint32_t)ft->nr_ns) {
+	case 0x00: {
+		uint32_t slot = nsid >= 1 && nsid <= FT_MAX_NS ? nsid - 1 : 0;
+
+		if (ft->cfg.ns_inactive)
+			break;			/* all zero: allocated, not active */
+		if (ft->cfg.ns_list == FT_LIST_OK &&
+		    (nsid < 1 || nsid > (uint32_t)ft->nr_ns)) {
 			status = ST_INVALID_NS;
 			break;
 		}
-		put64(b + 0, ft->cfg.nsze[nsid - 1]);
-		put64(b + 8, ft->cfg.nsze[nsid - 1]);
-		put64(b + 16, ft->cfg.nsze[nsid - 1]);
+		put64(b + 0, ft->cfg.nsze[slot]);
+		put64(b + 8, ft->cfg.nsze[slot]);
+		put64(b + 16, ft->cfg.nsze[slot]);
 		b[25] = 1;				/* NLBAF: two formats */
-		b[26] = ft->cfg.lba_size[nsid - 1] == 4096 ? 1 : 0;
-		b[128 + 2] = 9;				/* LBAF0: 512 B */
-		b[132 + 2] = 12;			/* LBAF1: 4 KiB */
+		b[26] = ft->cfg.lba_size[slot] == 4096 ? 1 : 0;
+		if (ft->cfg.flbas_beyond)
+			b[26] = 5;
+		b[128 + 2] = ft->cfg.lbads ? ft->cfg.lbads : 9;		/* LBAF0: 512 B */
+		b[132 + 2] = ft->cfg.lbads ? ft->cfg.lbads : 12;	/* LBAF1: 4 KiB */
+		break;
+	}
+	case 0x03:
+		if (!ft->cfg.descs || nsid < 1 || nsid > (uint32_t)ft->nr_ns) {
+			status = ST_INVALID_FIELD;
+			break;
+		}
+		b[0] = 2;				/* NGUID */
+		b[1] = 16;
+		b[4] = (uint8_t)nsid;
+		b[5] = ft->ns_gen[nsid - 1];
+		memcpy(b + 6, "nvmfuse-ft", 10);
 		break;
 	default:
 		status = ST_INVALID_FIELD;
@@ -1316,6 +1359,17 @@ void ft_get_stats(struct ft *ft, struct ft_stats *out)
 {
 	lock(ft);
 	*out = ft->st;
+	unlock(ft);
+}
+
+void ft_change_ns(struct ft *ft, uint32_t nsid, uint64_t nsze)
+{
+	if (nsid < 1 || nsid > FT_MAX_NS)
+		return;
+	lock(ft);
+	ft->ns_gen[nsid - 1]++;
+	if (nsze && nsze <= ft->cfg.nsze[nsid - 1])
+		ft->cfg.nsze[nsid - 1] = nsze;	/* the backing memory stays big enough */
 	unlock(ft);
 }
 

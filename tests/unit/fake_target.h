@@ -24,6 +24,14 @@
 #define FT_SERIAL	"FAKE0001"
 #define FT_FIRMWARE	"1.0"
 
+enum ft_ns_list {
+	FT_LIST_OK = 0,
+	FT_LIST_REPEAT,		/* every page: IDs 1..1024, whatever was asked */
+	FT_LIST_FULL,		/* IDs above the one asked, 1024 a page, up to NN */
+	FT_LIST_DUP,		/* 1, 1, 2 */
+	FT_LIST_ABOVE_NN,	/* 1, NN + 1 */
+};
+
 struct ft_config {
 	const char *subnqn;		/* the NVM subsystem served */
 	const char *denied_hostnqn;	/* Connect from this host: SCT 1 / SC 0x84 */
@@ -51,6 +59,14 @@ struct ft_config {
 	int disc_entries;		/* records in the discovery log page */
 	int disc_changes;		/* GENCTR moves on the first N header reads */
 	int disc_restarts;		/* first N log reads fail with SCT 1/SC 0x90 */
+	/* Hostile Identify data (the host must check every field). */
+	enum ft_ns_list ns_list;	/* how the Active Namespace ID list misbehaves */
+	uint32_t nn;			/* Identify NN; 0: FT_MAX_NS */
+	bool ns_inactive;		/* Identify NS answers NSZE 0 for every ID */
+	uint8_t lbads;			/* nonzero: every LBA format's LBADS */
+	bool flbas_beyond;		/* FLBAS selects format 5 of NLBAF 1 */
+	uint32_t ioccsz_raw;		/* nonzero: IOCCSZ as is (overrides ioccsz) */
+	bool descs;			/* answer Identify CNS 3 with an NGUID */
 };
 
 enum ft_fault {
@@ -102,6 +118,12 @@ void ft_get_stats(struct ft *ft, struct ft_stats *out);
  * it with a Namespace Attribute Changed notice. Returns true if sent.
  */
 bool ft_fire_ns_changed(struct ft *ft, int nr_ns);
+
+/*
+ * Change namespace @nsid behind the host's back: a new size (blocks, 0
+ * keeps it) and a new NGUID (with cfg.descs). No notice is sent.
+ */
+void ft_change_ns(struct ft *ft, uint32_t nsid, uint64_t nsze);
 
 /* The initial contents of namespace @nsid at byte offset @off. */
 void ft_pattern(uint32_t nsid, uint64_t off, void *buf, size_t len);
