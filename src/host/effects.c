@@ -14,8 +14,7 @@
 #include "host/log.h"
 #include "host/nvmf.h"
 
-/* Known effects of NVM command set commands, whatever the log says. */
-static void apply_known_nvm_effects(struct nvme_cmd_effects_log *log)
+void nvmf_effects_apply_known(struct nvme_cmd_effects_log *log)
 {
 	const uint32_t lbcc = NVME_CMD_EFFECTS_LBCC;
 	uint32_t v;
@@ -54,7 +53,7 @@ int nvmf_ctrl_read_effects(struct nvmf_ctrl *c)
 			memset(&c->effects, 0, sizeof(c->effects));
 		}
 	}
-	apply_known_nvm_effects(&c->effects);
+	nvmf_effects_apply_known(&c->effects);
 	/* An NVMe status is no failure of the association (the kernel goes on). */
 	return rc == -EIO ? 0 : rc;
 }

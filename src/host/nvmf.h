@@ -383,6 +383,8 @@ int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t ns
  * Identify Controller. Owner thread, before nvmf_ctrl_start.
  */
 int nvmf_ctrl_read_effects(struct nvmf_ctrl *c);
+/* The fix-ups alone, applied to @log in place (see above). Thread: any. */
+void nvmf_effects_apply_known(struct nvme_cmd_effects_log *log);
 /* Rescan active namespaces. Owner thread. */
 int nvmf_ctrl_scan_ns(struct nvmf_ctrl *c);
 

@@ -3,9 +3,11 @@
  * The CUSE access decision (cuse/cuse_auth.h) as a table: the kernel's
  * rule (Linux 6.12 nvme_cmd_allowed and nvme_dev_ioctl) for unprivileged
  * and capable callers, then nvmfuse's own (association-owned Fabrics
- * commands, --dev-readonly, the opcode allow-lists), and the list parser.
+ * commands, --dev-readonly, the opcode allow-lists), the known effects
+ * applied to a controller's log, and the list parser.
  */
 #include <check.h>
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -192,6 +194,48 @@ START_TEST(test_no_policy_is_default)
 }
 END_TEST
 
+/*
+ * The known effects (host/effects.c) turn a controller's log into what the
+ * kernel judges by: with nvmet's NVM log, Read and Flush are unprivileged,
+ * Write needs a writable fd, Compare is unsupported; with no log at all
+ * only the fixed-up commands are listed, and none is supported.
+ */
+START_TEST(test_known_effects)
+{
+	struct nvme_cmd_effects_log log;
+	struct cuse_auth_req r = { .call = CUSE_AUTH_IO, .node = CUSE_AUTH_NODE_NS };
+
+	memset(&log, 0, sizeof(log));
+	log.iocs[nvme_cmd_read] = htole32(CSUPP);
+	log.iocs[nvme_cmd_flush] = htole32(CSUPP);
+	log.iocs[nvme_cmd_write] = htole32(CSUPP);	/* LBCC forgotten: fixed up */
+	log.acs[nvme_admin_security_recv] = htole32(CSUPP | CSE);
+	nvmf_effects_apply_known(&log);
+	ck_assert_uint_eq(le32toh(log.iocs[nvme_cmd_write]), CSUPP | LBCC);
+	ck_assert_uint_eq(le32toh(log.iocs[nvme_cmd_write_zeroes]), LBCC);
+	ck_assert_uint_eq(le32toh(log.iocs[nvme_cmd_write_uncor]), LBCC);
+	ck_assert_uint_eq(le32toh(log.acs[nvme_admin_format_nvm]), LBCC | NCC | CSE);
+	ck_assert_uint_eq(le32toh(log.acs[nvme_admin_sanitize_nvm]), LBCC | CSE);
+	ck_assert_uint_eq(le32toh(log.acs[nvme_admin_security_recv]), CSUPP);
+
+	r.opcode = nvme_cmd_write;
+	r.effects = le32toh(log.iocs[r.opcode]);
+	ck_assert_int_eq(cuse_auth_check(NULL, &r, NULL), -EACCES);
+	r.open_for_write = true;
+	ck_assert_int_eq(cuse_auth_check(NULL, &r, NULL), 0);
+	r.opcode = nvme_cmd_write_zeroes;	/* LBCC without CSUPP: unsupported */
+	r.effects = le32toh(log.iocs[r.opcode]);
+	ck_assert_int_eq(cuse_auth_check(NULL, &r, NULL), -EACCES);
+	r.opcode = nvme_cmd_compare;
+	r.effects = le32toh(log.iocs[r.opcode]);
+	ck_assert_int_eq(cuse_auth_check(NULL, &r, NULL), -EACCES);
+	r.open_for_write = false;
+	r.opcode = nvme_cmd_flush;
+	r.effects = le32toh(log.iocs[r.opcode]);
+	ck_assert_int_eq(cuse_auth_check(NULL, &r, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_parse_opcodes)
 {
 	uint64_t b[4] = { 0 };
@@ -220,6 +264,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_test(tc, test_no_policy_is_default);
+	tcase_add_test(tc, test_known_effects);
 	tcase_add_test(tc, test_parse_opcodes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
