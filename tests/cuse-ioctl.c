@@ -14,10 +14,13 @@
  *                                         of each size (separately allocated)
  *   cuse-ioctl submit DEV [KEY=VALUE...]  NVME_IOCTL_SUBMIT_IO
  *   cuse-ioctl admin64 DEV [KEY=VALUE...] NVME_IOCTL_ADMIN64_CMD
+ *   cuse-ioctl admin DEV [KEY=VALUE...]   NVME_IOCTL_ADMIN_CMD
+ *   cuse-ioctl reset|subsys-reset|rescan DEV
+ *                                         NVME_IOCTL_RESET, _SUBSYS_RESET, _RESCAN
  *
  * Keys: opc nsid flags slba nlb (a count, 1-based) len (bytes; vec: the sum
  * of segs) cdw10 cdw11 cdw12 (override) in=FILE (write data) out=FILE (read
- * data). Numbers may be hex. The result field is preset to 0xa5.. so that a
+ * data) mode=ro|wo|rw (how DEV is opened, default rw). Numbers may be hex. The result field is preset to 0xa5.. so that a
  * result the driver never wrote shows.
  *
  * Prints "ret=R errno=NAME result=0x..." (errno 0 when ret >= 0; ret > 0 is
@@ -49,6 +52,7 @@ struct args {
 	uint64_t slba;
 	int have_cdw10, have_cdw11, have_cdw12;
 	const char *in, *out;
+	int oflags;
 	size_t segs[MAX_SEGS];
 	int nsegs;
 };
@@ -106,6 +110,11 @@ static int parse_kv(struct args *a, const char *kv)
 	}
 	if (KEY("segs"))
 		return parse_segs(a, v);
+	if (KEY("mode")) {
+		a->oflags = !strcmp(v, "ro") ? O_RDONLY : !strcmp(v, "wo") ? O_WRONLY :
+			    !strcmp(v, "rw") ? O_RDWR : -1;
+		return a->oflags < 0 ? -1 : 0;
+	}
 	n = strtoull(v, NULL, 0);
 	if (KEY("opc")) {
 		a->opc = (uint32_t)n;
@@ -190,8 +199,9 @@ static void fill_cmd(const struct args *a, struct nvme_passthru_cmd64 *c, uint64
 
 static int do_passthru(int fd, const struct args *a)
 {
-	int is64 = strcmp(a->op, "io"), ret, err;
+	int is64 = strcmp(a->op, "io") && strcmp(a->op, "admin"), ret, err;
 	unsigned long req = !strcmp(a->op, "io") ? NVME_IOCTL_IO_CMD :
+			    !strcmp(a->op, "admin") ? NVME_IOCTL_ADMIN_CMD :
 			    !strcmp(a->op, "admin64") ? NVME_IOCTL_ADMIN64_CMD : NVME_IOCTL_IO64_CMD;
 	struct nvme_passthru_cmd64 c64;
 	struct nvme_passthru_cmd c32;
@@ -302,13 +312,13 @@ static int do_blk(int fd)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: cuse-ioctl id|blk|fsync|io|io64|vec|submit|admin64 DEV "
-			"[KEY=VALUE...]\n");
+	fprintf(stderr, "usage: cuse-ioctl id|blk|fsync|io|io64|vec|submit|admin|admin64|"
+			"reset|subsys-reset|rescan DEV [KEY=VALUE...]\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct args a = { .opc = 0 };
+	struct args a = { .opc = 0, .oflags = O_RDWR };
 	int fd, ret, rc;
 
 	if (argc < 3) {
@@ -323,7 +333,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	fd = open(a.dev, O_RDWR);
+	fd = open(a.dev, a.oflags);
 	if (fd < 0) {
 		fprintf(stderr, "cuse-ioctl: %s: %s\n", a.dev, strerror(errno));
 		return 2;
@@ -338,7 +348,14 @@ int main(int argc, char **argv)
 		ret = fsync(fd);
 		print_ret(ret, errno, 0, 0);
 		rc = 0;
-	} else if (!strcmp(a.op, "io") || !strcmp(a.op, "io64") || !strcmp(a.op, "admin64")) {
+	} else if (!strcmp(a.op, "reset") || !strcmp(a.op, "subsys-reset") ||
+		   !strcmp(a.op, "rescan")) {
+		ret = ioctl(fd, !strcmp(a.op, "reset") ? NVME_IOCTL_RESET :
+				!strcmp(a.op, "rescan") ? NVME_IOCTL_RESCAN : NVME_IOCTL_SUBSYS_RESET);
+		print_ret(ret, errno, 0, 0);
+		rc = 0;
+	} else if (!strcmp(a.op, "io") || !strcmp(a.op, "io64") || !strcmp(a.op, "admin") ||
+		   !strcmp(a.op, "admin64")) {
 		rc = do_passthru(fd, &a);
 	} else if (!strcmp(a.op, "vec")) {
 		rc = do_vec(fd, &a);

@@ -38,6 +38,7 @@
 #include "host/worker.h"
 #include "ublk/ublk.h"
 #include "tools/cli.h"
+#include "tools/cli_devauth.h"
 #include "tools/registry.h"
 
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
@@ -937,7 +938,8 @@ static void usage(FILE *out, bool all)
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
 		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
-		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n",
+		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
+		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
 
@@ -978,6 +980,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
 		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
 		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
+		CLI_DEVAUTH_LONGOPTS,
 		{ "reconnect-delay", required_argument, NULL, 'c' },
 		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
@@ -1049,6 +1052,12 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			break;
 		case OPT_DEV_GROUP:
 			if (parse_id(optarg, "--dev-group", true, &a->cuse.gid) < 0)
+				return -1;
+			break;
+		case OPT_DEV_READONLY:
+		case OPT_DEV_ALLOW_ADMIN:
+		case OPT_DEV_ALLOW_IO:
+			if (cli_devauth_opt(&a->cuse.auth, opt, optarg) < 0)
 				return -1;
 			break;
 		case 'h':

@@ -23,6 +23,19 @@
  * fsync(2) never reaches the server: CUSE's file operations have no fsync,
  * so the kernel answers EINVAL, as it does for its own /dev/ngXnY. A Flush
  * is sent like there, as an I/O command (nvme flush).
+ *
+ * Access (cuse_auth.h has the model): open() records the access mode in
+ * fi->fh; every NVMe ioctl round that carries a command, and reset,
+ * subsystem reset and rescan, is judged by cuse_auth_check() from the
+ * caller's credentials at that moment. FUSE gives the caller's thread id
+ * (in our pid namespace; 0 when it is not visible there), which is stable
+ * while that thread sleeps in its ioctl. "Capable" is an approximation of
+ * the kernel's capable(CAP_SYS_ADMIN): CAP_SYS_ADMIN in CapEff of
+ * /proc/TID/status, and the caller in the daemon's user namespace
+ * (/proc/TID/ns/user is /proc/self/ns/user). It does not see LSM hooks,
+ * and a caller killed mid-ioctl whose id is reused at once by a privileged
+ * thread could be judged as that thread. It is read only when the
+ * unprivileged answer is EACCES (the capability only widens).
  */
 #define FUSE_USE_VERSION 31
 
@@ -42,6 +55,7 @@
 
 #include <endian.h>
 #include <fuse3/cuse_lowlevel.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/nvme_ioctl.h>
 
@@ -342,6 +356,78 @@ static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 	nvmf_worker_post(w, &x->r);
 }
 
+/* ---------------------------------------------------------------- access */
+
+/*
+ * Whether thread @pid has CAP_SYS_ADMIN in its effective set and lives in
+ * our user namespace (see the top of the file). False when unknown.
+ */
+static bool caller_capable(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long eff = 0;
+	struct stat self, them;
+	bool found = false;
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if (stat("/proc/self/ns/user", &self) < 0 || stat(path, &them) < 0 ||
+	    self.st_dev != them.st_dev || self.st_ino != them.st_ino)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found && ((eff >> CAP_SYS_ADMIN) & 1);
+}
+
+/*
+ * Session thread: judge call @a (call, opcode, nsid, cdw10, effects filled
+ * in) on node @n for the caller of @req. Returns 0, or a negative errno the
+ * caller answers with (the cause goes to the debug log).
+ */
+static int node_auth(fuse_req_t req, struct cuse_node *n, const struct fuse_file_info *fi,
+		     struct cuse_auth_req *a)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int acc = fi ? (int)(fi->fh & O_ACCMODE) : O_RDONLY;
+	const char *why;
+	int rc;
+
+	a->node = n->is_ns ? CUSE_AUTH_NODE_NS : CUSE_AUTH_NODE_CTRL;
+	a->open_for_write = acc == O_WRONLY || acc == O_RDWR;
+	a->capable = false;
+	rc = cuse_auth_check(&n->cc->opts.auth, a, &why);
+	if (rc == -EACCES) {
+		a->capable = caller_capable(ctx->pid);
+		if (a->capable)
+			rc = cuse_auth_check(&n->cc->opts.auth, a, &why);
+	}
+	if (rc < 0)
+		nvmf_debug("%s: pid %d uid %u: opcode 0x%02x (call %d) refused, %s: %s",
+			   n->devname, (int)ctx->pid, (unsigned int)ctx->uid, a->opcode,
+			   (int)a->call, strerror(-rc), why);
+	return rc;
+}
+
+/* The effects log's entry for I/O @opc on a namespace of command set @csi. */
+static uint32_t io_effects(const struct cuse_node *n, uint8_t opc, uint8_t csi)
+{
+	/* Only the NVM command set's log is read: others vouch for nothing. */
+	if (csi != NVME_CSI_NVM)
+		return 0;
+	return le32toh(n->cc->c->effects.iocs[opc]);
+}
+
 /* ----------------------------------------------------------- passthrough */
 
 static int iov_add(struct iovec *v, int *cnt, uint64_t base, size_t len)
@@ -352,7 +438,7 @@ static int iov_add(struct iovec *v, int *cnt, uint64_t base, size_t len)
 }
 
 /* The controller node's single namespace (IO_CMD), like nvme_dev_user_cmd. */
-static int only_nsid(struct cuse_ctrl *cc, uint32_t *nsid)
+static int only_nsid(struct cuse_ctrl *cc, uint32_t *nsid, uint8_t *csi)
 {
 	int rc;
 
@@ -363,6 +449,7 @@ static int only_nsid(struct cuse_ctrl *cc, uint32_t *nsid)
 		rc = -EINVAL;
 	} else {
 		*nsid = cc->ns[0]->ns.nsid;
+		*csi = cc->ns[0]->ns.csi;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&cc->lock);
@@ -379,8 +466,9 @@ static int only_nsid(struct cuse_ctrl *cc, uint32_t *nsid)
  * execute. Data that does not fit one CUSE round, and VEC data, is moved
  * with process_vm_*v instead (struct cuse_cmd.direct).
  */
-static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is64, bool vec,
-			bool admin, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_file_info *fi,
+			void *arg, bool is64, bool vec, bool admin, const void *in_buf,
+			size_t in_bufsz, size_t out_bufsz)
 {
 	size_t hdr = is64 ? sizeof(struct nvme_passthru_cmd64) : sizeof(struct nvme_passthru_cmd);
 	size_t res_off = is64 ? offsetof(struct nvme_passthru_cmd64, result)
@@ -395,6 +483,9 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 	size_t vec_bytes = 0;
 	struct cuse_cmd *x;
 	bool c2h, direct;
+	uint8_t csi = n->ns.csi;
+	struct cuse_auth_req a = { .call = admin ? CUSE_AUTH_ADMIN : CUSE_AUTH_IO };
+	int rc;
 
 	if (in_bufsz == 0) {
 		iov_add(in, &nin, uarg, hdr);
@@ -417,8 +508,7 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 		if (n->is_ns) {
 			nsid = n->ns.nsid;
 		} else {
-			int rc = only_nsid(n->cc, &nsid);
-
+			rc = only_nsid(n->cc, &nsid, &csi);
 			if (rc < 0) {
 				fuse_reply_err(req, -rc);
 				return;
@@ -434,10 +524,20 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 			fuse_reply_err(req, ENODEV);	/* the namespace changed or went */
 			return;
 		}
-		if (!n->cc->c->nr_ioq) {
-			fuse_reply_err(req, ENXIO);
-			return;
-		}
+	}
+	/* Rounds 2 and 3 (which runs the command the caller has now). */
+	a.opcode = pc.opcode;
+	a.nsid = pc.nsid;
+	a.cdw10 = pc.cdw10;
+	a.effects = admin ? 0 : io_effects(n, pc.opcode, csi);
+	rc = node_auth(req, n, fi, &a);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (!admin && !n->cc->c->nr_ioq) {
+		fuse_reply_err(req, ENXIO);
+		return;
 	}
 	if (pc.metadata_len || pc.metadata) {
 		/* No separate metadata buffer over fabrics/TCP: never drop it. */
@@ -513,8 +613,7 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, void *arg, bool is6
 	if (len && !(x->buf = calloc(1, len)))
 		goto nomem;
 	if (len && !c2h && direct) {
-		int rc = caller_copy(x->pid, x->buf, len, x->uiov, x->nuiov, false);
-
+		rc = caller_copy(x->pid, x->buf, len, x->uiov, x->nuiov, false);
 		if (rc < 0) {
 			nvmf_err("%s: cannot fetch write data from pid %d: %s", n->devname,
 				 (int)x->pid, strerror(-rc));
@@ -550,8 +649,8 @@ nomem:
 }
 
 /* NVME_IOCTL_SUBMIT_IO on a namespace node (nvme_submit_io). */
-static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const void *in_buf,
-			 size_t in_bufsz, size_t out_bufsz)
+static void do_submit_io(fuse_req_t req, struct cuse_node *n, const struct fuse_file_info *fi,
+			 void *arg, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
 	uint64_t uarg = (uint64_t)(uintptr_t)arg;
 	struct nvme_user_io io;
@@ -561,6 +660,8 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const v
 	uint64_t len64;
 	uint32_t len;
 	bool c2h, direct;
+	struct cuse_auth_req a = { .call = CUSE_AUTH_IO };
+	int rc;
 
 	if (in_bufsz == 0) {
 		iov_add(in, &nin, uarg, sizeof(io));
@@ -579,6 +680,16 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const v
 	}
 	if (n->ns.ms) {
 		fuse_reply_err(req, EINVAL);	/* metadata: see do_passthru */
+		return;
+	}
+	/* As nvme_submit_io: judged like the passthrough of the same command. */
+	a.opcode = io.opcode;
+	a.nsid = n->ns.nsid;
+	a.cdw10 = (uint32_t)io.slba;
+	a.effects = io_effects(n, io.opcode, n->ns.csi);
+	rc = node_auth(req, n, fi, &a);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	if (!n->cc->c->nr_ioq) {
@@ -636,8 +747,7 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, void *arg, const v
 		x->nuiov = 1;
 	}
 	if (!c2h && direct) {
-		int rc = caller_copy(x->pid, x->buf, len, x->uiov, 1, false);
-
+		rc = caller_copy(x->pid, x->buf, len, x->uiov, 1, false);
 		if (rc < 0) {
 			x->n = n;
 			atomic_fetch_add(&n->inflight, 1);
@@ -693,8 +803,9 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info
 {
 	struct cuse_node *n = fuse_req_userdata(req);
 	uint64_t bytes = n->ns.nsze * n->ns.lba_size;
+	struct cuse_auth_req a = { .call = CUSE_AUTH_RESET };
+	int rc;
 
-	(void)fi;
 	if (flags & FUSE_IOCTL_COMPAT) {
 		/* 32-bit callers: pointers would need translating; refuse. */
 		fuse_reply_err(req, EOPNOTSUPP);
@@ -702,26 +813,42 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info
 	}
 	switch ((unsigned int)cmd) {
 	case NVME_IOCTL_ADMIN_CMD:
-		do_passthru(req, n, arg, false, false, true, in_buf, in_bufsz, out_bufsz);
+		do_passthru(req, n, fi, arg, false, false, true, in_buf, in_bufsz, out_bufsz);
 		return;
 	case NVME_IOCTL_ADMIN64_CMD:
-		do_passthru(req, n, arg, true, false, true, in_buf, in_bufsz, out_bufsz);
+		do_passthru(req, n, fi, arg, true, false, true, in_buf, in_bufsz, out_bufsz);
 		return;
 	case NVME_IOCTL_IO_CMD:
-		do_passthru(req, n, arg, false, false, false, in_buf, in_bufsz, out_bufsz);
-		return;
-	case NVME_IOCTL_RESCAN:
-		do_rescan(req, n);
+		do_passthru(req, n, fi, arg, false, false, false, in_buf, in_bufsz, out_bufsz);
 		return;
 	default:
 		break;
 	}
 	if (!n->is_ns) {
+		/* Reset, subsystem reset, rescan: CAP_SYS_ADMIN, as nvme_dev_ioctl. */
 		switch ((unsigned int)cmd) {
+		case NVME_IOCTL_RESET:
+		case NVME_IOCTL_SUBSYS_RESET:
+		case NVME_IOCTL_RESCAN:
+			a.call = (unsigned int)cmd == NVME_IOCTL_RESET ? CUSE_AUTH_RESET :
+				 (unsigned int)cmd == NVME_IOCTL_RESCAN ? CUSE_AUTH_RESCAN :
+				 CUSE_AUTH_SUBSYS_RESET;
+			rc = node_auth(req, n, fi, &a);
+			if (rc < 0) {
+				fuse_reply_err(req, -rc);
+				return;
+			}
+			break;
+		default:
+			break;
+		}
+		switch ((unsigned int)cmd) {
+		case NVME_IOCTL_RESCAN:
+			do_rescan(req, n);
+			return;
 		case NVME_IOCTL_RESET: {
-			int rc = n->cc->opts.reset ? n->cc->opts.reset(n->cc->opts.reset_arg) :
-				 -EOPNOTSUPP;
-
+			rc = n->cc->opts.reset ? n->cc->opts.reset(n->cc->opts.reset_arg) :
+			     -EOPNOTSUPP;
 			if (rc < 0)
 				fuse_reply_err(req, -rc);
 			else
@@ -743,13 +870,13 @@ static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info
 		fuse_reply_ioctl(req, (int)n->ns.nsid, NULL, 0);
 		return;
 	case NVME_IOCTL_IO64_CMD:
-		do_passthru(req, n, arg, true, false, false, in_buf, in_bufsz, out_bufsz);
+		do_passthru(req, n, fi, arg, true, false, false, in_buf, in_bufsz, out_bufsz);
 		return;
 	case NVME_IOCTL_IO64_CMD_VEC:
-		do_passthru(req, n, arg, true, true, false, in_buf, in_bufsz, out_bufsz);
+		do_passthru(req, n, fi, arg, true, true, false, in_buf, in_bufsz, out_bufsz);
 		return;
 	case NVME_IOCTL_SUBMIT_IO:
-		do_submit_io(req, n, arg, in_buf, in_bufsz, out_bufsz);
+		do_submit_io(req, n, fi, arg, in_buf, in_bufsz, out_bufsz);
 		return;
 	case BLKGETSIZE64: {
 		uint64_t v = bytes;
@@ -817,8 +944,10 @@ static void node_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
+/* The access mode is kept in fi->fh for the ioctls' "open for writing". */
 static void node_open(fuse_req_t req, struct fuse_file_info *fi)
 {
+	fi->fh = (uint64_t)(fi->flags & O_ACCMODE);
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);

@@ -23,6 +23,10 @@
  * separate metadata). 32-bit callers are refused with EOPNOTSUPP.
  * NVME_IOCTL_RESET calls cuse_opts.reset (a live reset). read(2) and
  * write(2) answer EOPNOTSUPP: CUSE passes no file offset (see cuse.c).
+ *
+ * Access: besides the node's mode, every NVMe ioctl is judged per call like
+ * the kernel's nodes judge it (cuse_auth.h), from the caller's capabilities
+ * read at call time and the fd's open mode, plus cuse_opts.auth.
  */
 #ifndef NVMF_CUSE_H
 #define NVMF_CUSE_H
@@ -31,6 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cuse/cuse_auth.h"
 #include "host/nvmf.h"
 
 struct cuse_ctrl;
@@ -47,6 +52,8 @@ struct cuse_opts {
 	 */
 	int (*reset)(void *arg);
 	void *reset_arg;
+	/* Restrictions beyond the kernel's access rule (cuse_auth.h). */
+	struct cuse_auth_policy auth;
 };
 
 /*

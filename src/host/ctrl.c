@@ -485,6 +485,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 	if (le16toh(c->id.cntlid) != c->cntlid)
 		nvmf_warn("Identify CNTLID %u differs from Connect CNTLID %u",
 			  le16toh(c->id.cntlid), c->cntlid);
+	nvmf_ctrl_read_effects(c);	/* failure: zeroed log plus known effects */
 
 	/* NVMe/RDMA moves all data through keyed SGLs (SGLS bit 2). */
 	if (!strcmp(c->ops->name, "rdma") && !(le32toh(c->id.sgls) & (1u << 2))) {

@@ -342,6 +342,12 @@ struct nvmf_ctrl {
 	uint16_t io_depth;		/* commands per I/O queue */
 	uint32_t nn;			/* Identify NN: highest namespace ID */
 	struct nvme_id_ctrl id;
+	/*
+	 * Commands Supported and Effects (LID 0x05) with the kernel's known
+	 * fix-ups, read once at the first connect (nvmf_ctrl_read_effects) and
+	 * then only read: the CUSE nodes judge callers by it.
+	 */
+	struct nvme_cmd_effects_log effects;
 	struct nvmf_qpair *adminq;
 	struct nvmf_qpair **ioq;
 	int nr_ioq;
@@ -437,6 +443,31 @@ int nvmf_ctrl_admin_exec(struct nvmf_ctrl *c, struct nvmf_request *req);
 int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k);
 int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t nsid,
 		      uint64_t offset, void *buf, uint32_t len, bool rae);
+/*
+ * Effects log bits libnvme's <nvme/types.h> lacks or defines narrower (its
+ * CSE mask is bits 17:16; the spec's CSE field is 18:16).
+ */
+#define NVMF_CMD_EFFECTS_CSER_MASK	(3u << 14)	/* CSE relaxations */
+#define NVMF_CMD_EFFECTS_CSE_MASK	(7u << 16)	/* submission and execution */
+#define NVMF_CMD_EFFECTS_SCOPE_MASK	(0xfffu << 20)	/* CSP: the command's scope */
+
+/*
+ * Read the Commands Supported and Effects log into c->effects when Identify
+ * Controller's LPA bit 1 says there is one, then apply the fix-ups the
+ * Linux host applies to every NVM controller (drivers/nvme/host/core.c,
+ * nvme_init_known_nvm_effects): Format NVM and Sanitize change LBA
+ * contents and need exclusive execution, Security Receive needs none,
+ * Write, Write Zeroes and Write Uncorrectable change LBA contents. When the
+ * log is absent or the controller refuses it, c->effects is the zeroed log
+ * plus those fix-ups (every unlisted command then counts as unsupported,
+ * so only callers with CAP_SYS_ADMIN may send it through a CUSE node).
+ * Discovery controllers: nothing is read. Returns 0, or -errno when the
+ * admin queue failed (the log is still zeroed plus fix-ups). Call after
+ * Identify Controller. Owner thread, before nvmf_ctrl_start.
+ */
+int nvmf_ctrl_read_effects(struct nvmf_ctrl *c);
+/* The fix-ups alone, applied to @log in place (see above). Thread: any. */
+void nvmf_effects_apply_known(struct nvme_cmd_effects_log *log);
 /*
  * Rescan the active namespaces and wait for the result (host/scan.c).
  * For the connect path: the owner thread, before nvmf_ctrl_start().
