@@ -135,6 +135,7 @@ static void copy_qp_stats(void *arg)
 static void write_stats(FILE *f, const struct daemon *d)
 {
 	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
+	uint64_t aborts = 0;
 
 	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
 		struct qp_stats_call sc = { .w = d->ctrl->io_workers[i] };
@@ -142,6 +143,7 @@ static void write_stats(FILE *f, const struct daemon *d)
 		nvmf_worker_call(sc.w, copy_qp_stats, &sc);
 		timeouts += sc.st.timeouts;
 		ddgst += sc.st.ddgst_errors;
+		aborts += sc.st.aborts;
 	}
 	for (int i = 0; i < d->nr_ublk; i++) {
 		struct ublk_stats us;
@@ -164,8 +166,8 @@ static void write_stats(FILE *f, const struct daemon *d)
 	fprintf(f, ",\"stats\":{\"reconnects\":%lu,\"timeouts\":%" PRIu64
 		",\"digest_errors\":%" PRIu64 ",\"retries\":%" PRIu64
 		",\"partial_completions\":%" PRIu64 ",\"requeued\":%" PRIu64
-		",\"io_errors\":%" PRIu64 "}", d->reconnects, timeouts, ddgst, retries, partial,
-		requeued, ioerr);
+		",\"io_errors\":%" PRIu64 ",\"aborts\":%" PRIu64 "}", d->reconnects, timeouts,
+		ddgst, retries, partial, requeued, ioerr, aborts);
 }
 
 static void write_info(FILE *f, const struct daemon *d)

@@ -637,7 +637,21 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 	x->r.cmd.cdw13 = htole32(pc.cdw13);
 	x->r.cmd.cdw14 = htole32(pc.cdw14);
 	x->r.cmd.cdw15 = htole32(pc.cdw15);
-	x->r.timeout_ms = pc.timeout_ms;
+	/*
+	 * The caller's timeout is the caller's: past it the command is
+	 * aborted (Abort on the admin queue) and the caller gets whatever
+	 * status that brings; only the engine's own timeout, the longer of
+	 * the two, fails the queue pair, as any lost command does. A caller
+	 * with a 1 ms timeout thus never fails other callers' I/O.
+	 */
+	if (pc.timeout_ms) {
+		uint32_t dflt = admin ? CUSE_ADMIN_TIMEOUT_MS : CUSE_IO_TIMEOUT_MS;
+
+		if (pc.timeout_ms < dflt)
+			x->r.abort_ms = pc.timeout_ms;
+		else
+			x->r.timeout_ms = pc.timeout_ms;
+	}
 	if (!admin && n->is_ns)
 		x->r.ns_ref = &n->ref;
 	cmd_post(x, admin, cmd_done);

@@ -25,6 +25,7 @@
 #include "host/identify.h"
 #include "host/log.h"
 #include "host/nvmf.h"
+#include "host/worker.h"
 
 #define ADMIN_DEPTH		31	/* Connect SQSIZE 31: 32 entries, Linux NVME_AQ_DEPTH */
 #define ADMIN_TIMEOUT_MS	10000
@@ -229,6 +230,45 @@ static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
 	}
 }
 
+static void abort_done(struct nvmf_request *req)
+{
+	/* DW0 bit 0 set: the controller did not abort it (nvmet never does). */
+	nvmf_debug("Abort of cid %u on queue %u: %s%s", le32toh(req->cmd.cdw10) >> 16,
+		   le32toh(req->cmd.cdw10) & 0xffff, nvmf_status_str(req->status),
+		   nvmf_req_ok(req) && !(le32toh(req->cqe.dw0) & 1) ? ", aborted" : "");
+	free(req);
+}
+
+/*
+ * The abort hook of every queue pair of @arg (a controller): a command
+ * outlived its caller's timeout (abort_ms). Send an Abort for it on the
+ * admin queue, as the Linux PCIe host does, instead of failing the queue
+ * pair for every other caller; the command itself keeps its slot until it
+ * completes (aborted or not) or reaches its own timeout, which then
+ * resets the association. Runs on the queue pair's owner thread: the
+ * admin worker for the admin queue, an I/O worker otherwise.
+ */
+void nvmf_ctrl_send_abort(struct nvmf_qpair *qp, struct nvmf_request *req, void *arg)
+{
+	struct nvmf_ctrl *c = arg;
+	struct nvmf_request *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return;
+	a->cmd.opc = nvme_admin_abort_cmd;
+	a->cmd.cdw10 = htole32(qp->qid | (uint32_t)req->cid << 16);
+	a->timeout_ms = ADMIN_TIMEOUT_MS;
+	a->cb = abort_done;
+	if (qp->qid == 0) {
+		if (nvmf_qpair_submit(qp, a) < 0)
+			free(a);
+	} else if (c->admin_worker) {
+		nvmf_worker_post(c->admin_worker, a);	/* fails it (and frees) if stopped */
+	} else {
+		free(a);
+	}
+}
+
 static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 {
 	struct nvmf_xport_params p = {
@@ -255,6 +295,8 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	c->adminq->cancel_fd = p.cancel_fd;
+	c->adminq->abort_hook = nvmf_ctrl_send_abort;
+	c->adminq->abort_arg = c;
 	return nvmf_fabrics_connect(c->adminq, &a, &c->cntlid, err, errlen);
 }
 
@@ -305,6 +347,8 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		if (rc < 0)
 			return rc;
 		c->ioq[i]->cancel_fd = p.cancel_fd;
+		c->ioq[i]->abort_hook = nvmf_ctrl_send_abort;
+		c->ioq[i]->abort_arg = c;
 		c->nr_ioq = (int)i + 1;
 		rc = nvmf_fabrics_connect(c->ioq[i], &a, NULL, err, errlen);
 		if (rc < 0)
@@ -678,8 +722,9 @@ void nvmf_ctrl_set_live(struct nvmf_ctrl *c)
 
 bool nvmf_ctrl_service_due(const struct nvmf_ctrl *c)
 {
+	/* A failed admin queue (seen by the worker's own poll) fails the controller now. */
 	return c->ns_changed || (c->aer_pending_rearm && !c->aer_inflight) ||
-	       nvmf_ctrl_scan_finished(c);
+	       nvmf_ctrl_scan_finished(c) || c->adminq->state == NVMF_QP_FAILED;
 }
 
 static void qpair_failed(struct nvmf_ctrl *c, struct nvmf_qpair *qp)

@@ -271,8 +271,11 @@ void nvmf_ctrl_reconnect_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *nc)
 	 */
 	nvmf_ctrl_ns_adopt(c, nc);
 	nc->adminq->gen = as.gen;
-	for (int i = 0; i < c->nr_ioq; i++)
+	nc->adminq->abort_arg = c;
+	for (int i = 0; i < c->nr_ioq; i++) {
 		nc->ioq[i]->gen = as.gen;
+		nc->ioq[i]->abort_arg = c;	/* the donor goes away */
+	}
 	/* The admin queue next: LIVE, new generation. */
 	nvmf_worker_swap_qpair(c->admin_worker, nc->adminq, adopt_admin, &as);
 	nc->adminq = NULL;

@@ -65,7 +65,14 @@ struct nvmf_request {
 	void *data;
 	uint32_t data_len;
 	enum nvmf_dir dir;
-	uint32_t timeout_ms;	/* 0: never times out (AER) */
+	uint32_t timeout_ms;	/* 0: never times out (AER); then the queue pair fails */
+	/*
+	 * 0, or less than timeout_ms: after this long, ask the controller to
+	 * abort the command (the queue pair's abort hook sends an Abort) and
+	 * keep waiting for its completion until timeout_ms. A caller's own
+	 * short timeout thus costs that caller only, never the queue pair.
+	 */
+	uint32_t abort_ms;
 	nvmf_req_cb cb;
 	void *cb_arg;
 
@@ -93,6 +100,7 @@ struct nvmf_request {
 	uint16_t cid;
 	uint16_t slot;
 	uint64_t deadline_ns;
+	uint64_t abort_ns;
 };
 
 /* Completion helpers. */
@@ -163,6 +171,7 @@ struct nvmf_qpair_stats {
 	uint64_t c2h_success;	/* reads completed by C2HData SUCCESS, no CapsuleResp */
 	uint64_t inv_remote;	/* RDMA: windows shut by the controller's Send with Invalidate */
 	uint64_t inv_local;	/* RDMA: windows the host had to shut (Local Invalidate) */
+	uint64_t aborts;	/* Abort commands sent for commands past their abort_ms */
 };
 
 struct nvmf_qpair {
@@ -183,6 +192,9 @@ struct nvmf_qpair {
 	uint64_t next_timeout_scan_ns;
 	uint32_t gen;		/* the association it belongs to (nvmf_ctrl.gen) */
 	int cancel_fd;		/* > 0: nvmf_qpair_exec() gives up when readable */
+	/* Called on the owner thread for a command past its abort_ms (see ctrl). */
+	void (*abort_hook)(struct nvmf_qpair *qp, struct nvmf_request *req, void *arg);
+	void *abort_arg;
 	int err;		/* why it failed */
 	char errmsg[256];
 	struct nvmf_qpair_stats stats;
@@ -504,6 +516,8 @@ bool nvmf_ns_ref_valid(struct nvmf_ctrl *c, struct nvmf_ns_ref *r);
 void nvmf_ns_ref_init(struct nvmf_ns_ref *r, const struct nvmf_ns *ns);
 /* The state; thread: any. */
 enum nvmf_ctrl_state nvmf_ctrl_get_state(const struct nvmf_ctrl *c);
+/* The queue pairs' abort hook (struct nvmf_qpair.abort_hook); see ctrl.c. */
+void nvmf_ctrl_send_abort(struct nvmf_qpair *qp, struct nvmf_request *req, void *arg);
 /* For the engine (ctrl_run.c, scan.c), on the admin worker. */
 void nvmf_ctrl_fail_gen(struct nvmf_ctrl *c, uint32_t gen, int err, const char *why);
 void nvmf_ctrl_set_live(struct nvmf_ctrl *c);

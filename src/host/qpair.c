@@ -105,6 +105,8 @@ int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
 	memset(&req->cqe, 0, sizeof(req->cqe));
 	req->deadline_ns = req->timeout_ms ?
 		nvmf_now_ns() + (uint64_t)req->timeout_ms * 1000000ull : 0;
+	req->abort_ns = req->abort_ms && req->abort_ms < req->timeout_ms ?
+		nvmf_now_ns() + (uint64_t)req->abort_ms * 1000000ull : 0;
 	qp->slots[slot] = req;
 	qp->outstanding++;
 	if (req->deadline_ns)
@@ -186,7 +188,17 @@ static void expire_overdue(struct nvmf_qpair *qp, uint64_t now)
 	for (uint16_t s = 0; s < qp->depth; s++) {
 		struct nvmf_request *req = qp->slots[s];
 
-		if (!req || !req->deadline_ns || req->deadline_ns > now)
+		if (!req || !req->deadline_ns)
+			continue;
+		if (req->abort_ns && req->abort_ns <= now) {
+			req->abort_ns = 0;	/* once */
+			qp->stats.aborts++;
+			nvmf_debug("queue %u: cid %u opcode 0x%02x past its %u ms: abort", qp->qid,
+				   req->cid, req->cmd.opc, req->abort_ms);
+			if (qp->abort_hook)
+				qp->abort_hook(qp, req, qp->abort_arg);
+		}
+		if (req->deadline_ns > now)
 			continue;
 		/*
 		 * Like the Linux host, a command that outlives its timeout

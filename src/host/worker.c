@@ -589,6 +589,7 @@ static void stats_carry(struct nvmf_qpair_stats *to, const struct nvmf_qpair_sta
 	to->c2h_success += from->c2h_success;
 	to->inv_remote += from->inv_remote;
 	to->inv_local += from->inv_local;
+	to->aborts += from->aborts;
 }
 
 static void swap_on_worker(void *arg)

@@ -890,6 +890,12 @@ static int admin(struct conn *c, const struct cmd *cmd)
 		ft->st.keep_alives++;
 		unlock(ft);
 		return send_resp(c, cmd->cid, 0, 0, 0);
+	case 0x08:	/* Abort: counted; like nvmet, nothing is aborted (DW0 bit 0) */
+		lock(ft);
+		ft->st.aborts++;
+		ft->st.last_abort = cmd->cdw10;
+		unlock(ft);
+		return send_resp(c, cmd->cid, 0, 1, 0);
 	case 0x0c:	/* Asynchronous Event Request: held */
 		lock(ft);
 		if (ft->aer_pending) {

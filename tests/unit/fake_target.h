@@ -93,6 +93,8 @@ struct ft_stats {
 	uint32_t cc;			/* last CC written */
 	unsigned int enables, shutdowns, shutdown_with_en;
 	unsigned int keep_alives, aers, changed_ns_reads, disc_reads;
+	unsigned int aborts;		/* Abort commands received */
+	uint32_t last_abort;		/* CDW10 of the last one: SQID | CID << 16 */
 	unsigned int reads, writes, flushes;
 	unsigned int icd_writes, r2ts, h2c_pdus, c2h_pdus;
 	unsigned int h2c_terms;		/* H2CTermReq received */

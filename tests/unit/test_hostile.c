@@ -457,6 +457,51 @@ START_TEST(test_failed_queue_costs_no_cpu)
 }
 END_TEST
 
+/*
+ * A caller's short timeout (abort_ms) on a command the controller sits on:
+ * an Abort for exactly that command goes out, the queue pair stays live,
+ * and another caller's read on the same queue completes normally.
+ */
+START_TEST(test_short_timeout_aborts_only_that_command)
+{
+	struct ft_config cfg;
+	struct ft_stats st;
+	struct nvmf_ctrl *c;
+	struct ft *ft;
+	struct io slow, other;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	c = start_ctrl(ft, 0);
+	ft_arm(ft, 1, FT_FAULT_NO_ANSWER, 1);	/* the next I/O command: never answered */
+	prep_read(&slow, 1, 512);
+	slow.req.abort_ms = 1;
+	slow.req.timeout_ms = 20000;
+	nvmf_worker_post(c->io_workers[0], &slow.req);
+	for (uint64_t t0 = nvmf_now_ns(); ms_since(t0) < 3000; sleep_ms(10)) {
+		ft_get_stats(ft, &st);
+		if (st.aborts)
+			break;
+	}
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.aborts, 1);
+	ck_assert_uint_eq(st.last_abort & 0xffff, 1);		/* SQID 1 */
+	ck_assert_uint_eq(st.last_abort >> 16, slow.req.cid);	/* that command */
+	prep_read(&other, 1, 512);
+	nvmf_worker_post(c->io_workers[0], &other.req);
+	ck_assert(wait_done(&other, 3000));
+	ck_assert_int_eq(other.xport_err, 0);
+	ck_assert_int_eq(other.status, 0);
+	ck_assert_int_eq(nvmf_ctrl_get_state(c), NVMF_CTRL_LIVE);
+	ck_assert(!atomic_load(&slow.done));	/* still the controller's */
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ck_assert(atomic_load(&slow.done));
+	ft_stop(ft);
+}
+END_TEST
+
 struct canceller {
 	int fd;
 	int after_ms;
@@ -529,6 +574,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_keep_alive_timeout_fails_io);
 	tcase_add_test(tc, test_failed_queue_costs_no_cpu);
 	tcase_add_test(tc, test_connect_cancelled);
+	tcase_add_test(tc, test_short_timeout_aborts_only_that_command);
 	suite_add_tcase(s, tc);
 	return s;
 }
