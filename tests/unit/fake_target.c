@@ -1088,7 +1088,8 @@ static int handle_cmd(struct conn *c, const struct pdu *p)
 			  p->dlen, cmd.sgl_id, cmd.sgl_len);
 	if (!p->dlen && (cmd.sgl_id != 0x5a || cmd.sgl_addr))
 		violation(ft, "opcode 0x%02x SGL id 0x%02x (want 0x5A)", cmd.opc, cmd.sgl_id);
-	if (ft->cfg.mdts && cmd.opc != 0x7f && cmd.sgl_len > (4096u << ft->cfg.mdts))
+	if (ft->cfg.mdts && ft->cfg.mdts < 20 && cmd.opc != 0x7f &&
+	    cmd.sgl_len > (4096u << ft->cfg.mdts))
 		violation(ft, "opcode 0x%02x moves %u bytes, MDTS allows %u", cmd.opc,
 			  cmd.sgl_len, 4096u << ft->cfg.mdts);
 	lock(ft);
