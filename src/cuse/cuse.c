@@ -6,12 +6,16 @@
  * handler is installed and many nodes live in one daemon. A session thread
  * polls that fd and a stop eventfd.
  *
- * ioctls with data use the unrestricted-ioctl retry exchange: the first
- * call asks for the argument struct, the second (struct in hand) asks the
- * kernel to copy in the write data and to reserve room for the result and
- * the read data, the third executes. Only the third call keeps state: the
- * request is copied (in_buf is only valid during the callback) and the
- * reply is sent from the completion callback on the queue's worker.
+ * ioctls with data use the unrestricted-ioctl retry exchange. With
+ * CAP_SYS_PTRACE (a root daemon) it takes two rounds: the first asks for
+ * the argument struct and room for the result, the second executes, the
+ * data moving between the caller's memory and ours with
+ * process_vm_readv/writev. Without it, three: the second round (struct in
+ * hand) asks the kernel to copy in the write data and to reserve room for
+ * the result and the read data, the third executes. Only the last call
+ * keeps state: the request is copied (in_buf is only valid during the
+ * callback) and the reply is sent from the completion callback on the
+ * queue's worker. NVMFUSE_CUSE_ROUNDS=3 forces three rounds.
  *
  * read(2)/write(2) are refused with EOPNOTSUPP: CUSE (fs/fuse/cuse.c,
  * cuse_read_iter/cuse_write_iter) starts every syscall at offset 0 and
@@ -102,6 +106,14 @@ struct cuse_ctrl {
 	int nr_ns;
 	atomic_uint next_q;		/* round-robin I/O queue choice */
 	atomic_int inflight;		/* commands posted, all nodes */
+	/*
+	 * Two ioctl rounds instead of three: the first asks for the argument
+	 * struct and room for the result, the second executes, with the data
+	 * moved by process_vm_readv/writev (needs CAP_SYS_PTRACE, which the
+	 * daemon has as root). Each round is a trip through the kernel and
+	 * this daemon; the data rounds cost a third of a passthrough.
+	 */
+	bool two_rounds;
 	/* cuse_stats, written by the I/O workers */
 	atomic_uint_fast64_t st_retries, st_partial, st_requeued, st_errors;
 };
@@ -362,13 +374,28 @@ static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
  * Whether thread @pid has CAP_SYS_ADMIN in its effective set and lives in
  * our user namespace (see the top of the file). False when unknown.
  */
-static bool caller_capable(pid_t pid)
+/* CapEff of /proc/@who/status ("self" or a pid); false when unknown. */
+static bool read_capeff(const char *who, unsigned long long *eff)
 {
 	char path[64], line[256];
-	unsigned long long eff = 0;
-	struct stat self, them;
 	bool found = false;
 	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", who);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", eff) == 1;
+	fclose(f);
+	return found;
+}
+
+static bool caller_capable(pid_t pid)
+{
+	unsigned long long eff = 0;
+	struct stat self, them;
+	char path[64], who[16];
 
 	if (pid <= 0)
 		return false;
@@ -376,18 +403,8 @@ static bool caller_capable(pid_t pid)
 	if (stat("/proc/self/ns/user", &self) < 0 || stat(path, &them) < 0 ||
 	    self.st_dev != them.st_dev || self.st_ino != them.st_ino)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found && ((eff >> CAP_SYS_ADMIN) & 1);
+	snprintf(who, sizeof(who), "%d", (int)pid);
+	return read_capeff(who, &eff) && ((eff >> CAP_SYS_ADMIN) & 1);
 }
 
 /*
@@ -480,7 +497,7 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 	int nin = 0, nout = 0;
 	uint32_t len, nsid = 0, nvec = 0;
 	uint64_t total;
-	size_t vec_bytes = 0;
+	size_t vec_bytes = 0, vec_in = 0;
 	struct cuse_cmd *x;
 	bool c2h, direct;
 	uint8_t csi = n->ns.csi;
@@ -489,7 +506,9 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 
 	if (in_bufsz == 0) {
 		iov_add(in, &nin, uarg, hdr);
-		fuse_reply_ioctl_retry(req, in, 1, NULL, 0);
+		if (n->cc->two_rounds)
+			iov_add(out, &nout, uarg + res_off, res_len);
+		fuse_reply_ioctl_retry(req, in, 1, nout ? out : NULL, (size_t)nout);
 		return;
 	}
 	if (in_bufsz < hdr) {
@@ -552,7 +571,9 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 			return;
 		}
 		vec_bytes = (size_t)nvec * sizeof(struct iovec);
-		len = 0;	/* known in round 3 */
+		/* The iovec array: in the last round's input, or read directly. */
+		vec_in = n->cc->two_rounds ? 0 : vec_bytes;
+		len = 0;	/* known in the last round */
 		direct = nvec != 0;
 	} else {
 		len = (pc.addr && pc.data_len) ? pc.data_len : 0;
@@ -560,9 +581,9 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 			fuse_reply_err(req, EINVAL);	/* beyond MDTS, as the kernel */
 			return;
 		}
-		direct = len > CUSE_XFER_MAX;
+		direct = n->cc->two_rounds || len > CUSE_XFER_MAX;
 	}
-	if (out_bufsz == 0) {
+	if (out_bufsz == 0) {	/* round 2 of 3 */
 		iov_add(in, &nin, uarg, hdr);
 		if (vec_bytes)
 			iov_add(in, &nin, pc.addr, vec_bytes);
@@ -574,8 +595,8 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 		fuse_reply_ioctl_retry(req, in, (size_t)nin, out, (size_t)nout);
 		return;
 	}
-	/* Third round: the sizes must match what the second asked for. */
-	if (in_bufsz != hdr + vec_bytes + (c2h || direct ? 0 : len) ||
+	/* The last round: the sizes must match what the one before asked for. */
+	if (in_bufsz != hdr + vec_in + (c2h || direct ? 0 : len) ||
 	    out_bufsz != res_len + (c2h && !direct ? len : 0)) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -592,7 +613,17 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 		x->uiov = calloc((size_t)x->nuiov, sizeof(*x->uiov));
 		if (!x->uiov)
 			goto nomem;
-		if (vec) {
+		if (vec && !vec_in) {
+			struct iovec arr = { (void *)(uintptr_t)pc.addr, vec_bytes };
+
+			rc = caller_copy(x->pid, x->uiov, vec_bytes, &arr, 1, false);
+			if (rc < 0) {
+				free(x->uiov);
+				free(x);
+				fuse_reply_err(req, EFAULT);
+				return;
+			}
+		} else if (vec) {
 			memcpy(x->uiov, (const uint8_t *)in_buf + hdr, vec_bytes);
 		} else {
 			x->uiov[0].iov_base = (void *)(uintptr_t)pc.addr;
@@ -679,7 +710,9 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, const struct fuse_
 
 	if (in_bufsz == 0) {
 		iov_add(in, &nin, uarg, sizeof(io));
-		fuse_reply_ioctl_retry(req, in, 1, NULL, 0);
+		if (n->cc->two_rounds)
+			iov_add(out, &nout, uarg, 1);	/* marks the direct last round */
+		fuse_reply_ioctl_retry(req, in, 1, nout ? out : NULL, (size_t)nout);
 		return;
 	}
 	if (in_bufsz < sizeof(io)) {
@@ -719,12 +752,12 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, const struct fuse_
 	c2h = io.opcode == nvme_cmd_read;
 	/* Direct (process_vm_*v) data: round 3 is told apart by a 1-byte out
 	 * range on the argument that the reply never writes. */
-	direct = len > CUSE_XFER_MAX;
+	direct = n->cc->two_rounds || len > CUSE_XFER_MAX;
 	if (!io.addr) {
 		fuse_reply_err(req, EFAULT);
 		return;
 	}
-	if (in_bufsz == sizeof(io) && out_bufsz == 0) {
+	if (in_bufsz == sizeof(io) && out_bufsz == 0) {	/* round 2 of 3 */
 		iov_add(in, &nin, uarg, sizeof(io));
 		if (direct)
 			iov_add(out, &nout, uarg, 1);
@@ -1208,6 +1241,14 @@ int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_op
 	snprintf(cc->name, sizeof(cc->name), "%s", name);
 	cc->instance = (unsigned int)strtoul(name + 4, NULL, 10);
 	pthread_mutex_init(&cc->lock, NULL);
+	{
+		/* process_vm_*v into any caller needs CAP_SYS_PTRACE (root has it). */
+		unsigned long long eff = 0;
+		const char *rounds = getenv("NVMFUSE_CUSE_ROUNDS");
+
+		cc->two_rounds = read_capeff("self", &eff) && ((eff >> CAP_SYS_PTRACE) & 1) &&
+				 !(rounds && !strcmp(rounds, "3"));
+	}
 	rc = node_create(cc, NULL, &cc->ctrl_node, err, errlen);
 	if (rc < 0)
 		goto fail;
