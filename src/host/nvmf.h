@@ -191,6 +191,12 @@ struct nvmf_qpair {
 	uint8_t slot_bits;
 	uint64_t next_timeout_scan_ns;
 	uint32_t gen;		/* the association it belongs to (nvmf_ctrl.gen) */
+	/*
+	 * Set by an event loop around nvmf_qpair_poll() when it knows the fd
+	 * is not readable (epoll did not report it): a transport may skip
+	 * its receive system call. False means "may be readable".
+	 */
+	bool rx_idle;
 	int cancel_fd;		/* > 0: nvmf_qpair_exec() gives up when readable */
 	/* Called on the owner thread for a command past its abort_ms (see ctrl). */
 	void (*abort_hook)(struct nvmf_qpair *qp, struct nvmf_request *req, void *arg);

@@ -271,7 +271,7 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
-		bool live = w->qp->state != NVMF_QP_FAILED;
+		bool live = w->qp->state != NVMF_QP_FAILED, readable;
 		/*
 		 * Backlog that fits now goes out at once; outstanding commands
 		 * need their timeouts checked; idle needs nothing at all.
@@ -283,6 +283,7 @@ static void *worker_main(void *arg)
 		n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
+		readable = n <= 0;	/* a timeout or error: look anyway */
 		for (int i = 0; i < n; i++) {
 			struct fd_watch *fw = evs[i].data.ptr;
 
@@ -290,9 +291,13 @@ static void *worker_main(void *arg)
 				drain_mailbox(w);
 			else if (fw)
 				fw->cb(w, fw->fd, evs[i].events, fw->arg);
+			else
+				readable = true;	/* the queue pair's fd */
 		}
 		/* Queue pair progress, also expiring timed-out commands. */
+		w->qp->rx_idle = !readable;
 		nvmf_qpair_poll(w->qp, 0);
+		w->qp->rx_idle = true;	/* the rest of this iteration only sends */
 		if (w->backlog_len) {
 			if (w->qp->state == NVMF_QP_FAILED && nvmf_worker_holding(w)) {
 				/* reconnecting: keep it for the next queue pair */
@@ -308,6 +313,7 @@ static void *worker_main(void *arg)
 		}
 		for (struct idle_hook *h = w->idle; h; h = h->next)
 			h->fn(h->arg);
+		w->qp->rx_idle = false;
 		pthread_mutex_lock(&w->lock);
 		if (w->stop) {
 			pthread_mutex_unlock(&w->lock);

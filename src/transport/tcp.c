@@ -552,10 +552,19 @@ static ssize_t rx_direct(struct tcp_qpair *tq)
 	return n;
 }
 
+/*
+ * Receive and consume until the socket is drained. A recv that returns
+ * less than it asked for has emptied the socket: stop there instead of
+ * paying another system call for EAGAIN (the event loop is level
+ * triggered and reports data that arrives later).
+ */
 static int tcp_receive(struct tcp_qpair *tq)
 {
+	bool drained = false;
+
 	for (;;) {
 		ssize_t n;
+		size_t want;
 
 		if (tq->rpos < tq->rlen) {
 			tq->rpos += rx_consume(tq, tq->rbuf + tq->rpos, tq->rlen - tq->rpos);
@@ -563,14 +572,20 @@ static int tcp_receive(struct tcp_qpair *tq)
 				return tq->qp.err;
 			continue;
 		}
+		if (drained)
+			return 0;
 		if (tq->rx_state == RX_DATA && tq->rx_left >= TCP_DIRECT_MIN) {
+			want = tq->rx_left;
 			n = rx_direct(tq);
 		} else {
+			want = TCP_RBUF_SIZE;
 			tq->rpos = tq->rlen = 0;
 			n = recv(tq->fd, tq->rbuf, TCP_RBUF_SIZE, MSG_DONTWAIT);
 			if (n > 0)
 				tq->rlen = (size_t)n;
 		}
+		if (n > 0 && (size_t)n < want)
+			drained = true;
 		if (n == 0) {
 			nvmf_qpair_fail(&tq->qp, -ECONNRESET, "connection closed by %s", tq->peer);
 			return -ECONNRESET;
@@ -596,7 +611,8 @@ static int tcp_process(struct nvmf_qpair *qp)
 		return qp->err;
 	tq->completed = 0;
 	rc = tcp_flush(tq);
-	if (rc == 0)
+	/* The event loop saw nothing to read: no recv just to hear EAGAIN. */
+	if (rc == 0 && (!qp->rx_idle || tq->rpos < tq->rlen))
 		rc = tcp_receive(tq);
 	if (rc == 0)
 		rc = tcp_flush(tq);	/* H2CData queued by R2Ts, resubmissions */
