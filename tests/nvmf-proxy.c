@@ -19,6 +19,7 @@
  *                       damaged piece after intact ones is a partial read
  *   --drop-every S      close every connection every S seconds
  *   --blackhole-after S stop forwarding (keep the sockets open) after S s
+ *                       (or from a SIGUSR2 on, whenever a test says so)
  *
  * --corrupt-c2h and --corrupt-hdr count, per connection, the PDUs the host
  * receives (the pieces when splitting), and damage I/O queues only (the
@@ -103,7 +104,7 @@ static struct pair g_pairs[MAX_PAIRS];
 static unsigned long g_corrupt_c2h, g_corrupt_hdr, g_split_c2h;
 static unsigned long g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops, g_stat_conns;
 static unsigned long g_stat_split, g_stat_pieces, g_stat_bad_in;
-static volatile sig_atomic_t g_print, g_stop;
+static volatile sig_atomic_t g_print, g_stop, g_blackhole;
 
 static void print_stats(void)
 {
@@ -118,6 +119,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		g_print = 1;
+	else if (sig == SIGUSR2)
+		g_blackhole = 1;
 	else
 		g_stop = 1;
 }
@@ -425,6 +428,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGUSR1, on_signal);
+	signal(SIGUSR2, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -438,7 +442,8 @@ int main(int argc, char **argv)
 	while (!g_stop) {
 		struct pollfd pfd[1 + 2 * MAX_PAIRS];
 		struct stream *who[1 + 2 * MAX_PAIRS];
-		bool blackholed = blackhole_after > 0 && now_s() - start >= blackhole_after;
+		bool blackholed = g_blackhole ||
+				  (blackhole_after > 0 && now_s() - start >= blackhole_after);
 		int np = 0;
 
 		if (g_print) {

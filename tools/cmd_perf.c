@@ -69,10 +69,11 @@ struct worker {
 	uint8_t *busy, *written;
 	uint32_t inflight;
 	bool filling;
-	/* results */
-	uint64_t ops, bytes, errors, verify_errors;
-	uint64_t lat_sum_ns, lat_max_ns;
-	uint64_t hist[HIST_BUCKETS];
+	/* results, per direction ([0] reads, [1] writes), I/O phase only */
+	uint64_t ops[2], bytes[2], readbacks, errors, verify_errors;
+	uint64_t lat_sum_ns[2], lat_max_ns[2];
+	uint64_t hist[2][HIST_BUCKETS];
+	uint64_t start_ns, end_ns;	/* the I/O phase: first submit to last completion */
 	char first_error[256];
 	int fatal;
 };
@@ -191,14 +192,16 @@ static void io_done(struct nvmf_request *req)
 		return;
 	}
 	if (!w->filling) {
-		unsigned int h = hist_index(lat);
+		unsigned int h = hist_index(lat), d = io->write;
 
-		w->ops++;
-		w->bytes += cfg->io_size;
-		w->lat_sum_ns += lat;
-		if (lat > w->lat_max_ns)
-			w->lat_max_ns = lat;
-		w->hist[h < HIST_BUCKETS ? h : HIST_BUCKETS - 1]++;
+		w->ops[d]++;
+		w->bytes[d] += cfg->io_size;
+		w->lat_sum_ns[d] += lat;
+		if (lat > w->lat_max_ns[d])
+			w->lat_max_ns[d] = lat;
+		w->hist[d][h < HIST_BUCKETS ? h : HIST_BUCKETS - 1]++;
+		if (io->readback)
+			w->readbacks++;
 	}
 	if (cfg->verify && io->write) {
 		w->written[idx] = 1;
@@ -261,7 +264,7 @@ static int run_phase(struct worker *w, uint64_t end_ns)
 {
 	bool stop = false;
 
-	while (!stop || w->inflight) {
+	while (!stop || w->inflight || w->nready) {
 		while (w->nready && w->qp->state != NVMF_QP_FAILED) {
 			struct perf_io *io = w->ready[--w->nready];
 
@@ -317,7 +320,9 @@ static void *worker_main(void *arg)
 		w->filling = false;
 		w->next_seq = 0;
 	}
-	run_phase(w, nvmf_now_ns() + (uint64_t)cfg->seconds * 1000000000ull);
+	w->start_ns = nvmf_now_ns();
+	run_phase(w, w->start_ns + (uint64_t)cfg->seconds * 1000000000ull);
+	w->end_ns = nvmf_now_ns();
 out:
 	atomic_fetch_sub(&g_workers_running, 1);
 	return NULL;
@@ -377,39 +382,63 @@ static double percentile(const uint64_t *hist, uint64_t total, double p)
 	return 0;
 }
 
-static void report(const struct perf_cfg *cfg, struct worker *ws, int n, double secs,
-		   const struct nvmf_ctrl *c)
+/* One line of the table: IOPS, MiB/s and latencies of one direction. */
+static void report_row(const char *label, uint64_t ops, uint64_t bytes, uint64_t sum,
+		       uint64_t max, const uint64_t *hist, double secs)
 {
-	uint64_t hist[HIST_BUCKETS] = { 0 }, ops = 0, bytes = 0, errors = 0, verr = 0, sum = 0,
-		 max = 0;
-
-	for (int i = 0; i < n; i++) {
-		ops += ws[i].ops;
-		bytes += ws[i].bytes;
-		errors += ws[i].errors;
-		verr += ws[i].verify_errors;
-		sum += ws[i].lat_sum_ns;
-		if (ws[i].lat_max_ns > max)
-			max = ws[i].lat_max_ns;
-		for (int b = 0; b < HIST_BUCKETS; b++)
-			hist[b] += ws[i].hist[b];
-	}
-	printf("nvmfuse perf: %s %u B, QD %u x %d queue(s), %.1f s, nsid %u, digests: %s%s%s\n",
-	       workload_names[cfg->w], cfg->io_size, cfg->qd, n, secs, cfg->nsid,
-	       c->opts.hdgst ? "header" : "", c->opts.hdgst && c->opts.ddgst ? "+" : "",
-	       c->opts.ddgst ? "data" : (c->opts.hdgst ? "" : "none"));
-	printf("%12s %10s %10s %10s %10s %10s %10s %10s\n", "IOPS", "MiB/s", "avg(us)",
-	       "p50(us)", "p90(us)", "p99(us)", "p99.9(us)", "max(us)");
-	printf("%12.1f %10.2f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n",
+	printf("%-6s %12.1f %10.2f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", label,
 	       secs > 0 ? (double)ops / secs : 0, secs > 0 ? (double)bytes / secs / 1048576.0 : 0,
 	       ops ? (double)sum / (double)ops / 1000.0 : 0, percentile(hist, ops, 0.50),
 	       percentile(hist, ops, 0.90), percentile(hist, ops, 0.99),
 	       percentile(hist, ops, 0.999), (double)max / 1000.0);
-	printf("ios: %" PRIu64 "  errors: %" PRIu64 "%s\n", ops, errors,
+}
+
+/*
+ * secs is the wall time of the I/O phase (from the first worker's first
+ * submission to the last worker's last completion; a read workload's
+ * --verify fill pass is not part of it). Reads and writes are counted
+ * apart: with --verify a write workload's read-backs are reads.
+ */
+static void report(const struct perf_cfg *cfg, struct worker *ws, int n, double secs,
+		   const struct nvmf_ctrl *c)
+{
+	static uint64_t hist[2][HIST_BUCKETS];
+	uint64_t ops[2] = { 0 }, bytes[2] = { 0 }, sum[2] = { 0 }, max[2] = { 0 }, errors = 0,
+		 verr = 0, rb = 0;
+	bool reads = cfg->w == W_READ || cfg->w == W_RANDREAD || cfg->w == W_RW;
+	bool writes = cfg->w == W_WRITE || cfg->w == W_RANDWRITE || cfg->w == W_RW;
+
+	memset(hist, 0, sizeof(hist));
+	for (int i = 0; i < n; i++) {
+		for (int d = 0; d < 2; d++) {
+			ops[d] += ws[i].ops[d];
+			bytes[d] += ws[i].bytes[d];
+			sum[d] += ws[i].lat_sum_ns[d];
+			if (ws[i].lat_max_ns[d] > max[d])
+				max[d] = ws[i].lat_max_ns[d];
+			for (int b = 0; b < HIST_BUCKETS; b++)
+				hist[d][b] += ws[i].hist[d][b];
+		}
+		errors += ws[i].errors;
+		verr += ws[i].verify_errors;
+		rb += ws[i].readbacks;
+	}
+	printf("nvmfuse perf: %s %u B, QD %u x %d queue(s), %.3f s, nsid %u, digests: %s%s%s\n",
+	       workload_names[cfg->w], cfg->io_size, cfg->qd, n, secs, cfg->nsid,
+	       c->opts.hdgst ? "header" : "", c->opts.hdgst && c->opts.ddgst ? "+" : "",
+	       c->opts.ddgst ? "data" : (c->opts.hdgst ? "" : "none"));
+	printf("%-6s %12s %10s %10s %10s %10s %10s %10s %10s\n", "", "IOPS", "MiB/s", "avg(us)",
+	       "p50(us)", "p90(us)", "p99(us)", "p99.9(us)", "max(us)");
+	if (reads || ops[0])
+		report_row("read", ops[0], bytes[0], sum[0], max[0], hist[0], secs);
+	if (writes || ops[1])
+		report_row("write", ops[1], bytes[1], sum[1], max[1], hist[1], secs);
+	printf("ios: %" PRIu64 "  errors: %" PRIu64 "%s\n", ops[0] + ops[1], errors,
 	       cfg->verify ? "" : "  (not verified)");
+	printf("reads: %" PRIu64 "  writes: %" PRIu64 "\n", ops[0], ops[1]);
 	if (cfg->verify)
-		printf("verify: %s, seed %" PRIu64 ", %" PRIu64 " mismatches\n",
-		       verr ? "FAILED" : "ok", cfg->seed, verr);
+		printf("verify: %s, seed %" PRIu64 ", %" PRIu64 " writes read back, %" PRIu64
+		       " mismatches\n", verr ? "FAILED" : "ok", cfg->seed, rb, verr);
 	{
 		uint64_t dd = 0, succ = 0, to = 0, ir = 0, il = 0;
 
@@ -466,7 +495,7 @@ int cmd_perf(int argc, char **argv)
 	struct nvmf_ctrl *c = NULL;
 	const struct nvmf_ns *ns = NULL;
 	struct cli_fabrics f;
-	uint64_t size_arg = 0, t0, units, per;
+	uint64_t size_arg = 0, units, per;
 	bool have_seed = false;
 	long long v;
 	char err[512];
@@ -603,7 +632,6 @@ int cmd_perf(int argc, char **argv)
 		}
 	}
 	/* The I/O queues now belong to the workers; this thread keeps the admin queue. */
-	t0 = nvmf_now_ns();
 	atomic_store(&g_workers_running, c->nr_ioq);
 	for (int i = 0; i < c->nr_ioq; i++) {
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) {
@@ -624,9 +652,20 @@ int cmd_perf(int argc, char **argv)
 	}
 	for (int i = 0; i < started; i++)
 		pthread_join(ws[i].thread, NULL);
-	secs = (double)(nvmf_now_ns() - t0) / 1e9;
-	if (cfg.verify && (cfg.w == W_READ || cfg.w == W_RANDREAD))
-		secs = cfg.seconds;	/* the fill phase is not part of the measurement */
+	/* The I/O phase's wall time, measured: first start to last end. */
+	{
+		uint64_t first = 0, last = 0;
+
+		for (int i = 0; i < started; i++) {
+			if (!ws[i].start_ns || !ws[i].end_ns)
+				continue;	/* stopped in the fill pass */
+			if (!first || ws[i].start_ns < first)
+				first = ws[i].start_ns;
+			if (ws[i].end_ns > last)
+				last = ws[i].end_ns;
+		}
+		secs = first ? (double)(last - first) / 1e9 : 0;
+	}
 	report(&cfg, ws, c->nr_ioq, secs, c);
 	ret = 0;
 	for (int i = 0; i < c->nr_ioq; i++)
