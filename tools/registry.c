@@ -41,10 +41,25 @@ static int connect_to(const char *name)
 	rc = sock_path(name, &sa);
 	if (rc < 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking: a daemon that no longer accepts (wedged, its listen
+	 * backlog full) makes a blocking connect wait forever, and with it
+	 * `nvmfuse list`. Retry for a second, then give up with -EAGAIN.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	for (int i = 0;; i++) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		rc = -errno;
+		if (rc != -EAGAIN || i >= 20) {
+			close(fd);
+			return rc;
+		}
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;

@@ -18,7 +18,7 @@
 struct fd_watch {
 	struct fd_watch *next;
 	int fd;
-	nvmf_fd_cb cb;
+	nvmf_fd_cb cb;		/* NULL once removed: see nvmf_worker_del_fd() */
 	void *arg;
 };
 
@@ -50,6 +50,13 @@ struct nvmf_worker {
 	short qp_events;		/* what the qpair fd is registered for */
 	bool qp_watched;		/* the qpair fd is in the epoll set */
 	struct fd_watch *watches;
+	/*
+	 * Watches removed during a loop iteration: epoll_wait may already have
+	 * returned an event pointing at them (a callback, or a call in the
+	 * mailbox, removed a later fd of the same batch), so they are freed
+	 * only at the end of the iteration. Worker thread only.
+	 */
+	struct fd_watch *removed;
 	/* mailbox, shared: guarded by lock */
 	pthread_mutex_t lock;
 	pthread_cond_t call_done;
@@ -265,6 +272,16 @@ int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void 
 	return 0;
 }
 
+static void free_removed(struct nvmf_worker *w)
+{
+	while (w->removed) {
+		struct fd_watch *fw = w->removed;
+
+		w->removed = fw->next;
+		free(fw);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct nvmf_worker *w = arg;
@@ -289,9 +306,9 @@ static void *worker_main(void *arg)
 
 			if (fw == (void *)w)
 				drain_mailbox(w);
-			else if (fw)
+			else if (fw && fw->cb)
 				fw->cb(w, fw->fd, evs[i].events, fw->arg);
-			else
+			else if (!fw)
 				readable = true;	/* the queue pair's fd */
 		}
 		/* Queue pair progress, also expiring timed-out commands. */
@@ -314,6 +331,7 @@ static void *worker_main(void *arg)
 		for (struct idle_hook *h = w->idle; h; h = h->next)
 			h->fn(h->arg);
 		w->qp->rx_idle = false;
+		free_removed(w);
 		pthread_mutex_lock(&w->lock);
 		if (w->stop) {
 			pthread_mutex_unlock(&w->lock);
@@ -385,6 +403,7 @@ int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
 fail:
 	while (w->watches)
 		nvmf_worker_del_fd(w, w->watches->fd);
+	free_removed(w);
 	if (w->timer_fd >= 0)
 		close(w->timer_fd);
 	if (w->epfd >= 0)
@@ -508,7 +527,9 @@ int nvmf_worker_del_fd(struct nvmf_worker *w, int fd)
 
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
 			*p = fw->next;
-			free(fw);
+			fw->cb = NULL;		/* an event already fetched skips it */
+			fw->next = w->removed;
+			w->removed = fw;
 			return 0;
 		}
 	}
@@ -665,6 +686,7 @@ struct nvmf_qpair *nvmf_worker_stop(struct nvmf_worker *w)
 	}
 	while (w->watches)
 		nvmf_worker_del_fd(w, w->watches->fd);
+	free_removed(w);
 	while (w->idle)
 		nvmf_worker_del_idle(w, w->idle->fn, w->idle->arg);
 	close(w->timer_fd);

@@ -7,6 +7,8 @@
  * by itself, and failure / namespace changes reach the event fd.
  */
 #include <check.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -315,6 +317,87 @@ static void schedule_three(void *arg)
 		ck_assert_int_eq(nvmf_worker_defer(w, delays[i], deferred_fn, &g_items[i]), 0);
 }
 
+/*
+ * A callback removes another fd whose event epoll already returned in the
+ * same batch (ublk's queue teardown did, from a mailbox call): the removed
+ * watch must not be called, nor freed while the batch still points at it
+ * (a use-after-free seen as a daemon crash in ring_ready at shutdown).
+ */
+struct two_fds {
+	struct nvmf_worker *w;
+	int a, b;
+	atomic_int b_calls, a_calls;
+};
+
+static void b_ready(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
+{
+	struct two_fds *t = arg;
+	uint64_t v;
+
+	atomic_fetch_add(&t->b_calls, 1);
+	if (read(t->b, &v, sizeof(v)) < 0)
+		return;
+}
+
+static void a_ready(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
+{
+	struct two_fds *t = arg;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	atomic_fetch_add(&t->a_calls, 1);
+	nvmf_worker_del_fd(w, t->b);	/* b's event is in this very batch */
+}
+
+static void add_two(void *arg)
+{
+	struct two_fds *t = arg;
+
+	ck_assert_int_eq(nvmf_worker_add_fd(t->w, t->a, EPOLLIN, a_ready, t), 0);
+	ck_assert_int_eq(nvmf_worker_add_fd(t->w, t->b, EPOLLIN, b_ready, t), 0);
+}
+
+static void block_worker(void *arg)
+{
+	struct two_fds *t = arg;
+	uint64_t one = 1;
+
+	/* Both become ready while the worker is busy here: one epoll batch. */
+	ck_assert_int_eq(write(t->a, &one, sizeof(one)), sizeof(one));
+	ck_assert_int_eq(write(t->b, &one, sizeof(one)), sizeof(one));
+}
+
+START_TEST(test_fd_removed_within_a_batch)
+{
+	struct ft_config cfg;
+	struct nvmf_ctrl *c;
+	struct two_fds t = { 0 };
+	struct ft *ft;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	c = connect_ft(ft, 8, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	t.w = c->io_workers[0];
+	t.a = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	t.b = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	nvmf_worker_call(t.w, add_two, &t);
+	nvmf_worker_call(t.w, block_worker, &t);
+	for (int i = 0; i < 200 && !atomic_load(&t.a_calls); i++)
+		usleep(5000);
+	usleep(50000);
+	ck_assert_int_eq(atomic_load(&t.a_calls), 1);
+	ck_assert_int_eq(atomic_load(&t.b_calls), 0);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	close(t.a);
+	close(t.b);
+	ft_stop(ft);
+}
+END_TEST
+
 START_TEST(test_defer_order_and_delay)
 {
 	static struct defer_log log;
@@ -477,6 +560,7 @@ int main(void)
 	tcase_add_test(tc, test_io_failure_raises_event);
 	tcase_add_test(tc, test_ns_change_raises_event);
 	tcase_add_test(tc, test_defer_order_and_delay);
+	tcase_add_test(tc, test_fd_removed_within_a_batch);
 	tcase_add_test(tc, test_reconnect_replays_held_requests);
 	tcase_add_test(tc, test_hold_off_fails_held_requests);
 	suite_add_tcase(s, tc);
