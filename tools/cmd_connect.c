@@ -470,8 +470,9 @@ static int reconnect_until_live(struct daemon *d)
 	uint64_t start = nvmf_now_ns(), next = start + (uint64_t)a->reconnect_delay * 1000000000ull;
 	bool failing_fast = false;
 	unsigned int attempt = 0;
+	int rc;
 
-	d->reconnecting = true;
+	__atomic_store_n(&d->reconnecting, true, __ATOMIC_RELEASE);
 	while (!d->stop) {
 		uint64_t now = nvmf_now_ns();
 		double elapsed = (double)(now - start) / 1e9;
@@ -493,7 +494,7 @@ static int reconnect_until_live(struct daemon *d)
 				 a->ctrl_loss_tmo);
 			attempt_cancel(d);
 			hold_io(d, false);
-			d->reconnecting = false;
+			__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
 			return -ETIMEDOUT;
 		}
 		if (at->running)
@@ -518,7 +519,7 @@ static int reconnect_until_live(struct daemon *d)
 					  d->ctrl->cntlid);
 				if (failing_fast)
 					hold_io(d, true);
-				d->reconnecting = false;
+				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
 				/*
 				 * No events are dropped here: if a queue failed right
 				 * after the swap, EV_FAILED is pending and the state is
@@ -533,14 +534,15 @@ static int reconnect_until_live(struct daemon *d)
 		if (at->running || nvmf_now_ns() < next)
 			continue;
 		attempt++;
-		if (attempt_start(d) < 0) {
-			nvmf_err("cannot start a reconnect attempt: %s", strerror(errno));
+		rc = attempt_start(d);
+		if (rc < 0) {
+			nvmf_err("cannot start a reconnect attempt: %s", strerror(-rc));
 			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
 		}
 	}
 	attempt_cancel(d);
 	hold_io(d, false);
-	d->reconnecting = false;
+	__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
 	return -EINTR;
 }
 
@@ -552,6 +554,9 @@ static int request_reset(void *arg)
 	uint64_t one = 1;
 	int rc;
 
+	/* Like the kernel: no reset while the controller is reconnecting. */
+	if (__atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
+		return -EBUSY;
 	pthread_mutex_lock(&r->lock);
 	while (r->pending && !r->closed)	/* one reset at a time */
 		pthread_cond_wait(&r->cond, &r->lock);
