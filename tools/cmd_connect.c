@@ -771,7 +771,7 @@ static int run_controller(struct connect_args *a, int report_fd)
 		fputs(msg + 3, stdout);
 		fflush(stdout);
 	}
-	nvmf_info("%s", msg + 3);
+	nvmf_info("%s", msg + 3 + strlen(d.name) + 2);	/* the log prefix names it */
 
 	rc = daemon_loop(&d);
 	shut_down(&d);
