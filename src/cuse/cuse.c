@@ -1189,7 +1189,7 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen)
 		pthread_mutex_lock(&cc->lock);
 		cc->ns[i] = cc->ns[--cc->nr_ns];
 		pthread_mutex_unlock(&cc->lock);
-		nvmf_info("%s: removing %s", cc->name, node->path);
+		nvmf_info("removing %s", node->path);
 		node_destroy(node);
 		i--;
 	}
@@ -1200,7 +1200,7 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen)
 			continue;
 		rc = node_create(cc, &ns[j], &node, err, errlen);
 		if (rc < 0) {
-			nvmf_err("%s: namespace %u: %s", cc->name, ns[j].nsid, err);
+			nvmf_err("namespace %u: %s", ns[j].nsid, err);
 			if (!first_rc)
 				first_rc = rc;
 			continue;
@@ -1217,7 +1217,7 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen)
 			first_rc = first_rc ? first_rc : -ENOMEM;
 			continue;
 		}
-		nvmf_info("%s: namespace %u is %s", cc->name, ns[j].nsid, node->path);
+		nvmf_info("namespace %u is %s", ns[j].nsid, node->path);
 	}
 	free(ns);
 	return first_rc;
