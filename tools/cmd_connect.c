@@ -728,9 +728,6 @@ static int run_controller(struct connect_args *a, int report_fd)
 		reg_release(d.name);
 		goto fail;
 	}
-	/* With reconnect on, I/O waits across a connection loss instead of failing. */
-	if (a->ctrl_loss_tmo)
-		hold_io(&d, true);
 	if (!a->no_cuse) {
 		cuse_opts.reset = request_reset;
 		cuse_opts.reset_arg = &d;
@@ -772,6 +769,15 @@ static int run_controller(struct connect_args *a, int report_fd)
 		fflush(stdout);
 	}
 	nvmf_info("%s", msg + 3 + strlen(d.name) + 2);	/* the log prefix names it */
+	/*
+	 * With reconnect on, I/O waits across a connection loss instead of
+	 * failing. Only from here: creating a disk waits for the kernel's
+	 * partition scan, and I/O held then would wait for a reconnect that
+	 * only the main loop below can run (a connection lost during device
+	 * creation hung connect). A failure meanwhile is pending for the loop.
+	 */
+	if (a->ctrl_loss_tmo)
+		hold_io(&d, true);
 
 	rc = daemon_loop(&d);
 	shut_down(&d);
