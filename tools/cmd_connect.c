@@ -256,6 +256,22 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 	return rc < 0 ? rc : 0;
 }
 
+static void hold_io(struct daemon *d, bool hold);
+
+/* Does a namespace of @ns have no disk yet? */
+static bool ublk_missing(const struct daemon *d, const struct nvmf_ns *ns, int n)
+{
+	for (int j = 0; j < n; j++) {
+		bool have = false;
+
+		for (int i = 0; i < d->nr_ublk && !have; i++)
+			have = ublk_dev_nsid(d->ublk[i]) == ns[j].nsid;
+		if (!have)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Bring the disks in line with the namespace list (NS_CHANGED): a disk
  * whose namespace went away or changed (identity, size, format; also while
@@ -277,6 +293,16 @@ static void ublk_sync(struct daemon *d)
 		ublk_dev_destroy(d->ublk[i]);
 		d->ublk[i--] = d->ublk[--d->nr_ublk];
 	}
+	/*
+	 * A new disk's creation waits for the kernel's partition scan: I/O
+	 * must not be held meanwhile, or a connection lost now would wait
+	 * for a reconnect that only this (blocked) thread can make.
+	 */
+	if (nvmf_ctrl_get_state(d->ctrl) != NVMF_CTRL_LIVE || !ublk_missing(d, ns, n)) {
+		free(ns);
+		return;		/* after a reconnect that failed again: next time */
+	}
+	hold_io(d, false);
 	for (int j = 0; j < n && nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_LIVE; j++) {
 		struct ublk_dev **bigger;
 		char err[256];
@@ -298,6 +324,8 @@ static void ublk_sync(struct daemon *d)
 		nvmf_info("namespace %u is %s", ns[j].nsid, ublk_dev_path(d->ublk[d->nr_ublk]));
 		d->nr_ublk++;
 	}
+	if (d->args->ctrl_loss_tmo)
+		hold_io(d, true);
 	free(ns);
 }
 
