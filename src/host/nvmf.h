@@ -101,6 +101,7 @@ struct nvmf_request {
 	uint16_t slot;
 	uint64_t deadline_ns;
 	uint64_t abort_ns;
+	uint64_t seq;		/* submission order on its queue pair */
 };
 
 /* Completion helpers. */
@@ -190,6 +191,7 @@ struct nvmf_qpair {
 	uint16_t nfree;
 	uint8_t slot_bits;
 	uint64_t next_timeout_scan_ns;
+	uint64_t submit_seq;	/* last nvmf_request.seq handed out */
 	uint32_t gen;		/* the association it belongs to (nvmf_ctrl.gen) */
 	/*
 	 * Set by an event loop around nvmf_qpair_poll() when it knows the fd

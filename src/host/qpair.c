@@ -107,6 +107,7 @@ int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
 		nvmf_now_ns() + (uint64_t)req->timeout_ms * 1000000ull : 0;
 	req->abort_ns = req->abort_ms && req->abort_ms < req->timeout_ms ?
 		nvmf_now_ns() + (uint64_t)req->abort_ms * 1000000ull : 0;
+	req->seq = ++qp->submit_seq;
 	qp->slots[slot] = req;
 	qp->outstanding++;
 	if (req->deadline_ns)
@@ -171,15 +172,26 @@ void nvmf_qpair_fail(struct nvmf_qpair *qp, int err, const char *fmt, ...)
 		if (err != -ECONNABORTED)	/* our own close is not news */
 			nvmf_info("queue %u failed: %s", qp->qid, qp->errmsg);
 	}
-	/* Fail every outstanding command; callbacks may not resubmit here. */
-	for (uint16_t s = 0; s < qp->depth; s++) {
-		struct nvmf_request *req = qp->slots[s];
+	/*
+	 * Fail every outstanding command, oldest first: owners that hold
+	 * them for a reconnect replay them in the order they were first
+	 * sent, so two writes to the same blocks keep their order.
+	 * Callbacks may not resubmit on this (failed) queue pair.
+	 */
+	for (;;) {
+		struct nvmf_request *oldest = NULL;
 
-		if (!req)
-			continue;
-		req->status = NVMF_SC_HOST_PATH_ERROR;
-		req->xport_err = err;
-		nvmf_qpair_complete(qp, req);
+		for (uint16_t s = 0; s < qp->depth; s++) {
+			struct nvmf_request *req = qp->slots[s];
+
+			if (req && (!oldest || req->seq < oldest->seq))
+				oldest = req;
+		}
+		if (!oldest)
+			break;
+		oldest->status = NVMF_SC_HOST_PATH_ERROR;
+		oldest->xport_err = err;
+		nvmf_qpair_complete(qp, oldest);
 	}
 }
 

@@ -406,6 +406,49 @@ START_TEST(test_fail_fans_out)
 }
 END_TEST
 
+/*
+ * A failed queue pair completes its commands oldest first, whatever slots
+ * they hold: held writes are replayed in the order they were sent (they
+ * were failed in slot order, so a newer write to the same blocks could be
+ * replayed before an older one and the older data land last).
+ */
+static unsigned int g_order[8], g_norder;
+
+static void order_cb(struct nvmf_request *req)
+{
+	g_order[g_norder++] = (unsigned int)(uintptr_t)req->cb_arg;
+}
+
+START_TEST(test_fail_completes_oldest_first)
+{
+	struct mock_qp *m = mock_new(4);
+	struct nvmf_request reqs[6];
+	struct done d;
+
+	/* Slots 0..3 by A..D; A and B finish; E and F reuse slots 0 and 1. */
+	for (int i = 0; i < 6; i++) {
+		req_init(&reqs[i], &d, 1000);
+		reqs[i].cb = order_cb;
+		reqs[i].cb_arg = (void *)(uintptr_t)i;
+	}
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(nvmf_qpair_submit(&m->qp, &reqs[i]), 0);
+	ck_assert(respond(&m->qp, reqs[0].cid, 0));
+	ck_assert(respond(&m->qp, reqs[1].cid, 0));
+	ck_assert_int_eq(nvmf_qpair_submit(&m->qp, &reqs[4]), 0);
+	ck_assert_int_eq(nvmf_qpair_submit(&m->qp, &reqs[5]), 0);
+	ck_assert_uint_lt(reqs[4].slot, reqs[2].slot);	/* newer, lower slot */
+	g_norder = 0;
+	nvmf_qpair_fail(&m->qp, -ECONNRESET, "gone");
+	ck_assert_uint_eq(g_norder, 4);
+	ck_assert_uint_eq(g_order[0], 2);
+	ck_assert_uint_eq(g_order[1], 3);
+	ck_assert_uint_eq(g_order[2], 4);
+	ck_assert_uint_eq(g_order[3], 5);
+	nvmf_qpair_destroy(&m->qp);
+}
+END_TEST
+
 /* A callback may resubmit its own request (the API allows it). */
 struct resubmit_ctx {
 	struct nvmf_qpair *qp;
@@ -611,6 +654,7 @@ static Suite *qpair_suite(void)
 	tc = tcase_create("flow");
 	tcase_add_test(tc, test_submit_errors);
 	tcase_add_test(tc, test_fail_fans_out);
+	tcase_add_test(tc, test_fail_completes_oldest_first);
 	tcase_add_test(tc, test_callback_resubmits);
 	tcase_add_test(tc, test_exec_waits_for_completion);
 	tcase_set_timeout(tc, 5);
