@@ -478,7 +478,13 @@ static int reconnect_until_live(struct daemon *d)
 		struct pollfd pfd[3] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->listen_fd, .events = POLLIN },
-			{ .fd = at->done_efd, .events = POLLIN },
+			/*
+			 * Only while an attempt runs: a failed attempt leaves
+			 * done_efd readable until the next one starts (it drains
+			 * it), and polling it meanwhile spun this thread for the
+			 * whole reconnect delay.
+			 */
+			{ .fd = at->running ? at->done_efd : -1, .events = POLLIN },
 		};
 		int ms = next > now ? (int)((next - now) / 1000000) + 1 : 0;
 
