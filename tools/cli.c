@@ -156,18 +156,6 @@ void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void cli_trim_field(char *dst, size_t dstlen, const char *src, size_t srclen)
-{
-	size_t n = strnlen(src, srclen);
-
-	while (n && (src[n - 1] == ' ' || src[n - 1] == 0))
-		n--;
-	if (n >= dstlen)
-		n = dstlen - 1;
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
-
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 {
 	long long v;

@@ -51,8 +51,6 @@ int cli_parse_size(const char *s, const char *what, uint64_t *out);
 
 /* JSON output helpers (stdout). */
 void json_str(FILE *f, const char *s);
-/* Copy a fixed-width, space-padded identify field into a trimmed C string. */
-void cli_trim_field(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 /* Subcommands. */
 int cmd_discover(int argc, char **argv);

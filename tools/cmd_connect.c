@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nvmfuse connect / connect-all: establish an association and serve it
- * from a daemon process (one per controller, so a slow or dead target
- * never blocks another controller). The command returns only once the
- * controller is live, and exits non-zero with the cause when it is not.
- *
- * Daemon thread model (for now): one thread owns the admin queue and the
- * I/O queues, runs keep-alive and AER, and answers control requests on
- * its registry socket (see registry.h). The main thread also creates and
- * removes the CUSE nodes (cuse/cuse.h: one session thread per node) and
- * the ublk disks, and re-syncs the namespace nodes on NS_CHANGED.
+ * nvmfuse connect / connect-all: parse the options and start a controller
+ * service (daemon/service.h) in a daemon process of its own, one per
+ * controller, so a slow or dead target never blocks another. The command
+ * returns only once the controller is live with its devices, and exits
+ * non-zero with the cause when it is not; its wait is bounded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,14 +27,14 @@
 
 #include <nvme/fabrics.h>
 
+#include <json-c/json.h>
+
 #include "cuse/cuse.h"
-#include "host/log.h"
+#include "daemon/registry.h"
+#include "daemon/service.h"
 #include "host/nvmf.h"
-#include "host/worker.h"
-#include "ublk/ublk.h"
 #include "tools/cli.h"
 #include "tools/cli_devauth.h"
-#include "tools/registry.h"
 
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
 
@@ -63,767 +58,22 @@ enum {
 	OPT_FAST_IO_FAIL,
 };
 
-/*
- * A reset asked for on a CUSE thread, done by the daemon's main thread.
- * @closed: the daemon is shutting down; requests are refused at once
- * (the CUSE threads are about to be joined by the main thread, which
- * therefore can never serve them).
- */
-struct reset_call {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int efd;			/* wakes the main loop */
-	bool pending, done, closed;
-	int result;
-};
-
-/*
- * A reconnect attempt in progress on its own thread, so the main loop
- * keeps serving signals and control requests meanwhile and can cancel it
- * (cancel_efd) within a poll interval.
- */
-struct attempt {
-	pthread_t thread;
-	bool running;
-	int cancel_efd;			/* written to give up */
-	int done_efd;			/* the thread finished: result below */
-	struct nvmf_ctrl *ctrl;		/* read only: options and geometry */
-	struct nvmf_ctrl *donor;	/* on success */
-	int rc;
-	char err[512];
-};
-
-struct daemon {
-	struct reset_call reset;
-	struct attempt attempt;
-	const struct connect_args *args;
-	bool reconnecting;
-	unsigned long reconnects;
-	struct nvmf_ctrl *ctrl;
-	struct cuse_ctrl *cuse;		/* char nodes unless --no-cuse */
-	struct ublk_dev **ublk;		/* one per namespace when --no-ublk is absent */
-	int nr_ublk;
-	char name[REG_NAME_MAX];
-	int listen_fd;
-	int sig_fd;
-	bool stop;
-};
-
-/* ------------------------------------------------------------- info JSON */
-
-static const char *ublk_path_of(const struct daemon *d, uint32_t nsid)
+/* Run the controller service in this process with @a's options. */
+static int run_controller(const struct connect_args *a, int report_fd)
 {
-	for (int i = 0; i < d->nr_ublk; i++)
-		if (d->ublk[i] && ublk_dev_nsid(d->ublk[i]) == nsid)
-			return ublk_dev_path(d->ublk[i]);
-	return NULL;
-}
+	struct nvmf_service_opts o = {
+		.no_cuse = a->no_cuse,
+		.no_ublk = a->no_ublk,
+		.instance = a->instance,
+		.cuse = a->cuse,
+		.reconnect_delay = a->reconnect_delay,
+		.ctrl_loss_tmo = a->ctrl_loss_tmo,
+		.fast_io_fail_tmo = a->fast_io_fail_tmo,
+		.prog = cli_prog,
+	};
 
-struct qp_stats_call {
-	struct nvmf_worker *w;
-	struct nvmf_qpair_stats st;
-};
-
-static void copy_qp_stats(void *arg)
-{
-	struct qp_stats_call *sc = arg;
-
-	sc->st = nvmf_worker_qpair(sc->w)->stats;
-}
-
-/* "stats": what went wrong and what was done about it, per controller. */
-static void write_stats(FILE *f, const struct daemon *d)
-{
-	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
-	uint64_t aborts = 0;
-
-	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
-		struct qp_stats_call sc = { .w = d->ctrl->io_workers[i] };
-
-		nvmf_worker_call(sc.w, copy_qp_stats, &sc);
-		timeouts += sc.st.timeouts;
-		ddgst += sc.st.ddgst_errors;
-		aborts += sc.st.aborts;
-	}
-	for (int i = 0; i < d->nr_ublk; i++) {
-		struct ublk_stats us;
-
-		ublk_dev_stats(d->ublk[i], &us);
-		retries += us.retries;
-		partial += us.partial_reads;
-		requeued += us.requeued;
-		ioerr += us.errors;
-	}
-	if (d->cuse) {
-		struct cuse_stats cs;
-
-		cuse_ctrl_stats(d->cuse, &cs);
-		retries += cs.retries;
-		partial += cs.partial_reads;
-		requeued += cs.requeued;
-		ioerr += cs.errors;
-	}
-	fprintf(f, ",\"stats\":{\"reconnects\":%lu,\"timeouts\":%" PRIu64
-		",\"digest_errors\":%" PRIu64 ",\"retries\":%" PRIu64
-		",\"partial_completions\":%" PRIu64 ",\"requeued\":%" PRIu64
-		",\"io_errors\":%" PRIu64 ",\"aborts\":%" PRIu64 "}", d->reconnects, timeouts,
-		ddgst, retries, partial, requeued, ioerr, aborts);
-}
-
-static void write_info(FILE *f, const struct daemon *d)
-{
-	const struct nvmf_ctrl *c = d->ctrl;
-	const char *name = d->name;
-	char model[41], serial[21], fw[9];
-	struct nvmf_ns *ns = NULL;
-	int nr_ns = 0;
-
-	cli_trim_field(model, sizeof(model), c->id.mn, sizeof(c->id.mn));
-	cli_trim_field(serial, sizeof(serial), c->id.sn, sizeof(c->id.sn));
-	cli_trim_field(fw, sizeof(fw), c->id.fr, sizeof(c->id.fr));
-	fprintf(f, "{\"name\":");
-	json_str(f, name);
-	fprintf(f, ",\"subnqn\":");
-	json_str(f, c->opts.subnqn);
-	fprintf(f, ",\"transport\":");
-	json_str(f, c->opts.transport);
-	fprintf(f, ",\"traddr\":");
-	json_str(f, c->opts.traddr);
-	fprintf(f, ",\"trsvcid\":");
-	json_str(f, c->opts.trsvcid);
-	fprintf(f, ",\"cntlid\":%u,\"state\":", c->cntlid);
-	json_str(f, d->reconnecting ? "reconnecting" : nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
-	fprintf(f, ",\"model\":");
-	json_str(f, model);
-	fprintf(f, ",\"serial\":");
-	json_str(f, serial);
-	fprintf(f, ",\"firmware\":");
-	json_str(f, fw);
-	fprintf(f, ",\"device\":");
-	json_str(f, d->cuse ? cuse_ctrl_path(d->cuse) : NULL);
-	fprintf(f, ",\"namespaces\":[");
-	if (nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &nr_ns) < 0)
-		nr_ns = 0;
-	for (int i = 0; i < nr_ns; i++) {
-		fprintf(f, "%s{\"nsid\":%u,\"lba_size\":%u,\"size\":%" PRIu64
-			",\"device\":", i ? "," : "",
-			ns[i].nsid, ns[i].lba_size, ns[i].nsze * ns[i].lba_size);
-		json_str(f, d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
-		fprintf(f, ",\"block_device\":");
-		json_str(f, ublk_path_of(d, ns[i].nsid));
-		fprintf(f, "}");
-	}
-	free(ns);
-	fprintf(f, "]");
-	write_stats(f, d);
-	fprintf(f, "}\n");
-}
-
-/* ---------------------------------------------------------------- daemon */
-
-static void ublk_destroy_all(struct daemon *d)
-{
-	for (int i = 0; i < d->nr_ublk; i++)
-		ublk_dev_destroy(d->ublk[i]);
-	free(d->ublk);
-	d->ublk = NULL;
-	d->nr_ublk = 0;
-}
-
-/* One ublk disk per namespace; on failure none is left. */
-static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
-{
-	struct nvmf_ns *ns;
-	int n, rc;
-
-	rc = nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &n);
-	if (rc < 0)
-		return rc;
-	d->ublk = calloc((size_t)(n ? n : 1), sizeof(*d->ublk));
-	if (!d->ublk) {
-		free(ns);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < n; i++) {
-		rc = ublk_dev_create(d->ctrl, ns[i].nsid, &d->ublk[i], err, errlen);
-		if (rc < 0)
-			break;
-		d->nr_ublk = i + 1;
-	}
-	free(ns);
-	if (rc < 0)
-		ublk_destroy_all(d);
-	return rc < 0 ? rc : 0;
-}
-
-static void hold_io(struct daemon *d, bool hold);
-
-/* Does a namespace of @ns have no disk yet? */
-static bool ublk_missing(const struct daemon *d, const struct nvmf_ns *ns, int n)
-{
-	for (int j = 0; j < n; j++) {
-		bool have = false;
-
-		for (int i = 0; i < d->nr_ublk && !have; i++)
-			have = ublk_dev_nsid(d->ublk[i]) == ns[j].nsid;
-		if (!have)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Bring the disks in line with the namespace list (NS_CHANGED): a disk
- * whose namespace went away or changed (identity, size, format; also while
- * the association was down) is removed, its I/O already failing; a new
- * namespace gets a disk. Main thread.
- */
-static void ublk_sync(struct daemon *d)
-{
-	struct nvmf_ns *ns;
-	int n;
-
-	if (d->args->no_ublk || !d->ctrl->nr_ioq || nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &n) < 0)
-		return;
-	for (int i = 0; i < d->nr_ublk; i++) {
-		if (ublk_dev_current(d->ublk[i]))
-			continue;
-		nvmf_warn("namespace %u is gone or changed: removing %s",
-			  ublk_dev_nsid(d->ublk[i]), ublk_dev_path(d->ublk[i]));
-		ublk_dev_destroy(d->ublk[i]);
-		d->ublk[i--] = d->ublk[--d->nr_ublk];
-	}
-	/*
-	 * A new disk's creation waits for the kernel's partition scan: I/O
-	 * must not be held meanwhile, or a connection lost now would wait
-	 * for a reconnect that only this (blocked) thread can make.
-	 */
-	if (nvmf_ctrl_get_state(d->ctrl) != NVMF_CTRL_LIVE || !ublk_missing(d, ns, n)) {
-		free(ns);
-		return;		/* after a reconnect that failed again: next time */
-	}
-	hold_io(d, false);
-	for (int j = 0; j < n && nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_LIVE; j++) {
-		struct ublk_dev **bigger;
-		char err[256];
-		bool have = false;
-
-		for (int i = 0; i < d->nr_ublk && !have; i++)
-			have = ublk_dev_nsid(d->ublk[i]) == ns[j].nsid;
-		if (have)
-			continue;
-		bigger = realloc(d->ublk, (size_t)(d->nr_ublk + 1) * sizeof(*d->ublk));
-		if (!bigger)
-			break;
-		d->ublk = bigger;
-		if (ublk_dev_create(d->ctrl, ns[j].nsid, &d->ublk[d->nr_ublk], err,
-				    sizeof(err)) < 0) {
-			nvmf_warn("namespace %u: no disk: %s", ns[j].nsid, err);
-			continue;
-		}
-		nvmf_info("namespace %u is %s", ns[j].nsid, ublk_dev_path(d->ublk[d->nr_ublk]));
-		d->nr_ublk++;
-	}
-	if (d->args->ctrl_loss_tmo)
-		hold_io(d, true);
-	free(ns);
-}
-
-static void hold_io(struct daemon *d, bool hold)
-{
-	for (int i = 0; i < d->ctrl->nr_ioq; i++)
-		nvmf_worker_hold(d->ctrl->io_workers[i], hold);
-}
-
-static double ms_since(uint64_t t0)
-{
-	return (double)(nvmf_now_ns() - t0) / 1e6;
-}
-
-/* Give up a reconnect attempt in progress and wait for its thread. */
-static void attempt_cancel(struct daemon *d)
-{
-	struct attempt *at = &d->attempt;
-	uint64_t one = 1;
-
-	if (!at->running)
-		return;
-	if (write(at->cancel_efd, &one, sizeof(one)) < 0)
-		nvmf_warn("cannot cancel the reconnect attempt: %s", strerror(errno));
-	pthread_join(at->thread, NULL);
-	at->running = false;
-	if (at->donor) {
-		at->donor->state = NVMF_CTRL_DELETING;	/* never live for us: no shutdown */
-		nvmf_ctrl_disconnect(at->donor);
-		at->donor = NULL;
-	}
-}
-
-/*
- * Tear everything down, bounded: nothing waits for a connection that is
- * gone. Held I/O is failed first (EIO to the block layer and to CUSE
- * callers), so removing the disks and nodes never waits for a reconnect;
- * a reset or reconnect in progress is refused or cancelled. Each step's
- * time goes to the log. Main thread.
- */
-static void shut_down(struct daemon *d)
-{
-	uint64_t t0 = nvmf_now_ns(), t;
-
-	if (!d->ctrl)
-		return;
-	/* A reset waiting for the main loop will not happen now, nor a new one. */
-	pthread_mutex_lock(&d->reset.lock);
-	d->reset.closed = true;
-	if (d->reset.pending && !d->reset.done) {
-		d->reset.result = -ESHUTDOWN;
-		d->reset.done = true;
-		pthread_cond_broadcast(&d->reset.cond);
-	}
-	pthread_mutex_unlock(&d->reset.lock);
-	attempt_cancel(d);
-	if (d->ctrl->io_workers)
-		hold_io(d, false);
-	t = nvmf_now_ns();
-	cuse_ctrl_destroy(d->cuse);
-	d->cuse = NULL;
-	nvmf_info("shutdown: CUSE nodes removed in %.0f ms", ms_since(t));
-	t = nvmf_now_ns();
-	ublk_destroy_all(d);
-	nvmf_info("shutdown: disks removed in %.0f ms", ms_since(t));
-	t = nvmf_now_ns();
-	nvmf_ctrl_stop(d->ctrl);
-	nvmf_ctrl_disconnect(d->ctrl);
-	nvmf_info("shutdown: association closed in %.0f ms (%.0f ms in all)", ms_since(t),
-		  ms_since(t0));
-	d->ctrl = NULL;
-	reg_release(d->name);
-}
-
-static void serve_client(struct daemon *d)
-{
-	struct timeval tv = { .tv_sec = 1 };
-	char line[128];
-	ssize_t n;
-	FILE *out;
-	int fd;
-
-	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = read(fd, line, sizeof(line) - 1);
-	if (n <= 0) {
-		close(fd);
-		return;
-	}
-	line[n] = 0;
-	line[strcspn(line, "\r\n")] = 0;
-	out = fdopen(fd, "w");
-	if (!out) {
-		close(fd);
-		return;
-	}
-	if (!strcmp(line, "info")) {
-		write_info(out, d);
-	} else if (!strcmp(line, "disconnect") || !strcmp(line, "disconnect force")) {
-		char why[128];
-
-		for (int i = 0; !strchr(line, ' ') && i < d->nr_ublk; i++) {
-			if (ublk_dev_in_use(d->ublk[i], why, sizeof(why))) {
-				fprintf(out, "busy %s is %s: unmount or close it, or use --force\n",
-					ublk_dev_path(d->ublk[i]), why);
-				fclose(out);
-				return;
-			}
-		}
-		/*
-		 * Answer first, then tear down: the caller waits for this
-		 * process to exit, with its own bound, and whatever that bound
-		 * says, the teardown here runs to its end.
-		 */
-		nvmf_info("disconnect requested");
-		fprintf(out, "ok %d\n", (int)getpid());
-		d->stop = true;
-	} else {
-		fprintf(out, "error unknown request '%s'\n", line);
-	}
-	fclose(out);
-}
-
-static void *attempt_main(void *arg)
-{
-	struct attempt *at = arg;
-	uint64_t one = 1;
-
-	at->donor = NULL;
-	at->rc = nvmf_ctrl_reconnect_prepare(at->ctrl, at->cancel_efd, &at->donor, at->err,
-					     sizeof(at->err));
-	if (write(at->done_efd, &one, sizeof(one)) < 0)
-		nvmf_warn("reconnect attempt: cannot report: %s", strerror(errno));
-	return NULL;
-}
-
-static int attempt_start(struct daemon *d)
-{
-	struct attempt *at = &d->attempt;
-	uint64_t v;
-	int rc;
-
-	/* Drain leftovers of an earlier attempt. */
-	if (read(at->cancel_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return -errno;
-	if (read(at->done_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return -errno;
-	at->ctrl = d->ctrl;
-	rc = -pthread_create(&at->thread, NULL, attempt_main, at);
-	if (rc == 0)
-		at->running = true;
-	return rc;
-}
-
-/*
- * The association failed: reconnect every reconnect_delay seconds until it
- * is live again (0), ctrl_loss_tmo runs out, or a signal or disconnect asks
- * us to stop (<0). Devices stay; the I/O workers hold their requests, and
- * after fast_io_fail_tmo they fail them instead. Each attempt runs on its
- * own thread: signals and control requests are served meanwhile, and a
- * stop cancels the attempt at once. Main thread.
- */
-static int reconnect_until_live(struct daemon *d)
-{
-	const struct connect_args *a = d->args;
-	struct attempt *at = &d->attempt;
-	uint64_t start = nvmf_now_ns(), next = start + (uint64_t)a->reconnect_delay * 1000000000ull;
-	bool failing_fast = false;
-	unsigned int attempt = 0;
-	int rc;
-
-	__atomic_store_n(&d->reconnecting, true, __ATOMIC_RELEASE);
-	while (!d->stop) {
-		uint64_t now = nvmf_now_ns();
-		double elapsed = (double)(now - start) / 1e9;
-		struct pollfd pfd[3] = {
-			{ .fd = d->sig_fd, .events = POLLIN },
-			{ .fd = d->listen_fd, .events = POLLIN },
-			/*
-			 * Only while an attempt runs: a failed attempt leaves
-			 * done_efd readable until the next one starts (it drains
-			 * it), and polling it meanwhile spun this thread for the
-			 * whole reconnect delay.
-			 */
-			{ .fd = at->running ? at->done_efd : -1, .events = POLLIN },
-		};
-		int ms = next > now ? (int)((next - now) / 1000000) + 1 : 0;
-
-		if (a->fast_io_fail_tmo >= 0 && !failing_fast && elapsed >= a->fast_io_fail_tmo) {
-			nvmf_warn("fast-io-fail-tmo (%d s): failing I/O until reconnected",
-				  a->fast_io_fail_tmo);
-			hold_io(d, false);
-			failing_fast = true;
-		}
-		if (a->ctrl_loss_tmo > 0 && elapsed >= a->ctrl_loss_tmo) {
-			nvmf_err("controller lost: no reconnect within ctrl-loss-tmo (%d s)",
-				 a->ctrl_loss_tmo);
-			attempt_cancel(d);
-			hold_io(d, false);
-			__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
-			return -ETIMEDOUT;
-		}
-		if (at->running)
-			ms = 1000;	/* the attempt's end wakes us */
-		if (poll(pfd, 3, ms > 1000 ? 1000 : ms) < 0 && errno != EINTR)
-			return -errno;
-		if (pfd[0].revents)
-			break;		/* a signal: the main loop reads it */
-		if (pfd[1].revents & POLLIN) {
-			serve_client(d);
-			continue;
-		}
-		if (at->running && (pfd[2].revents & POLLIN)) {
-			pthread_join(at->thread, NULL);
-			at->running = false;
-			if (at->rc == 0) {
-				nvmf_ctrl_reconnect_adopt(d->ctrl, at->donor);
-				at->donor = NULL;
-				d->reconnects++;
-				nvmf_warn("reconnected after %.1f s (attempt %u, cntlid %u)",
-					  (double)(nvmf_now_ns() - start) / 1e9, attempt,
-					  d->ctrl->cntlid);
-				if (failing_fast)
-					hold_io(d, true);
-				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
-				/*
-				 * No events are dropped here: if a queue failed right
-				 * after the swap, EV_FAILED is pending and the state is
-				 * FAILED, and the main loop reconnects again.
-				 */
-				return 0;
-			}
-			nvmf_warn("reconnect attempt %u failed: %s", attempt, at->err);
-			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
-			continue;
-		}
-		if (at->running || nvmf_now_ns() < next)
-			continue;
-		attempt++;
-		rc = attempt_start(d);
-		if (rc < 0) {
-			nvmf_err("cannot start a reconnect attempt: %s", strerror(-rc));
-			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
-		}
-	}
-	attempt_cancel(d);
-	hold_io(d, false);
-	__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
-	return -EINTR;
-}
-
-/* cuse_opts.reset: runs on a CUSE thread, waits for the main loop to reset. */
-static int request_reset(void *arg)
-{
-	struct daemon *d = arg;
-	struct reset_call *r = &d->reset;
-	uint64_t one = 1;
-	int rc;
-
-	/* Like the kernel: no reset while the controller is reconnecting. */
-	if (__atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
-		return -EBUSY;
-	pthread_mutex_lock(&r->lock);
-	while (r->pending && !r->closed)	/* one reset at a time */
-		pthread_cond_wait(&r->cond, &r->lock);
-	if (r->closed) {
-		pthread_mutex_unlock(&r->lock);
-		return -ESHUTDOWN;
-	}
-	r->pending = true;
-	r->done = false;
-	pthread_mutex_unlock(&r->lock);
-	if (write(r->efd, &one, sizeof(one)) < 0)
-		return -errno;
-	pthread_mutex_lock(&r->lock);
-	while (!r->done)
-		pthread_cond_wait(&r->cond, &r->lock);
-	rc = r->result;
-	r->pending = false;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-	return rc;
-}
-
-/*
- * Controller reset (NVME_IOCTL_RESET), on the main thread: like a
- * connection loss, but on purpose: hold I/O, build a new association,
- * swap it in, replay. The devices stay. A signal cancels the connect.
- */
-static void do_reset(struct daemon *d)
-{
-	struct reset_call *r = &d->reset;
-	struct nvmf_ctrl *donor;
-	char err[512];
-	uint64_t v;
-	int rc;
-
-	if (read(r->efd, &v, sizeof(v)) < 0)
-		return;
-	nvmf_warn("controller reset requested");
-	hold_io(d, true);
-	rc = nvmf_ctrl_reconnect_prepare(d->ctrl, d->sig_fd, &donor, err, sizeof(err));
-	if (rc < 0) {
-		nvmf_err("reset failed: %s", err);
-	} else {
-		nvmf_ctrl_reconnect_adopt(d->ctrl, donor);
-		nvmf_warn("controller reset done (cntlid %u)", d->ctrl->cntlid);
-	}
-	if (!d->args->ctrl_loss_tmo)
-		hold_io(d, false);
-	pthread_mutex_lock(&r->lock);
-	r->result = rc;
-	r->done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static int daemon_loop(struct daemon *d)
-{
-	struct nvmf_ctrl *c = d->ctrl;
-
-	while (!d->stop) {
-		struct pollfd pfd[4] = {
-			{ .fd = d->sig_fd, .events = POLLIN },
-			{ .fd = d->listen_fd, .events = POLLIN },
-			{ .fd = nvmf_ctrl_event_fd(c), .events = POLLIN },
-			{ .fd = d->reset.efd, .events = POLLIN },
-		};
-		int rc;
-
-		rc = poll(pfd, 4, -1);
-		if (rc < 0 && errno != EINTR)
-			return -errno;
-		if (pfd[0].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				nvmf_info("signal %u, disconnecting", si.ssi_signo);
-			return 0;
-		}
-		if (pfd[2].revents & POLLIN) {
-			unsigned int ev = nvmf_ctrl_take_events(c);
-
-			if (ev & NVMF_CTRL_EV_NS_CHANGED) {
-				char err[256];
-
-				nvmf_info("namespace list changed");
-				if (d->cuse && cuse_ctrl_sync_ns(d->cuse, err, sizeof(err)) < 0)
-					nvmf_warn("namespace nodes: %s", err);
-				ublk_sync(d);
-			}
-			/*
-			 * The state says whether the association is down, not the
-			 * event: a failure of an association already replaced is
-			 * stale, and one right after a reconnect is not lost.
-			 */
-			if ((ev & NVMF_CTRL_EV_FAILED) &&
-			    nvmf_ctrl_get_state(c) == NVMF_CTRL_FAILED) {
-				if (!d->args->ctrl_loss_tmo)
-					return c->err ? c->err : -EIO;
-				rc = reconnect_until_live(d);
-				if (rc == -EINTR)
-					continue;	/* a signal or disconnect: see above */
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-		}
-		if (pfd[3].revents & POLLIN)
-			do_reset(d);
-		if (pfd[1].revents & POLLIN)
-			serve_client(d);
-	}
-	return 0;
-}
-
-/*
- * Connect and, on success, report to @report_fd (the parent's pipe, or -1 in
- * the foreground) and serve until told to stop. Returns the exit code.
- */
-static int run_controller(struct connect_args *a, int report_fd)
-{
-	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .args = a };
-	struct cuse_opts cuse_opts = a->cuse;
-	struct nvmf_ctrl_opts o;
-	char err[512], msg[700];
-	sigset_t mask;
-	int rc;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	pthread_mutex_init(&d.reset.lock, NULL);
-	pthread_cond_init(&d.reset.cond, NULL);
-	d.reset.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	d.attempt.cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	d.attempt.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (report_fd >= 0) {
-		/* First the pid, so that the waiting command can bound its wait. */
-		snprintf(msg, sizeof(msg), "PID %d\n", (int)getpid());
-		if (write(report_fd, msg, strlen(msg)) < 0)
-			nvmf_warn("cannot report to the parent: %s", strerror(errno));
-	}
-
-	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
-	if (d.listen_fd < 0)
-		goto fail;
-	nvmf_log_set_prefix(d.name);
-	cli_fabrics_to_opts(&a->f, &o);
-	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
-	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
-	if (rc < 0) {
-		reg_release(d.name);
-		goto fail;
-	}
-	rc = nvmf_ctrl_start(d.ctrl);
-	if (rc < 0) {
-		snprintf(err, sizeof(err), "cannot start the controller's threads: %s",
-			 strerror(-rc));
-		nvmf_ctrl_disconnect(d.ctrl);
-		reg_release(d.name);
-		goto fail;
-	}
-	if (!a->no_cuse) {
-		cuse_opts.reset = request_reset;
-		cuse_opts.reset_arg = &d;
-		rc = cuse_ctrl_create(d.ctrl, d.name, &cuse_opts, &d.cuse, err, sizeof(err));
-		if (rc < 0) {
-			shut_down(&d);
-			goto fail;
-		}
-	}
-	if (!a->no_ublk) {
-		if (!d.ctrl->nr_ioq)
-			snprintf(err, sizeof(err), "ublk disks need I/O queues (-i)");
-		rc = d.ctrl->nr_ioq ? ublk_create_all(&d, err, sizeof(err)) : -EINVAL;
-		if (rc < 0) {
-			shut_down(&d);
-			goto fail;
-		}
-	}
-	{
-		char devs[300] = "";
-		size_t off = 0;
-
-		if (d.cuse)
-			off += (size_t)snprintf(devs, sizeof(devs), ": %s", cuse_ctrl_path(d.cuse));
-		for (int i = 0; i < d.nr_ublk && off < sizeof(devs) - 40; i++)
-			off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%s",
-						off ? " " : ": ", ublk_dev_path(d.ublk[i]));
-		snprintf(msg, sizeof(msg), "OK %s: connected to %s at %s %s:%s, cntlid %u, "
-			 "%d I/O queue(s), %d namespace(s)%s\n", d.name, d.ctrl->opts.subnqn,
-			 d.ctrl->opts.transport, d.ctrl->opts.traddr, d.ctrl->opts.trsvcid,
-			 d.ctrl->cntlid, d.ctrl->nr_ioq, d.ctrl->nr_ns, devs);
-	}
-	if (report_fd >= 0) {
-		if (write(report_fd, msg, strlen(msg)) < 0)
-			nvmf_warn("cannot report to the parent: %s", strerror(errno));
-		close(report_fd);
-	} else {
-		fputs(msg + 3, stdout);
-		fflush(stdout);
-	}
-	nvmf_info("%s", msg + 3 + strlen(d.name) + 2);	/* the log prefix names it */
-	/*
-	 * With reconnect on, I/O waits across a connection loss instead of
-	 * failing. Only from here: creating a disk waits for the kernel's
-	 * partition scan, and I/O held then would wait for a reconnect that
-	 * only the main loop below can run (a connection lost during device
-	 * creation hung connect). A failure meanwhile is pending for the loop.
-	 */
-	if (a->ctrl_loss_tmo)
-		hold_io(&d, true);
-
-	rc = daemon_loop(&d);
-	shut_down(&d);
-	close(d.listen_fd);
-	return rc < 0 ? 1 : 0;
-
-fail:
-	if (report_fd >= 0) {
-		snprintf(msg, sizeof(msg), "ERR %s\n", err);
-		if (write(report_fd, msg, strlen(msg)) < 0)
-			nvmf_warn("cannot report to the parent: %s", strerror(errno));
-		close(report_fd);
-	} else {
-		cli_error("%s", err);
-	}
-	if (d.listen_fd >= 0)
-		close(d.listen_fd);
-	return 1;
+	cli_fabrics_to_opts(&a->f, &o.ctrl);
+	return nvmf_service_run(&o, report_fd);
 }
 
 /* Read from @fd into @buf until end of file or @cap bytes. Returns the count. */
@@ -952,6 +202,15 @@ static int spawn_controller(struct connect_args *a)
 	return 1;
 }
 
+/* Does JSON object @o have string member @key equal to @want? */
+static bool json_str_eq(struct json_object *o, const char *key, const char *want)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) &&
+	       want && !strcmp(json_object_get_string(v), want);
+}
+
 /* Is there a daemon for this subsystem at this address already? */
 static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
 {
@@ -962,17 +221,21 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 	if (reg_names(&names, &n) < 0)
 		return false;
 	for (int i = 0; i < n && !found; i++) {
-		char *info = NULL, pat[600];
+		struct json_object *o;
+		char *info = NULL;
 
 		if (reg_request(names[i], "info\n", &info, 2000) < 0)
 			continue;
-		snprintf(pat, sizeof(pat), "\"subnqn\":\"%s\",\"transport\":\"%s\",\"traddr\":\"%s\","
-			 "\"trsvcid\":\"%s\"", f->subnqn, f->transport, f->traddr,
-			 f->trsvcid ? f->trsvcid : "4420");
-		if (strstr(info, pat)) {
+		/* Field by field (json-c): key order and escaping do not matter. */
+		o = json_tokener_parse(info);
+		if (o && json_str_eq(o, "subnqn", f->subnqn) &&
+		    json_str_eq(o, "transport", f->transport) &&
+		    json_str_eq(o, "traddr", f->traddr) &&
+		    json_str_eq(o, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
 			snprintf(name, len, "%s", names[i]);
 			found = true;
 		}
+		json_object_put(o);
 		free(info);
 	}
 	reg_names_free(names, n);

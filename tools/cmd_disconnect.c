@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
-#include "tools/registry.h"
+#include "daemon/registry.h"
 
 #define DISCONNECT_TIMEOUT_MS 30000
 

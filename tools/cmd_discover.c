@@ -10,6 +10,7 @@
 
 #include <nvme/fabrics.h>
 
+#include "host/identify.h"
 #include "tools/cli.h"
 
 static void strip_trailing(char *s, size_t n)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
-#include "tools/registry.h"
+#include "daemon/registry.h"
 
 /* Pull "key":"value" or "key":number out of a daemon's one-line JSON. */
 static void field(const char *json, const char *key, char *out, size_t len)

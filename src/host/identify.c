@@ -157,3 +157,15 @@ bool nvmf_ns_same(const struct nvmf_ns *a, const struct nvmf_ns *b)
 	       a->ms == b->ms && a->csi == b->csi && !memcmp(a->eui64, b->eui64, 8) &&
 	       !memcmp(a->nguid, b->nguid, 16) && !memcmp(a->uuid, b->uuid, 16);
 }
+
+void nvmf_id_field(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t n = strnlen(src, srclen);
+
+	while (n && (src[n - 1] == ' ' || src[n - 1] == 0))
+		n--;
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}

@@ -81,4 +81,10 @@ void nvmf_ns_descs_parse(const uint8_t buf[4096], struct nvmf_ns *ns);
  */
 bool nvmf_ns_same(const struct nvmf_ns *a, const struct nvmf_ns *b);
 
+/*
+ * A fixed-width, space-padded text field (Identify MN/SN/FR, discovery log
+ * addresses) as a trimmed C string in @dst, cut to fit.
+ */
+void nvmf_id_field(char *dst, size_t dstlen, const char *src, size_t srclen);
+
 #endif

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/registry.h"
+#include "daemon/registry.h"
 
 const char *reg_rundir(void)
 {

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The controller service: what serves one controller for as long as the
+ * user wants it, in a process of its own (so a slow or dead target never
+ * blocks another controller). It connects the association, creates the
+ * frontends (CUSE nodes, ublk disks), answers control requests on its
+ * registry socket (daemon/registry.h), and keeps the association alive:
+ * reconnecting after a loss, revalidating namespaces, resetting on
+ * request, and tearing everything down, bounded, on disconnect or
+ * SIGTERM.
+ *
+ * Lifecycle (main thread):
+ *
+ *   connect -> devices -> LOOP <-> RECONNECTING -> teardown -> exit
+ *                            \-> (disconnect, signal, controller lost) -/
+ *
+ * Threads: the process's main thread runs the loop above, the control
+ * socket and device creation and removal; the engine's workers own the
+ * queues (host/worker.h); a reconnect attempt runs on a thread of its
+ * own so the loop can cancel it; each CUSE node has a session thread.
+ * Nothing the main thread waits on depends on the network without a
+ * bound, and nothing it waits on needs the main thread (I/O is never held
+ * while it creates or removes a disk).
+ *
+ * Tools (tools/cmd_connect.c) parse options, fork, and call
+ * nvmf_service_run() in the child; they talk to running services only
+ * through the registry socket.
+ */
+#ifndef NVMF_SERVICE_H
+#define NVMF_SERVICE_H
+
+#include <stdbool.h>
+
+#include "cuse/cuse.h"
+#include "host/nvmf.h"
+
+struct nvmf_service_opts {
+	/* The association; its strings must stay valid while the service runs. */
+	struct nvmf_ctrl_opts ctrl;
+	bool no_cuse;			/* no char nodes */
+	bool no_ublk;			/* no block disks */
+	int instance;			/* nvmeN: N, or -1 for the lowest free */
+	struct cuse_opts cuse;		/* node mode, owner, access options */
+	int reconnect_delay;		/* -c, seconds */
+	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
+	int fast_io_fail_tmo;		/* seconds; -1 off */
+	const char *prog;		/* for messages in the foreground ("nvmfuse connect") */
+};
+
+/*
+ * Serve one controller in this process until it is disconnected, signalled
+ * (SIGTERM, SIGINT, SIGHUP: blocked here and read from a signalfd) or lost
+ * (ctrl-loss-tmo). @report_fd >= 0: the parent's pipe, which gets
+ * "PID <pid>\n" at once and then "OK <summary>\n" once the devices exist,
+ * or "ERR <cause>\n", and is closed; -1 (foreground): the summary goes to
+ * stdout, a failure to stderr. Returns the process exit code (0 or 1).
+ * Thread: the process's main thread, once per process.
+ */
+int nvmf_service_run(const struct nvmf_service_opts *o, int report_fd);
+
+#endif
