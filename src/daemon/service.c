@@ -244,17 +244,21 @@ static void hold_io(struct daemon *d, bool hold);
 static void guard_start(struct daemon *d);
 static void guard_stop(struct daemon *d);
 
+/* Has namespace @nsid a disk? */
+static bool ublk_has(const struct daemon *d, uint32_t nsid)
+{
+	for (int i = 0; i < d->nr_ublk; i++)
+		if (ublk_dev_nsid(d->ublk[i]) == nsid)
+			return true;
+	return false;
+}
+
 /* Does a namespace of @ns have no disk yet? */
 static bool ublk_missing(const struct daemon *d, const struct nvmf_ns *ns, int n)
 {
-	for (int j = 0; j < n; j++) {
-		bool have = false;
-
-		for (int i = 0; i < d->nr_ublk && !have; i++)
-			have = ublk_dev_nsid(d->ublk[i]) == ns[j].nsid;
-		if (!have)
+	for (int j = 0; j < n; j++)
+		if (!ublk_has(d, ns[j].nsid))
 			return true;
-	}
 	return false;
 }
 
@@ -293,11 +297,8 @@ static void ublk_sync(struct daemon *d)
 	for (int j = 0; j < n && nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_LIVE; j++) {
 		struct ublk_dev **bigger;
 		char err[256];
-		bool have = false;
 
-		for (int i = 0; i < d->nr_ublk && !have; i++)
-			have = ublk_dev_nsid(d->ublk[i]) == ns[j].nsid;
-		if (have)
+		if (ublk_has(d, ns[j].nsid))
 			continue;
 		bigger = realloc(d->ublk, (size_t)(d->nr_ublk + 1) * sizeof(*d->ublk));
 		if (!bigger)

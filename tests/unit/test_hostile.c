@@ -67,6 +67,21 @@ static int try_connect(const struct ft_config *cfg, struct ft **ftp, struct nvmf
 	return nvmf_ctrl_connect(&o, c, err, errlen);
 }
 
+/* The controller connects, and not one of its namespaces is served. */
+static void expect_no_namespace(const struct ft_config *cfg)
+{
+	struct nvmf_ctrl *c;
+	struct ft *ft;
+	char err[256];
+	int rc;
+
+	rc = try_connect(cfg, &ft, &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "connect: %s", err);
+	ck_assert_int_eq(c->nr_ns, 0);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+
 /* ---------------------------------------------------- namespace lists */
 
 /* Every page 1..1024 again: the old scan looped forever, growing memory. */
@@ -95,20 +110,12 @@ END_TEST
 START_TEST(test_ns_all_inactive)
 {
 	struct ft_config cfg;
-	struct nvmf_ctrl *c;
-	struct ft *ft;
-	char err[256];
-	int rc;
 
 	ft_config_default(&cfg);
 	cfg.ns_list = FT_LIST_FULL;
 	cfg.ns_inactive = true;
 	cfg.nn = 3000;
-	rc = try_connect(&cfg, &ft, &c, err, sizeof(err));
-	ck_assert_msg(rc == 0, "connect: %s", err);
-	ck_assert_int_eq(c->nr_ns, 0);
-	nvmf_ctrl_disconnect(c);
-	ft_stop(ft);
+	expect_no_namespace(&cfg);
 }
 END_TEST
 
@@ -134,26 +141,18 @@ END_TEST
 
 /* ------------------------------------------------- Identify fields */
 
-/* LBADS 40 or 0, FLBAS beyond NLBAF: the namespace is not served. */
+/* LBADS 40, 1, 8 or 17, FLBAS beyond NLBAF: the namespace is not served. */
 START_TEST(test_bad_lba_format)
 {
 	static const struct { uint8_t lbads; bool beyond; } cases[] = {
-		{ 40, false }, { 0 + 1, false }, { 8, false }, { 17, false }, { 0, true },
+		{ 40, false }, { 1, false }, { 8, false }, { 17, false }, { 0, true },
 	};
 	struct ft_config cfg;
-	struct nvmf_ctrl *c;
-	struct ft *ft;
-	char err[256];
-	int rc;
 
 	ft_config_default(&cfg);
-	cfg.lbads = cases[_i].lbads;
+	cfg.lbads = cases[_i].lbads;	/* 0: the fake target's defaults */
 	cfg.flbas_beyond = cases[_i].beyond;
-	rc = try_connect(&cfg, &ft, &c, err, sizeof(err));
-	ck_assert_msg(rc == 0, "connect: %s", err);
-	ck_assert_int_eq(c->nr_ns, 0);
-	nvmf_ctrl_disconnect(c);
-	ft_stop(ft);
+	expect_no_namespace(&cfg);
 }
 END_TEST
 
