@@ -20,7 +20,8 @@
  *
  * Keys: opc nsid flags slba nlb (a count, 1-based) len (bytes; vec: the sum
  * of segs) cdw10 cdw11 cdw12 (override) in=FILE (write data) out=FILE (read
- * data) mode=ro|wo|rw (how DEV is opened, default rw). Numbers may be hex. The result field is preset to 0xa5.. so that a
+ * data) mode=ro|wo|rw (how DEV is opened, default rw) badarg=1 (the ioctl's
+ * argument pointer is unmapped) badaddr=1 (the data pointer is unmapped). Numbers may be hex. The result field is preset to 0xa5.. so that a
  * result the driver never wrote shows.
  *
  * Prints "ret=R errno=NAME result=0x..." (errno 0 when ret >= 0; ret > 0 is
@@ -43,6 +44,8 @@
 #include <linux/nvme_ioctl.h>
 
 #define RESULT_SENTINEL 0xa5a5a5a5a5a5a5a5ull
+/* Never mapped: the first page. */
+#define BAD_POINTER 16ull
 #define MAX_SEGS 16
 
 struct args {
@@ -51,6 +54,7 @@ struct args {
 	uint32_t opc, nsid, flags, nlb, len, cdw10, cdw11, cdw12;
 	uint64_t slba;
 	int have_cdw10, have_cdw11, have_cdw12;
+	int badarg, badaddr;
 	const char *in, *out;
 	int oflags;
 	size_t segs[MAX_SEGS];
@@ -131,6 +135,10 @@ static int parse_kv(struct args *a, const char *kv)
 	} else if (KEY("cdw10")) {
 		a->cdw10 = (uint32_t)n;
 		a->have_cdw10 = 1;
+	} else if (KEY("badarg")) {
+		a->badarg = n != 0;
+	} else if (KEY("badaddr")) {
+		a->badaddr = n != 0;
 	} else if (KEY("cdw11")) {
 		a->cdw11 = (uint32_t)n;
 		a->have_cdw11 = 1;
@@ -212,8 +220,12 @@ static int do_passthru(int fd, const struct args *a)
 		return 2;
 	if (load_data(a, buf, a->len) < 0)
 		return 2;
-	fill_cmd(a, &c64, (uint64_t)(uintptr_t)buf, a->len);
-	if (is64) {
+	fill_cmd(a, &c64, a->badaddr ? BAD_POINTER : (uint64_t)(uintptr_t)buf, a->len);
+	if (a->badarg) {
+		ret = ioctl(fd, req, (void *)(uintptr_t)BAD_POINTER);
+		err = errno;
+		result = RESULT_SENTINEL;
+	} else if (is64) {
 		ret = ioctl(fd, req, &c64);
 		err = errno;
 		result = c64.result;

@@ -6,16 +6,22 @@
  * handler is installed and many nodes live in one daemon. A session thread
  * polls that fd and a stop eventfd.
  *
- * ioctls with data use the unrestricted-ioctl retry exchange. With
- * CAP_SYS_PTRACE (a root daemon) it takes two rounds: the first asks for
- * the argument struct and room for the result, the second executes, the
- * data moving between the caller's memory and ours with
- * process_vm_readv/writev. Without it, three: the second round (struct in
- * hand) asks the kernel to copy in the write data and to reserve room for
- * the result and the read data, the third executes. Only the last call
- * keeps state: the request is copied (in_buf is only valid during the
- * callback) and the reply is sent from the completion callback on the
- * queue's worker. NVMFUSE_CUSE_ROUNDS=3 forces three rounds.
+ * NVMe ioctls carry pointers, so they are unrestricted ioctls. With
+ * CAP_SYS_PTRACE (a root daemon) and a caller visible in our pid
+ * namespace, one round: the first call reads the argument struct and the
+ * write data from the caller's memory with process_vm_readv, executes,
+ * and writes the result and the read data back with process_vm_writev;
+ * the reply carries only the status. Each round is a trip through the
+ * kernel, the caller and this daemon (two wake-ups), so this is the
+ * biggest single cost of a passthrough that can be cut. Otherwise the
+ * retry exchange: two rounds with CAP_SYS_PTRACE (the first asks for the
+ * argument struct and room for the result, the second executes, data
+ * moving by process_vm_*v); without it three (the second round, struct in
+ * hand, asks the kernel to copy in the write data and to reserve room for
+ * the result and the read data, the third executes). Only the executing
+ * call keeps state: the request is copied (in_buf is only valid during
+ * the callback) and the reply is sent from the completion callback on the
+ * queue's worker. NVMFUSE_CUSE_ROUNDS=2 or 3 forces the retry exchange.
  *
  * read(2)/write(2) are refused with EOPNOTSUPP: CUSE (fs/fuse/cuse.c,
  * cuse_read_iter/cuse_write_iter) starts every syscall at offset 0 and
@@ -51,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -88,12 +95,27 @@ struct cuse_node {
 	char devname[64];
 	char path[80];
 	struct fuse_session *se;
+	/*
+	 * Who reads the session fd. Namespace nodes (with I/O queues): the
+	 * I/O worker @w, whose epoll set watches the fd, so a passthrough is
+	 * read, sent and answered on one thread with no hop between threads
+	 * (fbuf is that worker's receive buffer). The controller node: its
+	 * own session thread, which polls the fd and @stop_fd, because its
+	 * reset ioctl blocks until the reset is done and its rescan waits for
+	 * the admin worker.
+	 */
+	struct nvmf_worker *w;
+	struct fuse_buf fbuf;
+	bool watched;			/* the fd is in @w's epoll set */
 	int stop_fd;
 	pthread_t thread;
 	bool thread_started;
-	atomic_bool ended;		/* the session thread left its loop */
+	atomic_bool ended;		/* the kernel ended the session (or the thread left) */
 	atomic_int inflight;		/* commands posted, not yet replied */
 };
+
+/* The I/O worker running a node's callbacks on this thread, NULL elsewhere. */
+static __thread struct nvmf_worker *serving_worker;
 
 struct cuse_ctrl {
 	struct nvmf_ctrl *c;
@@ -105,6 +127,7 @@ struct cuse_ctrl {
 	struct cuse_node **ns;
 	int nr_ns;
 	atomic_uint next_q;		/* round-robin I/O queue choice */
+	unsigned int next_node;		/* I/O worker for the next namespace node */
 	atomic_int inflight;		/* commands posted, all nodes */
 	/*
 	 * Two ioctl rounds instead of three: the first asks for the argument
@@ -114,6 +137,13 @@ struct cuse_ctrl {
 	 * this daemon; the data rounds cost a third of a passthrough.
 	 */
 	bool two_rounds;
+	/*
+	 * One round: the first call already executes, the argument struct
+	 * too read from the caller with process_vm_readv and the result
+	 * written back with process_vm_writev (needs two_rounds' rights and a
+	 * caller visible in our pid namespace; otherwise the retry rounds).
+	 */
+	bool one_round;
 	/* cuse_stats, written by the I/O workers */
 	atomic_uint_fast64_t st_retries, st_partial, st_requeued, st_errors;
 };
@@ -143,6 +173,8 @@ struct cuse_cmd {
 	pid_t pid;
 	struct iovec *uiov;
 	int nuiov;
+	/* One round (cuse_ctrl.one_round): where the result goes, 0: in the reply. */
+	uint64_t res_addr;
 	/*
 	 * Retries (cmd_retry): I/O-queue commands only. @r's range moves past
 	 * the @done read bytes confirmed by earlier rounds; @attempts counts
@@ -197,6 +229,29 @@ static int caller_copy(pid_t pid, void *buf, size_t len, const struct iovec *uio
 	if (done < 0)
 		return -errno;
 	return (size_t)done == len ? 0 : -EFAULT;
+}
+
+/*
+ * One round (cuse_ctrl.one_round): read the ioctl's argument struct of
+ * @len bytes at @uarg straight from the caller. 0: in @dst; -EFAULT: the
+ * caller's pointer is bad (the answer, as the kernel's copy_from_user);
+ * any other error: take the retry rounds instead (caller not visible in
+ * our pid namespace, or not readable by us).
+ */
+static int arg_direct(fuse_req_t req, const struct cuse_node *n, uint64_t uarg, void *dst,
+		      size_t len)
+{
+	pid_t pid = fuse_req_ctx(req)->pid;
+	struct iovec from = { (void *)(uintptr_t)uarg, len };
+	int rc;
+
+	if (!n->cc->one_round || pid <= 0)
+		return -ENOTSUP;
+	rc = caller_copy(pid, dst, len, &from, 1, false);
+	if (rc < 0 && rc != -EFAULT)
+		nvmf_debug("%s: cannot read the ioctl argument of pid %d (%s): retry rounds",
+			   n->devname, (int)pid, strerror(-rc));
+	return rc;
 }
 
 /* Worker thread: re-send @x's command (after a Command Retry Delay). */
@@ -279,8 +334,13 @@ static bool cmd_retry(struct cuse_cmd *x)
 	default:
 		break;
 	}
-	if (rw)
+	if (rw) {
 		atomic_fetch_add(&cc->st_errors, 1);
+		nvmf_debug("%s: opcode 0x%02x: status 0x%x (%s), attempt %u: %s%s", x->n->devname,
+			   r->cmd.opc, r->status, r->xport_err ? strerror(-r->xport_err) : "-",
+			   x->attempts, d.action == NVMF_RETRY_RECONNECT ? "not holding I/O, " : "",
+			   d.why ? d.why : "final");
+	}
 	if (x->c2h && x->len) {
 		uint32_t keep = x->done + (r->bytes_ok < r->data_len ? r->bytes_ok : r->data_len);
 
@@ -305,12 +365,30 @@ static void cmd_done(struct nvmf_request *r)
 		cmd_free(x);
 		return;
 	}
-	if (x->kind == CUSE_PT32) {
-		iov[cnt].iov_base = &res32;
-		iov[cnt++].iov_len = sizeof(res32);
-	} else if (x->kind == CUSE_PT64) {
-		iov[cnt].iov_base = &res64;
-		iov[cnt++].iov_len = sizeof(res64);
+	/* The reply: read data (unless direct), then the result (see do_passthru). */
+	if (x->c2h && x->len && x->direct && x->res_addr && x->nuiov < 8) {
+		/* One round: data and result in one process_vm_writev, in that order. */
+		struct iovec local[2] = { { x->buf, x->len }, { &res64, 8 } };
+		struct iovec remote[9];
+		ssize_t done;
+
+		if (x->kind == CUSE_PT32)
+			local[1] = (struct iovec){ &res32, sizeof(res32) };
+		memcpy(remote, x->uiov, (size_t)x->nuiov * sizeof(*remote));
+		remote[x->nuiov] = (struct iovec){ (void *)(uintptr_t)x->res_addr,
+						   local[1].iov_len };
+		done = process_vm_writev(x->pid, local, 2, remote, (unsigned long)x->nuiov + 1, 0);
+		if (done != (ssize_t)(x->len + local[1].iov_len)) {
+			int e = done < 0 ? errno : EFAULT;
+
+			nvmf_err("%s: cannot return read data to pid %d: %s", x->n->devname,
+				 (int)x->pid, strerror(e));
+			fuse_reply_err(x->req, e == EFAULT ? EFAULT : EIO);
+		} else {
+			fuse_reply_ioctl(x->req, r->status, NULL, 0);
+		}
+		cmd_free(x);
+		return;
 	}
 	if (x->c2h && x->len && x->direct) {
 		int rc = caller_copy(x->pid, x->buf, x->len, x->uiov, x->nuiov, true);
@@ -325,6 +403,23 @@ static void cmd_done(struct nvmf_request *r)
 	} else if (x->c2h && x->len) {
 		iov[cnt].iov_base = x->buf;
 		iov[cnt++].iov_len = x->len;
+	}
+	if (x->kind == CUSE_PT32) {
+		iov[cnt].iov_base = &res32;
+		iov[cnt++].iov_len = sizeof(res32);
+	} else if (x->kind == CUSE_PT64) {
+		iov[cnt].iov_base = &res64;
+		iov[cnt++].iov_len = sizeof(res64);
+	}
+	if (x->res_addr) {	/* one round (data direct): the result goes straight back */
+		struct iovec to = { (void *)(uintptr_t)x->res_addr, iov[0].iov_len };
+
+		if (caller_copy(x->pid, iov[0].iov_base, iov[0].iov_len, &to, 1, true) < 0) {
+			fuse_reply_err(x->req, EFAULT);
+			cmd_free(x);
+			return;
+		}
+		cnt = 0;
 	}
 	fuse_reply_ioctl_iov(x->req, r->status, iov, cnt);
 	cmd_free(x);
@@ -344,7 +439,7 @@ static struct nvmf_worker *io_worker(struct cuse_ctrl *cc)
 static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 {
 	struct cuse_ctrl *cc = x->n->cc;
-	struct nvmf_worker *w = admin ? cc->c->admin_worker : io_worker(cc);
+	struct nvmf_worker *w = admin ? cc->c->admin_worker : x->n->w ? x->n->w : io_worker(cc);
 
 	x->w = admin ? NULL : w;
 	x->attempts = 1;
@@ -365,7 +460,10 @@ static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 		return;
 	}
 	x->counted = true;
-	nvmf_worker_post(w, &x->r);
+	if (w == serving_worker)
+		nvmf_worker_submit(w, &x->r);	/* read on this worker: no hop */
+	else
+		nvmf_worker_post(w, &x->r);
 }
 
 /* ---------------------------------------------------------------- access */
@@ -502,14 +600,28 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 	bool c2h, direct;
 	uint8_t csi = n->ns.csi;
 	struct cuse_auth_req a = { .call = admin ? CUSE_AUTH_ADMIN : CUSE_AUTH_IO };
+	uint8_t argbuf[sizeof(struct nvme_passthru_cmd64)];
+	bool one = false;
 	int rc;
 
 	if (in_bufsz == 0) {
-		iov_add(in, &nin, uarg, hdr);
-		if (n->cc->two_rounds)
-			iov_add(out, &nout, uarg + res_off, res_len);
-		fuse_reply_ioctl_retry(req, in, 1, nout ? out : NULL, (size_t)nout);
-		return;
+		rc = arg_direct(req, n, uarg, argbuf, hdr);
+		if (rc == -EFAULT) {
+			fuse_reply_err(req, EFAULT);
+			return;
+		}
+		if (rc == 0) {	/* one round: as if the last round of two */
+			one = true;
+			in_buf = argbuf;
+			in_bufsz = hdr;
+			out_bufsz = res_len;
+		} else {
+			iov_add(in, &nin, uarg, hdr);
+			if (n->cc->two_rounds)
+				iov_add(out, &nout, uarg + res_off, res_len);
+			fuse_reply_ioctl_retry(req, in, 1, nout ? out : NULL, (size_t)nout);
+			return;
+		}
 	}
 	if (in_bufsz < hdr) {
 		fuse_reply_err(req, EINVAL);
@@ -589,9 +701,11 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 			iov_add(in, &nin, pc.addr, vec_bytes);
 		else if (len && !c2h && !direct)
 			iov_add(in, &nin, pc.addr, len);
-		iov_add(out, &nout, uarg + res_off, res_len);
+		/* Read data before the result: the kernel copies out in this
+		 * order, so a bad data pointer leaves the result unwritten. */
 		if (len && c2h && !direct)
 			iov_add(out, &nout, pc.addr, len);
+		iov_add(out, &nout, uarg + res_off, res_len);
 		fuse_reply_ioctl_retry(req, in, (size_t)nin, out, (size_t)nout);
 		return;
 	}
@@ -608,6 +722,7 @@ static void do_passthru(fuse_req_t req, struct cuse_node *n, const struct fuse_f
 	x->c2h = c2h;
 	x->direct = direct;
 	x->pid = fuse_req_ctx(req)->pid;
+	x->res_addr = one ? uarg + res_off : 0;
 	if (direct) {
 		x->nuiov = vec ? (int)nvec : 1;
 		x->uiov = calloc((size_t)x->nuiov, sizeof(*x->uiov));
@@ -709,17 +824,28 @@ static void do_submit_io(fuse_req_t req, struct cuse_node *n, const struct fuse_
 	int rc;
 
 	if (in_bufsz == 0) {
-		iov_add(in, &nin, uarg, sizeof(io));
-		if (n->cc->two_rounds)
-			iov_add(out, &nout, uarg, 1);	/* marks the direct last round */
-		fuse_reply_ioctl_retry(req, in, 1, nout ? out : NULL, (size_t)nout);
-		return;
+		rc = arg_direct(req, n, uarg, &io, sizeof(io));
+		if (rc == -EFAULT) {
+			fuse_reply_err(req, EFAULT);
+			return;
+		}
+		if (rc == 0) {	/* one round: as if the direct last round */
+			in_bufsz = sizeof(io);
+			out_bufsz = 1;
+		} else {
+			iov_add(in, &nin, uarg, sizeof(io));
+			if (n->cc->two_rounds)
+				iov_add(out, &nout, uarg, 1);	/* marks the direct last round */
+			fuse_reply_ioctl_retry(req, in, 1, nout ? out : NULL, (size_t)nout);
+			return;
+		}
+	} else {
+		if (in_bufsz < sizeof(io)) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		memcpy(&io, in_buf, sizeof(io));
 	}
-	if (in_bufsz < sizeof(io)) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	memcpy(&io, in_buf, sizeof(io));
 	if (io.flags || (io.opcode != nvme_cmd_write && io.opcode != nvme_cmd_read &&
 			 io.opcode != nvme_cmd_compare)) {
 		fuse_reply_err(req, EINVAL);
@@ -844,7 +970,7 @@ static void do_rescan(fuse_req_t req, struct cuse_node *n)
 	fuse_reply_ioctl(req, 0, NULL, 0);
 }
 
-/* Session thread: one ioctl round. */
+/* Session thread or serving worker: one ioctl round. */
 static void node_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		       unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
@@ -1014,7 +1140,10 @@ static void *node_thread(void *arg)
 	struct cuse_node *n = arg;
 	struct fuse_buf fbuf = { .mem = NULL };
 	int fd = fuse_session_fd(n->se);
+	char name[16];
 
+	snprintf(name, sizeof(name), "cuse-%.10s", n->devname);
+	pthread_setname_np(pthread_self(), name);
 	while (!fuse_session_exited(n->se)) {
 		struct pollfd p[2] = {
 			{ .fd = fd, .events = POLLIN },
@@ -1041,12 +1170,61 @@ static void *node_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Serving worker: the session fd is readable. Requests are handled here, so
+ * I/O commands go out on this worker's queue pair at once. One per call:
+ * the fd is level-triggered and comes back while requests remain, other
+ * fds of the worker get their turn, and at queue depth 1 a second read
+ * would only cost a syscall to learn EAGAIN.
+ */
+static void node_ready(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
+{
+	struct cuse_node *n = arg;
+
+	(void)events;
+	serving_worker = w;
+	if (!atomic_load(&n->ended)) {
+		int rc = fuse_session_receive_buf(n->se, &n->fbuf);
+
+		if (rc > 0) {
+			fuse_session_process_buf(n->se, &n->fbuf);
+		} else if (rc != -EINTR && rc != -EAGAIN) {
+			/* The kernel ended the connection (e.g. name taken). */
+			nvmf_worker_del_fd(w, fd);
+			n->watched = false;
+			atomic_store(&n->ended, true);
+		}
+	}
+	serving_worker = NULL;
+}
+
+/* Serving worker (nvmf_worker_call): start or stop watching the fd. */
+static void node_watch(void *arg)
+{
+	struct cuse_node *n = arg;
+	int fd = fuse_session_fd(n->se);
+
+	if (nvmf_worker_add_fd(n->w, fd, EPOLLIN, node_ready, n) == 0)
+		n->watched = true;
+}
+
+static void node_unwatch(void *arg)
+{
+	struct cuse_node *n = arg;
+
+	if (n->watched)
+		nvmf_worker_del_fd(n->w, fuse_session_fd(n->se));
+	n->watched = false;
+}
+
 static void node_destroy(struct cuse_node *n)
 {
 	uint64_t one = 1;
 
 	if (!n)
 		return;
+	if (n->w && n->se)
+		nvmf_worker_call(n->w, node_unwatch, n);
 	if (n->thread_started) {
 		if (write(n->stop_fd, &one, sizeof(one)) < 0)
 			nvmf_warn("%s: cannot stop the session thread", n->devname);
@@ -1059,6 +1237,7 @@ static void node_destroy(struct cuse_node *n)
 		fuse_session_destroy(n->se);	/* closes /dev/cuse: the node goes */
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
+	free(n->fbuf.mem);
 	free(n);
 }
 
@@ -1123,13 +1302,29 @@ static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cu
 		snprintf(err, errlen, "%s: cannot attach /dev/cuse", n->devname);
 		goto fail;
 	}
-	rc = pthread_create(&n->thread, NULL, node_thread, n);
-	if (rc) {
-		rc = -rc;
-		snprintf(err, errlen, "cannot start a CUSE thread: %s", strerror(-rc));
-		goto fail;
+	if (n->is_ns && cc->c->nr_ioq) {
+		/* Served by an I/O worker; namespaces spread over the queues. */
+		n->w = cc->c->io_workers[cc->next_node++ % (unsigned int)cc->c->nr_ioq];
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: /dev/cuse: %s", n->devname, strerror(errno));
+			goto fail;
+		}
+		nvmf_worker_call(n->w, node_watch, n);
+		if (!n->watched) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "%s: cannot watch /dev/cuse", n->devname);
+			goto fail;
+		}
+	} else {
+		rc = pthread_create(&n->thread, NULL, node_thread, n);
+		if (rc) {
+			rc = -rc;
+			snprintf(err, errlen, "cannot start a CUSE thread: %s", strerror(-rc));
+			goto fail;
+		}
+		n->thread_started = true;
 	}
-	n->thread_started = true;
 	/* The kernel creates the device after CUSE_INIT; devtmpfs adds the node. */
 	for (waited = 0; stat(n->path, &st) != 0; waited += 5) {
 		if (atomic_load(&n->ended) || waited >= CUSE_NODE_WAIT_MS) {
@@ -1248,6 +1443,7 @@ int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_op
 
 		cc->two_rounds = read_capeff("self", &eff) && ((eff >> CAP_SYS_PTRACE) & 1) &&
 				 !(rounds && !strcmp(rounds, "3"));
+		cc->one_round = cc->two_rounds && !(rounds && !strcmp(rounds, "2"));
 	}
 	rc = node_create(cc, NULL, &cc->ctrl_node, err, errlen);
 	if (rc < 0)

@@ -286,6 +286,14 @@ static void *worker_main(void *arg)
 {
 	struct nvmf_worker *w = arg;
 	struct epoll_event evs[MAX_EVENTS];
+	char name[16];
+
+	/* Named for ps -L, top -H and /proc/PID/task/TID/comm: admin or I/O queue N. */
+	if (w->qp->qid)
+		snprintf(name, sizeof(name), "nvmf-io%u", w->qp->qid);
+	else
+		snprintf(name, sizeof(name), "nvmf-admin");
+	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
 		bool live = w->qp->state != NVMF_QP_FAILED, readable;
