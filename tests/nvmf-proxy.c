@@ -7,8 +7,12 @@
  * PDUs in ways TCP cannot hide (tc netem corruption is caught by the TCP
  * checksum and retransmitted):
  *
- *   --corrupt-c2h N     flip a data byte (not the digest) of every Nth
- *                       C2HData PDU that carries data: with data digests
+ *   --corrupt-c2h N     flip a data byte (not the digest) of 1 in N
+ *                       C2HData PDUs that carry data, chosen at random
+ *                       (a per-connection generator with a fixed seed; not
+ *                       every Nth, which would hit the same piece of a
+ *                       command re-sent whole on the same connection every
+ *                       time, as no real network does): with data digests
  *                       the host sees a digest error; without, nothing can
  *                       notice (a negative control for data checks)
  *   --corrupt-hdr N     flip a byte in the PSH of every Nth C2H PDU after
@@ -21,7 +25,7 @@
  *   --blackhole-after S stop forwarding (keep the sockets open) after S s
  *                       (or from a SIGUSR2 on, whenever a test says so)
  *
- * --corrupt-c2h and --corrupt-hdr count, per connection, the PDUs the host
+ * --corrupt-c2h draws and --corrupt-hdr counts, per connection, the PDUs the host
  * receives (the pieces when splitting), and damage I/O queues only (the
  * QID of the Fabrics Connect): association setup is never retried.
  * Target-to-host bytes are reassembled into whole PDUs before they are
@@ -92,6 +96,7 @@ struct stream {
 	size_t head_have;
 	/* c2h: PDUs after ICResp, and C2HData PDUs with a data digest */
 	unsigned long seen, data_seen;
+	uint64_t rng;			/* xorshift64 state for --corrupt-c2h */
 };
 
 struct pair {
@@ -195,7 +200,12 @@ static int emit(struct stream *s, const uint8_t *pdu, size_t len)
 	}
 	if (p[0] == PDU_C2H_DATA && p[3] && len > p[3]) {
 		s->data_seen++;
-		if (g_corrupt_c2h && s->data_seen % g_corrupt_c2h == 0) {
+		if (!s->rng)
+			s->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(s->pair + 1) * 0x100000001b3ull;
+		s->rng ^= s->rng << 13;
+		s->rng ^= s->rng >> 7;
+		s->rng ^= s->rng << 17;
+		if (g_corrupt_c2h && s->rng % g_corrupt_c2h == 0) {
 			p[p[3]] ^= 0xff;
 			g_stat_corrupt_data++;
 		}
