@@ -20,11 +20,11 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "cuse/cuse.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "host/identify.h"
-#include "host/log.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"

@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "host/log.h"
+#include "base/log.h"
 
 static enum nvmf_log_level g_level = NVMF_LOG_WARN;
 static int g_level_from_env;

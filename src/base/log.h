@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging for the engine. Library code never prints to stdout; messages go
- * to stderr (or a sink the tool installs) with a level filter. The level
- * comes from nvmf_log_set_level() or the NVMFUSE_LOG environment variable
- * (error, warn, info, debug).
+ * Logging, in the ground layer (src/base/) so that every layer above may
+ * log. Library code never prints to stdout; messages go to stderr (or a
+ * sink the tool installs) with a level filter. The level comes from
+ * nvmf_log_set_level() or the NVMFUSE_LOG environment variable (error,
+ * warn, info, debug).
  *
  * Thread context: any thread. Each message is written with one write(2).
  */
