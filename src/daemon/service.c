@@ -779,7 +779,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
-	nvmf_log_set_prefix(d.name);
+	nvmf_log_set_ctrl(d.name);
 	o = a->ctrl;
 	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
 	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
@@ -846,7 +846,12 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		fputs(msg + 3, stdout);
 		fflush(stdout);
 	}
-	nvmf_info("%s", msg + 3 + strlen(d.name) + 2);	/* the log prefix names it */
+	{
+		/* "OK nvmeN: connected ...\n": every line names it; one line, no newline. */
+		const char *summary = msg + 3 + strlen(d.name) + 2;
+
+		nvmf_info("%.*s", (int)strcspn(summary, "\n"), summary);
+	}
 
 	rc = daemon_loop(&d);
 	shut_down(&d);
