@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
+#include "transport/transport.h"
 
 const char *cli_prog = "nvmfuse";
 

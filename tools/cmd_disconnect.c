@@ -48,8 +48,8 @@ static int disconnect_one(const char *name)
 	for (int i = 0; i < DISCONNECT_TIMEOUT_MS / 10 && kill(pid, 0) == 0; i++)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	if (kill(pid, 0) == 0) {
-		cli_error("%s: daemon %d still shutting down after %d s (it goes on; see the "
-			  "daemon log)", name, pid, DISCONNECT_TIMEOUT_MS / 1000);
+		cli_error("%s: daemon %d still shutting down after %d s (it goes on; see "
+			  "%s/%s.log)", name, pid, DISCONNECT_TIMEOUT_MS / 1000, reg_rundir(), name);
 		return -1;
 	}
 	return 0;

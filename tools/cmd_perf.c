@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/pattern.h"
 #include "tools/cli.h"
 

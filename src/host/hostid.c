@@ -15,7 +15,7 @@
 
 #include <nvme/fabrics.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/nvmf.h"
 
 int nvmf_uuid_parse(const char *s, uint8_t out[16])
