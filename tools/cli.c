@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "daemon/registry.h"
 #include "tools/cli.h"
 
 const char *cli_prog = "nvmfuse";
@@ -133,6 +136,31 @@ int cli_parse_size(const char *s, const char *what, uint64_t *out)
 		return -1;
 	}
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
+		  struct json_object **ctrl)
+{
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_INFO };
+	char err[512];
+	int rc;
+
+	*reply = *ctrl = NULL;
+	rc = reg_call(name, &rq, reply, timeout_ms, err, sizeof(err));
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return 1;
+	if (rc < 0) {
+		cli_error("%s: %s", name, err);
+		return -1;
+	}
+	if (!json_object_object_get_ex(*reply, "controller", ctrl) ||
+	    !json_object_is_type(*ctrl, json_type_object)) {
+		cli_error("%s: its info reply has no controller object", name);
+		json_object_put(*reply);
+		*reply = *ctrl = NULL;
+		return -1;
+	}
 	return 0;
 }
 

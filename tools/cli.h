@@ -49,6 +49,17 @@ int cli_parse_int(const char *s, const char *what, long long min, long long max,
 /* Parse a size with an optional k/m/g (binary) suffix. */
 int cli_parse_size(const char *s, const char *what, uint64_t *out);
 
+struct json_object;
+/*
+ * Ask daemon @name for its controller (the info request, within
+ * @timeout_ms). Returns 0 with the reply in *@reply (put it) and its
+ * "controller" object in *@ctrl (owned by *@reply); 1 when the daemon is
+ * gone (exited meanwhile); -1 after printing "NAME: cause" (another
+ * protocol version, an error, no answer).
+ */
+int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
+		  struct json_object **ctrl);
+
 /* JSON output helpers (stdout). */
 void json_str(FILE *f, const char *s);
 

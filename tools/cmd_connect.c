@@ -221,22 +221,19 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 	if (reg_names(&names, &n) < 0)
 		return false;
 	for (int i = 0; i < n && !found; i++) {
-		struct json_object *o;
-		char *info = NULL;
+		struct json_object *reply, *c;
 
-		if (reg_request(names[i], "info\n", &info, 2000) < 0)
+		/* A daemon that cannot answer was named on stderr; it is not a match. */
+		if (cli_ctrl_info(names[i], 2000, &reply, &c))
 			continue;
 		/* Field by field (json-c): key order and escaping do not matter. */
-		o = json_tokener_parse(info);
-		if (o && json_str_eq(o, "subnqn", f->subnqn) &&
-		    json_str_eq(o, "transport", f->transport) &&
-		    json_str_eq(o, "traddr", f->traddr) &&
-		    json_str_eq(o, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
+		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
+		    json_str_eq(c, "traddr", f->traddr) &&
+		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
 			snprintf(name, len, "%s", names[i]);
 			found = true;
 		}
-		json_object_put(o);
-		free(info);
+		json_object_put(reply);
 	}
 	reg_names_free(names, n);
 	return found;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "tools/cli.h"
 #include "daemon/registry.h"
 
@@ -21,25 +23,27 @@ static bool g_force;
 
 static int disconnect_one(const char *name)
 {
-	char *reply = NULL;
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_DISCONNECT, .force = g_force };
+	struct json_object *reply, *v;
+	char err[512];
 	int pid, rc;
 
-	rc = reg_request(name, g_force ? "disconnect force\n" : "disconnect\n", &reply,
-			 DISCONNECT_TIMEOUT_MS);
+	rc = reg_call(name, &rq, &reply, DISCONNECT_TIMEOUT_MS, err, sizeof(err));
+	if (rc == -EREMOTEIO) {
+		cli_error("%s: not disconnected: %s", name, err);
+		return -1;
+	}
 	if (rc < 0) {
-		cli_error("%s: no answer to disconnect: %s", name, strerror(-rc));
+		cli_error("%s: %s", name, err);
 		return -1;
 	}
-	if (sscanf(reply, "ok %d", &pid) != 1) {
-		reply[strcspn(reply, "\n")] = 0;
-		if (!strncmp(reply, "busy ", 5))
-			cli_error("%s: not disconnected: %s", name, reply + 5);
-		else
-			cli_error("%s: disconnect failed: %s", name, reply);
-		free(reply);
+	pid = json_object_object_get_ex(reply, "pid", &v) && json_object_is_type(v, json_type_int) ?
+	      json_object_get_int(v) : 0;
+	json_object_put(reply);
+	if (pid <= 0) {
+		cli_error("%s: the daemon's disconnect reply has no pid", name);
 		return -1;
 	}
-	free(reply);
 	/*
 	 * The daemon answers, then tears down (held I/O failed first, disks
 	 * and nodes removed, CC.SHN) and exits: wait for the process to be
@@ -55,22 +59,27 @@ static int disconnect_one(const char *name)
 	return 0;
 }
 
-static bool has_subnqn(const char *name, const char *nqn)
+/*
+ * Is daemon @name's controller one of subsystem @nqn? 1 yes, 0 no or gone,
+ * -1 when it cannot be told (error printed).
+ */
+static int has_subnqn(const char *name, const char *nqn)
 {
-	char *info = NULL, pat[300];
-	bool match;
+	struct json_object *reply, *c, *v;
+	int rc;
 
-	if (reg_request(name, "info\n", &info, 5000) < 0)
-		return false;
-	snprintf(pat, sizeof(pat), "\"subnqn\":\"%s\"", nqn);
-	match = strstr(info, pat) != NULL;
-	free(info);
-	return match;
+	rc = cli_ctrl_info(name, 5000, &reply, &c);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	rc = json_object_object_get_ex(c, "subnqn", &v) && json_object_is_type(v, json_type_string) &&
+	     !strcmp(json_object_get_string(v), nqn);
+	json_object_put(reply);
+	return rc;
 }
 
 static int disconnect_matching(const char *nqn, const char *dev)
 {
-	int n, matched = 0, failed = 0;
+	int n, matched = 0, failed = 0, unknown = 0;
 	char **names;
 
 	if (reg_names(&names, &n) < 0) {
@@ -80,8 +89,14 @@ static int disconnect_matching(const char *nqn, const char *dev)
 	for (int i = 0; i < n; i++) {
 		if (dev && strcmp(names[i], dev))
 			continue;
-		if (nqn && !has_subnqn(names[i], nqn))
-			continue;
+		if (nqn) {
+			int m = has_subnqn(names[i], nqn);
+
+			if (m < 0)
+				unknown++;	/* printed; disconnect -d NAME still works */
+			if (m <= 0)
+				continue;
+		}
 		matched++;
 		if (disconnect_one(names[i]) < 0)
 			failed++;
@@ -91,14 +106,14 @@ static int disconnect_matching(const char *nqn, const char *dev)
 		printf("NQN:%s disconnected %d controller(s)\n", nqn, matched - failed);
 	else if (dev && matched && !failed)
 		printf("%s disconnected\n", dev);
-	if (!matched && (nqn || dev)) {
+	if (!matched && !unknown && (nqn || dev)) {
 		if (nqn)
 			cli_error("no nvmfuse controller for subsystem %s", nqn);
 		else
 			cli_error("no nvmfuse controller named %s", dev);
 		return 1;
 	}
-	return failed ? 1 : 0;
+	return failed || unknown ? 1 : 0;
 }
 
 int cmd_disconnect(int argc, char **argv)

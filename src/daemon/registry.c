@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,67 +219,195 @@ void reg_names_free(char **names, int n)
 	free(names);
 }
 
-int reg_request(const char *name, const char *line, char **reply, int timeout_ms)
+static int64_t now_ms(void)
 {
-	struct timespec t0, t;
-	size_t len = 0, cap = 4096;
-	char *buf;
-	int fd, rc = 0;
+	struct timespec t;
 
-	fd = connect_to(name);
-	if (fd < 0)
-		return fd;
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-		rc = -errno;
-		close(fd);
-		return rc ? rc : -EIO;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Milliseconds until @deadline (now_ms() based), at least 0. */
+static int ms_left(int64_t deadline)
+{
+	int64_t now = now_ms();
+
+	return deadline > now ? (int)(deadline - now) : 0;
+}
+
+/*
+ * Write all of @len bytes to non-blocking @fd before @deadline. Returns 0,
+ * -ETIMEDOUT or -errno.
+ */
+static int send_all(int fd, const char *buf, size_t len, int64_t deadline)
+{
+	while (len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (!ms_left(deadline))
+			return -ETIMEDOUT;
+		poll(&pfd, 1, ms_left(deadline));
 	}
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	return 0;
+}
+
+/*
+ * Read from non-blocking @fd into @buf (@cap bytes, one kept for a NUL)
+ * until end of file, @deadline, @cap bytes, or, with @to_newline, a '\n'.
+ * Returns 0 with the count in *@len (the data NUL-terminated), -ETIMEDOUT,
+ * -EMSGSIZE (more than @cap - 1 bytes), or -errno.
+ */
+static int recv_until(int fd, char *buf, size_t cap, bool to_newline, int64_t deadline,
+		      size_t *len)
+{
+	size_t got = 0;
+	int rc = 0;
+
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
-		long el;
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (el >= timeout_ms) {
-			rc = -ETIMEDOUT;
+		if (got == cap - 1) {
+			char extra;
+
+			/* Full: only the end of the message may follow. */
+			n = recv(fd, &extra, 1, MSG_DONTWAIT | MSG_PEEK);
+			if (n > 0)
+				rc = -EMSGSIZE;
+			else if (n < 0 && (errno == EAGAIN || errno == EINTR) && ms_left(deadline)) {
+				poll(&pfd, 1, ms_left(deadline));
+				continue;
+			} else if (n < 0 && errno == EAGAIN)
+				rc = -ETIMEDOUT;
+			else if (n < 0)
+				rc = -errno;
 			break;
 		}
-		if (poll(&pfd, 1, (int)(timeout_ms - el)) <= 0)
-			continue;
-		if (len + 1 >= cap) {
-			char *bigger = realloc(buf, cap * 2);
+		n = recv(fd, buf + got, cap - 1 - got, MSG_DONTWAIT);
+		if (n > 0) {
+			bool nl = to_newline && memchr(buf + got, '\n', (size_t)n);
 
-			if (!bigger) {
-				rc = -ENOMEM;
+			got += (size_t)n;
+			if (nl)
 				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		if (errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		if (!ms_left(deadline)) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		poll(&pfd, 1, ms_left(deadline));
 	}
-	close(fd);
+	buf[got] = 0;
+	*len = got;
+	return rc;
+}
+
+int reg_call(const char *name, const struct nvmf_ctl_request *rq, struct json_object **reply,
+	     int timeout_ms, char *err, size_t errlen)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	char *line = NULL, *buf = NULL;
+	size_t len;
+	int fd, rc;
+
+	*reply = NULL;
+	rc = nvmf_ctl_request_build(rq, &line);
 	if (rc < 0) {
-		free(buf);
+		snprintf(err, errlen, "cannot build the request: %s", strerror(-rc));
 		return rc;
 	}
-	buf[len] = 0;
-	*reply = buf;
-	return 0;
+	fd = connect_to(name);
+	if (fd < 0) {
+		free(line);
+		snprintf(err, errlen, "cannot reach its daemon: %s", strerror(-fd));
+		return fd;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	rc = send_all(fd, line, strlen(line), deadline);
+	free(line);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot send the %s request: %s",
+			 nvmf_ctl_op_str(rq->op), strerror(-rc));
+		goto out;
+	}
+	shutdown(fd, SHUT_WR);
+	buf = malloc(NVMF_CTL_REPLY_MAX + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = recv_until(fd, buf, NVMF_CTL_REPLY_MAX + 1, false, deadline, &len);
+	if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "no answer to %s within %d s", nvmf_ctl_op_str(rq->op),
+			 (timeout_ms + 999) / 1000);
+	else if (rc == -EMSGSIZE)
+		snprintf(err, errlen, "its reply is longer than %d bytes", NVMF_CTL_REPLY_MAX);
+	else if (rc < 0)
+		snprintf(err, errlen, "cannot read the reply: %s", strerror(-rc));
+	else
+		rc = nvmf_ctl_reply_parse(buf, len, reply, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int reg_accept(int listen_fd, struct nvmf_ctl_request *rq)
+{
+	int64_t deadline = now_ms() + NVMF_CTL_READ_MS;
+	char buf[NVMF_CTL_REQUEST_MAX + 1], err[256];
+	size_t len;
+	int fd, rc;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	rc = recv_until(fd, buf, sizeof(buf), true, deadline, &len);
+	if (rc == 0 && len == 0) {
+		close(fd);	/* a probe (is_stale), or a client gone */
+		return -ENODATA;
+	}
+	if (rc == -EMSGSIZE)
+		snprintf(err, sizeof(err), "request longer than %d bytes", NVMF_CTL_REQUEST_MAX);
+	else if (rc == -ETIMEDOUT)
+		snprintf(err, sizeof(err), "no complete request within %d ms (one JSON object "
+			 "ending with a newline)", NVMF_CTL_READ_MS);
+	else if (rc < 0)
+		snprintf(err, sizeof(err), "cannot read the request: %s", strerror(-rc));
+	else
+		rc = nvmf_ctl_request_parse(buf, len, rq, err, sizeof(err));
+	if (rc < 0) {
+		reg_reply(fd, nvmf_ctl_reply_error(err));
+		return rc;
+	}
+	return fd;
+}
+
+void reg_reply(int fd, struct json_object *reply)
+{
+	int64_t deadline = now_ms() + NVMF_CTL_READ_MS;
+	char *line = NULL;
+
+	if (!reply)
+		reply = nvmf_ctl_reply_error("out of memory");
+	if (nvmf_ctl_reply_build(reply, &line) == 0)
+		send_all(fd, line, strlen(line), deadline);
+	free(line);
+	close(fd);
 }
