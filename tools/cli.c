@@ -139,6 +139,19 @@ int cli_parse_size(const char *s, const char *what, uint64_t *out)
 	return 0;
 }
 
+int cli_run_dir(const char *dir)
+{
+	if (dir[0] != '/') {
+		cli_error("--run-dir: '%s' is not an absolute path", dir);
+		return -1;
+	}
+	if (setenv("NVMFUSE_RUNDIR", dir, 1) < 0) {
+		cli_error("--run-dir: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 		  struct json_object **ctrl)
 {

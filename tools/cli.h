@@ -92,7 +92,16 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FORCE,
 	OPT_DISABLE_SQFLOW,
+	OPT_RUN_DIR,
 };
+
+/*
+ * --run-dir DIR: the run dir of the daemons this command starts or talks
+ * to (the same as NVMFUSE_RUNDIR, which it sets, so the daemons inherit
+ * it). DIR must be absolute. Returns 0, or -1 after printing the error.
+ */
+int cli_run_dir(const char *dir);
+#define CLI_RUN_DIR_LONGOPT { "run-dir", required_argument, NULL, OPT_RUN_DIR }
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 
 #define CLI_FABRICS_LONGOPTS \

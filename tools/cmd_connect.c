@@ -245,6 +245,7 @@ static void usage(FILE *out, bool all)
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
 		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
+		"         [--run-dir DIR]\n"
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
@@ -284,6 +285,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		CLI_RUN_DIR_LONGOPT,
 		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
 		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
 		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
@@ -336,6 +338,10 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			break;
 		case OPT_FOREGROUND:
 			a->foreground = true;
+			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return -1;
 			break;
 		case OPT_INSTANCE:
 			if (cli_parse_int(optarg, "--instance", 0, 1000000, &v) < 0)

@@ -122,6 +122,7 @@ int cmd_disconnect(int argc, char **argv)
 		{ "nqn", required_argument, NULL, 'n' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		CLI_RUN_DIR_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -141,11 +142,16 @@ int cmd_disconnect(int argc, char **argv)
 		case OPT_FORCE:
 			g_force = true;
 			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
-			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force]\n");
+			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] [--run-dir DIR]\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force]\n");
+			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] "
+				"[--run-dir DIR]\n");
 			return 1;
 		}
 	}
@@ -160,17 +166,32 @@ int cmd_disconnect(int argc, char **argv)
 
 int cmd_disconnect_all(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: nvmfuse disconnect-all [--force]\n");
-			return 0;
-		}
-		if (!strcmp(argv[i], "--force")) {
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		CLI_RUN_DIR_LONGOPT,
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_FORCE:
 			g_force = true;
-			continue;
+			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
+		case 'h':
+			printf("usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n");
+			return 1;
 		}
-		cli_error("unexpected argument '%s'", argv[i]);
-		return 1;
 	}
+	if (cli_no_more_args(argc, argv, optind) < 0)
+		return 1;
 	return disconnect_matching(NULL, NULL);
 }

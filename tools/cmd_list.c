@@ -30,6 +30,7 @@ int cmd_list(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output-format", required_argument, NULL, 'o' },
+		CLI_RUN_DIR_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -42,11 +43,15 @@ int cmd_list(int argc, char **argv)
 		case 'o':
 			fmt = optarg;
 			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
-			printf("usage: nvmfuse list [-o normal|json]\n");
+			printf("usage: nvmfuse list [-o normal|json] [--run-dir DIR]\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse list [-o normal|json]\n");
+			fprintf(stderr, "usage: nvmfuse list [-o normal|json] [--run-dir DIR]\n");
 			return 1;
 		}
 	}

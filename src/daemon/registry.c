@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -110,13 +111,92 @@ static int lock_rundir(char *err, size_t errlen)
 	return fd;
 }
 
-int reg_reserve(int want, char name[REG_NAME_MAX], char *err, size_t errlen)
+const char *reg_claim_dir(void)
+{
+	const char *d = getenv("NVMFUSE_IDS_DIR");
+
+	return d && *d ? d : "/run/nvmfuse-ids";
+}
+
+/*
+ * Is instance @i taken by something we can see: a node or a device of that
+ * name, from any run dir's daemon, an nvmfuse that claims nothing (older),
+ * or the kernel? @why says what, for the error of an explicit --instance.
+ */
+static bool instance_visible(int i, char *why, size_t len)
+{
+	static const char *const dirs[] = { "/dev", "/sys/class/nvme", "/sys/class/cuse" };
+	char path[64], prefix[32];
+	struct dirent *de;
+	bool seen = false;
+	DIR *d;
+
+	for (size_t k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+		snprintf(path, sizeof(path), "%s/nvme%d", dirs[k], i);
+		if (access(path, F_OK) == 0) {
+			snprintf(why, len, "%s exists", path);
+			return true;
+		}
+	}
+	/* Namespace nodes ngNnM outlive nothing, but a stray one would collide. */
+	snprintf(prefix, sizeof(prefix), "ng%dn", i);
+	d = opendir("/dev");
+	while (d && !seen && (de = readdir(d))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			snprintf(why, len, "/dev/%.200s exists", de->d_name);
+			seen = true;
+		}
+	}
+	if (d)
+		closedir(d);
+	return seen;
+}
+
+/*
+ * Claim instance @i host-wide: an flock on CLAIMDIR/nvmeN.lock, held by
+ * the daemon for its life (the kernel drops it when the daemon exits, also
+ * after kill -9). Two daemons that start at once, in any run dirs, cannot
+ * both hold it. Returns the locked fd, -EWOULDBLOCK when another daemon
+ * holds it, or -errno (with @err) when the claim dir is unusable.
+ */
+static int claim(int i, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(reg_claim_dir(), 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s (NVMFUSE_IDS_DIR chooses another)",
+			 reg_claim_dir(), strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/nvme%d.lock", reg_claim_dir(), i);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	/* The file stays: unlinking a lock file lets a third party lock another inode. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		if (rc == -EWOULDBLOCK)
+			return rc;
+		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return fd;
+}
+
+int reg_reserve(int want, char name[REG_NAME_MAX], int *claim_fd, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	int lock, fd = -1, rc = 0;
+	int lock, fd = -1, cfd = -1, rc = 0;
 	int first = want >= 0 ? want : REG_INSTANCE_BASE;
 	int last = want >= 0 ? want : REG_INSTANCE_BASE + 65535;
+	char why[256] = "";
 
+	*claim_fd = -1;
 	lock = lock_rundir(err, errlen);
 	if (lock < 0)
 		return lock;
@@ -125,19 +205,41 @@ int reg_reserve(int want, char name[REG_NAME_MAX], char *err, size_t errlen)
 		rc = sock_path(name, &sa);
 		if (rc < 0)
 			break;
-		if (access(sa.sun_path, F_OK) == 0) {
-			if (!is_stale(name)) {
-				rc = -EEXIST;
-				continue;
-			}
-			unlink(sa.sun_path);
+		rc = -EEXIST;
+		if (instance_visible(i, why, sizeof(why)))
+			continue;
+		cfd = claim(i, err, errlen);
+		if (cfd == -EWOULDBLOCK) {
+			snprintf(why, sizeof(why), "another nvmfuse daemon holds it (%s/nvme%d.lock)",
+				 reg_claim_dir(), i);
+			continue;
 		}
+		if (cfd < 0) {
+			close(lock);
+			return cfd;
+		}
+		/*
+		 * Looked at again under the claim: the last holder's nodes may
+		 * still be going away; a socket that answers is a daemon of an
+		 * nvmfuse that claims nothing.
+		 */
+		if (instance_visible(i, why, sizeof(why))) {
+			close(cfd);
+			continue;
+		}
+		if (access(sa.sun_path, F_OK) == 0 && !is_stale(name)) {
+			snprintf(why, sizeof(why), "%.200s answers", sa.sun_path);
+			close(cfd);
+			continue;
+		}
+		unlink(sa.sun_path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 		    listen(fd, 16) < 0) {
 			rc = -errno;
 			if (fd >= 0)
 				close(fd);
+			close(cfd);
 			fd = -1;
 			break;
 		}
@@ -147,14 +249,16 @@ int reg_reserve(int want, char name[REG_NAME_MAX], char *err, size_t errlen)
 	}
 	close(lock);
 	if (fd < 0) {
-		if (rc == -EEXIST)
-			snprintf(err, errlen, want >= 0 ? "instance %d is already in use" :
-				 "no free instance number", want);
+		if (rc == -EEXIST && want >= 0)
+			snprintf(err, errlen, "instance %d is in use: %s", want, why);
+		else if (rc == -EEXIST)
+			snprintf(err, errlen, "no free instance number from %d to %d", first, last);
 		else
 			snprintf(err, errlen, "cannot create the control socket in %s: %s",
 				 reg_rundir(), strerror(-rc));
 		return rc ? rc : -EEXIST;
 	}
+	*claim_fd = cfd;
 	return fd;
 }
 

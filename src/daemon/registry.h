@@ -9,10 +9,17 @@
  * the daemon gives a client NVMF_CTL_READ_MS to send its request and as
  * long to take the reply; a client gives up after its own timeout.
  *
- * Names are nvmeN with N from a range that cannot collide with the
- * kernel's own controllers (default base 1000, --instance to choose).
- * Instance allocation is serialized by flock(RUNDIR/.lock); nothing holds
- * that lock across network waits.
+ * Names are nvmeN with N from a range the kernel's own controllers do not
+ * reach in practice (default base 1000, --instance to choose), allocated
+ * host-wide: the CUSE nodes /dev/nvmeN and /dev/ngNnM share one namespace
+ * for every run dir. N is free when nothing named after it is in /dev or
+ * /sys (class nvme, cuse), and it is taken by an flock on
+ * CLAIMDIR/nvmeN.lock (CLAIMDIR is $NVMFUSE_IDS_DIR or /run/nvmfuse-ids)
+ * that the daemon holds for its life; the kernel drops the lock when the
+ * daemon exits, however it exits. ublk disk ids need no such care: the
+ * kernel allocates them (UBLK_U_CMD_ADD_DEV with dev_id -1). Allocation in
+ * one run dir is also serialized by flock(RUNDIR/.lock); nothing holds
+ * either lock across network waits.
  */
 #ifndef NVMFUSE_REGISTRY_H
 #define NVMFUSE_REGISTRY_H
@@ -24,12 +31,15 @@
 #define NVMF_CTL_READ_MS 1000	/* daemon: a client's request, and the reply */
 
 const char *reg_rundir(void);
+const char *reg_claim_dir(void);
 /*
  * Reserve instance @want (or the lowest free one from the base when
- * @want < 0) and bind its socket. Returns the listening fd, or -errno with
- * an error message in @err.
+ * @want < 0), host-wide, and bind its socket in the run dir. Returns the
+ * listening fd and, in *@claim_fd, the claim: keep it open while the
+ * instance's nodes exist (closing it, or exiting, gives N back). Or -errno
+ * with one line in @err: -EEXIST names what holds an explicit @want.
  */
-int reg_reserve(int want, char name[REG_NAME_MAX], char *err, size_t errlen);
+int reg_reserve(int want, char name[REG_NAME_MAX], int *claim_fd, char *err, size_t errlen);
 /* Remove @name's socket (the daemon does this when it exits). */
 void reg_release(const char *name);
 /* Sorted names of registered controllers; stale sockets are removed. */

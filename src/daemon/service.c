@@ -70,6 +70,7 @@ struct daemon {
 	int nr_ublk;
 	char name[REG_NAME_MAX];
 	int listen_fd;
+	int claim_fd;			/* the host-wide claim on the instance (registry.h) */
 	int sig_fd;
 	bool stop;
 	/* creation_guard: reconnects while the main thread creates devices */
@@ -754,7 +755,7 @@ static int daemon_loop(struct daemon *d)
 
 int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 {
-	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .args = a };
+	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
 	struct nvmf_ctrl_opts o;
 	char err[512], msg[700];
@@ -780,7 +781,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 	}
 
-	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
+	d.listen_fd = reg_reserve(a->instance, d.name, &d.claim_fd, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
 	nvmf_log_set_prefix(d.name);
@@ -855,6 +856,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	rc = daemon_loop(&d);
 	shut_down(&d);
 	close(d.listen_fd);
+	close(d.claim_fd);	/* the nodes are gone: the instance is free */
 	return rc < 0 ? 1 : 0;
 
 fail:
@@ -868,6 +870,8 @@ fail:
 	}
 	if (d.listen_fd >= 0)
 		close(d.listen_fd);
+	if (d.claim_fd >= 0)
+		close(d.claim_fd);
 	return 1;
 }
 

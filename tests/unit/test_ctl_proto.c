@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -428,6 +429,130 @@ START_TEST(test_daemon_ignores_a_probe)
 }
 END_TEST
 
+/* ------------------------------------------ host-wide instance numbers */
+
+static char g_ids[128], g_rundir2[128];
+
+static void ids_setup(void)
+{
+	rundir_setup();
+	snprintf(g_ids, sizeof(g_ids), "%s/ids", g_rundir);
+	snprintf(g_rundir2, sizeof(g_rundir2), "%s/other", g_rundir);
+	setenv("NVMFUSE_IDS_DIR", g_ids, 1);
+}
+
+/* reg_reserve in run dir @dir; the claim fd in *@claim. */
+static int reserve_in(const char *dir, int want, char name[REG_NAME_MAX], int *claim, char *err,
+		      size_t errlen)
+{
+	setenv("NVMFUSE_RUNDIR", dir, 1);
+	return reg_reserve(want, name, claim, err, errlen);
+}
+
+START_TEST(test_instances_are_host_wide)
+{
+	char a[REG_NAME_MAX], b[REG_NAME_MAX], c[REG_NAME_MAX], err[256] = "";
+	int la, lb, lc, ca, cb, cc;
+
+	/* Two run dirs: the second daemon does not get the first one's number. */
+	la = reserve_in(g_rundir, -1, a, &ca, err, sizeof(err));
+	ck_assert_msg(la >= 0, "%s", err);
+	lb = reserve_in(g_rundir2, -1, b, &cb, err, sizeof(err));
+	ck_assert_msg(lb >= 0, "%s", err);
+	ck_assert_str_eq(a, "nvme1000");
+	ck_assert_str_eq(b, "nvme1001");
+	/* Asking for a number another run dir's daemon holds names the holder. */
+	ck_assert_int_eq(reserve_in(g_rundir2, 1000, c, &cc, err, sizeof(err)), -EEXIST);
+	ck_assert_msg(strstr(err, "instance 1000 is in use: another nvmfuse daemon holds it"),
+		      "%s", err);
+	/* The first daemon exits (its claim goes with it): 1000 is free again. */
+	close(ca);
+	close(la);
+	lc = reserve_in(g_rundir2, 1000, c, &cc, err, sizeof(err));
+	ck_assert_msg(lc >= 0, "%s", err);
+	ck_assert_str_eq(c, "nvme1000");
+	close(lb);
+	close(cb);
+	close(lc);
+	close(cc);
+}
+END_TEST
+
+START_TEST(test_instances_race)
+{
+	/*
+	 * Four daemons (processes) start at once, two in each run dir; each
+	 * reports its name and holds its claim until told to exit. Each run
+	 * dir's own lock serializes only its two: the claims keep all four
+	 * apart.
+	 */
+	for (int round = 0; round < 10; round++) {
+		int go[2], names[2], done[2];
+		char got[4][REG_NAME_MAX];
+		pid_t pid[4];
+
+		ck_assert_int_eq(pipe(go), 0);
+		ck_assert_int_eq(pipe(names), 0);
+		ck_assert_int_eq(pipe(done), 0);
+		for (int i = 0; i < 4; i++) {
+			pid[i] = fork();
+			ck_assert_int_ge(pid[i], 0);
+			if (pid[i] == 0) {
+				char name[REG_NAME_MAX] = "", err[256], c;
+				int claim, lfd;
+
+				close(go[1]);
+				close(names[0]);
+				close(done[1]);
+				setenv("NVMFUSE_RUNDIR", i % 2 ? g_rundir2 : g_rundir, 1);
+				if (read(go[0], &c, 1) != 1)
+					_exit(2);
+				lfd = reg_reserve(-1, name, &claim, err, sizeof(err));
+				if (lfd < 0)
+					snprintf(name, sizeof(name), "error");
+				if (write(names[1], name, sizeof(name)) != (ssize_t)sizeof(name))
+					_exit(2);
+				if (read(done[0], &c, 1) < 0)	/* EOF: the parent is done */
+					_exit(2);
+				_exit(lfd < 0);
+			}
+		}
+		close(go[0]);
+		close(names[1]);
+		close(done[0]);
+		ck_assert_int_eq(write(go[1], "gggg", 4), 4);
+		for (int i = 0; i < 4; i++)
+			ck_assert_int_eq(read(names[0], got[i], REG_NAME_MAX), REG_NAME_MAX);
+		close(done[1]);
+		for (int i = 0; i < 4; i++) {
+			int st;
+
+			ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+			ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+		for (int i = 0; i < 4; i++) {
+			ck_assert_str_ne(got[i], "error");
+			for (int j = 0; j < i; j++)
+				ck_assert_str_ne(got[i], got[j]);
+		}
+		close(go[1]);
+		close(names[0]);
+	}
+}
+END_TEST
+
+START_TEST(test_instances_claim_dir_unusable)
+{
+	char a[REG_NAME_MAX], err[256] = "";
+	int ca;
+
+	setenv("NVMFUSE_IDS_DIR", "/proc/nvmfuse-no-such-dir", 1);
+	ck_assert_int_lt(reserve_in(g_rundir, -1, a, &ca, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "cannot create /proc/nvmfuse-no-such-dir"), "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, "NVMFUSE_IDS_DIR"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ctl_proto");
@@ -450,6 +575,15 @@ static Suite *suite(void)
 	tcase_add_test(ts, test_daemon_ignores_a_probe);
 	tcase_set_timeout(ts, 10);
 	suite_add_tcase(s, ts);
+	{
+		TCase *ti = tcase_create("instances");
+
+		tcase_add_checked_fixture(ti, ids_setup, rundir_teardown);
+		tcase_add_test(ti, test_instances_are_host_wide);
+		tcase_add_test(ti, test_instances_race);
+		tcase_add_test(ti, test_instances_claim_dir_unusable);
+		suite_add_tcase(s, ti);
+	}
 	return s;
 }
 
