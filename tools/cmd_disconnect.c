@@ -116,7 +116,8 @@ static int disconnect_matching(const char *nqn, const char *dev)
 	return failed || unknown ? 1 : 0;
 }
 
-int cmd_disconnect(int argc, char **argv)
+/* disconnect (@all false: -n or -d) and disconnect-all (@all: neither). */
+static int disconnect_cmd(int argc, char **argv, bool all)
 {
 	static const struct option longopts[] = {
 		{ "nqn", required_argument, NULL, 'n' },
@@ -126,10 +127,14 @@ int cmd_disconnect(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *usage = all ? "usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n" :
+		"usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] [--run-dir DIR]\n";
 	const char *nqn = NULL, *dev = NULL;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:d:h", longopts, NULL)) != -1) {
+	/* disconnect-all takes no -n/-d: getopt refuses them as unknown. */
+	while ((opt = getopt_long(argc, argv, all ? "h" : "n:d:h", all ? longopts + 2 : longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			nqn = optarg;
@@ -147,51 +152,28 @@ int cmd_disconnect(int argc, char **argv)
 				return 1;
 			break;
 		case 'h':
-			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] [--run-dir DIR]\n");
+			fputs(usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] "
-				"[--run-dir DIR]\n");
+			fputs(usage, stderr);
 			return 1;
 		}
 	}
 	if (cli_no_more_args(argc, argv, optind) < 0)
 		return 1;
-	if (!nqn == !dev) {
+	if (!all && !nqn == !dev) {
 		cli_error("give exactly one of -n SUBNQN or -d NAME");
 		return 1;
 	}
 	return disconnect_matching(nqn, dev);
 }
 
+int cmd_disconnect(int argc, char **argv)
+{
+	return disconnect_cmd(argc, argv, false);
+}
+
 int cmd_disconnect_all(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, OPT_FORCE },
-		CLI_RUN_DIR_LONGOPT,
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int opt;
-
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_FORCE:
-			g_force = true;
-			break;
-		case OPT_RUN_DIR:
-			if (cli_run_dir(optarg) < 0)
-				return 1;
-			break;
-		case 'h':
-			printf("usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n");
-			return 0;
-		default:
-			fprintf(stderr, "usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n");
-			return 1;
-		}
-	}
-	if (cli_no_more_args(argc, argv, optind) < 0)
-		return 1;
-	return disconnect_matching(NULL, NULL);
+	return disconnect_cmd(argc, argv, true);
 }
