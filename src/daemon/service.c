@@ -183,6 +183,7 @@ static struct json_object *info_json(const struct daemon *d)
 	put_str(o, "traddr", c->opts.traddr);
 	put_str(o, "trsvcid", c->opts.trsvcid);
 	put_str(o, "hostnqn", c->opts.hostnqn);
+	put_str(o, "hostid", c->opts.hostid);
 	put_u64(o, "cntlid", c->cntlid);
 	put_str(o, "state", d->reconnecting ? "reconnecting" :
 		nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
