@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -349,6 +350,108 @@ START_TEST(test_client_bounded_by_a_silent_daemon)
 END_TEST
 
 /*
+ * A fake daemon for the nvmfuse command: answers probes (connect, close)
+ * and then one request with @answer, the way another nvmfuse's daemon would.
+ */
+static void *fake_loop(void *arg)
+{
+	struct fake_daemon *f = arg;
+
+	for (;;) {
+		int fd = accept(f->lfd, NULL, NULL);
+		ssize_t n;
+
+		if (fd < 0)
+			return NULL;
+		n = read(fd, f->request, sizeof(f->request) - 1);
+		if (n <= 0) {		/* a probe */
+			close(fd);
+			continue;
+		}
+		f->request[n] = 0;
+		if (write(fd, f->answer, strlen(f->answer)) < 0)
+			perror("fake daemon");
+		close(fd);
+		return NULL;
+	}
+}
+
+/* Run the built nvmfuse with @args (NULL-terminated); its stderr into @err. */
+static int run_nvmfuse(char *const args[], char *err, size_t errlen)
+{
+	const char *build = getenv("NVMF_BUILDDIR");
+	char bin[512];
+	int pfd[2], st;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/nvmfuse", build ? build : ".");
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		dup2(open("/dev/null", O_WRONLY), 1);
+		execv(bin, args);
+		fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (got + 1 < errlen && (n = read(pfd[0], err + got, errlen - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = 0;
+	close(pfd[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/*
+ * The command against a daemon of another protocol version: one line on
+ * stderr naming the daemon and both versions, exit 1; never a hang, never
+ * a silent skip.
+ */
+START_TEST(test_command_names_another_version)
+{
+	static const struct {
+		const char *answer;
+		const char *line;
+	} cases[] = {
+		{ "{\"version\":2,\"ok\":true,\"controller\":{}}\n",
+		  "nvme1000: the daemon speaks control protocol version 2, this nvmfuse speaks "
+		  "version 1\n" },
+		{ "error unknown request '{\"version\":1,\"op\":\"info\"}'\n",
+		  "nvme1000: the daemon speaks another control protocol (reply is not JSON" },
+	};
+	char *list[] = { "nvmfuse", "list", NULL };
+	char *disc[] = { "nvmfuse", "disconnect", "-d", "nvme1000", NULL };
+	char *const *cmds[] = { list, disc };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (size_t c = 0; c < 2; c++) {
+			struct fake_daemon f = { .lfd = listen_as("nvme1000"),
+						 .answer = cases[i].answer };
+			char err[1024], want[300];
+			int rc;
+
+			pthread_create(&f.t, NULL, fake_loop, &f);
+			rc = run_nvmfuse(cmds[c], err, sizeof(err));
+			shutdown(f.lfd, SHUT_RDWR);
+			pthread_join(f.t, NULL);
+			close(f.lfd);
+			unlink(strcat(strcpy((char[128]){ 0 }, g_rundir), "/nvme1000.sock"));
+			snprintf(want, sizeof(want), "nvmfuse %s: %s", cmds[c][1], cases[i].line);
+			ck_assert_msg(rc == 1, "%s: exit %d: %s", cmds[c][1], rc, err);
+			ck_assert_msg(!strncmp(err, want, strlen(want)), "%s: '%s' is not '%s...'",
+				      cmds[c][1], err, want);
+			ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1,
+				      "%s: more than one line: %s", cmds[c][1], err);
+		}
+	}
+}
+END_TEST
+
+/*
  * The daemon's side (reg_accept, what service.c calls): whatever a client
  * sends, it gets an answer naming the cause, within NVMF_CTL_READ_MS.
  */
@@ -570,6 +673,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(ts, rundir_setup, rundir_teardown);
 	tcase_add_test(ts, test_client_against_other_versions);
 	tcase_add_test(ts, test_client_bounded_by_a_silent_daemon);
+	tcase_add_test(ts, test_command_names_another_version);
 	tcase_add_loop_test(ts, test_daemon_answers_every_client, 0,
 			    sizeof(client_cases) / sizeof(client_cases[0]));
 	tcase_add_test(ts, test_daemon_ignores_a_probe);
