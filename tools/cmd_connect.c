@@ -235,22 +235,19 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 	if (reg_names(&names, &n) < 0)
 		return false;
 	for (int i = 0; i < n && !found; i++) {
-		struct json_object *o;
-		char *info = NULL;
+		struct json_object *reply, *c;
 
-		if (reg_request(names[i], "info\n", &info, 2000) < 0)
+		/* A daemon that cannot answer was named on stderr; it is not a match. */
+		if (cli_ctrl_info(names[i], 2000, &reply, &c))
 			continue;
 		/* Field by field (json-c): key order and escaping do not matter. */
-		o = json_tokener_parse(info);
-		if (o && json_str_eq(o, "subnqn", f->subnqn) &&
-		    json_str_eq(o, "transport", f->transport) &&
-		    json_str_eq(o, "traddr", f->traddr) &&
-		    json_str_eq(o, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
+		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
+		    json_str_eq(c, "traddr", f->traddr) &&
+		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
 			snprintf(name, len, "%s", names[i]);
 			found = true;
 		}
-		json_object_put(o);
-		free(info);
+		json_object_put(reply);
 	}
 	reg_names_free(names, n);
 	return found;
@@ -262,6 +259,8 @@ static void usage(FILE *out, bool all)
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
 		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
+		"         [--run-dir DIR]\n"
+		CLI_IDENTITY_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json]\n"
 		CLI_DEVAUTH_USAGE,
@@ -302,6 +301,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		CLI_RUN_DIR_LONGOPT,
 		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
 		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
 		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
@@ -365,6 +365,10 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			break;
 		case OPT_FOREGROUND:
 			a->foreground = true;
+			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return -1;
 			break;
 		case OPT_INSTANCE:
 			if (cli_parse_int(optarg, "--instance", 0, 1000000, &v) < 0)

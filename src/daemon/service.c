@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -71,6 +70,7 @@ struct daemon {
 	int nr_ublk;
 	char name[REG_NAME_MAX];
 	int listen_fd;
+	int claim_fd;			/* the host-wide claim on the instance (registry.h) */
 	int sig_fd;			/* SIGTERM, SIGINT: stop (and cancel a connect) */
 	int hup_fd;			/* SIGHUP: reopen the log, nothing else */
 	bool stop;
@@ -158,10 +158,11 @@ static struct json_object *stats_json(const struct daemon *d)
 }
 
 /*
- * The "info" reply: one JSON object (json-c, so every string is escaped),
- * the keys documented in nvmfuse(8) under list -o json. Main thread.
+ * The controller as the info reply's "controller" member: one JSON object
+ * (json-c, so every string is escaped), the keys documented in nvmfuse(8)
+ * under list -o json. NULL when out of memory. Main thread.
  */
-static void write_info(FILE *f, const struct daemon *d)
+static struct json_object *info_json(const struct daemon *d)
 {
 	const struct nvmf_ctrl *c = d->ctrl;
 	struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
@@ -169,6 +170,11 @@ static void write_info(FILE *f, const struct daemon *d)
 	struct nvmf_ns *ns = NULL;
 	int nr_ns = 0;
 
+	if (!o || !nss) {
+		json_object_put(o);
+		json_object_put(nss);
+		return NULL;
+	}
 	nvmf_id_field(model, sizeof(model), c->id.mn, sizeof(c->id.mn));
 	nvmf_id_field(serial, sizeof(serial), c->id.sn, sizeof(c->id.sn));
 	nvmf_id_field(fw, sizeof(fw), c->id.fr, sizeof(c->id.fr));
@@ -179,6 +185,8 @@ static void write_info(FILE *f, const struct daemon *d)
 	put_str(o, "transport", c->opts.transport);
 	put_str(o, "traddr", c->opts.traddr);
 	put_str(o, "trsvcid", c->opts.trsvcid);
+	put_str(o, "hostnqn", c->opts.hostnqn);
+	put_str(o, "hostid", c->opts.hostid);
 	put_u64(o, "cntlid", c->cntlid);
 	put_str(o, "state", d->reconnecting ? "reconnecting" :
 		nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
@@ -201,9 +209,7 @@ static void write_info(FILE *f, const struct daemon *d)
 	free(ns);
 	json_object_object_add(o, "namespaces", nss);
 	json_object_object_add(o, "stats", stats_json(d));
-	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
+	return o;
 }
 
 /* ---------------------------------------------------------------- daemon */
@@ -390,56 +396,56 @@ static void shut_down(struct daemon *d)
 	reg_release(d->name);
 }
 
+/* The reply to disconnect: refused while a disk is in use, unless forced. */
+static struct json_object *disconnect_reply(struct daemon *d, bool force)
+{
+	struct json_object *r;
+	char why[128], msg[300];
+
+	for (int i = 0; !force && i < d->nr_ublk; i++) {
+		if (ublk_dev_in_use(d->ublk[i], why, sizeof(why))) {
+			snprintf(msg, sizeof(msg), "%s is %s: unmount or close it, or use --force",
+				 ublk_dev_path(d->ublk[i]), why);
+			return nvmf_ctl_reply_error(msg);
+		}
+	}
+	/*
+	 * Answer first, then tear down: the caller waits for this process to
+	 * exit, with its own bound, and whatever that bound says, the
+	 * teardown here runs to its end.
+	 */
+	nvmf_info("disconnect requested%s", force ? " (forced)" : "");
+	r = nvmf_ctl_reply_ok();
+	if (r)
+		json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
+	d->stop = true;
+	return r;
+}
+
+/* One control request (daemon/ctl_proto.h), bounded. Main thread. */
 static void serve_client(struct daemon *d)
 {
-	struct timeval tv = { .tv_sec = 1 };
-	char line[128];
-	ssize_t n;
-	FILE *out;
+	struct nvmf_ctl_request rq;
+	struct json_object *r = NULL, *info;
 	int fd;
 
-	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = reg_accept(d->listen_fd, &rq);
 	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = read(fd, line, sizeof(line) - 1);
-	if (n <= 0) {
-		close(fd);
-		return;
+		return;		/* answered already, or nothing to answer */
+	switch (rq.op) {
+	case NVMF_CTL_INFO:
+		info = info_json(d);
+		r = info ? nvmf_ctl_reply_ok() : NULL;
+		if (r)
+			json_object_object_add(r, "controller", info);
+		else
+			json_object_put(info);
+		break;
+	case NVMF_CTL_DISCONNECT:
+		r = disconnect_reply(d, rq.force);
+		break;
 	}
-	line[n] = 0;
-	line[strcspn(line, "\r\n")] = 0;
-	out = fdopen(fd, "w");
-	if (!out) {
-		close(fd);
-		return;
-	}
-	if (!strcmp(line, "info")) {
-		write_info(out, d);
-	} else if (!strcmp(line, "disconnect") || !strcmp(line, "disconnect force")) {
-		char why[128];
-
-		for (int i = 0; !strchr(line, ' ') && i < d->nr_ublk; i++) {
-			if (ublk_dev_in_use(d->ublk[i], why, sizeof(why))) {
-				fprintf(out, "busy %s is %s: unmount or close it, or use --force\n",
-					ublk_dev_path(d->ublk[i]), why);
-				fclose(out);
-				return;
-			}
-		}
-		/*
-		 * Answer first, then tear down: the caller waits for this
-		 * process to exit, with its own bound, and whatever that bound
-		 * says, the teardown here runs to its end.
-		 */
-		nvmf_info("disconnect requested");
-		fprintf(out, "ok %d\n", (int)getpid());
-		d->stop = true;
-	} else {
-		fprintf(out, "error unknown request '%s'\n", line);
-	}
-	fclose(out);
+	reg_reply(fd, r);
 }
 
 static void *attempt_main(void *arg)
@@ -782,7 +788,7 @@ static int daemon_loop(struct daemon *d)
 
 int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 {
-	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
+	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
 	struct nvmf_ctrl_opts o;
 	char err[512], msg[700];
@@ -817,7 +823,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 	}
 
-	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
+	d.listen_fd = reg_reserve(a->instance, d.name, &d.claim_fd, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
 	nvmf_log_set_ctrl(d.name);
@@ -915,6 +921,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	rc = daemon_loop(&d);
 	shut_down(&d);
 	close(d.listen_fd);
+	close(d.claim_fd);	/* the nodes are gone: the instance is free */
 	return rc < 0 ? 1 : 0;
 
 fail:
@@ -928,6 +935,8 @@ fail:
 	}
 	if (d.listen_fd >= 0)
 		close(d.listen_fd);
+	if (d.claim_fd >= 0)
+		close(d.claim_fd);
 	return 1;
 }
 

@@ -382,13 +382,7 @@ const char *nvmf_status_str(uint16_t status);
 /* Describe a Connect failure: status plus the invalid parameter if any. */
 void nvmf_connect_error_str(uint16_t status, uint32_t dw0, char *buf, size_t len);
 
-/*
- * Host identity: @hostnqn/@hostid when given, else /etc/nvme/hostnqn and
- * /etc/nvme/hostid like nvme-cli, else a generated pair. Returns malloc'd
- * strings in *nqn_out and *id_out and the 16 id bytes.
- */
-int nvmf_host_identity(const char *hostnqn, const char *hostid, char **nqn_out,
-		       char **id_out, uint8_t id_bytes[16], char *err, size_t errlen);
+/* UUID text (36 characters) to 16 bytes; 0 or -EINVAL. The host identity: host/hostid.h. */
 int nvmf_uuid_parse(const char *s, uint8_t out[16]);
 
 #endif
