@@ -4,7 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "daemon/registry.h"
+#include "host/hostid.h"
 #include "tools/cli.h"
+#include "transport/transport.h"
 
 const char *cli_prog = "nvmfuse";
 
@@ -45,11 +50,53 @@ int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 		cli_error("%s", err);
 		return -1;
 	}
-	if (nvmf_host_identity(f->hostnqn_arg, f->hostid_arg, &f->hostnqn, &f->hostid,
-			       (uint8_t[16]){ 0 }, err, sizeof(err)) < 0) {
+	return cli_identity(f);
+}
+
+int cli_identity(struct cli_fabrics *f)
+{
+	const struct nvmf_hostid_paths p = {
+		.nqn_file = f->hostnqn_file,
+		.id_file = f->hostid_file,
+		.keep_dir = reg_rundir(),
+	};
+	const char *nqn_file = p.nqn_file ? p.nqn_file : NVMF_HOSTNQN_FILE;
+	const char *id_file = p.id_file ? p.id_file : NVMF_HOSTID_FILE;
+	struct nvmf_hostid h;
+	char err[512];
+
+	if (nvmf_hostid_resolve(f->hostnqn_arg, f->hostid_arg, &p, &h, err, sizeof(err)) < 0) {
 		cli_error("%s", err);
 		return -1;
 	}
+	if (f->save_identity) {
+		if (nvmf_hostid_save(&h, &p, err, sizeof(err)) < 0) {
+			cli_error("--save-identity: %s", err);
+			nvmf_hostid_free(&h);
+			return -1;
+		}
+		if (h.source != NVMF_HOSTID_FILES)
+			fprintf(stderr, "%s: host NQN %s and host ID %s (from %s) saved in %s and %s\n",
+				cli_prog, h.nqn, h.id, h.origin, nqn_file, id_file);
+	} else if (h.source == NVMF_HOSTID_GENERATED || h.source == NVMF_HOSTID_KEPT) {
+		/* Never a silent identity: say what it is, where it lives, how to keep it. */
+		char kept[800];
+
+		if (h.source == NVMF_HOSTID_KEPT)
+			snprintf(kept, sizeof(kept), "generated earlier, kept in %s", h.origin);
+		else if (h.kept)
+			snprintf(kept, sizeof(kept), "generated from %s, kept in %s/identity for the "
+				 "next commands of this run dir", h.origin, reg_rundir());
+		else
+			snprintf(kept, sizeof(kept), "generated from %s, not kept: %s", h.origin,
+				 h.keep_err);
+		fprintf(stderr, "%s: warning: no host identity from --hostnqn/--hostid, "
+			"LIBNVME_HOSTNQN/LIBNVME_HOSTID, %s or %s: using host NQN %s, host ID %s (%s); "
+			"--save-identity writes it to %s and %s\n", cli_prog, nqn_file, id_file, h.nqn,
+			h.id, kept, nqn_file, id_file);
+	}
+	f->hostnqn = h.nqn;
+	f->hostid = h.id;
 	return 0;
 }
 
@@ -136,6 +183,44 @@ int cli_parse_size(const char *s, const char *what, uint64_t *out)
 	return 0;
 }
 
+int cli_run_dir(const char *dir)
+{
+	if (dir[0] != '/') {
+		cli_error("--run-dir: '%s' is not an absolute path", dir);
+		return -1;
+	}
+	if (setenv("NVMFUSE_RUNDIR", dir, 1) < 0) {
+		cli_error("--run-dir: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
+		  struct json_object **ctrl)
+{
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_INFO };
+	char err[512];
+	int rc;
+
+	*reply = *ctrl = NULL;
+	rc = reg_call(name, &rq, reply, timeout_ms, err, sizeof(err));
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return 1;
+	if (rc < 0) {
+		cli_error("%s: %s", name, err);
+		return -1;
+	}
+	if (!json_object_object_get_ex(*reply, "controller", ctrl) ||
+	    !json_object_is_type(*ctrl, json_type_object)) {
+		cli_error("%s: its info reply has no controller object", name);
+		json_object_put(*reply);
+		*reply = *ctrl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 void json_str(FILE *f, const char *s)
 {
 	if (!s) {
@@ -179,6 +264,15 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 		return 1;
 	case 'I':
 		f->hostid_arg = arg;
+		return 1;
+	case OPT_SAVE_IDENTITY:
+		f->save_identity = true;
+		return 1;
+	case OPT_HOSTNQN_FILE:
+		f->hostnqn_file = arg;
+		return 1;
+	case OPT_HOSTID_FILE:
+		f->hostid_file = arg;
 		return 1;
 	case 'i':
 		if (cli_parse_int(arg, "--nr-io-queues", 1, 128, &v) < 0)

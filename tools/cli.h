@@ -22,6 +22,9 @@ struct cli_fabrics {
 	const char *subnqn;
 	const char *hostnqn_arg;
 	const char *hostid_arg;
+	const char *hostnqn_file;	/* --hostnqn-file: read, and written by --save-identity */
+	const char *hostid_file;	/* --hostid-file */
+	bool save_identity;		/* --save-identity */
 	char *hostnqn;		/* resolved */
 	char *hostid;
 	int nr_io_queues;
@@ -34,8 +37,15 @@ struct cli_fabrics {
 };
 
 void cli_fabrics_defaults(struct cli_fabrics *f);
-/* Check -t/-a and resolve the host identity; prints the error and returns -1 on failure. */
+/*
+ * Check -t/-a and resolve the host identity (host/hostid.h: flags, env,
+ * files, kept in the run dir, generated), warning on stderr when it was
+ * generated, and saving it with --save-identity; prints the error and
+ * returns -1 on failure.
+ */
 int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn);
+/* The identity part of cli_fabrics_finish(), alone. */
+int cli_identity(struct cli_fabrics *f);
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o);
 void cli_fabrics_free(struct cli_fabrics *f);
 
@@ -48,6 +58,17 @@ int cli_check_format(const char *fmt);
 int cli_parse_int(const char *s, const char *what, long long min, long long max, long long *out);
 /* Parse a size with an optional k/m/g (binary) suffix. */
 int cli_parse_size(const char *s, const char *what, uint64_t *out);
+
+struct json_object;
+/*
+ * Ask daemon @name for its controller (the info request, within
+ * @timeout_ms). Returns 0 with the reply in *@reply (put it) and its
+ * "controller" object in *@ctrl (owned by *@reply); 1 when the daemon is
+ * gone (exited meanwhile); -1 after printing "NAME: cause" (another
+ * protocol version, an error, no answer).
+ */
+int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
+		  struct json_object **ctrl);
 
 /* JSON output helpers (stdout). */
 void json_str(FILE *f, const char *s);
@@ -81,8 +102,24 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FORCE,
 	OPT_DISABLE_SQFLOW,
+	OPT_RUN_DIR,
+	OPT_SAVE_IDENTITY,
+	OPT_HOSTNQN_FILE,
+	OPT_HOSTID_FILE,
 };
+
+/*
+ * --run-dir DIR: the run dir of the daemons this command starts or talks
+ * to (the same as NVMFUSE_RUNDIR, which it sets, so the daemons inherit
+ * it). DIR must be absolute. Returns 0, or -1 after printing the error.
+ */
+int cli_run_dir(const char *dir);
+#define CLI_RUN_DIR_LONGOPT { "run-dir", required_argument, NULL, OPT_RUN_DIR }
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
+
+/* The usage line of the identity options in CLI_FABRICS_LONGOPTS. */
+#define CLI_IDENTITY_USAGE \
+	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n"
 
 #define CLI_FABRICS_LONGOPTS \
 	{ "transport", required_argument, NULL, 't' }, \
@@ -93,4 +130,7 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 	{ "hdr-digest", no_argument, NULL, 'g' }, \
 	{ "data-digest", no_argument, NULL, 'G' }, \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \
-	{ "disable-sqflow", no_argument, NULL, OPT_DISABLE_SQFLOW }
+	{ "disable-sqflow", no_argument, NULL, OPT_DISABLE_SQFLOW }, \
+	{ "save-identity", no_argument, NULL, OPT_SAVE_IDENTITY }, \
+	{ "hostnqn-file", required_argument, NULL, OPT_HOSTNQN_FILE }, \
+	{ "hostid-file", required_argument, NULL, OPT_HOSTID_FILE }

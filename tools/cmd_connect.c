@@ -29,6 +29,7 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "cuse/cuse.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
@@ -56,6 +57,7 @@ enum {
 	OPT_DEV_OWNER,
 	OPT_DEV_GROUP,
 	OPT_FAST_IO_FAIL,
+	OPT_LOG_FORMAT,
 };
 
 /* Run the controller service in this process with @a's options. */
@@ -70,6 +72,7 @@ static int run_controller(const struct connect_args *a, int report_fd)
 		.ctrl_loss_tmo = a->ctrl_loss_tmo,
 		.fast_io_fail_tmo = a->fast_io_fail_tmo,
 		.prog = cli_prog,
+		.log_file = report_fd >= 0,	/* a daemon: RUNDIR/nvmeN.log */
 	};
 
 	cli_fabrics_to_opts(&a->f, &o.ctrl);
@@ -107,7 +110,7 @@ static int report_wait_ms(const struct connect_args *a)
 }
 
 /*
- * Read the daemon's report ("PID n" then "OK ..." or "ERR ...") from @fd
+ * Read the daemon's report ("PID n", "LOG path", then "OK ..." or "ERR ...") from @fd
  * until end of file or @ms pass. Returns the bytes read into @buf (NUL
  * terminated), and whether it ended by timeout in *@late.
  */
@@ -142,7 +145,8 @@ static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
 /* Fork a daemon for one controller and wait for its verdict, bounded. */
 static int spawn_controller(struct connect_args *a)
 {
-	char buf[1024], *verdict;
+	char buf[2048], logpath[600] = "";
+	const char *verdict = NULL;
 	int pfd[2], status, daemon_pid = 0;
 	bool late;
 	pid_t pid;
@@ -158,9 +162,7 @@ static int spawn_controller(struct connect_args *a)
 		return 1;
 	}
 	if (pid == 0) {
-		char logpath[512];
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		int logfd;
 
 		close(pfd[0]);
 		setsid();
@@ -168,22 +170,35 @@ static int spawn_controller(struct connect_args *a)
 		pid = fork();
 		if (pid != 0)
 			_exit(pid < 0 ? 1 : 0);
-		mkdir(reg_rundir(), 0755);
-		snprintf(logpath, sizeof(logpath), "%s/daemon.log", reg_rundir());
-		logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		/*
+		 * Standard error goes to the daemon's own log once it has a
+		 * name (service.h); until then its failures go to the pipe.
+		 */
 		dup2(null, 0);
 		dup2(null, 1);
-		dup2(logfd >= 0 ? logfd : null, 2);
+		dup2(null, 2);
 		_exit(run_controller(a, pfd[1]));
 	}
 	close(pfd[1]);
 	waitpid(pid, &status, 0);
 	read_report(pfd[0], buf, sizeof(buf), report_wait_ms(a), &late);
 	close(pfd[0]);
-	sscanf(buf, "PID %d", &daemon_pid);
-	verdict = strchr(buf, '\n');
-	verdict = verdict ? verdict + 1 : buf;
-	verdict[strcspn(verdict, "\n")] = 0;
+	/* One item a line; the last line that is neither PID nor LOG is the verdict. */
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!strncmp(line, "PID ", 4))
+			sscanf(line + 4, "%d", &daemon_pid);
+		else if (!strncmp(line, "LOG ", 4))
+			snprintf(logpath, sizeof(logpath), "%s", line + 4);
+		else
+			verdict = line;
+	}
+	if (!verdict)
+		verdict = "";
+	if (!logpath[0])
+		snprintf(logpath, sizeof(logpath), "%s/nvmeN.log", reg_rundir());
 	if (!strncmp(verdict, "OK ", 3)) {
 		printf("%s\n", verdict + 3);
 		return 0;
@@ -192,12 +207,11 @@ static int spawn_controller(struct connect_args *a)
 		cli_error("%s", verdict + 4);
 	} else if (late) {
 		cli_error("no report from the controller daemon (pid %d) within %d s: stopped it "
-			  "(see %s/daemon.log)", daemon_pid, report_wait_ms(a) / 1000, reg_rundir());
+			  "(see %s)", daemon_pid, report_wait_ms(a) / 1000, logpath);
 		if (daemon_pid > 0)
 			kill(daemon_pid, SIGTERM);	/* it cancels and cleans up */
 	} else {
-		cli_error("the controller daemon exited before reporting (see %s/daemon.log)",
-			  reg_rundir());
+		cli_error("the controller daemon exited before reporting (see %s)", logpath);
 	}
 	return 1;
 }
@@ -221,22 +235,19 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 	if (reg_names(&names, &n) < 0)
 		return false;
 	for (int i = 0; i < n && !found; i++) {
-		struct json_object *o;
-		char *info = NULL;
+		struct json_object *reply, *c;
 
-		if (reg_request(names[i], "info\n", &info, 2000) < 0)
+		/* A daemon that cannot answer was named on stderr; it is not a match. */
+		if (cli_ctrl_info(names[i], 2000, &reply, &c))
 			continue;
 		/* Field by field (json-c): key order and escaping do not matter. */
-		o = json_tokener_parse(info);
-		if (o && json_str_eq(o, "subnqn", f->subnqn) &&
-		    json_str_eq(o, "transport", f->transport) &&
-		    json_str_eq(o, "traddr", f->traddr) &&
-		    json_str_eq(o, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
+		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
+		    json_str_eq(c, "traddr", f->traddr) &&
+		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
 			snprintf(name, len, "%s", names[i]);
 			found = true;
 		}
-		json_object_put(o);
-		free(info);
+		json_object_put(reply);
 	}
 	reg_names_free(names, n);
 	return found;
@@ -248,7 +259,10 @@ static void usage(FILE *out, bool all)
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
 		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
+		"         [--run-dir DIR]\n"
+		CLI_IDENTITY_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
+		"         [--log-format text|json]\n"
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
@@ -287,6 +301,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		CLI_RUN_DIR_LONGOPT,
 		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
 		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
 		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
@@ -294,6 +309,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "reconnect-delay", required_argument, NULL, 'c' },
 		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -331,6 +347,16 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 				return -1;
 			a->fast_io_fail_tmo = (int)v;
 			break;
+		case OPT_LOG_FORMAT: {
+			enum nvmf_log_format lf;
+
+			if (nvmf_log_parse_format(optarg, &lf) < 0) {
+				cli_error("--log-format: '%s' is neither text nor json", optarg);
+				return -1;
+			}
+			nvmf_log_set_format(lf);	/* this process's, inherited by its daemons */
+			break;
+		}
 		case OPT_NO_CUSE:
 			a->no_cuse = true;
 			break;
@@ -339,6 +365,10 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			break;
 		case OPT_FOREGROUND:
 			a->foreground = true;
+			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return -1;
 			break;
 		case OPT_INSTANCE:
 			if (cli_parse_int(optarg, "--instance", 0, 1000000, &v) < 0)

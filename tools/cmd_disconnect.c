@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "tools/cli.h"
 #include "daemon/registry.h"
 
@@ -21,25 +23,27 @@ static bool g_force;
 
 static int disconnect_one(const char *name)
 {
-	char *reply = NULL;
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_DISCONNECT, .force = g_force };
+	struct json_object *reply, *v;
+	char err[512];
 	int pid, rc;
 
-	rc = reg_request(name, g_force ? "disconnect force\n" : "disconnect\n", &reply,
-			 DISCONNECT_TIMEOUT_MS);
+	rc = reg_call(name, &rq, &reply, DISCONNECT_TIMEOUT_MS, err, sizeof(err));
+	if (rc == -EREMOTEIO) {
+		cli_error("%s: not disconnected: %s", name, err);
+		return -1;
+	}
 	if (rc < 0) {
-		cli_error("%s: no answer to disconnect: %s", name, strerror(-rc));
+		cli_error("%s: %s", name, err);
 		return -1;
 	}
-	if (sscanf(reply, "ok %d", &pid) != 1) {
-		reply[strcspn(reply, "\n")] = 0;
-		if (!strncmp(reply, "busy ", 5))
-			cli_error("%s: not disconnected: %s", name, reply + 5);
-		else
-			cli_error("%s: disconnect failed: %s", name, reply);
-		free(reply);
+	pid = json_object_object_get_ex(reply, "pid", &v) && json_object_is_type(v, json_type_int) ?
+	      json_object_get_int(v) : 0;
+	json_object_put(reply);
+	if (pid <= 0) {
+		cli_error("%s: the daemon's disconnect reply has no pid", name);
 		return -1;
 	}
-	free(reply);
 	/*
 	 * The daemon answers, then tears down (held I/O failed first, disks
 	 * and nodes removed, CC.SHN) and exits: wait for the process to be
@@ -48,29 +52,34 @@ static int disconnect_one(const char *name)
 	for (int i = 0; i < DISCONNECT_TIMEOUT_MS / 10 && kill(pid, 0) == 0; i++)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	if (kill(pid, 0) == 0) {
-		cli_error("%s: daemon %d still shutting down after %d s (it goes on; see the "
-			  "daemon log)", name, pid, DISCONNECT_TIMEOUT_MS / 1000);
+		cli_error("%s: daemon %d still shutting down after %d s (it goes on; see "
+			  "%s/%s.log)", name, pid, DISCONNECT_TIMEOUT_MS / 1000, reg_rundir(), name);
 		return -1;
 	}
 	return 0;
 }
 
-static bool has_subnqn(const char *name, const char *nqn)
+/*
+ * Is daemon @name's controller one of subsystem @nqn? 1 yes, 0 no or gone,
+ * -1 when it cannot be told (error printed).
+ */
+static int has_subnqn(const char *name, const char *nqn)
 {
-	char *info = NULL, pat[300];
-	bool match;
+	struct json_object *reply, *c, *v;
+	int rc;
 
-	if (reg_request(name, "info\n", &info, 5000) < 0)
-		return false;
-	snprintf(pat, sizeof(pat), "\"subnqn\":\"%s\"", nqn);
-	match = strstr(info, pat) != NULL;
-	free(info);
-	return match;
+	rc = cli_ctrl_info(name, 5000, &reply, &c);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	rc = json_object_object_get_ex(c, "subnqn", &v) && json_object_is_type(v, json_type_string) &&
+	     !strcmp(json_object_get_string(v), nqn);
+	json_object_put(reply);
+	return rc;
 }
 
 static int disconnect_matching(const char *nqn, const char *dev)
 {
-	int n, matched = 0, failed = 0;
+	int n, matched = 0, failed = 0, unknown = 0;
 	char **names;
 
 	if (reg_names(&names, &n) < 0) {
@@ -80,8 +89,14 @@ static int disconnect_matching(const char *nqn, const char *dev)
 	for (int i = 0; i < n; i++) {
 		if (dev && strcmp(names[i], dev))
 			continue;
-		if (nqn && !has_subnqn(names[i], nqn))
-			continue;
+		if (nqn) {
+			int m = has_subnqn(names[i], nqn);
+
+			if (m < 0)
+				unknown++;	/* printed; disconnect -d NAME still works */
+			if (m <= 0)
+				continue;
+		}
 		matched++;
 		if (disconnect_one(names[i]) < 0)
 			failed++;
@@ -91,29 +106,35 @@ static int disconnect_matching(const char *nqn, const char *dev)
 		printf("NQN:%s disconnected %d controller(s)\n", nqn, matched - failed);
 	else if (dev && matched && !failed)
 		printf("%s disconnected\n", dev);
-	if (!matched && (nqn || dev)) {
+	if (!matched && !unknown && (nqn || dev)) {
 		if (nqn)
 			cli_error("no nvmfuse controller for subsystem %s", nqn);
 		else
 			cli_error("no nvmfuse controller named %s", dev);
 		return 1;
 	}
-	return failed ? 1 : 0;
+	return failed || unknown ? 1 : 0;
 }
 
-int cmd_disconnect(int argc, char **argv)
+/* disconnect (@all false: -n or -d) and disconnect-all (@all: neither). */
+static int disconnect_cmd(int argc, char **argv, bool all)
 {
 	static const struct option longopts[] = {
 		{ "nqn", required_argument, NULL, 'n' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		CLI_RUN_DIR_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *usage = all ? "usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n" :
+		"usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] [--run-dir DIR]\n";
 	const char *nqn = NULL, *dev = NULL;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:d:h", longopts, NULL)) != -1) {
+	/* disconnect-all takes no -n/-d: getopt refuses them as unknown. */
+	while ((opt = getopt_long(argc, argv, all ? "h" : "n:d:h", all ? longopts + 2 : longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			nqn = optarg;
@@ -126,36 +147,33 @@ int cmd_disconnect(int argc, char **argv)
 		case OPT_FORCE:
 			g_force = true;
 			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
-			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force]\n");
+			fputs(usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force]\n");
+			fputs(usage, stderr);
 			return 1;
 		}
 	}
 	if (cli_no_more_args(argc, argv, optind) < 0)
 		return 1;
-	if (!nqn == !dev) {
+	if (!all && !nqn == !dev) {
 		cli_error("give exactly one of -n SUBNQN or -d NAME");
 		return 1;
 	}
 	return disconnect_matching(nqn, dev);
 }
 
+int cmd_disconnect(int argc, char **argv)
+{
+	return disconnect_cmd(argc, argv, false);
+}
+
 int cmd_disconnect_all(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: nvmfuse disconnect-all [--force]\n");
-			return 0;
-		}
-		if (!strcmp(argv[i], "--force")) {
-			g_force = true;
-			continue;
-		}
-		cli_error("unexpected argument '%s'", argv[i]);
-		return 1;
-	}
-	return disconnect_matching(NULL, NULL);
+	return disconnect_cmd(argc, argv, true);
 }

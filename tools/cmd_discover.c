@@ -127,7 +127,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
-		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n");
+		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n"
+		CLI_IDENTITY_USAGE);
 }
 
 int cmd_discover(int argc, char **argv)

@@ -4,67 +4,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "tools/cli.h"
 #include "daemon/registry.h"
 
-/* Pull "key":"value" or "key":number out of a daemon's one-line JSON. */
-static void field(const char *json, const char *key, char *out, size_t len)
+/* String member @key of @o, or "" (also for null and other types). */
+static const char *str_of(struct json_object *o, const char *key)
 {
-	char pat[64];
-	const char *p;
-	size_t n = 0;
+	struct json_object *v;
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(json, pat);
-	out[0] = 0;
-	if (!p)
-		return;
-	p += strlen(pat);
-	if (*p == '"') {
-		p++;
-		while (p[n] && p[n] != '"' && n + 1 < len) {
-			out[n] = p[n];
-			n++;
-		}
-	} else {
-		while (p[n] && p[n] != ',' && p[n] != '}' && n + 1 < len) {
-			out[n] = p[n];
-			n++;
-		}
-	}
-	out[n] = 0;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : "";
 }
 
-static int count_ns(const char *json)
+static int ns_count(struct json_object *o)
 {
-	int n = 0;
+	struct json_object *v;
 
-	for (const char *p = json; (p = strstr(p, "\"nsid\":")); p++)
-		n++;
-	return n;
+	return json_object_object_get_ex(o, "namespaces", &v) &&
+	       json_object_is_type(v, json_type_array) ? (int)json_object_array_length(v) : 0;
 }
 
 int cmd_list(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output-format", required_argument, NULL, 'o' },
+		CLI_RUN_DIR_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *fmt = "normal";
 	char **names;
-	int n, opt, shown = 0;
+	int n, opt, rc, shown = 0, failed = 0;
 
 	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			fmt = optarg;
 			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
-			printf("usage: nvmfuse list [-o normal|json]\n");
+			printf("usage: nvmfuse list [-o normal|json] [--run-dir DIR]\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse list [-o normal|json]\n");
+			fprintf(stderr, "usage: nvmfuse list [-o normal|json] [--run-dir DIR]\n");
 			return 1;
 		}
 	}
@@ -82,34 +69,35 @@ int cmd_list(int argc, char **argv)
 		printf("%-10s %-40s %-9s %-22s %-6s %-10s %s\n", "Name", "SubNQN", "Transport",
 		       "Address", "Cntlid", "State", "Namespaces");
 	for (int i = 0; i < n; i++) {
-		char *info = NULL;
-		char nqn[256], tr[16], addr[256], svc[64], cntlid[16], state[32];
+		struct json_object *reply, *c;
+		char where[330];
 
-		if (reg_request(names[i], "info\n", &info, 5000) < 0 || info[0] != '{')
-			continue;	/* went away meanwhile */
-		info[strcspn(info, "\n")] = 0;
+		rc = cli_ctrl_info(names[i], 5000, &reply, &c);
+		if (rc < 0)
+			failed++;
+		if (rc)
+			continue;	/* the error is printed; or it went away meanwhile */
 		if (!strcmp(fmt, "json")) {
-			printf("%s%s", shown ? "," : "", info);
+			printf("%s%s", shown ? "," : "", json_object_to_json_string_ext(c,
+			       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		} else {
-			char where[330];
+			const char *cntlid = json_object_get_string(json_object_object_get(c,
+											 "cntlid"));
 
-			field(info, "subnqn", nqn, sizeof(nqn));
-			field(info, "transport", tr, sizeof(tr));
-			field(info, "traddr", addr, sizeof(addr));
-			field(info, "trsvcid", svc, sizeof(svc));
-			field(info, "cntlid", cntlid, sizeof(cntlid));
-			field(info, "state", state, sizeof(state));
-			snprintf(where, sizeof(where), "%s:%s", addr, svc);
-			printf("%-10s %-40s %-9s %-22s %-6s %-10s %d\n", names[i], nqn, tr, where,
-			       cntlid, state, count_ns(info));
+			snprintf(where, sizeof(where), "%s:%s", str_of(c, "traddr"),
+				 str_of(c, "trsvcid"));
+			printf("%-10s %-40s %-9s %-22s %-6s %-10s %d\n", names[i],
+			       str_of(c, "subnqn"), str_of(c, "transport"), where,
+			       cntlid ? cntlid : "",
+			       str_of(c, "state"), ns_count(c));
 		}
 		shown++;
-		free(info);
+		json_object_put(reply);
 	}
 	if (!strcmp(fmt, "json"))
 		printf("]}\n");
-	else if (!shown)
+	else if (!shown && !failed)
 		printf("no nvmfuse controllers\n");
 	reg_names_free(names, n);
-	return 0;
+	return failed ? 1 : 0;
 }

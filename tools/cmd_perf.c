@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/pattern.h"
 #include "tools/cli.h"
 
@@ -469,7 +469,8 @@ static void usage(FILE *out)
 		"usage: nvmfuse perf -t tcp -a TRADDR [-s TRSVCID] -n SUBNQN [--nsid N]\n"
 		"         -q QUEUE_DEPTH -o IO_BYTES -w read|write|randread|randwrite|rw\n"
 		"         [-T SECONDS] [-i NR_IO_QUEUES] [--verify] [--seed N] [--size BYTES]\n"
-		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--timeout SECONDS]\n");
+		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--timeout SECONDS]\n"
+		CLI_IDENTITY_USAGE);
 }
 
 int cmd_perf(int argc, char **argv)

@@ -70,8 +70,8 @@
 #include <linux/fs.h>
 #include <linux/nvme_ioctl.h>
 
+#include "base/log.h"
 #include "cuse/cuse.h"
-#include "host/log.h"
 #include "host/retry.h"
 #include "host/worker.h"
 

@@ -15,16 +15,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "cuse/cuse.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "host/identify.h"
-#include "host/log.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"
@@ -71,7 +70,9 @@ struct daemon {
 	int nr_ublk;
 	char name[REG_NAME_MAX];
 	int listen_fd;
-	int sig_fd;
+	int claim_fd;			/* the host-wide claim on the instance (registry.h) */
+	int sig_fd;			/* SIGTERM, SIGINT: stop (and cancel a connect) */
+	int hup_fd;			/* SIGHUP: reopen the log, nothing else */
 	bool stop;
 	/* creation_guard: reconnects while the main thread creates devices */
 	pthread_t guard;
@@ -157,10 +158,11 @@ static struct json_object *stats_json(const struct daemon *d)
 }
 
 /*
- * The "info" reply: one JSON object (json-c, so every string is escaped),
- * the keys documented in nvmfuse(8) under list -o json. Main thread.
+ * The controller as the info reply's "controller" member: one JSON object
+ * (json-c, so every string is escaped), the keys documented in nvmfuse(8)
+ * under list -o json. NULL when out of memory. Main thread.
  */
-static void write_info(FILE *f, const struct daemon *d)
+static struct json_object *info_json(const struct daemon *d)
 {
 	const struct nvmf_ctrl *c = d->ctrl;
 	struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
@@ -168,14 +170,23 @@ static void write_info(FILE *f, const struct daemon *d)
 	struct nvmf_ns *ns = NULL;
 	int nr_ns = 0;
 
+	if (!o || !nss) {
+		json_object_put(o);
+		json_object_put(nss);
+		return NULL;
+	}
 	nvmf_id_field(model, sizeof(model), c->id.mn, sizeof(c->id.mn));
 	nvmf_id_field(serial, sizeof(serial), c->id.sn, sizeof(c->id.sn));
 	nvmf_id_field(fw, sizeof(fw), c->id.fr, sizeof(c->id.fr));
 	put_str(o, "name", d->name);
+	put_u64(o, "pid", (uint64_t)getpid());	/* for signals: SIGHUP, SIGTERM */
+	put_str(o, "log", nvmf_log_path());	/* null: standard error (foreground) */
 	put_str(o, "subnqn", c->opts.subnqn);
 	put_str(o, "transport", c->opts.transport);
 	put_str(o, "traddr", c->opts.traddr);
 	put_str(o, "trsvcid", c->opts.trsvcid);
+	put_str(o, "hostnqn", c->opts.hostnqn);
+	put_str(o, "hostid", c->opts.hostid);
 	put_u64(o, "cntlid", c->cntlid);
 	put_str(o, "state", d->reconnecting ? "reconnecting" :
 		nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
@@ -198,9 +209,7 @@ static void write_info(FILE *f, const struct daemon *d)
 	free(ns);
 	json_object_object_add(o, "namespaces", nss);
 	json_object_object_add(o, "stats", stats_json(d));
-	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
+	return o;
 }
 
 /* ---------------------------------------------------------------- daemon */
@@ -387,56 +396,56 @@ static void shut_down(struct daemon *d)
 	reg_release(d->name);
 }
 
+/* The reply to disconnect: refused while a disk is in use, unless forced. */
+static struct json_object *disconnect_reply(struct daemon *d, bool force)
+{
+	struct json_object *r;
+	char why[128], msg[300];
+
+	for (int i = 0; !force && i < d->nr_ublk; i++) {
+		if (ublk_dev_in_use(d->ublk[i], why, sizeof(why))) {
+			snprintf(msg, sizeof(msg), "%s is %s: unmount or close it, or use --force",
+				 ublk_dev_path(d->ublk[i]), why);
+			return nvmf_ctl_reply_error(msg);
+		}
+	}
+	/*
+	 * Answer first, then tear down: the caller waits for this process to
+	 * exit, with its own bound, and whatever that bound says, the
+	 * teardown here runs to its end.
+	 */
+	nvmf_info("disconnect requested%s", force ? " (forced)" : "");
+	r = nvmf_ctl_reply_ok();
+	if (r)
+		json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
+	d->stop = true;
+	return r;
+}
+
+/* One control request (daemon/ctl_proto.h), bounded. Main thread. */
 static void serve_client(struct daemon *d)
 {
-	struct timeval tv = { .tv_sec = 1 };
-	char line[128];
-	ssize_t n;
-	FILE *out;
+	struct nvmf_ctl_request rq;
+	struct json_object *r = NULL, *info;
 	int fd;
 
-	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = reg_accept(d->listen_fd, &rq);
 	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = read(fd, line, sizeof(line) - 1);
-	if (n <= 0) {
-		close(fd);
-		return;
+		return;		/* answered already, or nothing to answer */
+	switch (rq.op) {
+	case NVMF_CTL_INFO:
+		info = info_json(d);
+		r = info ? nvmf_ctl_reply_ok() : NULL;
+		if (r)
+			json_object_object_add(r, "controller", info);
+		else
+			json_object_put(info);
+		break;
+	case NVMF_CTL_DISCONNECT:
+		r = disconnect_reply(d, rq.force);
+		break;
 	}
-	line[n] = 0;
-	line[strcspn(line, "\r\n")] = 0;
-	out = fdopen(fd, "w");
-	if (!out) {
-		close(fd);
-		return;
-	}
-	if (!strcmp(line, "info")) {
-		write_info(out, d);
-	} else if (!strcmp(line, "disconnect") || !strcmp(line, "disconnect force")) {
-		char why[128];
-
-		for (int i = 0; !strchr(line, ' ') && i < d->nr_ublk; i++) {
-			if (ublk_dev_in_use(d->ublk[i], why, sizeof(why))) {
-				fprintf(out, "busy %s is %s: unmount or close it, or use --force\n",
-					ublk_dev_path(d->ublk[i]), why);
-				fclose(out);
-				return;
-			}
-		}
-		/*
-		 * Answer first, then tear down: the caller waits for this
-		 * process to exit, with its own bound, and whatever that bound
-		 * says, the teardown here runs to its end.
-		 */
-		nvmf_info("disconnect requested");
-		fprintf(out, "ok %d\n", (int)getpid());
-		d->stop = true;
-	} else {
-		fprintf(out, "error unknown request '%s'\n", line);
-	}
-	fclose(out);
+	reg_reply(fd, r);
 }
 
 static void *attempt_main(void *arg)
@@ -471,6 +480,28 @@ static int attempt_start(struct daemon *d)
 }
 
 /*
+ * SIGHUP: open the log file again by its path (after a rotation moved it
+ * away), and nothing else: the association and the devices carry on. Main
+ * thread, or the guard while the main thread creates devices.
+ */
+static void reopen_log(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	int rc;
+
+	if (read(d->hup_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	rc = nvmf_log_reopen();
+	if (rc == -ENOENT)
+		nvmf_info("SIGHUP: no log file to reopen (logging to standard error)");
+	else if (rc < 0)
+		nvmf_err("SIGHUP: cannot reopen the log %s: %s (still writing to the old one)",
+			 nvmf_log_path(), strerror(-rc));
+	else
+		nvmf_info("SIGHUP: log %s reopened", nvmf_log_path());
+}
+
+/*
  * The association failed: reconnect every reconnect_delay seconds until it
  * is live again (0), ctrl_loss_tmo runs out, or a signal or disconnect asks
  * us to stop (<0). Devices stay; the I/O workers hold their requests, and
@@ -491,7 +522,7 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 	while (!d->stop && !(guard && __atomic_load_n(&d->guard_stop, __ATOMIC_ACQUIRE))) {
 		uint64_t now = nvmf_now_ns();
 		double elapsed = (double)(now - start) / 1e9;
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			/*
 			 * The guard (guard_main) leaves control requests to the
 			 * main thread, and only looks at signals: see below.
@@ -505,6 +536,8 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 			 * whole reconnect delay.
 			 */
 			{ .fd = at->running ? at->done_efd : -1, .events = POLLIN },
+			/* A log rotation does not wait for the target to come back. */
+			{ .fd = d->hup_fd, .events = POLLIN },
 		};
 		int ms = next > now ? (int)((next - now) / 1000000) + 1 : 0;
 
@@ -524,8 +557,10 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 		}
 		if (at->running)
 			ms = 1000;	/* the attempt's end wakes us */
-		if (poll(pfd, 3, ms > 1000 ? 1000 : ms) < 0 && errno != EINTR)
+		if (poll(pfd, 4, ms > 1000 ? 1000 : ms) < 0 && errno != EINTR)
 			return -errno;
+		if (pfd[3].revents & POLLIN)
+			reopen_log(d);
 		if (pfd[0].revents) {
 			/*
 			 * A signal: the main loop reads it. The guard fails held
@@ -694,17 +729,20 @@ static int daemon_loop(struct daemon *d)
 	struct nvmf_ctrl *c = d->ctrl;
 
 	while (!d->stop) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->listen_fd, .events = POLLIN },
 			{ .fd = nvmf_ctrl_event_fd(c), .events = POLLIN },
 			{ .fd = d->reset.efd, .events = POLLIN },
+			{ .fd = d->hup_fd, .events = POLLIN },
 		};
 		int rc;
 
-		rc = poll(pfd, 4, -1);
+		rc = poll(pfd, 5, -1);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
+		if (pfd[4].revents & POLLIN)
+			reopen_log(d);
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;
 
@@ -750,20 +788,29 @@ static int daemon_loop(struct daemon *d)
 
 int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 {
-	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .args = a };
+	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
 	struct nvmf_ctrl_opts o;
 	char err[512], msg[700];
-	sigset_t mask;
+	sigset_t mask, hup;
 	int rc;
 
+	/*
+	 * Blocked in every thread (the engine's start later, inheriting the
+	 * mask) and read from two signalfds: stop signals also cancel a
+	 * connect or reset in progress (sig_fd is their cancel fd), SIGHUP
+	 * must not.
+	 */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d.hup_fd = signalfd(-1, &hup, SFD_CLOEXEC);
 	pthread_mutex_init(&d.reset.lock, NULL);
 	pthread_cond_init(&d.reset.cond, NULL);
 	d.reset.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -776,10 +823,28 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 	}
 
-	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
+	d.listen_fd = reg_reserve(a->instance, d.name, &d.claim_fd, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
-	nvmf_log_set_prefix(d.name);
+	nvmf_log_set_ctrl(d.name);
+	if (a->log_file) {
+		char path[256];	/* the socket path (sun_path) is shorter */
+
+		snprintf(path, sizeof(path), "%s/%s.log", reg_rundir(), d.name);
+		rc = nvmf_log_open(path);
+		if (rc < 0) {
+			snprintf(err, sizeof(err), "cannot open the log %s: %s", path,
+				 strerror(-rc));
+			reg_release(d.name);
+			goto fail;
+		}
+		if (report_fd >= 0) {
+			/* The command names it when the daemon fails to report. */
+			snprintf(msg, sizeof(msg), "LOG %s\n", path);
+			if (write(report_fd, msg, strlen(msg)) < 0)
+				nvmf_warn("cannot report to the parent: %s", strerror(errno));
+		}
+	}
 	o = a->ctrl;
 	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
 	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
@@ -846,11 +911,17 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		fputs(msg + 3, stdout);
 		fflush(stdout);
 	}
-	nvmf_info("%s", msg + 3 + strlen(d.name) + 2);	/* the log prefix names it */
+	{
+		/* "OK nvmeN: connected ...\n": every line names it; one line, no newline. */
+		const char *summary = msg + 3 + strlen(d.name) + 2;
+
+		nvmf_info("%.*s", (int)strcspn(summary, "\n"), summary);
+	}
 
 	rc = daemon_loop(&d);
 	shut_down(&d);
 	close(d.listen_fd);
+	close(d.claim_fd);	/* the nodes are gone: the instance is free */
 	return rc < 0 ? 1 : 0;
 
 fail:
@@ -864,6 +935,8 @@ fail:
 	}
 	if (d.listen_fd >= 0)
 		close(d.listen_fd);
+	if (d.claim_fd >= 0)
+		close(d.claim_fd);
 	return 1;
 }
 

@@ -45,15 +45,24 @@ struct nvmf_service_opts {
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
 	const char *prog;		/* for messages in the foreground ("nvmfuse connect") */
+	/*
+	 * Log to RUNDIR/NAME.log (one file per daemon, NAME its nvmeN, opened
+	 * once the name is reserved; standard error goes there too), else to
+	 * standard error as it is. The level and line format are the
+	 * process's (base/log.h), set by the caller.
+	 */
+	bool log_file;
 };
 
 /*
  * Serve one controller in this process until it is disconnected, signalled
- * (SIGTERM, SIGINT, SIGHUP: blocked here and read from a signalfd) or lost
- * (ctrl-loss-tmo). @report_fd >= 0: the parent's pipe, which gets
- * "PID <pid>\n" at once and then "OK <summary>\n" once the devices exist,
- * or "ERR <cause>\n", and is closed; -1 (foreground): the summary goes to
- * stdout, a failure to stderr. Returns the process exit code (0 or 1).
+ * (SIGTERM, SIGINT: blocked here and read from a signalfd) or lost
+ * (ctrl-loss-tmo). SIGHUP reopens the log file (log rotation) and nothing
+ * else. @report_fd >= 0: the parent's pipe, which gets "PID <pid>\n" at
+ * once, "LOG <path>\n" once the log file is open (with @log_file), and
+ * then "OK <summary>\n" once the devices exist, or "ERR <cause>\n", and
+ * is closed; -1 (foreground): the summary goes to stdout, a failure to
+ * stderr. Returns the process exit code (0 or 1).
  * Thread: the process's main thread, once per process.
  */
 int nvmf_service_run(const struct nvmf_service_opts *o, int report_fd);

@@ -22,10 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "host/identify.h"
-#include "host/log.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
+#include "transport/transport.h"
 
 #define ADMIN_DEPTH		31	/* Connect SQSIZE 31: 32 entries, Linux NVME_AQ_DEPTH */
 #define ADMIN_TIMEOUT_MS	10000

@@ -21,7 +21,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
 

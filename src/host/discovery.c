@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/nvmf.h"
 
 #define DISC_HDR_LEN	1024

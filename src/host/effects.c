@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/nvmf.h"
 
 void nvmf_effects_apply_known(struct nvme_cmd_effects_log *log)

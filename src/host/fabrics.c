@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/nvmf.h"
 
 int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *a,

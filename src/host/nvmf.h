@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * nvmfuse host engine: the public API that frontends (CLI, CUSE, ublk,
- * perf) use. Three layers:
+ * perf) and the daemon use. It stands on the ground layer's queue pair
+ * (base/qpair.h: struct nvmf_qpair, struct nvmf_request, the transport
+ * ops) and adds:
  *
  *   struct nvmf_ctrl      one association with a controller: admin queue,
  *                         I/O queues, identify data, namespaces, keep-alive
- *   struct nvmf_qpair     one queue pair over one transport connection;
- *                         transports embed it as their first member
- *   struct nvmf_request   one NVMe command and its completion
+ *   Fabrics commands      Connect, Property Get/Set on one queue pair
  *
  * Threading: a queue pair is owned by exactly one thread at a time (its
- * event loop). Every nvmf_qpair_* call and every request callback runs on
- * that thread; there are no locks on this path. Ownership moves only
- * before a thread starts using it (e.g. handing I/O queues to workers at
- * start-up), which pthread_create orders. The controller's admin queue is
- * owned by the thread that calls nvmf_ctrl_connect() and nvmf_ctrl_service().
+ * event loop; see base/qpair.h). The controller's admin queue is owned by
+ * the thread that calls nvmf_ctrl_connect() and nvmf_ctrl_service(), and
+ * by the admin worker once nvmf_ctrl_start() ran.
  *
  * Errors: functions return 0 or a negative errno. NVMe completion status
- * travels separately in struct nvmf_request (see nvmf_spec.h for the
+ * travels separately in struct nvmf_request (see base/nvmf_spec.h for the
  * convention). Human-readable causes go to the controller's first-error
  * message (nvmf_ctrl_error()).
  */
@@ -31,10 +29,9 @@
 
 #include <nvme/types.h>
 
-#include "host/nvmf_spec.h"
+#include "base/nvmf_spec.h"
+#include "base/qpair.h"
 
-struct nvmf_qpair;
-struct nvmf_request;
 struct nvmf_worker;
 
 /* A function to run on a worker later (host/worker.h). */
@@ -44,218 +41,6 @@ struct nvmf_worker_task {
 	void (*fn)(void *arg);
 	void *arg;
 };
-
-enum nvmf_dir {
-	NVMF_DIR_NONE = 0,
-	NVMF_DIR_H2C,	/* host to controller: writes, Connect data */
-	NVMF_DIR_C2H,	/* controller to host: reads, Identify, logs */
-};
-
-typedef void (*nvmf_req_cb)(struct nvmf_request *req);
-
-/*
- * A command and its completion. The submitter fills the first block and
- * owns the memory (request and data buffer) throughout; the engine keeps a
- * pointer from nvmf_qpair_submit() until it calls @cb, after which it never
- * touches the request again (so @cb may free or resubmit it).
- */
-struct nvmf_request {
-	/* Set by the submitter. cmd.cid and the SGL are filled by the engine. */
-	struct nvmf_sqe cmd;
-	void *data;
-	uint32_t data_len;
-	enum nvmf_dir dir;
-	uint32_t timeout_ms;	/* 0: never times out (AER); then the queue pair fails */
-	/*
-	 * 0, or less than timeout_ms: after this long, ask the controller to
-	 * abort the command (the queue pair's abort hook sends an Abort) and
-	 * keep waiting for its completion until timeout_ms. A caller's own
-	 * short timeout thus costs that caller only, never the queue pair.
-	 */
-	uint32_t abort_ms;
-	nvmf_req_cb cb;
-	void *cb_arg;
-
-	/* Results, valid in @cb. */
-	struct nvmf_cqe cqe;	/* as received (or synthesized for C2H SUCCESS) */
-	uint16_t status;	/* NVMe status, shifted form; 0 = success */
-	int xport_err;		/* 0, or -errno when the transport failed it */
-	/*
-	 * Bytes known intact, counted from offset 0: for C2H, data received
-	 * with a good digest (or no digest) before the first bad or missing
-	 * byte; for H2C, data the controller asked for and was sent. On
-	 * success it equals data_len.
-	 */
-	uint32_t bytes_ok;
-
-	/*
-	 * Set by the submitter (optional): the namespace incarnation this
-	 * command is meant for. A worker fails the command with Invalid
-	 * Namespace + DNR instead of sending it once that namespace is gone
-	 * or changed (host/worker.h, nvmf_ns_ref_valid()).
-	 */
-	struct nvmf_ns_ref *ns_ref;
-
-	/* Engine private. */
-	uint16_t cid;
-	uint16_t slot;
-	uint64_t deadline_ns;
-	uint64_t abort_ns;
-	uint64_t seq;		/* submission order on its queue pair */
-};
-
-/* Completion helpers. */
-static inline bool nvmf_req_ok(const struct nvmf_request *req)
-{
-	return req->xport_err == 0 && NVMF_STATUS_CODE(req->status) == 0;
-}
-
-enum nvmf_qpair_state {
-	NVMF_QP_CONNECTING = 0,	/* transport up, Fabrics Connect not done */
-	NVMF_QP_LIVE,
-	NVMF_QP_FAILED,		/* fatal transport error; requests failed */
-};
-
-/*
- * Transport operations. Every op is called on the queue pair's owner
- * thread. A transport allocates its own struct embedding struct
- * nvmf_qpair first and initializes it with nvmf_qpair_init().
- */
-struct nvmf_xport_params {
-	const char *traddr;
-	const char *trsvcid;
-	uint16_t qid;
-	uint16_t depth;		/* max outstanding commands (Connect SQSIZE) */
-	uint32_t icd_max;	/* in-capsule data limit in bytes */
-	bool hdgst;
-	bool ddgst;
-	int timeout_ms;		/* for the transport-level connection */
-	int cancel_fd;		/* > 0: readable means give up (-ECANCELED) */
-};
-
-struct nvmf_transport_ops {
-	const char *name;
-	/*
-	 * Open the connection (TCP + ICReq/ICResp, or RDMA CM) and return a
-	 * queue pair in state CONNECTING. Blocks up to p->timeout_ms.
-	 * On error returns -errno and writes a one-line cause to @err.
-	 */
-	int (*qpair_create)(const struct nvmf_xport_params *p, struct nvmf_qpair **out,
-			    char *err, size_t errlen);
-	/* Close and free. Outstanding requests are failed first. */
-	void (*qpair_destroy)(struct nvmf_qpair *qp);
-	/* Queue @req (slot and cid assigned) for transmission. Never blocks. */
-	int (*submit)(struct nvmf_qpair *qp, struct nvmf_request *req);
-	/*
-	 * Make progress without blocking: send what the socket takes,
-	 * receive and complete what has arrived. Returns the number of
-	 * requests completed, or -errno once the queue pair has failed.
-	 */
-	int (*process)(struct nvmf_qpair *qp);
-	/* The fd to poll and the events the transport waits for now. */
-	int (*pollfd)(struct nvmf_qpair *qp, short *events);
-};
-
-const struct nvmf_transport_ops *nvmf_transport_find(const char *name, char *err,
-						     size_t errlen);
-
-/*
- * Per queue-pair counters (owner thread writes, others may read racily).
- * A worker carries them over to the new queue pair on a reconnect.
- */
-struct nvmf_qpair_stats {
-	uint64_t submitted;
-	uint64_t completed;
-	uint64_t errors;	/* completions with a non-zero status */
-	uint64_t timeouts;
-	uint64_t ddgst_errors;
-	uint64_t c2h_success;	/* reads completed by C2HData SUCCESS, no CapsuleResp */
-	uint64_t inv_remote;	/* RDMA: windows shut by the controller's Send with Invalidate */
-	uint64_t inv_local;	/* RDMA: windows the host had to shut (Local Invalidate) */
-	uint64_t aborts;	/* Abort commands sent for commands past their abort_ms */
-};
-
-struct nvmf_qpair {
-	const struct nvmf_transport_ops *ops;
-	enum nvmf_qpair_state state;
-	uint16_t qid;
-	uint16_t depth;
-	uint32_t outstanding;
-	uint32_t timed;		/* outstanding commands with a deadline */
-	uint32_t icd_max;
-	uint32_t cmd_timeout_ms;	/* for the engine's own commands (Connect, properties) */
-	/* Command-id table: cid = slot | generation << slot_bits. */
-	struct nvmf_request **slots;
-	uint16_t *slot_gen;
-	uint16_t *free_slots;
-	uint16_t nfree;
-	uint8_t slot_bits;
-	uint64_t next_timeout_scan_ns;
-	uint64_t submit_seq;	/* last nvmf_request.seq handed out */
-	uint32_t gen;		/* the association it belongs to (nvmf_ctrl.gen) */
-	/*
-	 * Set by an event loop around nvmf_qpair_poll() when it knows the fd
-	 * is not readable (epoll did not report it): a transport may skip
-	 * its receive system call. False means "may be readable".
-	 */
-	bool rx_idle;
-	int cancel_fd;		/* > 0: nvmf_qpair_exec() gives up when readable */
-	/* Called on the owner thread for a command past its abort_ms (see ctrl). */
-	void (*abort_hook)(struct nvmf_qpair *qp, struct nvmf_request *req, void *arg);
-	void *abort_arg;
-	int err;		/* why it failed */
-	char errmsg[256];
-	struct nvmf_qpair_stats stats;
-};
-
-/* Monotonic clock in nanoseconds. */
-uint64_t nvmf_now_ns(void);
-
-/*
- * For transports: set up the command-id table for @depth commands.
- * Returns 0 or -ENOMEM. nvmf_qpair_fini() frees it.
- */
-int nvmf_qpair_init(struct nvmf_qpair *qp, const struct nvmf_transport_ops *ops,
-		    uint16_t qid, uint16_t depth);
-void nvmf_qpair_fini(struct nvmf_qpair *qp);
-
-/*
- * Submit @req. Returns 0 (the callback will run later, from
- * nvmf_qpair_poll()/process on this thread), -EBUSY when @depth commands are
- * already outstanding, -ENOTCONN when the queue pair has failed.
- */
-int nvmf_qpair_submit(struct nvmf_qpair *qp, struct nvmf_request *req);
-
-/*
- * Wait up to @timeout_ms (-1 forever, 0 not at all) for the socket, then
- * make progress and expire overdue commands. Returns completions or -errno
- * when the queue pair failed.
- */
-int nvmf_qpair_poll(struct nvmf_qpair *qp, int timeout_ms);
-
-/*
- * Wait up to @timeout_ms for the socket or for qp->cancel_fd, then make
- * progress as nvmf_qpair_poll(). A poll() error or a readable cancel fd
- * fails the queue pair (so every outstanding request completes) and
- * returns -errno / -ECANCELED. Owner thread.
- */
-int nvmf_qpair_wait(struct nvmf_qpair *qp, int timeout_ms);
-
-/*
- * Submit @req and poll until it completes. The request's own cb is
- * replaced. Returns 0 when it completed (look at req->status), or -errno
- * when it could not be submitted or the queue pair failed.
- */
-int nvmf_qpair_exec(struct nvmf_qpair *qp, struct nvmf_request *req);
-
-void nvmf_qpair_destroy(struct nvmf_qpair *qp);
-
-/* For transports. */
-struct nvmf_request *nvmf_qpair_lookup(struct nvmf_qpair *qp, uint16_t cid);
-void nvmf_qpair_complete(struct nvmf_qpair *qp, struct nvmf_request *req);
-/* Mark the queue pair failed with @err and a message; fail every request. */
-void nvmf_qpair_fail(struct nvmf_qpair *qp, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Fabrics commands on one queue pair (fabrics.c), synchronous. */
 struct nvmf_connect_args {
@@ -597,13 +382,7 @@ const char *nvmf_status_str(uint16_t status);
 /* Describe a Connect failure: status plus the invalid parameter if any. */
 void nvmf_connect_error_str(uint16_t status, uint32_t dw0, char *buf, size_t len);
 
-/*
- * Host identity: @hostnqn/@hostid when given, else /etc/nvme/hostnqn and
- * /etc/nvme/hostid like nvme-cli, else a generated pair. Returns malloc'd
- * strings in *nqn_out and *id_out and the 16 id bytes.
- */
-int nvmf_host_identity(const char *hostnqn, const char *hostid, char **nqn_out,
-		       char **id_out, uint8_t id_bytes[16], char *err, size_t errlen);
+/* UUID text (36 characters) to 16 bytes; 0 or -EINVAL. The host identity: host/hostid.h. */
 int nvmf_uuid_parse(const char *s, uint8_t out[16]);
 
 #endif

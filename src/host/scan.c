@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "host/identify.h"
-#include "host/log.h"
 #include "host/nvmf.h"
 
 enum scan_step { SCAN_LIST, SCAN_NS, SCAN_DESC };

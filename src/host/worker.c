@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/worker.h"
 
 #define MAX_EVENTS 32

@@ -54,8 +54,8 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
-#include "host/log.h"
-#include "host/nvmf.h"
+#include "base/log.h"
+#include "base/qpair.h"
 #include "transport/rdma_proto.h"
 #include "transport/transport.h"
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "host/nvmf_spec.h"
+#include "base/nvmf_spec.h"
 
 #define RDMA_CM_PRIV_LEN	32	/* Connect request private data */
 #define RDMA_CM_REJ_LEN		4	/* consumer reject data: RECFMT, STS */

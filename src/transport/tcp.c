@@ -27,10 +27,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "host/log.h"
-#include "host/nvmf.h"
+#include "base/log.h"
+#include "base/qpair.h"
 #include "transport/crc32c.h"
 #include "transport/tcp_pdu.h"
+#include "transport/transport.h"
 
 #define TCP_RBUF_SIZE	(128 * 1024)
 #define TCP_DIRECT_MIN	(16 * 1024)	/* receive larger data straight into place */
@@ -874,7 +875,6 @@ static const struct nvmf_transport_ops tcp_ops = {
 	.pollfd = tcp_pollfd,
 };
 
-const struct nvmf_transport_ops *nvmf_tcp_transport(void);
 const struct nvmf_transport_ops *nvmf_tcp_transport(void)
 {
 	return &tcp_ops;

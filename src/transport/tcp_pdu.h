@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "host/nvmf_spec.h"
+#include "base/nvmf_spec.h"
 
 enum tcp_pdu_type {
 	TCP_PDU_ICREQ = 0x00,

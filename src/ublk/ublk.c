@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host/log.h"
+#include "base/log.h"
 #include "host/retry.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"

@@ -43,19 +43,9 @@
 
 #include "transport/crc32c.h"
 #include "transport/tcp_pdu.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FZ_ASSERT(cond, ...)							\
-	do {									\
-		if (!(cond)) {							\
-			fprintf(stderr, "fuzz_tcp_pdu: %s:%d: check failed: %s: ",	\
-				__FILE__, __LINE__, #cond);			\
-			fprintf(stderr, __VA_ARGS__);				\
-			fputc('\n', stderr);					\
-			abort();						\
-		}								\
-	} while (0)
 
 static uint32_t rd32(const uint8_t *p)
 {

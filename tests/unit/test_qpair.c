@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/host/qpair.c: command ids (slot | generation),
+ * Unit tests for src/base/qpair.c: command ids (slot | generation),
  * flow control, stale-cid rejection, failure fan-out and timeouts.
  *
  * The pure logic is driven through a tiny in-test transport (no sockets):

@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host/log.h"
-#include "host/nvmf.h"
+#include "base/log.h"
 #include "fake_target.h"
+#include "host/nvmf.h"
 
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:0f8c4f2e-3b5a-4d1e-9c7b-2a6d8e4f1b3c"
 #define HOSTID "0f8c4f2e-3b5a-4d1e-9c7b-2a6d8e4f1b3c"

@@ -26,24 +26,24 @@ vm__on_err() {
 trap 'vm__on_err $? "$BASH_COMMAND" "$LINENO"' ERR
 
 # vm__on_exit: when a test fails, show what the nvmfuse daemons logged. A
-# sanitizer report in that log fails a test that passed otherwise: the
-# daemons' stderr goes there, so with --enable-asan/--enable-ubsan builds
-# every guest test also checks the daemons.
+# sanitizer report in a daemon's log fails a test that passed otherwise: a
+# daemon's stderr goes there, so with --enable-asan/--enable-ubsan builds
+# every guest test also checks the daemons. Each daemon logs to its own
+# RUNDIR/nvmeN.log; the run dirs are /run/nvmfuse and /run/nvmfuse-*.
 vm__on_exit() {
-	local rc=$?
-	if [ "$rc" -eq 0 ] && [ -s /run/nvmfuse/daemon.log ] &&
-		grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' \
-			/run/nvmfuse/daemon.log; then
-		echo "FAIL: sanitizer report in /run/nvmfuse/daemon.log:" >&2
-		grep -A 30 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' \
-			/run/nvmfuse/daemon.log | head -n 80 >&2
-		exit 1
-	fi
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s /run/nvmfuse/daemon.log ]; then
-		echo "---- /run/nvmfuse/daemon.log (last 40 lines) ----"
-		tail -n 40 /run/nvmfuse/daemon.log
-		echo "---- end of daemon.log ----"
-	fi
+	local rc=$? f san='ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:'
+	for f in $(nvmfuse_log_files); do
+		if [ "$rc" -eq 0 ] && grep -q "$san" "$f"; then
+			echo "FAIL: sanitizer report in $f:" >&2
+			grep -A 30 "$san" "$f" | head -n 80 >&2
+			exit 1
+		fi
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$f" ]; then
+			echo "---- $f (last 40 lines) ----"
+			tail -n 40 "$f"
+			echo "---- end of $f ----"
+		fi
+	done
 }
 trap vm__on_exit EXIT
 
@@ -480,6 +480,32 @@ nvmfuse_stat() {
 # nvmfuse_ctrl_count: number of controllers `nvmfuse list` reports.
 nvmfuse_ctrl_count() {
 	nvmfuse list -o json | { grep -o '"name":' || true; } | wc -l
+}
+
+# nvmfuse_log_files: the daemons' log files, one per daemon (RUNDIR/nvmeN.log
+# in /run/nvmfuse and in any /run/nvmfuse-* run dir), one path a line.
+nvmfuse_log_files() {
+	local f
+	for f in /run/nvmfuse/nvme*.log /run/nvmfuse-*/nvme*.log; do
+		[ ! -f "$f" ] || echo "$f"
+	done
+}
+
+# nvmfuse_log: every daemon's log, concatenated (to read whole: piping it
+# into `grep -q` can end it with SIGPIPE; use nvmfuse_log_has for that).
+nvmfuse_log() {
+	local f
+	for f in $(nvmfuse_log_files); do
+		cat -- "$f"
+	done
+}
+
+# nvmfuse_log_has PATTERN: does a daemon's log have a line matching PATTERN
+# (grep basic regex)?
+nvmfuse_log_has() {
+	local files
+	files=$(nvmfuse_log_files)
+	[ -n "$files" ] && grep -q -- "$1" $files
 }
 
 # nvmfuse_pids: PIDs of running nvmfuse processes (busybox has no pgrep).

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Transport-independent queue-pair logic: command ids, flow control
- * (at most @depth commands outstanding, Fabrics 1.1 section 2.4.1),
- * timeouts, completion and failure fan-out.
+ * Transport-independent queue-pair logic (the ground layer; see
+ * base/qpair.h): command ids, flow control (at most @depth commands
+ * outstanding, Fabrics 1.1 section 2.4.1), timeouts, completion and
+ * failure fan-out.
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "host/log.h"
-#include "host/nvmf.h"
+#include "base/log.h"
+#include "base/qpair.h"
 
 #define TIMEOUT_SCAN_NS (100ull * 1000 * 1000)
 
