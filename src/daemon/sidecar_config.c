@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/* The sidecar's config.json: see daemon/sidecar_config.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "daemon/sidecar_config.h"
+
+#define SC_DEPTH 8		/* object > hosts > host > subsystems > subsys > ports > port */
+#define SC_NQN_MAX 223		/* NVMe base spec 4.5: NQNs are at most 223 bytes */
+#define SC_TRADDR_MAX 255	/* the discovery log entry's TRADDR field, less a NUL */
+#define SC_DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
+
+/* Parsing state: the file name and the error buffer, for messages. */
+struct sc_parse {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct sc_parse *p, int rc, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* "FILE: WHERE: message"; returns @rc. */
+static int fail(struct sc_parse *p, int rc, const char *where, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (where && *where)
+		snprintf(p->err, p->errlen, "%s: %s: %s", p->file, where, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	return rc;
+}
+
+
+/* "null" for a null member (json-c's NULL), else its type. */
+static const char *type_name(struct json_object *v)
+{
+	return json_type_to_name(json_object_get_type(v));
+}
+
+/*
+ * Is there a member named @key in @o? Its value in *@v (NULL for a null
+ * value), its path "@where.@key" in @path.
+ */
+static bool member(struct json_object *o, const char *key, const char *where, char *path,
+		   size_t pathlen, struct json_object **v)
+{
+	*v = NULL;
+	snprintf(path, pathlen, "%s%s%s", where, *where ? "." : "", key);
+	return json_object_object_get_ex(o, key, v);
+}
+
+/* "@where.@key" into @out (paths are short: hosts[N].subsystems[N].ports[N].member). */
+static void subpath(char *out, size_t len, const char *where, const char *key)
+{
+	if (snprintf(out, len, "%s.%s", where, key) >= (int)len)
+		out[len - 1] = 0;
+}
+
+/* A string member: absent (NULL, 0), or a string of 1..@max bytes with no control character. */
+static int get_str(struct sc_parse *p, struct json_object *o, const char *key, const char *where,
+		   size_t max, bool required, const char **out)
+{
+	char path[300];
+	struct json_object *v;
+	const char *s;
+	size_t len;
+
+	*out = NULL;
+	if (!member(o, key, where, path, sizeof(path), &v)) {
+		if (required)
+			return fail(p, -EINVAL, path, "missing (a string is required)");
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return fail(p, -EINVAL, path, "a %s, not a string", type_name(v));
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (!len)
+		return fail(p, -EINVAL, path, "empty");
+	if (len > max)
+		return fail(p, -EINVAL, path, "%zu bytes, more than %zu", len, max);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return fail(p, -EINVAL, path, "has a control character at byte %zu", i);
+	*out = s;
+	return 0;
+}
+
+/* An integer member in [@min, @max]; absent leaves *@out alone. */
+static int get_int(struct sc_parse *p, struct json_object *o, const char *key, const char *where,
+		   int64_t min, int64_t max, int *out)
+{
+	char path[300];
+	struct json_object *v;
+	int64_t n;
+
+	if (!member(o, key, where, path, sizeof(path), &v))
+		return 0;
+	/* json-c says int for integers beyond int64 too (clamped): check the text. */
+	if (!json_object_is_type(v, json_type_int))
+		return fail(p, -EINVAL, path, "a %s, not an integer", type_name(v));
+	errno = 0;
+	n = json_object_get_int64(v);
+	if (errno == ERANGE || n < min || n > max)
+		return fail(p, -EINVAL, path, "%s is outside %lld..%lld",
+			    json_object_to_json_string(v), (long long)min, (long long)max);
+	*out = (int)n;
+	return 0;
+}
+
+static int get_bool(struct sc_parse *p, struct json_object *o, const char *key, const char *where,
+		    bool *out)
+{
+	char path[300];
+	struct json_object *v;
+
+	if (!member(o, key, where, path, sizeof(path), &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return fail(p, -EINVAL, path, "a %s, not a boolean", type_name(v));
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* An array member (required); its length in *@n, at most @max. */
+static int get_array(struct sc_parse *p, struct json_object *o, const char *key,
+		     const char *where, size_t max, struct json_object **out, size_t *n)
+{
+	char path[300];
+	struct json_object *v;
+
+	if (!member(o, key, where, path, sizeof(path), &v))
+		return fail(p, -EINVAL, path, "missing (an array is required)");
+	if (!json_object_is_type(v, json_type_array))
+		return fail(p, -EINVAL, path, "a %s, not an array", type_name(v));
+	*n = json_object_array_length(v);
+	if (*n > max)
+		return fail(p, -E2BIG, path, "%zu entries, more than %zu", *n, max);
+	*out = v;
+	return 0;
+}
+
+/*
+ * Every member of @o must be in @known (accepted) or @unsupported (in the
+ * schema, refused by name); anything else is unknown.
+ */
+static int check_keys(struct sc_parse *p, struct json_object *o, const char *where,
+		      const char *const *known, const char *const *unsupported)
+{
+	json_object_object_foreach(o, key, val) {
+		bool ok = false;
+
+		(void)val;
+		for (int i = 0; known[i] && !ok; i++)
+			ok = !strcmp(key, known[i]);
+		if (ok)
+			continue;
+		for (int i = 0; unsupported[i]; i++)
+			if (!strcmp(key, unsupported[i]))
+				return fail(p, -EOPNOTSUPP, where, "'%s' is not supported by nvmfuse "
+					    "(remove it, or connect this controller otherwise)", key);
+		return fail(p, -EINVAL, where, "unknown member '%.64s'", key);
+	}
+	return 0;
+}
+
+/* A UUID in its text form (8-4-4-4-12 hex digits). */
+static bool is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') ||
+					   (s[i] >= 'a' && s[i] <= 'f') ||
+					   (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* A TCP/RDMA service id: a decimal port 1..65535, no sign, no leading zero. */
+static bool is_port(const char *s)
+{
+	unsigned long v = 0;
+
+	if (!*s || *s == '0' || strlen(s) > 5)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	return v <= 65535;
+}
+
+static const char *const no_keys[] = { NULL };
+
+static int parse_port(struct sc_parse *p, struct json_object *port, const char *where,
+		      struct sc_ctrl_cfg *c)
+{
+	static const char *const known[] = {
+		"transport", "traddr", "trsvcid", "nr_io_queues", "queue_size",
+		"keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo", "fast_io_fail_tmo",
+		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional", NULL
+	};
+	static const char *const unsupported[] = {
+		"host_traddr", "host_iface", "dhchap_key", "dhchap_ctrl_key", "nr_write_queues",
+		"nr_poll_queues", "tos", "duplicate_connect", "tls", "discovery", "keyring",
+		"tls_key", NULL
+	};
+	char path[300];
+	bool persistent = false;
+	int rc;
+
+	if (!json_object_is_type(port, json_type_object))
+		return fail(p, -EINVAL, where, "a %s, not an object", type_name(port));
+	rc = check_keys(p, port, where, known, unsupported);
+	if (rc)
+		return rc;
+	rc = get_str(p, port, "transport", where, 16, true, &c->transport);
+	if (rc)
+		return rc;
+	if (strcmp(c->transport, "tcp") && strcmp(c->transport, "rdma")) {
+		subpath(path, sizeof(path), where, "transport");
+		return fail(p, -EINVAL, path, "'%s' is neither tcp nor rdma", c->transport);
+	}
+	rc = get_str(p, port, "traddr", where, SC_TRADDR_MAX, true, &c->traddr);
+	if (rc)
+		return rc;
+	rc = get_str(p, port, "trsvcid", where, 32, false, &c->trsvcid);
+	if (rc)
+		return rc;
+	if (!c->trsvcid) {
+		c->trsvcid = "4420";
+	} else if (!is_port(c->trsvcid)) {
+		subpath(path, sizeof(path), where, "trsvcid");
+		return fail(p, -EINVAL, path, "'%s' is not a port number (1..65535)", c->trsvcid);
+	}
+	/* The ranges of the connect flags of the same names (tools/cli.c, cmd_connect.c). */
+	if ((rc = get_int(p, port, "nr_io_queues", where, 1, 128, &c->nr_io_queues)) ||
+	    (rc = get_int(p, port, "queue_size", where, 2, 1024, &c->queue_size)) ||
+	    (rc = get_int(p, port, "keep_alive_tmo", where, 0, 3600, &c->keep_alive_tmo)) ||
+	    (rc = get_int(p, port, "reconnect_delay", where, 1, 3600, &c->reconnect_delay)) ||
+	    (rc = get_int(p, port, "ctrl_loss_tmo", where, -1, 86400 * 365, &c->ctrl_loss_tmo)) ||
+	    (rc = get_int(p, port, "fast_io_fail_tmo", where, -1, 86400, &c->fast_io_fail_tmo)) ||
+	    (rc = get_bool(p, port, "hdr_digest", where, &c->hdr_digest)) ||
+	    (rc = get_bool(p, port, "data_digest", where, &c->data_digest)) ||
+	    (rc = get_bool(p, port, "disable_sqflow", where, &c->disable_sqflow)) ||
+	    (rc = get_bool(p, port, "persistent", where, &persistent)) ||
+	    (rc = get_bool(p, port, "optional", where, &c->optional)))
+		return rc;
+	return 0;
+}
+
+static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const char *where,
+			   const struct sc_ctrl_cfg *host, struct sc_config *cfg)
+{
+	static const char *const known[] = { "nqn", "ports", "optional", NULL };
+	static const char *const unsupported[] = { "dhchap_key", "application", NULL };
+	struct json_object *ports;
+	const char *nqn;
+	bool optional = false;
+	size_t n;
+	int rc;
+
+	if (!json_object_is_type(ss, json_type_object))
+		return fail(p, -EINVAL, where, "a %s, not an object", type_name(ss));
+	rc = check_keys(p, ss, where, known, unsupported);
+	if (rc)
+		return rc;
+	rc = get_str(p, ss, "nqn", where, SC_NQN_MAX, true, &nqn);
+	if (rc)
+		return rc;
+	if (!strcmp(nqn, SC_DISC_NQN)) {
+		char path[300];
+
+		subpath(path, sizeof(path), where, "nqn");
+		return fail(p, -EINVAL, path, "%s is the discovery subsystem, not a subsystem "
+			    "with namespaces", nqn);
+	}
+	rc = get_bool(p, ss, "optional", where, &optional);
+	if (rc)
+		return rc;
+	rc = get_array(p, ss, "ports", where, SC_CONFIG_CTRLS_MAX, &ports, &n);
+	if (rc)
+		return rc;
+	if (!n) {
+		char path[300];
+
+		subpath(path, sizeof(path), where, "ports");
+		return fail(p, -EINVAL, path, "empty: a subsystem needs a port to connect to");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sc_ctrl_cfg *c;
+		char path[300];
+
+		if (cfg->nr_ctrls >= SC_CONFIG_CTRLS_MAX)
+			return fail(p, -E2BIG, "", "more than %d controllers (port entries)",
+				    SC_CONFIG_CTRLS_MAX);
+		c = &cfg->ctrls[cfg->nr_ctrls];
+		*c = *host;
+		c->subnqn = nqn;
+		c->optional = optional;
+		if (snprintf(path, sizeof(path), "%s.ports[%zu]", where, i) >= (int)sizeof(path))
+			return fail(p, -E2BIG, where, "nested too deep");
+		rc = parse_port(p, json_object_array_get_idx(ports, i), path, c);
+		if (rc)
+			return rc;
+		for (int j = 0; j < cfg->nr_ctrls; j++) {
+			const struct sc_ctrl_cfg *o = &cfg->ctrls[j];
+
+			if (!strcmp(o->subnqn, c->subnqn) && !strcmp(o->transport, c->transport) &&
+			    !strcmp(o->traddr, c->traddr) && !strcmp(o->trsvcid, c->trsvcid))
+				return fail(p, -EINVAL, path, "%s at %s %s:%s is listed twice", nqn,
+					    c->transport, c->traddr, c->trsvcid);
+		}
+		cfg->nr_ctrls++;
+	}
+	return 0;
+}
+
+static int parse_host(struct sc_parse *p, struct json_object *h, int index, const char *where,
+		      struct sc_config *cfg)
+{
+	static const char *const known[] = { "hostnqn", "hostid", "hostsymname", "subsystems", NULL };
+	static const char *const unsupported[] = { "dhchap_key", NULL };
+	struct sc_ctrl_cfg host = {
+		.host = index,
+		.nr_io_queues = SC_UNSET, .queue_size = SC_UNSET, .keep_alive_tmo = SC_UNSET,
+		.reconnect_delay = SC_UNSET, .ctrl_loss_tmo = SC_UNSET, .fast_io_fail_tmo = SC_UNSET,
+	};
+	struct json_object *subs;
+	const char *sym;
+	size_t n;
+	int rc;
+
+	if (!json_object_is_type(h, json_type_object))
+		return fail(p, -EINVAL, where, "a %s, not an object", type_name(h));
+	rc = check_keys(p, h, where, known, unsupported);
+	if (rc)
+		return rc;
+	if ((rc = get_str(p, h, "hostnqn", where, SC_NQN_MAX, false, &host.hostnqn)) ||
+	    (rc = get_str(p, h, "hostid", where, 36, false, &host.hostid)) ||
+	    (rc = get_str(p, h, "hostsymname", where, 256, false, &sym)))
+		return rc;
+	if (host.hostid && !is_uuid(host.hostid)) {
+		char path[300];
+
+		subpath(path, sizeof(path), where, "hostid");
+		return fail(p, -EINVAL, path, "'%s' is not a UUID", host.hostid);
+	}
+	rc = get_array(p, h, "subsystems", where, SC_CONFIG_CTRLS_MAX, &subs, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s.subsystems[%zu]", where, i);
+		rc = parse_subsystem(p, json_object_array_get_idx(subs, i), path, &host, cfg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
+		    char *err, size_t errlen)
+{
+	struct sc_parse p = { .file = file, .err = err, .errlen = errlen };
+	struct json_tokener *tok;
+	struct json_object *root, *hosts;
+	enum json_tokener_error jerr;
+	size_t n, end;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (len > SC_CONFIG_FILE_MAX)
+		return fail(&p, -E2BIG, "", "%zu bytes, more than %d", len, SC_CONFIG_FILE_MAX);
+	if (memchr(buf, 0, len))
+		return fail(&p, -EBADMSG, "", "not JSON: a NUL byte at %zu",
+			    (size_t)((const char *)memchr(buf, 0, len) - buf));
+	tok = json_tokener_new_ex(SC_DEPTH);
+	if (!tok)
+		return fail(&p, -ENOMEM, "", "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!root) {
+		if (jerr == json_tokener_continue || jerr == json_tokener_success)
+			return fail(&p, -EBADMSG, "", "not JSON: it ends in the middle");
+		return fail(&p, -EBADMSG, "", "not JSON: %s at byte %zu",
+			    json_tokener_error_desc(jerr), end);
+	}
+	for (; end < len; end++) {
+		if (!strchr(" \t\r\n", buf[end])) {
+			json_object_put(root);
+			return fail(&p, -EBADMSG, "", "not JSON: something after the end at byte %zu",
+				    end);
+		}
+	}
+	cfg->root = root;
+	if (json_object_is_type(root, json_type_array)) {
+		hosts = root;		/* nvme_dump_config's form */
+		n = json_object_array_length(root);
+		if (n > SC_CONFIG_CTRLS_MAX) {
+			rc = fail(&p, -E2BIG, "hosts", "%zu entries, more than %d", n,
+				  SC_CONFIG_CTRLS_MAX);
+			goto out;
+		}
+	} else if (json_object_is_type(root, json_type_object)) {
+		static const char *const known[] = { "hosts", NULL };
+
+		rc = check_keys(&p, root, "", known, no_keys);
+		if (rc)
+			goto out;
+		rc = get_array(&p, root, "hosts", "", SC_CONFIG_CTRLS_MAX, &hosts, &n);
+		if (rc)
+			goto out;
+	} else {
+		rc = fail(&p, -EINVAL, "", "a JSON %s, not an object with \"hosts\"",
+			  type_name(root));
+		goto out;
+	}
+	cfg->ctrls = calloc(SC_CONFIG_CTRLS_MAX, sizeof(*cfg->ctrls));
+	if (!cfg->ctrls) {
+		rc = fail(&p, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	cfg->nr_hosts = (int)n;
+	for (size_t i = 0; i < n; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "hosts[%zu]", i);
+		rc = parse_host(&p, json_object_array_get_idx(hosts, i), (int)i, path, cfg);
+		if (rc)
+			goto out;
+	}
+	if (!cfg->nr_ctrls) {
+		rc = fail(&p, -EINVAL, "", "no controller: no host lists a subsystem with a port");
+		goto out;
+	}
+	return 0;
+out:
+	sc_config_free(cfg);
+	return rc;
+}
+
+int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen)
+{
+	size_t cap = SC_CONFIG_FILE_MAX + 1, got = 0;
+	char *buf;
+	int fd, rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	while (got < cap) {
+		ssize_t n = read(fd, buf + got, cap - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+			free(buf);
+			close(fd);
+			return rc;
+		}
+		if (!n)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	rc = sc_config_parse(buf, got, path, cfg, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void sc_config_free(struct sc_config *cfg)
+{
+	free(cfg->ctrls);
+	json_object_put(cfg->root);
+	memset(cfg, 0, sizeof(*cfg));
+}

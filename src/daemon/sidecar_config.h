@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sidecar's configuration: libnvme's config.json schema (hosts ->
+ * subsystems -> ports, doc/config-schema.json in libnvme), read with
+ * json-c and checked member by member, so that a bad file is refused with
+ * one line naming the file and the member before anything is connected.
+ * Pure: no I/O besides reading the file, no global state, so it is
+ * table-tested (tests/unit/test_sidecar_config.c).
+ *
+ *   { "hosts": [ { "hostnqn": "...", "hostid": "UUID",
+ *                  "subsystems": [ { "nqn": "...",
+ *                                    "ports": [ { "transport": "tcp", "traddr": "10.0.0.1",
+ *                                                 "trsvcid": "4420", "nr_io_queues": 2,
+ *                                                 ... } ] } ] } ] }
+ *
+ * The top level may also be the bare array of hosts (what libnvme's
+ * nvme_dump_config writes). Each port entry is one controller. Members:
+ *
+ *   host       hostnqn, hostid (strings), subsystems (array); hostsymname
+ *              (string, ignored)
+ *   subsystem  nqn (string, required), ports (array, required), optional
+ *   port       transport ("tcp" or "rdma", required), traddr (required),
+ *              trsvcid (a port number as a string, default "4420"),
+ *              nr_io_queues, queue_size, keep_alive_tmo, reconnect_delay,
+ *              ctrl_loss_tmo, fast_io_fail_tmo (integers, in the ranges of
+ *              the connect flags of the same names), hdr_digest,
+ *              data_digest, disable_sqflow, persistent (booleans;
+ *              persistent is ignored: every sidecar controller is), optional
+ *
+ * "optional" (boolean, default false, an nvmfuse extension that libnvme
+ * ignores) on a subsystem or a port: the sidecar connects and keeps the
+ * controller like any other, but readiness (the ready file, `nvmfuse
+ * status`) does not wait for it. Members of the schema that nvmfuse does
+ * not implement (dhchap keys, tls, host_traddr, host_iface, ...) are
+ * refused by name rather than ignored, as is any member not in the
+ * schema: a key that would change what is connected, or how securely, is
+ * never dropped silently. Limits: the file at most SC_CONFIG_FILE_MAX
+ * bytes, JSON nesting at most 8, at most SC_CONFIG_CTRLS_MAX controllers
+ * in all; two port entries naming the same controller are an error.
+ */
+#ifndef NVMF_SIDECAR_CONFIG_H
+#define NVMF_SIDECAR_CONFIG_H
+
+#include <stdbool.h>
+#include <limits.h>
+#include <stddef.h>
+
+struct json_object;
+
+#define SC_CONFIG_FILE_MAX	(1 << 20)	/* bytes */
+#define SC_CONFIG_CTRLS_MAX	256		/* controllers (port entries) */
+#define SC_UNSET		INT_MIN		/* an integer member not given */
+
+/* One controller: a port entry with its subsystem's and host's members. */
+struct sc_ctrl_cfg {
+	int host;			/* index of its host entry */
+	const char *hostnqn;		/* the host entry's, or NULL */
+	const char *hostid;		/* the host entry's (a UUID), or NULL */
+	const char *subnqn;
+	const char *transport;		/* "tcp" or "rdma" */
+	const char *traddr;
+	const char *trsvcid;		/* "4420" when absent */
+	bool optional;
+	/* SC_UNSET: not given (the connect default applies). */
+	int nr_io_queues;
+	int queue_size;
+	int keep_alive_tmo;
+	int reconnect_delay;
+	int ctrl_loss_tmo;
+	int fast_io_fail_tmo;
+	bool hdr_digest;
+	bool data_digest;
+	bool disable_sqflow;
+};
+
+struct sc_config {
+	struct sc_ctrl_cfg *ctrls;	/* every string points into the parsed JSON */
+	int nr_ctrls;
+	int nr_hosts;
+	struct json_object *root;	/* owns the strings */
+};
+
+/*
+ * Parse @len bytes of config.json text (named @file in messages) into
+ * @cfg. Returns 0, or -errno with one line in @err, "FILE: MEMBER: cause"
+ * (MEMBER as hosts[0].subsystems[1].ports[0].trsvcid): -EBADMSG (not
+ * JSON), -EINVAL (a missing, mistyped, out-of-range or unknown member, no
+ * controller at all, a duplicate), -E2BIG (over a limit), -EOPNOTSUPP (a
+ * schema member nvmfuse does not implement), -ENOMEM.
+ */
+int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
+		    char *err, size_t errlen);
+/* Read @path (at most SC_CONFIG_FILE_MAX bytes) and sc_config_parse() it. */
+int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen);
+void sc_config_free(struct sc_config *cfg);
+
+#endif

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sidecar's config.json (daemon/sidecar_config.h): the libnvme schema
+ * read member by member; every hostile file (not JSON, wrong types,
+ * missing members, values out of range, unknown or unsupported members,
+ * duplicates, arrays and files over the limits) refused with one line
+ * naming the file and the member.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/sidecar_config.h"
+
+#define NQN1 "nqn.2024-01.io.nvmfuse:one"
+#define NQN2 "nqn.2024-01.io.nvmfuse:two"
+#define UUID1 "6f7c2a1e-4a3b-4b8c-9d0e-1f2a3b4c5d6e"
+
+static int parse(const char *text, struct sc_config *cfg, char *err, size_t errlen)
+{
+	return sc_config_parse(text, strlen(text), "cfg.json", cfg, err, errlen);
+}
+
+START_TEST(test_good_object_form)
+{
+	static const char text[] =
+		"{\"hosts\":[{\"hostnqn\":\"nqn.2024-01.io.nvmfuse:pod\",\"hostid\":\"" UUID1 "\","
+		"\"hostsymname\":\"pod\",\"subsystems\":["
+		"{\"nqn\":\"" NQN1 "\",\"ports\":[{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\","
+		"\"trsvcid\":\"4421\",\"nr_io_queues\":4,\"queue_size\":64,\"keep_alive_tmo\":0,"
+		"\"reconnect_delay\":2,\"ctrl_loss_tmo\":-1,\"fast_io_fail_tmo\":5,"
+		"\"hdr_digest\":true,\"data_digest\":true,\"disable_sqflow\":true,"
+		"\"persistent\":true},"
+		"{\"transport\":\"rdma\",\"traddr\":\"10.0.0.2\",\"optional\":true}]},"
+		"{\"nqn\":\"" NQN2 "\",\"optional\":true,\"ports\":[{\"transport\":\"tcp\","
+		"\"traddr\":\"10.0.0.1\"}]}]},"
+		"{\"subsystems\":[{\"nqn\":\"" NQN2 "\",\"ports\":[{\"transport\":\"tcp\","
+		"\"traddr\":\"10.0.0.9\",\"trsvcid\":\"65535\"}]}]}]}\n";
+	struct sc_config cfg;
+	char err[512] = "";
+	const struct sc_ctrl_cfg *c;
+
+	ck_assert_msg(parse(text, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_hosts, 2);
+	ck_assert_int_eq(cfg.nr_ctrls, 4);
+	c = &cfg.ctrls[0];
+	ck_assert_int_eq(c->host, 0);
+	ck_assert_str_eq(c->hostnqn, "nqn.2024-01.io.nvmfuse:pod");
+	ck_assert_str_eq(c->hostid, UUID1);
+	ck_assert_str_eq(c->subnqn, NQN1);
+	ck_assert_str_eq(c->transport, "tcp");
+	ck_assert_str_eq(c->traddr, "10.0.0.1");
+	ck_assert_str_eq(c->trsvcid, "4421");
+	ck_assert_int_eq(c->nr_io_queues, 4);
+	ck_assert_int_eq(c->queue_size, 64);
+	ck_assert_int_eq(c->keep_alive_tmo, 0);
+	ck_assert_int_eq(c->reconnect_delay, 2);
+	ck_assert_int_eq(c->ctrl_loss_tmo, -1);	/* forever: not the same as absent */
+	ck_assert_int_eq(c->fast_io_fail_tmo, 5);
+	ck_assert(c->hdr_digest && c->data_digest && c->disable_sqflow && !c->optional);
+	c = &cfg.ctrls[1];
+	ck_assert_str_eq(c->transport, "rdma");
+	ck_assert_str_eq(c->trsvcid, "4420");		/* the default */
+	ck_assert_int_eq(c->nr_io_queues, SC_UNSET);
+	ck_assert_int_eq(c->ctrl_loss_tmo, SC_UNSET);
+	ck_assert(c->optional && !c->hdr_digest);	/* port-level optional */
+	c = &cfg.ctrls[2];
+	ck_assert_str_eq(c->subnqn, NQN2);
+	ck_assert(c->optional);				/* from its subsystem */
+	c = &cfg.ctrls[3];
+	ck_assert_int_eq(c->host, 1);
+	ck_assert_ptr_null(c->hostnqn);
+	ck_assert_ptr_null(c->hostid);
+	ck_assert_str_eq(c->trsvcid, "65535");
+	ck_assert(!c->optional);
+	sc_config_free(&cfg);
+	ck_assert_ptr_null(cfg.ctrls);
+}
+END_TEST
+
+/* libnvme's nvme_dump_config writes the hosts array bare. */
+START_TEST(test_good_array_form)
+{
+	static const char text[] =
+		" [ {\"hostnqn\":\"nqn.2024-01.io.nvmfuse:pod\",\"subsystems\":[{\"nqn\":\"" NQN1
+		"\",\"ports\":[{\"transport\":\"tcp\",\"traddr\":\"127.0.0.1\"}]}]} ]\n\n";
+	struct sc_config cfg;
+	char err[512] = "";
+
+	ck_assert_msg(parse(text, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_ctrls, 1);
+	ck_assert_ptr_null(cfg.ctrls[0].hostid);
+	sc_config_free(&cfg);
+}
+END_TEST
+
+/* A port entry inside the usual wrapping, for the table below. */
+#define PORT(body) "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"" NQN1 "\",\"ports\":[" body "]}]}]}"
+#define TCP "\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\""
+
+static const struct bad_case {
+	const char *text;
+	int rc;
+	const char *where;	/* must appear in the message, after "cfg.json: " */
+} bad_cases[] = {
+	{ "", -EBADMSG, "not JSON" },
+	{ "{\"hosts\":[", -EBADMSG, "ends in the middle" },
+	{ "{\"hosts\":[]} x", -EBADMSG, "not JSON" },
+	{ "{\"hosts\":[]} {}", -EBADMSG, "not JSON" },
+	{ "\"hosts\"", -EINVAL, "not an object" },
+	{ "42", -EBADMSG, "not JSON" },	/* a bare number never ends */
+	{ "[] ", -EINVAL, "no controller" },
+	{ "{\"hosts\":null}", -EINVAL, "hosts: a null, not an array" },
+	{ "{}", -EINVAL, "hosts: missing" },
+	{ "{\"hosts\":{}}", -EINVAL, "hosts: a object, not an array" },
+	{ "{\"hosts\":[]}", -EINVAL, "no controller" },
+	{ "{\"hosts\":[],\"extra\":1}", -EINVAL, "unknown member 'extra'" },
+	{ "{\"hosts\":[7]}", -EINVAL, "hosts[0]: a int, not an object" },
+	{ "{\"hosts\":[{}]}", -EINVAL, "hosts[0].subsystems: missing" },
+	{ "{\"hosts\":[{\"subsystems\":[]}]}", -EINVAL, "no controller" },
+	{ "{\"hosts\":[{\"hostnqn\":5,\"subsystems\":[]}]}", -EINVAL,
+	  "hosts[0].hostnqn: a int, not a string" },
+	{ "{\"hosts\":[{\"hostnqn\":\"\",\"subsystems\":[]}]}", -EINVAL, "hosts[0].hostnqn: empty" },
+	{ "{\"hosts\":[{\"hostid\":\"not-a-uuid\",\"subsystems\":[]}]}", -EINVAL,
+	  "hosts[0].hostid: 'not-a-uuid' is not a UUID" },
+	{ "{\"hosts\":[{\"hostid\":\"6f7c2a1e-4a3b-4b8c-9d0e-1f2a3b4c5d6g\",\"subsystems\":[]}]}",
+	  -EINVAL, "not a UUID" },
+	{ "{\"hosts\":[{\"dhchap_key\":\"DHHC-1:00:x\",\"subsystems\":[]}]}", -EOPNOTSUPP,
+	  "hosts[0]: 'dhchap_key' is not supported" },
+	{ "{\"hosts\":[{\"subsystems\":[{\"ports\":[]}]}]}", -EINVAL,
+	  "hosts[0].subsystems[0].nqn: missing" },
+	{ "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"" NQN1 "\"}]}]}", -EINVAL,
+	  "hosts[0].subsystems[0].ports: missing" },
+	{ "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"" NQN1 "\",\"ports\":[]}]}]}", -EINVAL,
+	  "hosts[0].subsystems[0].ports: empty" },
+	{ "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"nqn.2014-08.org.nvmexpress.discovery\","
+	  "\"ports\":[{" TCP "}]}]}]}", -EINVAL, "discovery subsystem" },
+	{ "{\"hosts\":[{\"subsystems\":[{\"nqn\":[],\"ports\":[{" TCP "}]}]}]}", -EINVAL,
+	  "subsystems[0].nqn: a array, not a string" },
+	{ "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"" NQN1 "\",\"optional\":\"yes\",\"ports\":[{" TCP
+	  "}]}]}]}", -EINVAL, "subsystems[0].optional: a string, not a boolean" },
+	{ PORT("5"), -EINVAL, "ports[0]: a int, not an object" },
+	{ PORT("{}"), -EINVAL, "ports[0].transport: missing" },
+	{ PORT("{\"transport\":\"fc\",\"traddr\":\"x\"}"), -EINVAL,
+	  "ports[0].transport: 'fc' is neither tcp nor rdma" },
+	{ PORT("{\"transport\":\"loop\",\"traddr\":\"x\"}"), -EINVAL, "neither tcp nor rdma" },
+	{ PORT("{\"transport\":1,\"traddr\":\"x\"}"), -EINVAL, "transport: a int, not a string" },
+	{ PORT("{\"transport\":\"tcp\"}"), -EINVAL, "ports[0].traddr: missing" },
+	{ PORT("{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\\n\"}"), -EINVAL, "control character" },
+	{ PORT("{" TCP ",\"trsvcid\":4420}"), -EINVAL, "trsvcid: a int, not a string" },
+	{ PORT("{" TCP ",\"trsvcid\":\"0\"}"), -EINVAL, "trsvcid: '0' is not a port number" },
+	{ PORT("{" TCP ",\"trsvcid\":\"65536\"}"), -EINVAL, "not a port number" },
+	{ PORT("{" TCP ",\"trsvcid\":\"44a\"}"), -EINVAL, "not a port number" },
+	{ PORT("{" TCP ",\"trsvcid\":\"-1\"}"), -EINVAL, "not a port number" },
+	{ PORT("{" TCP ",\"nr_io_queues\":\"4\"}"), -EINVAL, "nr_io_queues: a string, not an integer" },
+	{ PORT("{" TCP ",\"nr_io_queues\":0}"), -EINVAL, "nr_io_queues: 0 is outside 1..128" },
+	{ PORT("{" TCP ",\"nr_io_queues\":129}"), -EINVAL, "outside 1..128" },
+	{ PORT("{" TCP ",\"nr_io_queues\":1.5}"), -EINVAL, "a double, not an integer" },
+	{ PORT("{" TCP ",\"nr_io_queues\":true}"), -EINVAL, "a boolean, not an integer" },
+	{ PORT("{" TCP ",\"queue_size\":99999999999999999999999}"), -EINVAL, "queue_size" },
+	{ PORT("{" TCP ",\"queue_size\":-9223372036854775808}"), -EINVAL, "outside 2..1024" },
+	{ PORT("{" TCP ",\"keep_alive_tmo\":-1}"), -EINVAL, "keep_alive_tmo: -1 is outside" },
+	{ PORT("{" TCP ",\"reconnect_delay\":0}"), -EINVAL, "reconnect_delay: 0 is outside" },
+	{ PORT("{" TCP ",\"ctrl_loss_tmo\":-2}"), -EINVAL, "ctrl_loss_tmo: -2 is outside" },
+	{ PORT("{" TCP ",\"fast_io_fail_tmo\":null}"), -EINVAL, "a null, not an integer" },
+	{ PORT("{" TCP ",\"hdr_digest\":1}"), -EINVAL, "hdr_digest: a int, not a boolean" },
+	{ PORT("{" TCP ",\"data_digest\":\"true\"}"), -EINVAL, "data_digest: a string" },
+	{ PORT("{" TCP ",\"tls\":true}"), -EOPNOTSUPP, "ports[0]: 'tls' is not supported" },
+	{ PORT("{" TCP ",\"host_traddr\":\"1.2.3.4\"}"), -EOPNOTSUPP, "'host_traddr' is not" },
+	{ PORT("{" TCP ",\"dhchap_ctrl_key\":\"x\"}"), -EOPNOTSUPP, "'dhchap_ctrl_key'" },
+	{ PORT("{" TCP ",\"nr_io_queue\":2}"), -EINVAL, "unknown member 'nr_io_queue'" },
+	{ PORT("{" TCP "},{" TCP "}"), -EINVAL, "ports[1]: " NQN1 " at tcp 10.0.0.1:4420 is listed twice" },
+	{ PORT("{" TCP "},{" TCP ",\"trsvcid\":\"4420\"}"), -EINVAL, "listed twice" },
+	{ "{\"hosts\":[[[[[[[[[[1]]]]]]]]]]}", -EBADMSG, "not JSON" },
+};
+
+START_TEST(test_bad)
+{
+	const struct bad_case *b = &bad_cases[_i];
+	struct sc_config cfg;
+	char err[512] = "";
+	int rc = parse(b->text, &cfg, err, sizeof(err));
+
+	ck_assert_msg(rc == b->rc, "case %d (%s): rc %d, want %d: %s", _i, b->text, rc, b->rc, err);
+	ck_assert_msg(!strncmp(err, "cfg.json: ", 10), "case %d: no file name: %s", _i, err);
+	ck_assert_msg(strstr(err, b->where), "case %d: '%s' lacks '%s'", _i, err, b->where);
+	ck_assert_msg(!strchr(err, '\n'), "case %d: more than one line: %s", _i, err);
+	ck_assert_ptr_null(cfg.ctrls);
+	ck_assert_ptr_null(cfg.root);
+}
+END_TEST
+
+/* Build "{"hosts":[{"subsystems":[{"nqn":...,"ports":[N ports]}]}]}" with distinct ports. */
+static char *many_ports(int n)
+{
+	size_t cap = 100 + (size_t)n * 80;
+	char *s = malloc(cap);
+	size_t off;
+
+	ck_assert_ptr_nonnull(s);
+	off = (size_t)snprintf(s, cap, "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"" NQN1 "\",\"ports\":[");
+	for (int i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, cap - off, "%s{\"transport\":\"tcp\",\"traddr\":"
+					"\"10.0.%d.%d\"}", i ? "," : "", i / 250, i % 250);
+	snprintf(s + off, cap - off, "]}]}]}");
+	return s;
+}
+
+START_TEST(test_huge_arrays)
+{
+	struct sc_config cfg;
+	char err[512] = "", *s;
+
+	s = many_ports(SC_CONFIG_CTRLS_MAX);
+	ck_assert_msg(parse(s, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_ctrls, SC_CONFIG_CTRLS_MAX);
+	sc_config_free(&cfg);
+	free(s);
+
+	s = many_ports(SC_CONFIG_CTRLS_MAX + 1);
+	ck_assert_int_eq(parse(s, &cfg, err, sizeof(err)), -E2BIG);
+	ck_assert_msg(strstr(err, "cfg.json: hosts[0].subsystems[0].ports: 257 entries"), "%s", err);
+	free(s);
+
+	/* Many subsystems of one port each add up: the total is bounded too. */
+	{
+		size_t cap = 200 + 300 * 120;
+		size_t off;
+
+		s = malloc(cap);
+		off = (size_t)snprintf(s, cap, "{\"hosts\":[{\"subsystems\":[");
+		for (int i = 0; i < 300; i++)
+			off += (size_t)snprintf(s + off, cap - off, "%s{\"nqn\":\"nqn.x:%d\",\"ports\":"
+						"[{\"transport\":\"tcp\",\"traddr\":\"a\"}]}",
+						i ? "," : "", i);
+		snprintf(s + off, cap - off, "]}]}");
+		ck_assert_int_eq(parse(s, &cfg, err, sizeof(err)), -E2BIG);
+		ck_assert_msg(strstr(err, "subsystems: 300 entries") ||
+			      strstr(err, "more than 256 controllers"), "%s", err);
+		free(s);
+	}
+
+	/* A file over the size limit is refused before json-c sees it. */
+	s = malloc(SC_CONFIG_FILE_MAX + 2);
+	memset(s, ' ', SC_CONFIG_FILE_MAX + 1);
+	s[SC_CONFIG_FILE_MAX + 1] = 0;
+	ck_assert_int_eq(parse(s, &cfg, err, sizeof(err)), -E2BIG);
+	ck_assert_ptr_nonnull(strstr(err, "more than"));
+	free(s);
+
+	/* An NQN one byte over 223. */
+	{
+		char nqn[225], text[600];
+
+		memset(nqn, 'a', 224);
+		nqn[224] = 0;
+		snprintf(text, sizeof(text), "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"%s\",\"ports\":"
+			 "[{" TCP "}]}]}]}", nqn);
+		ck_assert_int_eq(parse(text, &cfg, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, "subsystems[0].nqn: 224 bytes, more than 223"), "%s", err);
+	}
+}
+END_TEST
+
+START_TEST(test_nul_and_load)
+{
+	static const char nul[] = "{\"hosts\":[]}\0 ";
+	char path[] = "/tmp/test_sidecar_config.XXXXXX", err[512] = "";
+	struct sc_config cfg;
+	FILE *f;
+	int fd;
+
+	ck_assert_int_eq(sc_config_parse(nul, sizeof(nul) - 1, "n.json", &cfg, err, sizeof(err)),
+			 -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "n.json: not JSON: a NUL byte at 12"));
+
+	ck_assert_int_eq(sc_config_load("/nonexistent/config.json", &cfg, err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/config.json: No such file"));
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fputs(PORT("{" TCP "}"), f);
+	fclose(f);
+	ck_assert_msg(sc_config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_ctrls, 1);
+	sc_config_free(&cfg);
+	/* The message names the file read. */
+	f = fopen(path, "w");
+	fputs(PORT("{\"transport\":\"tcp\"}"), f);
+	fclose(f);
+	ck_assert_int_eq(sc_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(!strncmp(err, path, strlen(path)), "%s", err);
+	unlink(path);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("sidecar_config");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, test_good_object_form);
+	tcase_add_test(tc, test_good_array_form);
+	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, test_huge_arrays);
+	tcase_add_test(tc, test_nul_and_load);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
