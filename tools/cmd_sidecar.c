@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvmfuse sidecar: read a libnvme config.json (daemon/sidecar_config.h),
+ * refuse it whole on the first bad member, resolve each host entry's
+ * identity, and hand the controllers to the supervisor (daemon/sidecar.h),
+ * which runs in this process, in the foreground, until SIGTERM.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "daemon/sidecar.h"
+#include "daemon/sidecar_config.h"
+#include "tools/cli.h"
+#include "transport/transport.h"
+
+/* Options of this file only, after tools/cli.h's. */
+enum {
+	OPT_CONFIG = 1024,
+	OPT_READY_FILE,
+	OPT_STOP_TIMEOUT,
+	OPT_SC_LOG_FORMAT,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: nvmfuse sidecar --config FILE [--ready-file PATH] [--run-dir DIR]\n"
+		"         [-q HOSTNQN] [-I HOSTID] [--hostnqn-file PATH] [--hostid-file PATH]\n"
+		"         [--no-cuse] [--no-ublk] [--timeout SECONDS] [--stop-timeout SECONDS]\n"
+		"         [--log-format text|json]\n");
+}
+
+/* Set and not only whitespace: libnvme's (and host/hostid.c's) reading of the env. */
+static bool env_given(const char *name)
+{
+	const char *v = getenv(name);
+
+	for (; v && *v; v++)
+		if (!isspace((unsigned char)*v))
+			return true;
+	return false;
+}
+
+/*
+ * The identity of host entry @h: flags first, then LIBNVME_HOSTNQN /
+ * LIBNVME_HOSTID, then the entry's hostnqn/hostid, then the files and the
+ * rest of host/hostid.h's order. The first of these sources that gives
+ * either part wins (it gives both: host/hostid.h derives the other).
+ * Returns 0 with @id's hostnqn/hostid set (free with cli_fabrics_free),
+ * or -1 after printing the error.
+ */
+static int host_identity(const struct cli_fabrics *flags, const struct sc_ctrl_cfg *h,
+			 struct cli_fabrics *id)
+{
+	cli_fabrics_defaults(id);
+	id->hostnqn_file = flags->hostnqn_file;
+	id->hostid_file = flags->hostid_file;
+	if (flags->hostnqn_arg || flags->hostid_arg) {
+		id->hostnqn_arg = flags->hostnqn_arg;
+		id->hostid_arg = flags->hostid_arg;
+	} else if (!env_given("LIBNVME_HOSTNQN") && !env_given("LIBNVME_HOSTID")) {
+		/* As if given by flags: host/hostid.h's first source. */
+		id->hostnqn_arg = h->hostnqn;
+		id->hostid_arg = h->hostid;
+	}
+	return cli_identity(id);
+}
+
+/* The config's value, or connect's default when the member was absent. */
+#define OR(cfg_value, dflt) ((cfg_value) != SC_UNSET ? (cfg_value) : (dflt))
+
+int cmd_sidecar(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "ready-file", required_argument, NULL, OPT_READY_FILE },
+		CLI_RUN_DIR_LONGOPT,
+		{ "hostnqn", required_argument, NULL, 'q' },
+		{ "hostid", required_argument, NULL, 'I' },
+		{ "hostnqn-file", required_argument, NULL, OPT_HOSTNQN_FILE },
+		{ "hostid-file", required_argument, NULL, OPT_HOSTID_FILE },
+		{ "no-cuse", no_argument, NULL, OPT_NO_CUSE },
+		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "log-format", required_argument, NULL, OPT_SC_LOG_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct nvmf_sidecar_opts so = { .stop_timeout_s = 20 };
+	struct nvmf_sidecar_ctrl *ctrls = NULL;
+	struct cli_fabrics flags, *ids = NULL;
+	const char *config = NULL;
+	struct sc_config cfg = { 0 };
+	bool no_cuse = false, no_ublk = false;
+	char err[600];
+	long long v;
+	int opt, rc = 1;
+
+	cli_fabrics_defaults(&flags);
+	while ((opt = getopt_long(argc, argv, "q:I:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+		case 'I':
+		case OPT_HOSTNQN_FILE:
+		case OPT_HOSTID_FILE:
+		case OPT_TIMEOUT:
+			if (cli_fabrics_opt(&flags, opt, optarg) < 0)
+				return 1;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_READY_FILE:
+			if (optarg[0] != '/') {
+				cli_error("--ready-file: '%s' is not an absolute path", optarg);
+				return 1;
+			}
+			so.ready_file = optarg;
+			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
+		case OPT_NO_CUSE:
+			no_cuse = true;
+			break;
+		case OPT_NO_UBLK:
+			no_ublk = true;
+			break;
+		case OPT_STOP_TIMEOUT:
+			if (cli_parse_int(optarg, "--stop-timeout", 1, 3600, &v) < 0)
+				return 1;
+			so.stop_timeout_s = (int)v;
+			break;
+		case OPT_SC_LOG_FORMAT: {
+			enum nvmf_log_format lf;
+
+			if (nvmf_log_parse_format(optarg, &lf) < 0) {
+				cli_error("--log-format: '%s' is neither text nor json", optarg);
+				return 1;
+			}
+			nvmf_log_set_format(lf);	/* inherited by the daemons */
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (cli_no_more_args(argc, argv, optind) < 0)
+		return 1;
+	if (!config) {
+		cli_error("missing --config FILE (libnvme's config.json schema)");
+		return 1;
+	}
+	/* Everything is checked before anything is connected. */
+	if (sc_config_load(config, &cfg, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		return 1;
+	}
+	for (int i = 0; i < cfg.nr_ctrls; i++) {
+		if (!nvmf_transport_find(cfg.ctrls[i].transport, err, sizeof(err))) {
+			cli_error("%s: %s (%s)", config, err, cfg.ctrls[i].subnqn);
+			goto out;
+		}
+	}
+	ids = calloc((size_t)cfg.nr_hosts, sizeof(*ids));
+	ctrls = calloc((size_t)cfg.nr_ctrls, sizeof(*ctrls));
+	if (!ids || !ctrls) {
+		cli_error("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < cfg.nr_ctrls; i++) {
+		const struct sc_ctrl_cfg *c = &cfg.ctrls[i];
+		struct cli_fabrics *id = &ids[c->host];
+		struct nvmf_sidecar_ctrl *s = &ctrls[i];
+
+		if (!id->hostnqn && host_identity(&flags, c, id) < 0)
+			goto out;
+		s->optional = c->optional;
+		s->svc.ctrl.transport = c->transport;
+		s->svc.ctrl.traddr = c->traddr;
+		s->svc.ctrl.trsvcid = c->trsvcid;
+		s->svc.ctrl.subnqn = c->subnqn;
+		s->svc.ctrl.hostnqn = id->hostnqn;
+		s->svc.ctrl.hostid = id->hostid;
+		/* connect's defaults (tools/cli.c, cmd_connect.c) where the file says nothing. */
+		s->svc.ctrl.nr_io_queues = OR(c->nr_io_queues, flags.nr_io_queues);
+		s->svc.ctrl.queue_size = OR(c->queue_size, flags.queue_size);
+		s->svc.ctrl.kato_s = OR(c->keep_alive_tmo, flags.kato_s);
+		s->svc.ctrl.hdgst = c->hdr_digest;
+		s->svc.ctrl.ddgst = c->data_digest;
+		s->svc.ctrl.disable_sqflow = c->disable_sqflow;
+		s->svc.ctrl.timeout_ms = flags.timeout_ms;
+		s->svc.no_cuse = no_cuse;
+		s->svc.no_ublk = no_ublk;
+		s->svc.instance = -1;
+		s->svc.cuse.mode = 0600;
+		s->svc.cuse.uid = (uid_t)-1;
+		s->svc.cuse.gid = (gid_t)-1;
+		s->svc.reconnect_delay = OR(c->reconnect_delay, 10);
+		s->svc.ctrl_loss_tmo = OR(c->ctrl_loss_tmo, 600);
+		s->svc.fast_io_fail_tmo = OR(c->fast_io_fail_tmo, -1);
+		s->svc.prog = cli_prog;
+		s->svc.log_file = true;		/* RUNDIR/nvmeN.log, one per daemon */
+	}
+	so.ctrls = ctrls;
+	so.nr_ctrls = cfg.nr_ctrls;
+	/* The sidecar's own lines (starts, restarts, readiness) are info. */
+	if (!getenv("NVMFUSE_LOG"))
+		nvmf_log_set_level(NVMF_LOG_INFO);
+	rc = nvmf_sidecar_run(&so);
+out:
+	for (int i = 0; ids && i < cfg.nr_hosts; i++)
+		cli_fabrics_free(&ids[i]);
+	free(ids);
+	free(ctrls);
+	sc_config_free(&cfg);
+	return rc;
+}
