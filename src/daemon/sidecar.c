@@ -616,6 +616,31 @@ static int stop_all(struct sidecar *s)
 	return rc;
 }
 
+/*
+ * Does another sidecar run in this run dir (its sidecar.json names a live
+ * pid other than ours)? Two would fight over the state file and start
+ * each controller twice. Logs which one.
+ */
+static bool other_sidecar(void)
+{
+	char path[4096];
+	struct json_object *root, *v;
+	int64_t pid = 0;
+
+	state_path(path, sizeof(path));
+	root = json_object_from_file(path);
+	if (root && json_object_object_get_ex(root, "pid", &v) &&
+	    json_object_is_type(v, json_type_int))
+		pid = json_object_get_int64(v);
+	json_object_put(root);
+	if (pid <= 0 || pid > INT32_MAX || pid == getpid() ||
+	    (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+		return false;	/* none, or a stale file: ours to replace */
+	nvmf_err("another sidecar (pid %lld) runs in %s (see %s): give each its own --run-dir",
+		 (long long)pid, reg_rundir(), path);
+	return true;
+}
+
 int nvmf_sidecar_run(const struct nvmf_sidecar_opts *o)
 {
 	struct sidecar s = { .o = o, .n = o->nr_ctrls, .sig_fd = -1 };
@@ -643,6 +668,11 @@ int nvmf_sidecar_run(const struct nvmf_sidecar_opts *o)
 	}
 	if (mkdir(reg_rundir(), 0755) < 0 && errno != EEXIST)
 		nvmf_warn("cannot create the run dir %s: %s", reg_rundir(), strerror(errno));
+	if (other_sidecar()) {
+		close(s.sig_fd);
+		free(s.c);
+		return 1;
+	}
 	if (o->ready_file)
 		unlink(o->ready_file);	/* a previous run's: not ready yet */
 	for (int i = 0; i < s.n; i++) {
