@@ -65,6 +65,7 @@ struct sc_child {
 	int report_fd;		/* STARTING: the read end of the child's report pipe */
 	char report[SC_REPORT_MAX];
 	size_t report_len;
+	size_t report_done;	/* bytes of report[] already taken as lines */
 	char name[REG_NAME_MAX];	/* nvmeN once reserved (the LOG line), else "" */
 	char last_error[300];	/* the child's ERR report, or how it ended */
 	uint64_t next_start_ns;	/* WAITING */
@@ -246,6 +247,7 @@ static void start_child(struct sidecar *s, struct sc_child *c)
 	c->pid = pid;
 	c->report_fd = pfd[0];
 	c->report_len = 0;
+	c->report_done = 0;
 	c->name[0] = 0;
 	c->live = false;
 	c->starts++;
@@ -271,7 +273,7 @@ static void read_report(struct sidecar *s, struct sc_child *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			break;		/* all there is for now */
 		if (n <= 0 || c->report_len + (size_t)n >= sizeof(c->report) - 1) {
 			close_report(c);	/* end of the report (or too long: the child is odd) */
 			break;
@@ -279,11 +281,18 @@ static void read_report(struct sidecar *s, struct sc_child *c)
 		c->report_len += (size_t)n;
 	}
 	c->report[c->report_len] = 0;
-	/* Lines: "PID n", "LOG path", then "OK nvmeN: ..." or "ERR cause". */
-	for (char *line = c->report, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
+	/*
+	 * Lines: "PID n", "LOG path", then "OK nvmeN: ..." or "ERR cause";
+	 * each taken once it is whole (its '\n' arrived), or at the end.
+	 */
+	while (c->report_done < c->report_len) {
+		char *line = c->report + c->report_done, *nl = strchr(line, '\n');
+
+		if (!nl && c->report_fd >= 0)
+			break;	/* the rest of the line is still to come */
+		if (nl)
+			*nl = 0;
+		c->report_done += strlen(line) + 1;
 		if (!strncmp(line, "OK ", 3)) {
 			size_t len = strcspn(line + 3, ":");
 
