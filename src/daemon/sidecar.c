@@ -159,6 +159,8 @@ static void write_state(struct sidecar *s)
 		json_object_object_add(e, "transport", json_object_new_string(co->transport));
 		json_object_object_add(e, "traddr", json_object_new_string(co->traddr));
 		json_object_object_add(e, "trsvcid", json_object_new_string(co->trsvcid));
+		json_object_object_add(e, "hostnqn", json_object_new_string(co->hostnqn));
+		json_object_object_add(e, "hostid", json_object_new_string(co->hostid));
 		json_object_object_add(e, "optional", json_object_new_boolean(c->cfg->optional));
 		json_object_object_add(e, "state", json_object_new_string(sc_state_str(c->state)));
 		json_object_object_add(e, "name", c->name[0] ? json_object_new_string(c->name) : NULL);

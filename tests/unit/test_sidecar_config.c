@@ -4,14 +4,21 @@
  * read member by member; every hostile file (not JSON, wrong types,
  * missing members, values out of range, unknown or unsupported members,
  * duplicates, arrays and files over the limits) refused with one line
- * naming the file and the member.
+ * naming the file and the member. And the identity order the command
+ * applies per host entry: flags, LIBNVME_* env, the entry, the files.
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "daemon/sidecar_config.h"
 
@@ -299,6 +306,113 @@ START_TEST(test_nul_and_load)
 }
 END_TEST
 
+/* ------------------------------------------------------------ identity */
+
+/*
+ * Run the built `nvmfuse sidecar` on a config whose one controller is at a
+ * port where nothing listens (its daemon fails and is retried), with
+ * @env_nqn as LIBNVME_HOSTNQN (NULL: unset) and @extra flags; wait for
+ * its state file, and return the host NQN the state file gives (static),
+ * after a SIGTERM that must end the sidecar with 0.
+ */
+static const char *sidecar_hostnqn(const char *cfg_host, const char *env_nqn,
+				   const char *const extra[])
+{
+	static char out[256];
+	char dir[] = "/tmp/test_sidecar_id.XXXXXX", cfg[300], state[300], ids[300], bin[512];
+	const char *build = getenv("NVMF_BUILDDIR");
+	struct json_object *root = NULL, *arr, *e, *v;
+	int st;
+	FILE *f;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
+	snprintf(state, sizeof(state), "%s/run/sidecar.json", dir);
+	snprintf(ids, sizeof(ids), "%s/ids", dir);
+	snprintf(bin, sizeof(bin), "%s/nvmfuse", build ? build : ".");
+	f = fopen(cfg, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"hosts\":[{%s%s%s\"subsystems\":[{\"nqn\":\"" NQN1 "\",\"ports\":"
+		"[{\"transport\":\"tcp\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"1\"}]}]}]}\n",
+		cfg_host ? "\"hostnqn\":\"" : "", cfg_host ? cfg_host : "", cfg_host ? "\"," : "");
+	fclose(f);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char run[320];
+		const char *args[16] = { "nvmfuse", "sidecar", "--config", cfg, "--run-dir", run,
+					 "--no-cuse", "--no-ublk" };
+		int n = 8, null = open("/dev/null", O_WRONLY);
+
+		snprintf(run, sizeof(run), "%s/run", dir);
+		for (int i = 0; extra && extra[i] && n < 15; i++)
+			args[n++] = extra[i];
+		args[n] = NULL;
+		unsetenv("LIBNVME_HOSTNQN");
+		unsetenv("LIBNVME_HOSTID");
+		if (env_nqn)
+			setenv("LIBNVME_HOSTNQN", env_nqn, 1);
+		setenv("NVMFUSE_IDS_DIR", ids, 1);
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(bin, (char *const *)args);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !root; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		root = json_object_from_file(state);
+		if (!root)
+			nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(root != NULL, "no %s within 5 s", state);
+	ck_assert(json_object_object_get_ex(root, "controllers", &arr));
+	e = json_object_array_get_idx(arr, 0);
+	ck_assert(json_object_object_get_ex(e, "hostnqn", &v));
+	snprintf(out, sizeof(out), "%s", json_object_get_string(v));
+	json_object_put(root);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sidecar status 0x%x", st);
+	ck_assert_msg(access(state, F_OK) < 0, "%s left after SIGTERM", state);
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	return out;
+}
+
+START_TEST(test_identity_order)
+{
+	static const char *const flag[] = { "-q", "nqn.2024-01.io.nvmfuse:flag", NULL };
+	char file[] = "/tmp/test_sidecar_nqn.XXXXXX";
+	const char *fromfile[] = { "--hostnqn-file", file, "--hostid-file", "/nonexistent", NULL };
+	int fd;
+
+	/* The config's host entry, when neither flags nor env say anything. */
+	ck_assert_str_eq(sidecar_hostnqn("nqn.2024-01.io.nvmfuse:cfg", NULL, NULL),
+			 "nqn.2024-01.io.nvmfuse:cfg");
+	/* LIBNVME_HOSTNQN beats the config. */
+	ck_assert_str_eq(sidecar_hostnqn("nqn.2024-01.io.nvmfuse:cfg", "nqn.2024-01.io.nvmfuse:env",
+					 NULL), "nqn.2024-01.io.nvmfuse:env");
+	/* A flag beats both. */
+	ck_assert_str_eq(sidecar_hostnqn("nqn.2024-01.io.nvmfuse:cfg", "nqn.2024-01.io.nvmfuse:env",
+					 flag), "nqn.2024-01.io.nvmfuse:flag");
+	/* The config beats the files; without it the files give it. */
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(write(fd, "nqn.2024-01.io.nvmfuse:file\n", 28), 0);
+	close(fd);
+	ck_assert_str_eq(sidecar_hostnqn("nqn.2024-01.io.nvmfuse:cfg", NULL, fromfile),
+			 "nqn.2024-01.io.nvmfuse:cfg");
+	ck_assert_str_eq(sidecar_hostnqn(NULL, NULL, fromfile), "nqn.2024-01.io.nvmfuse:file");
+	unlink(file);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sidecar_config");
@@ -310,6 +424,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_huge_arrays);
 	tcase_add_test(tc, test_nul_and_load);
 	suite_add_tcase(s, tc);
+	{
+		TCase *ti = tcase_create("identity");
+
+		tcase_set_timeout(ti, 60);
+		tcase_add_test(ti, test_identity_order);
+		suite_add_tcase(s, ti);
+	}
 	return s;
 }
 
