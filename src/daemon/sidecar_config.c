@@ -174,7 +174,16 @@ static int check_keys(struct sc_parse *p, struct json_object *o, const char *whe
 			if (!strcmp(key, unsupported[i]))
 				return fail(p, -EOPNOTSUPP, where, "'%s' is not supported by nvmfuse "
 					    "(remove it, or connect this controller otherwise)", key);
-		return fail(p, -EINVAL, where, "unknown member '%.64s'", key);
+		{
+			/* The key is the file's: no control character reaches the message. */
+			char shown[65];
+			size_t i = 0;
+
+			for (; key[i] && i < sizeof(shown) - 1; i++)
+				shown[i] = (unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i];
+			shown[i] = 0;
+			return fail(p, -EINVAL, where, "unknown member '%s'", shown);
+		}
 	}
 	return 0;
 }

@@ -46,4 +46,12 @@ size_t fuzz_generate(uint8_t *s, const uint8_t *seed, size_t seed_len);
 uint32_t fuzz_rnd(void);
 uint32_t fuzz_below(uint32_t n);	/* 0..n-1; 0 when n is 0 */
 
+/*
+ * For generators: replace @len bytes at @at of @s (@size bytes) with @ins
+ * (@n bytes), keeping the result within @max bytes (@at and @len clamped
+ * to the input, @ins cut); returns the new length.
+ */
+size_t fuzz_splice(uint8_t *s, size_t size, size_t at, size_t len, const void *ins, size_t n,
+		   size_t max);
+
 #endif

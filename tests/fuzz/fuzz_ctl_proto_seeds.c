@@ -60,18 +60,10 @@ static const char *const tokens[] = {
 	"/*", "[[[[[[[[[[[[", "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{",
 };
 
-/* Replace @len bytes at @at with @ins (@n bytes); returns the new length. */
+/* fuzz_splice() within this target's input size. */
 static size_t splice(uint8_t *s, size_t size, size_t at, size_t len, const void *ins, size_t n)
 {
-	if (at > size)
-		at = size;
-	if (len > size - at)
-		len = size - at;
-	if (size - len + n > CTL_FZ_MAX)
-		n = CTL_FZ_MAX - (size - len);
-	memmove(s + at + n, s + at + len, size - at - len);
-	memcpy(s + at, ins, n);
-	return size - len + n;
+	return fuzz_splice(s, size, at, len, ins, n, CTL_FZ_MAX);
 }
 
 size_t fuzz_generate(uint8_t *s, const uint8_t *seed, size_t n)

@@ -83,6 +83,20 @@ uint32_t fuzz_below(uint32_t n)
 	return n ? fuzz_rnd() % n : 0;
 }
 
+size_t fuzz_splice(uint8_t *s, size_t size, size_t at, size_t len, const void *ins, size_t n,
+		   size_t max)
+{
+	if (at > size)
+		at = size;
+	if (len > size - at)
+		len = size - at;
+	if (size - len + n > max)
+		n = max - (size - len);
+	memmove(s + at + n, s + at + len, size - at - len);
+	memcpy(s + at, ins, n);
+	return size - len + n;
+}
+
 /* ---- files ------------------------------------------------------------------ */
 
 static int run_file(const char *path)

@@ -179,6 +179,8 @@ static const struct bad_case {
 	{ PORT("{" TCP ",\"host_traddr\":\"1.2.3.4\"}"), -EOPNOTSUPP, "'host_traddr' is not" },
 	{ PORT("{" TCP ",\"dhchap_ctrl_key\":\"x\"}"), -EOPNOTSUPP, "'dhchap_ctrl_key'" },
 	{ PORT("{" TCP ",\"nr_io_queue\":2}"), -EINVAL, "unknown member 'nr_io_queue'" },
+	/* Found by fuzz_sidecar_config: a key's newline made the message two lines. */
+	{ PORT("{" TCP ",\"a\\nb\":2}"), -EINVAL, "unknown member 'a?b'" },
 	{ PORT("{" TCP "},{" TCP "}"), -EINVAL, "ports[1]: " NQN1 " at tcp 10.0.0.1:4420 is listed twice" },
 	{ PORT("{" TCP "},{" TCP ",\"trsvcid\":\"4420\"}"), -EINVAL, "listed twice" },
 	{ "{\"hosts\":[[[[[[[[[[1]]]]]]]]]]}", -EBADMSG, "not JSON" },
