@@ -67,8 +67,7 @@ static int connect_to(const char *name)
 	return fd;
 }
 
-/* A socket file nobody listens on is left over from a daemon that died. */
-static bool is_stale(const char *name)
+bool reg_is_dead(const char *name)
 {
 	int fd = connect_to(name);
 
@@ -125,7 +124,7 @@ int reg_reserve(int want, char name[REG_NAME_MAX], char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		if (access(sa.sun_path, F_OK) == 0) {
-			if (!is_stale(name)) {
+			if (!reg_is_dead(name)) {
 				rc = -EEXIST;
 				continue;
 			}
@@ -185,7 +184,7 @@ int reg_names(char ***names, int *n)
 		nm = strndup(de->d_name, len - 5);
 		if (!nm)
 			break;
-		if (is_stale(nm)) {
+		if (reg_is_dead(nm)) {
 			reg_release(nm);
 			free(nm);
 			continue;

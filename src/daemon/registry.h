@@ -16,6 +16,9 @@
 #ifndef NVMFUSE_REGISTRY_H
 #define NVMFUSE_REGISTRY_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define REG_INSTANCE_BASE 1000
 #define REG_NAME_MAX 32
 
@@ -26,6 +29,11 @@ const char *reg_rundir(void);
  * an error message in @err.
  */
 int reg_reserve(int want, char name[REG_NAME_MAX], char *err, size_t errlen);
+/*
+ * Is no daemon @name there: its socket absent, or left over from a daemon
+ * that died (nobody listens)?
+ */
+bool reg_is_dead(const char *name);
 /* Remove @name's socket (the daemon does this when it exits). */
 void reg_release(const char *name);
 /* Sorted names of registered controllers; stale sockets are removed. */
