@@ -107,8 +107,8 @@ static int report_wait_ms(const struct connect_args *a)
 }
 
 /*
- * Read the daemon's report ("PID n" then "OK ..." or "ERR ...") from @fd
- * until end of file or @ms pass. Returns the bytes read into @buf (NUL
+ * Read the daemon's report ("PID n", "WARN ..." lines, then "OK ..." or
+ * "ERR ...") from @fd until end of file or @ms pass. Returns the bytes read into @buf (NUL
  * terminated), and whether it ended by timeout in *@late.
  */
 static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
@@ -142,7 +142,7 @@ static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
 /* Fork a daemon for one controller and wait for its verdict, bounded. */
 static int spawn_controller(struct connect_args *a)
 {
-	char buf[1024], *verdict;
+	char buf[4096], *verdict;
 	int pfd[2], status, daemon_pid = 0;
 	bool late;
 	pid_t pid;
@@ -183,6 +183,14 @@ static int spawn_controller(struct connect_args *a)
 	sscanf(buf, "PID %d", &daemon_pid);
 	verdict = strchr(buf, '\n');
 	verdict = verdict ? verdict + 1 : buf;
+	/* Warnings (a disk not recovered, ...) come before the verdict. */
+	while (!strncmp(verdict, "WARN ", 5) && strchr(verdict, '\n')) {
+		char *nl = strchr(verdict, '\n');
+
+		*nl = 0;
+		fprintf(stderr, "%s: warning: %s\n", cli_prog, verdict + 5);
+		verdict = nl + 1;
+	}
 	verdict[strcspn(verdict, "\n")] = 0;
 	if (!strncmp(verdict, "OK ", 3)) {
 		printf("%s\n", verdict + 3);

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -23,6 +24,7 @@
 #include "cuse/cuse.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
+#include "daemon/state.h"
 #include "host/identify.h"
 #include "host/log.h"
 #include "host/nvmf.h"
@@ -70,6 +72,7 @@ struct daemon {
 	struct ublk_dev **ublk;		/* one per namespace when --no-ublk is absent */
 	int nr_ublk;
 	char name[REG_NAME_MAX];
+	char warnings[1024];		/* lines for the command, after its PID line */
 	int listen_fd;
 	int sig_fd;
 	bool stop;
@@ -205,19 +208,161 @@ static void write_info(FILE *f, const struct daemon *d)
 
 /* ---------------------------------------------------------------- daemon */
 
+/* A warning for the log and for the command that started us. Main thread. */
+static void warn_user(struct daemon *d, const char *msg)
+{
+	size_t off = strlen(d->warnings);
+
+	nvmf_warn("%s", msg);
+	if (off + strlen(msg) + 2 < sizeof(d->warnings))
+		snprintf(d->warnings + off, sizeof(d->warnings) - off, "%s\n", msg);
+}
+
+/* Record disk @u in the run dir, for a daemon after us (daemon/state.h). */
+static void disk_record(struct daemon *d, struct ublk_dev *u)
+{
+	struct state_disk rec = { .dev_id = ublk_dev_id(u), .ns = *ublk_dev_ns(u) };
+	int rc;
+
+	snprintf(rec.owner, sizeof(rec.owner), "%s", d->name);
+	snprintf(rec.subnqn, sizeof(rec.subnqn), "%s", d->ctrl->opts.subnqn);
+	rc = state_disk_save(&rec);
+	if (rc < 0)
+		nvmf_warn("%s: cannot record it in %s: %s (it cannot be recovered if this "
+			  "daemon dies)", ublk_dev_path(u), reg_rundir(), strerror(-rc));
+}
+
+/* Delete disk @u (consumed) and its record. Main thread. */
+static void disk_delete(struct ublk_dev *u)
+{
+	uint32_t id = ublk_dev_id(u);
+
+	ublk_dev_destroy(u);
+	state_disk_remove(id);
+}
+
+/* Has process @pid ended (gone, or a zombie nobody reaped yet)? */
+static bool pid_gone(int pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool zombie = false;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		zombie = p[1] == ' ' && p[2] == 'Z';
+	fclose(f);
+	return zombie;
+}
+
+/*
+ * Take over the disk a daemon that died left for namespace @ns, if there
+ * is one (a record with this subsystem and NSID, a device the kernel holds
+ * QUIESCED). Returns 0 and the disk, -ENOENT when there is none to take,
+ * or another -errno when one was there but is not taken: it is then left
+ * exactly as it is (never deleted: it may be mounted), and the reason is
+ * logged and reported to the command. Main thread.
+ */
+static int ublk_recover_one(struct daemon *d, const struct nvmf_ns *ns, struct ublk_dev **out)
+{
+	struct state_disk *recs;
+	int n, rc = -ENOENT;
+
+	if (state_disks_load(&recs, &n) < 0)
+		return -ENOENT;
+	for (int i = 0; i < n && rc != 0; i++) {
+		const struct state_disk *r = &recs[i];
+		struct ublk_dev_state st;
+		char why[300], msg[512];
+		int prc;
+
+		if (strcmp(r->subnqn, d->ctrl->opts.subnqn) || r->ns.nsid != ns->nsid)
+			continue;
+		prc = ublk_dev_probe(r->dev_id, &st);
+		if (prc == -ENODEV) {
+			nvmf_info("/dev/ublkb%u (namespace %u) no longer exists: record removed",
+				  r->dev_id, r->ns.nsid);
+			state_disk_remove(r->dev_id);
+			continue;
+		}
+		/*
+		 * Its server is gone but the kernel has not quiesced it yet
+		 * (the dead process's rings are still being torn down): wait
+		 * for that, a few seconds at most.
+		 */
+		for (int t = 0; prc == 0 && !st.quiesced && st.pid > 0 && pid_gone(st.pid) &&
+		     t < 100; t++) {
+			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+			prc = ublk_dev_probe(r->dev_id, &st);
+		}
+		/* Live: someone else serves it. Dead: no disk left to save. */
+		if (prc < 0 || !st.quiesced)
+			continue;
+		if (!state_ns_same(&r->ns, ns, why, sizeof(why))) {
+			snprintf(msg, sizeof(msg), "/dev/ublkb%u not recovered: %s; it is left as it "
+				 "is", r->dev_id, why);
+			warn_user(d, msg);
+			rc = -ESTALE;
+			continue;
+		}
+		prc = ublk_dev_recover(d->ctrl, ns->nsid, r->dev_id, out, why, sizeof(why));
+		if (prc < 0) {
+			snprintf(msg, sizeof(msg), "/dev/ublkb%u not recovered: %s; it is left as it "
+				 "is", r->dev_id, why);
+			warn_user(d, msg);
+			rc = prc;
+			continue;
+		}
+		nvmf_warn("%s recovered for namespace %u, left by %s (daemon died)",
+			  ublk_dev_path(*out), ns->nsid, r->owner);
+		disk_record(d, *out);
+		rc = 0;
+	}
+	free(recs);
+	return rc;
+}
+
+/*
+ * A disk for namespace @ns: the one a daemon that died left for it if it
+ * can be taken over, else a new one. Main thread.
+ */
+static int ublk_attach(struct daemon *d, const struct nvmf_ns *ns, struct ublk_dev **out,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	if (ublk_recover_one(d, ns, out) == 0)
+		return 0;
+	rc = ublk_dev_create(d->ctrl, ns->nsid, out, err, errlen);
+	if (rc == 0)
+		disk_record(d, *out);
+	return rc;
+}
+
 static void ublk_destroy_all(struct daemon *d)
 {
 	for (int i = 0; i < d->nr_ublk; i++)
-		ublk_dev_destroy(d->ublk[i]);
+		disk_delete(d->ublk[i]);
 	free(d->ublk);
 	d->ublk = NULL;
 	d->nr_ublk = 0;
 }
 
-/* One ublk disk per namespace; on failure none is left. */
+/*
+ * One ublk disk per namespace, taken over from a daemon that died where
+ * possible. On failure none is left, unless a disk was taken over: then
+ * the daemon must live on to serve it, and the namespace that failed has
+ * no disk (logged, reported).
+ */
 static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 {
 	struct nvmf_ns *ns;
+	bool recovered = false;
 	int n, rc;
 
 	rc = nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &n);
@@ -229,10 +374,19 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		rc = ublk_dev_create(d->ctrl, ns[i].nsid, &d->ublk[i], err, errlen);
+		rc = ublk_attach(d, &ns[i], &d->ublk[d->nr_ublk], err, errlen);
+		if (rc < 0 && recovered) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "namespace %u: no disk: %s", ns[i].nsid, err);
+			warn_user(d, msg);
+			rc = 0;
+			continue;
+		}
 		if (rc < 0)
 			break;
-		d->nr_ublk = i + 1;
+		recovered |= ublk_dev_recovered(d->ublk[d->nr_ublk]);
+		d->nr_ublk++;
 	}
 	free(ns);
 	if (rc < 0)
@@ -280,7 +434,7 @@ static void ublk_sync(struct daemon *d)
 			continue;
 		nvmf_warn("namespace %u is gone or changed: removing %s",
 			  ublk_dev_nsid(d->ublk[i]), ublk_dev_path(d->ublk[i]));
-		ublk_dev_destroy(d->ublk[i]);
+		disk_delete(d->ublk[i]);
 		d->ublk[i--] = d->ublk[--d->nr_ublk];
 	}
 	/*
@@ -304,8 +458,7 @@ static void ublk_sync(struct daemon *d)
 		if (!bigger)
 			break;
 		d->ublk = bigger;
-		if (ublk_dev_create(d->ctrl, ns[j].nsid, &d->ublk[d->nr_ublk], err,
-				    sizeof(err)) < 0) {
+		if (ublk_attach(d, &ns[j], &d->ublk[d->nr_ublk], err, sizeof(err)) < 0) {
 			nvmf_warn("namespace %u: no disk: %s", ns[j].nsid, err);
 			continue;
 		}
@@ -384,6 +537,7 @@ static void shut_down(struct daemon *d)
 	nvmf_info("shutdown: association closed in %.0f ms (%.0f ms in all)", ms_since(t),
 		  ms_since(t0));
 	d->ctrl = NULL;
+	state_daemon_remove(d->name);
 	reg_release(d->name);
 }
 
@@ -753,9 +907,9 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	struct daemon d = { .listen_fd = -1, .sig_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
 	struct nvmf_ctrl_opts o;
-	char err[512], msg[700];
+	char err[512], msg[700], dead[REG_NAME_MAX] = "";
 	sigset_t mask;
-	int rc;
+	int rc, want;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -776,10 +930,22 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 	}
 
-	d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
+	/*
+	 * A daemon for this target that died: take its name, so the CUSE
+	 * nodes come back under the same paths (its disks are taken over
+	 * below). If someone took the name meanwhile, any free one will do.
+	 */
+	want = a->instance;
+	if (want < 0 && state_daemon_find_dead(&a->ctrl, dead) == 0 &&
+	    sscanf(dead, "nvme%d", &want) == 1 && want >= 0)
+		d.listen_fd = reg_reserve(want, d.name, err, sizeof(err));
+	if (d.listen_fd < 0)
+		d.listen_fd = reg_reserve(a->instance, d.name, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
 	nvmf_log_set_prefix(d.name);
+	if (want >= 0 && a->instance < 0)
+		nvmf_info("taking over from %s, which died", dead);
 	o = a->ctrl;
 	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
 	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
@@ -795,6 +961,11 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		reg_release(d.name);
 		goto fail;
 	}
+	rc = state_daemon_save(d.name, &d.ctrl->opts);
+	if (rc < 0)
+		nvmf_warn("cannot record the daemon in %s: %s", reg_rundir(), strerror(-rc));
+	if (*dead && strcmp(dead, d.name))
+		state_daemon_remove(dead);	/* superseded */
 	/*
 	 * With reconnect on, I/O waits across a connection loss instead of
 	 * failing, from the start: also the partition scan of a disk being
@@ -831,18 +1002,29 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		if (d.cuse)
 			off += (size_t)snprintf(devs, sizeof(devs), ": %s", cuse_ctrl_path(d.cuse));
 		for (int i = 0; i < d.nr_ublk && off < sizeof(devs) - 40; i++)
-			off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%s",
-						off ? " " : ": ", ublk_dev_path(d.ublk[i]));
+			off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%s%s",
+						off ? " " : ": ", ublk_dev_path(d.ublk[i]),
+						ublk_dev_recovered(d.ublk[i]) ? " (recovered)" : "");
 		snprintf(msg, sizeof(msg), "OK %s: connected to %s at %s %s:%s, cntlid %u, "
 			 "%d I/O queue(s), %d namespace(s)%s\n", d.name, d.ctrl->opts.subnqn,
 			 d.ctrl->opts.transport, d.ctrl->opts.traddr, d.ctrl->opts.trsvcid,
 			 d.ctrl->cntlid, d.ctrl->nr_ioq, d.ctrl->nr_ns, devs);
 	}
 	if (report_fd >= 0) {
+		/* "WARN <line>" for each warning, then the verdict. */
+		for (char *line = d.warnings, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+			char w[1100];
+
+			snprintf(w, sizeof(w), "WARN %.*s\n", (int)(nl - line), line);
+			if (write(report_fd, w, strlen(w)) < 0)
+				break;
+		}
 		if (write(report_fd, msg, strlen(msg)) < 0)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 		close(report_fd);
 	} else {
+		if (*d.warnings)
+			fprintf(stderr, "%s", d.warnings);
 		fputs(msg + 3, stdout);
 		fflush(stdout);
 	}
