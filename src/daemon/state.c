@@ -337,18 +337,23 @@ int state_disks_load(struct state_disk **out, int *n)
 		char *text, err[200];
 		unsigned int id;
 		char tail[8];
+		int prc;
 
 		if (sscanf(de->d_name, "ublk%u.%7s", &id, tail) != 2 || strcmp(tail, "json"))
 			continue;
 		if (read_whole(de->d_name, &text) < 0)
 			continue;
-		if (state_disk_parse(text, &s, err, sizeof(err)) < 0 || s.dev_id != id) {
+		prc = state_disk_parse(text, &s, err, sizeof(err));
+		free(text);
+		if (prc == 0 && s.dev_id != id) {
+			snprintf(err, sizeof(err), "it is about ublk%u", s.dev_id);
+			prc = -EINVAL;
+		}
+		if (prc < 0) {
 			nvmf_warn("%s/%s: not a disk record (%s): ignored", reg_rundir(), de->d_name,
-				  s.dev_id != id ? "its dev_id is another" : err);
-			free(text);
+				  err);
 			continue;
 		}
-		free(text);
 		bigger = realloc(v, (size_t)(cnt + 1) * sizeof(*v));
 		if (!bigger) {
 			rc = -ENOMEM;
