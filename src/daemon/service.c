@@ -261,6 +261,59 @@ static bool pid_gone(int pid)
 }
 
 /*
+ * Take over disk @r for namespace @ns, the caller holding its lock. 0 and
+ * the disk; -ENOENT when there is nothing to take (no such device, or one
+ * live or dead rather than waiting); another -errno when the disk waits
+ * but is not taken: it is left exactly as it is, and the reason is logged
+ * and reported. Main thread.
+ */
+static int ublk_recover_try(struct daemon *d, const struct state_disk *r,
+			    const struct nvmf_ns *ns, struct ublk_dev **out)
+{
+	struct ublk_dev_state st;
+	char why[300], msg[512];
+	int rc;
+
+	rc = ublk_dev_probe(r->dev_id, &st);
+	if (rc == -ENODEV) {
+		nvmf_info("/dev/ublkb%u (namespace %u) no longer exists: record removed",
+			  r->dev_id, r->ns.nsid);
+		state_disk_remove(r->dev_id);
+		return -ENOENT;
+	}
+	/*
+	 * Its server is gone but the kernel has not quiesced it yet (the dead
+	 * process's rings are still being torn down): wait for that, a few
+	 * seconds at most.
+	 */
+	for (int t = 0; rc == 0 && !st.quiesced && st.pid > 0 && pid_gone(st.pid) && t < 100;
+	     t++) {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		rc = ublk_dev_probe(r->dev_id, &st);
+	}
+	/* Live: someone else serves it. Dead: no disk left to save. */
+	if (rc < 0 || !st.quiesced)
+		return -ENOENT;
+	if (!state_ns_same(&r->ns, ns, why, sizeof(why))) {
+		rc = -ESTALE;
+	} else {
+		rc = ublk_dev_recover(d->ctrl, ns->nsid, r->dev_id, out, why, sizeof(why));
+		if (rc == -ENOENT)
+			rc = -ENODEV;	/* -ENOENT means "nothing to take" here */
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "/dev/ublkb%u not recovered: %s; it is left as it is",
+			 r->dev_id, why);
+		warn_user(d, msg);
+		return rc;
+	}
+	nvmf_warn("%s recovered for namespace %u, left by %s (daemon died)", ublk_dev_path(*out),
+		  ns->nsid, r->owner);
+	disk_record(d, *out);
+	return 0;
+}
+
+/*
  * Take over the disk a daemon that died left for namespace @ns, if there
  * is one (a record with this subsystem and NSID, a device the kernel holds
  * QUIESCED). Returns 0 and the disk, -ENOENT when there is none to take,
@@ -277,51 +330,20 @@ static int ublk_recover_one(struct daemon *d, const struct nvmf_ns *ns, struct u
 		return -ENOENT;
 	for (int i = 0; i < n && rc != 0; i++) {
 		const struct state_disk *r = &recs[i];
-		struct ublk_dev_state st;
-		char why[300], msg[512];
-		int prc;
+		int prc, lock;
 
 		if (strcmp(r->subnqn, d->ctrl->opts.subnqn) || r->ns.nsid != ns->nsid)
 			continue;
-		prc = ublk_dev_probe(r->dev_id, &st);
-		if (prc == -ENODEV) {
-			nvmf_info("/dev/ublkb%u (namespace %u) no longer exists: record removed",
-				  r->dev_id, r->ns.nsid);
-			state_disk_remove(r->dev_id);
+		lock = state_disk_lock(r->dev_id);
+		if (lock < 0) {
+			nvmf_info("/dev/ublkb%u: another process is taking it over (%s)", r->dev_id,
+				  strerror(-lock));
 			continue;
 		}
-		/*
-		 * Its server is gone but the kernel has not quiesced it yet
-		 * (the dead process's rings are still being torn down): wait
-		 * for that, a few seconds at most.
-		 */
-		for (int t = 0; prc == 0 && !st.quiesced && st.pid > 0 && pid_gone(st.pid) &&
-		     t < 100; t++) {
-			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-			prc = ublk_dev_probe(r->dev_id, &st);
-		}
-		/* Live: someone else serves it. Dead: no disk left to save. */
-		if (prc < 0 || !st.quiesced)
-			continue;
-		if (!state_ns_same(&r->ns, ns, why, sizeof(why))) {
-			snprintf(msg, sizeof(msg), "/dev/ublkb%u not recovered: %s; it is left as it "
-				 "is", r->dev_id, why);
-			warn_user(d, msg);
-			rc = -ESTALE;
-			continue;
-		}
-		prc = ublk_dev_recover(d->ctrl, ns->nsid, r->dev_id, out, why, sizeof(why));
-		if (prc < 0) {
-			snprintf(msg, sizeof(msg), "/dev/ublkb%u not recovered: %s; it is left as it "
-				 "is", r->dev_id, why);
-			warn_user(d, msg);
+		prc = ublk_recover_try(d, r, ns, out);
+		close(lock);
+		if (prc != -ENOENT)
 			rc = prc;
-			continue;
-		}
-		nvmf_warn("%s recovered for namespace %u, left by %s (daemon died)",
-			  ublk_dev_path(*out), ns->nsid, r->owner);
-		disk_record(d, *out);
-		rc = 0;
 	}
 	free(recs);
 	return rc;
@@ -944,7 +966,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	if (d.listen_fd < 0)
 		goto fail;
 	nvmf_log_set_prefix(d.name);
-	if (want >= 0 && a->instance < 0)
+	if (a->instance < 0 && !strcmp(dead, d.name))
 		nvmf_info("taking over from %s, which died", dead);
 	o = a->ctrl;
 	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */

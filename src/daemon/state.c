@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -319,6 +320,25 @@ void state_disk_remove(uint32_t dev_id)
 
 	snprintf(file, sizeof(file), "ublk%u.json", dev_id);
 	remove_file(file);
+	snprintf(file, sizeof(file), "ublk%u.lock", dev_id);
+	remove_file(file);
+}
+
+int state_disk_lock(uint32_t dev_id)
+{
+	char path[512];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/ublk%u.lock", reg_rundir(), dev_id);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
 }
 
 int state_disks_load(struct state_disk **out, int *n)

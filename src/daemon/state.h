@@ -67,8 +67,15 @@ bool state_ns_same(const struct nvmf_ns *was, const struct nvmf_ns *now, char *w
 
 /* Write RUNDIR/ublkN.json. Returns 0 or -errno. */
 int state_disk_save(const struct state_disk *s);
-/* Remove RUNDIR/ublkN.json (no error when absent). */
+/* Remove RUNDIR/ublkN.json and its lock file (no error when absent). */
 void state_disk_remove(uint32_t dev_id);
+/*
+ * Take the lock that says "this process is taking disk @dev_id over"
+ * (flock on RUNDIR/ublkN.lock, never waiting), so that two daemons
+ * started at once never both recover one disk. Returns the fd to close
+ * when done, or -EWOULDBLOCK when another process holds it, or -errno.
+ */
+int state_disk_lock(uint32_t dev_id);
 /*
  * Every disk record in the run dir (malloc'd array, the caller frees).
  * A record that cannot be read or parsed is logged and skipped, and left

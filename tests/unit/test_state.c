@@ -184,7 +184,7 @@ START_TEST(test_disk_files)
 {
 	struct state_disk s = sample(), *v;
 	char path[256], *text;
-	int n;
+	int n, lock, lock2;
 
 	ck_assert_int_eq(state_disk_save(&s), 0);
 	/* Garbage and a record under another device's name are skipped, and kept. */
@@ -201,7 +201,21 @@ START_TEST(test_disk_files)
 	snprintf(path, sizeof(path), "%s/ublk8.json", rundir);
 	ck_assert_int_eq(access(path, F_OK), 0);
 
+	/* One taker at a time; the lock goes with the record. */
+	lock = state_disk_lock(7);
+	ck_assert_int_ge(lock, 0);
+	ck_assert_int_eq(state_disk_lock(7), -EWOULDBLOCK);
+	ck_assert_int_ge(lock2 = state_disk_lock(8), 0);
+	close(lock2);
+	close(lock);
+	lock = state_disk_lock(7);
+	ck_assert_int_ge(lock, 0);
+	close(lock);
+	snprintf(path, sizeof(path), "%s/ublk7.lock", rundir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+
 	state_disk_remove(7);
+	ck_assert_int_eq(access(path, F_OK), -1);
 	state_disk_remove(7);	/* absent: no error */
 	ck_assert_int_eq(state_disks_load(&v, &n), 0);
 	ck_assert_int_eq(n, 0);
