@@ -2,7 +2,8 @@
 /*
  * nvmfuse disconnect / disconnect-all: ask the daemons to shut their
  * controllers down (CC.SHN), close the queues and exit; wait until they
- * are gone.
+ * are gone. `disconnect -d ublkbN` deletes a disk a daemon that died left
+ * behind (daemon/leftover.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "daemon/leftover.h"
 #include "daemon/registry.h"
 
 #define DISCONNECT_TIMEOUT_MS 30000
@@ -111,6 +113,7 @@ int cmd_disconnect(int argc, char **argv)
 		{ 0 }
 	};
 	const char *nqn = NULL, *dev = NULL;
+	uint32_t dev_id;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "n:d:h", longopts, NULL)) != -1) {
@@ -127,10 +130,10 @@ int cmd_disconnect(int argc, char **argv)
 			g_force = true;
 			break;
 		case 'h':
-			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force]\n");
+			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force]\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force]\n");
+			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force]\n");
 			return 1;
 		}
 	}
@@ -139,6 +142,17 @@ int cmd_disconnect(int argc, char **argv)
 	if (!nqn == !dev) {
 		cli_error("give exactly one of -n SUBNQN or -d NAME");
 		return 1;
+	}
+	if (leftover_name(dev ? dev : "", &dev_id)) {
+		/* A disk left behind by a daemon that died (see nvmfuse list). */
+		char err[300];
+
+		if (leftover_delete(dev_id, g_force, err, sizeof(err)) < 0) {
+			cli_error("%s", err);
+			return 1;
+		}
+		printf("/dev/ublkb%u deleted\n", dev_id);
+		return 0;
 	}
 	return disconnect_matching(nqn, dev);
 }

@@ -476,6 +476,37 @@ static int find_ns(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out)
 	return rc;
 }
 
+/* Open /dev/ublk-control and its SQE128 ring for @d. */
+static int ctl_open(struct ublk_dev *d, char *err, size_t errlen)
+{
+	int rc;
+
+	d->ctl_fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
+	if (d->ctl_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open %s: %s%s", UBLK_CONTROL, strerror(errno),
+			 errno == ENOENT ? " (load the ublk_drv module)" : "");
+		return rc;
+	}
+	rc = io_uring_queue_init(4, &d->ctl, IORING_SETUP_SQE128);
+	if (rc < 0) {
+		snprintf(err, errlen, "io_uring for ublk control: %s", strerror(-rc));
+		return rc;
+	}
+	d->ctl_ok = true;
+	return 0;
+}
+
+static void ctl_close(struct ublk_dev *d)
+{
+	if (d->ctl_ok)
+		io_uring_queue_exit(&d->ctl);
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
+	d->ctl_ok = false;
+	d->ctl_fd = -1;
+}
+
 /*
  * A disk object for namespace @nsid, its control fd and ring open, nothing
  * asked of the kernel yet. The namespace must fit a ublk disk.
@@ -510,19 +541,9 @@ static int dev_open(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 		free(d);
 		return -EOPNOTSUPP;
 	}
-	d->ctl_fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
-	if (d->ctl_fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open %s: %s%s", UBLK_CONTROL, strerror(errno),
-			 errno == ENOENT ? " (load the ublk_drv module)" : "");
+	rc = ctl_open(d, err, errlen);
+	if (rc < 0)
 		goto fail;
-	}
-	rc = io_uring_queue_init(4, &d->ctl, IORING_SETUP_SQE128);
-	if (rc < 0) {
-		snprintf(err, errlen, "io_uring for ublk control: %s", strerror(-rc));
-		goto fail;
-	}
-	d->ctl_ok = true;
 	*out = d;
 	return 0;
 fail:
@@ -680,21 +701,17 @@ int ublk_dev_probe(uint32_t dev_id, struct ublk_dev_state *out)
 {
 	struct ublk_dev d = { .ctl_fd = -1, .cdev_fd = -1 };
 	struct ublksrv_ctrl_dev_info info;
+	char err[128];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	d.ctl_fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
-	if (d.ctl_fd < 0)
-		return -errno;
-	rc = io_uring_queue_init(4, &d.ctl, IORING_SETUP_SQE128);
-	if (rc < 0) {
-		close(d.ctl_fd);
-		return rc;
+	rc = ctl_open(&d, err, sizeof(err));
+	if (rc == 0) {
+		d.info.dev_id = dev_id;
+		rc = ctrl_cmd(&d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&info,
+			      sizeof(info), 0);
 	}
-	d.info.dev_id = dev_id;
-	rc = ctrl_cmd(&d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&info, sizeof(info), 0);
-	io_uring_queue_exit(&d.ctl);
-	close(d.ctl_fd);
+	ctl_close(&d);
 	if (rc < 0)
 		return rc;
 	out->state = info.state;
@@ -855,10 +872,7 @@ void ublk_dev_destroy(struct ublk_dev *d)
 		if (rc < 0)
 			nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
 	}
-	if (d->ctl_ok)
-		io_uring_queue_exit(&d->ctl);
-	if (d->ctl_fd >= 0)
-		close(d->ctl_fd);
+	ctl_close(d);
 	free(d);
 }
 
@@ -946,15 +960,15 @@ static bool open_by_someone(dev_t rdev, char *why, size_t len)
 	return found;
 }
 
-bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
+static bool path_in_use(const char *path, char *why, size_t len)
 {
 	struct stat st;
 	int fd;
 
-	if (stat(d->path, &st) < 0)
+	if (stat(path, &st) < 0)
 		return false;
 	/* Mounted file systems and exclusive holders make O_EXCL fail. */
-	fd = open(d->path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
 	if (fd < 0 && errno == EBUSY) {
 		snprintf(why, len, "mounted or held exclusively");
 		return true;
@@ -962,4 +976,56 @@ bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
 	if (fd >= 0)
 		close(fd);
 	return open_by_someone(st.st_rdev, why, len);
+}
+
+bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
+{
+	return path_in_use(d->path, why, len);
+}
+
+int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errlen)
+{
+	struct ublk_dev d = { .ctl_fd = -1, .cdev_fd = -1 };
+	char why[128];
+	int rc;
+
+	snprintf(d.path, sizeof(d.path), "/dev/ublkb%u", dev_id);
+	rc = ctl_open(&d, err, errlen);
+	if (rc < 0)
+		goto out;
+	d.info.dev_id = dev_id;
+	rc = ctrl_cmd(&d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&d.info, sizeof(d.info), 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", d.path, rc == -ENODEV ? "no such ublk device" :
+			 strerror(-rc));
+		goto out;
+	}
+	if (d.info.state != UBLK_S_DEV_QUIESCED) {
+		rc = -EBUSY;
+		snprintf(err, errlen, "%s is %s, not waiting for a daemon", d.path,
+			 ublk_state_str(d.info.state));
+		goto out;
+	}
+	if (!force && path_in_use(d.path, why, sizeof(why))) {
+		rc = -EBUSY;
+		snprintf(err, errlen, "%s is %s: unmount or close it, or use --force (its waiting "
+			 "I/O then fails)", d.path, why);
+		goto out;
+	}
+	/* Fails the waiting I/O and removes the disk; the kernel's object next. */
+	rc = ctrl_cmd(&d, UBLK_U_CMD_STOP_DEV, 0, 0, 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: STOP_DEV failed: %s", d.path, strerror(-rc));
+		goto out;
+	}
+	/*
+	 * Without --force nothing holds the disk and DEL_DEV returns at once;
+	 * with it a mount may hold it: do not wait for the unmount.
+	 */
+	rc = ctrl_cmd(&d, force ? UBLK_U_CMD_DEL_DEV_ASYNC : UBLK_U_CMD_DEL_DEV, 0, 0, 0);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: DEL_DEV failed: %s", d.path, strerror(-rc));
+out:
+	ctl_close(&d);
+	return rc;
 }

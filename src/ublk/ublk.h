@@ -82,6 +82,14 @@ int ublk_dev_probe(uint32_t dev_id, struct ublk_dev_state *out);
 const char *ublk_state_str(unsigned int state);
 
 /*
+ * Delete ublk disk @dev_id that waits for a daemon (QUIESCED), on the
+ * user's word: its waiting I/O fails. Refused (-EBUSY) when it is not
+ * waiting, or, unless @force, when it is mounted or open. Returns 0 or
+ * -errno with a one-line cause in @err. Thread: any.
+ */
+int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errlen);
+
+/*
  * Stop the disk (in-flight I/O drains first), release the queues on their
  * workers and delete the device. Consumes @d. If the kernel refuses to
  * stop it, the disk's memory is kept (logged): the kernel may still use
