@@ -81,6 +81,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FORCE,
 	OPT_DISABLE_SQFLOW,
+	OPT_KEEP_DISKS,
 };
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 

@@ -20,13 +20,22 @@
 #define DISCONNECT_TIMEOUT_MS 30000
 
 static bool g_force;
+static bool g_keep_disks;	/* a handover: the daemon leaves its disks to the next one */
+
+static bool flags_conflict(void)
+{
+	if (g_keep_disks && g_force)
+		cli_error("--keep-disks leaves the disks as they are: --force has no meaning with it");
+	return g_keep_disks && g_force;
+}
 
 static int disconnect_one(const char *name)
 {
 	char *reply = NULL;
 	int pid, rc;
 
-	rc = reg_request(name, g_force ? "disconnect force\n" : "disconnect\n", &reply,
+	rc = reg_request(name, g_keep_disks ? "disconnect keep-disks\n" :
+			 g_force ? "disconnect force\n" : "disconnect\n", &reply,
 			 DISCONNECT_TIMEOUT_MS);
 	if (rc < 0) {
 		cli_error("%s: no answer to disconnect: %s", name, strerror(-rc));
@@ -109,6 +118,7 @@ int cmd_disconnect(int argc, char **argv)
 		{ "nqn", required_argument, NULL, 'n' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "keep-disks", no_argument, NULL, OPT_KEEP_DISKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -129,11 +139,14 @@ int cmd_disconnect(int argc, char **argv)
 		case OPT_FORCE:
 			g_force = true;
 			break;
+		case OPT_KEEP_DISKS:
+			g_keep_disks = true;
+			break;
 		case 'h':
-			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force]\n");
+			printf("usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force | --keep-disks]\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force]\n");
+			fprintf(stderr, "usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force | --keep-disks]\n");
 			return 1;
 		}
 	}
@@ -143,10 +156,16 @@ int cmd_disconnect(int argc, char **argv)
 		cli_error("give exactly one of -n SUBNQN or -d NAME");
 		return 1;
 	}
+	if (flags_conflict())
+		return 1;
 	if (leftover_name(dev ? dev : "", &dev_id)) {
 		/* A disk left behind by a daemon that died (see nvmfuse list). */
 		char err[300];
 
+		if (g_keep_disks) {
+			cli_error("--keep-disks is for controllers, not for %s", dev);
+			return 1;
+		}
 		if (leftover_delete(dev_id, g_force, err, sizeof(err)) < 0) {
 			cli_error("%s", err);
 			return 1;
@@ -161,15 +180,21 @@ int cmd_disconnect_all(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: nvmfuse disconnect-all [--force]\n");
+			printf("usage: nvmfuse disconnect-all [--force | --keep-disks]\n");
 			return 0;
 		}
 		if (!strcmp(argv[i], "--force")) {
 			g_force = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--keep-disks")) {
+			g_keep_disks = true;
+			continue;
+		}
 		cli_error("unexpected argument '%s'", argv[i]);
 		return 1;
 	}
+	if (flags_conflict())
+		return 1;
 	return disconnect_matching(NULL, NULL);
 }

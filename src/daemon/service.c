@@ -73,6 +73,7 @@ struct daemon {
 	int nr_ublk;
 	char name[REG_NAME_MAX];
 	char warnings[1024];		/* lines for the command, after its PID line */
+	bool keep_disks;		/* leave the disks to the next daemon (handover) */
 	int listen_fd;
 	int sig_fd;
 	bool stop;
@@ -563,6 +564,25 @@ static void shut_down(struct daemon *d)
 	reg_release(d->name);
 }
 
+/*
+ * Hand the disks over to the next daemon (an upgrade, a restart): end the
+ * process at once, as a crash would, but on purpose. The kernel quiesces
+ * the disks and keeps their I/O, also the requests this process had taken
+ * (re-issued to the next daemon, see ublk_dev_create()), and removes the
+ * CUSE nodes with their /dev/cuse files; the records stay, so the next
+ * connect takes the disks and this name over. Nothing is shut down
+ * cleanly on purpose: stopping the queues, or failing held I/O so that
+ * the CUSE threads can be joined, would complete the disks' requests
+ * with errors. Does not return. Main thread.
+ */
+static void leave(struct daemon *d)
+{
+	reg_release(d->name);
+	nvmf_warn("leaving %d disk(s) to the next daemon: exiting without deleting them",
+		  d->nr_ublk);
+	_exit(0);
+}
+
 static void serve_client(struct daemon *d)
 {
 	struct timeval tv = { .tv_sec = 1 };
@@ -590,6 +610,12 @@ static void serve_client(struct daemon *d)
 	}
 	if (!strcmp(line, "info")) {
 		write_info(out, d);
+	} else if (!strcmp(line, "disconnect keep-disks")) {
+		/* A handover: the disks stay, mounted or not (see leave()). */
+		nvmf_info("disconnect requested, keeping the disks for the next daemon");
+		fprintf(out, "ok %d\n", (int)getpid());
+		d->keep_disks = true;
+		d->stop = true;
 	} else if (!strcmp(line, "disconnect") || !strcmp(line, "disconnect force")) {
 		char why[128];
 
@@ -1053,6 +1079,8 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	nvmf_info("%s", msg + 3 + strlen(d.name) + 2);	/* the log prefix names it */
 
 	rc = daemon_loop(&d);
+	if (d.keep_disks)
+		leave(&d);
 	shut_down(&d);
 	close(d.listen_fd);
 	return rc < 0 ? 1 : 0;
