@@ -6,7 +6,11 @@
  * request line and read the reply until the daemon closes the socket:
  *
  *   "info\n"        -> one JSON object describing the controller
- *   "disconnect\n"  -> "ok PID\n" once the controller is shut down
+ *   "disconnect\n"  -> "ok PID\n", then the daemon tears down and exits
+ *                      ("busy ..." instead while a disk is in use)
+ *   "disconnect force\n"       the same, disks in use or not
+ *   "disconnect keep-disks\n"  "ok PID\n", then the daemon exits leaving
+ *                      its ublk disks to the next one (daemon/state.h)
  *
  * Names are nvmeN with N from a range that cannot collide with the
  * kernel's own controllers (default base 1000, --instance to choose).
