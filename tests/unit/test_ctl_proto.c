@@ -32,10 +32,12 @@ START_TEST(test_request_round_trip)
 		{ .op = NVMF_CTL_INFO },
 		{ .op = NVMF_CTL_DISCONNECT, .force = false },
 		{ .op = NVMF_CTL_DISCONNECT, .force = true },
+		{ .op = NVMF_CTL_DISCONNECT, .keep_disks = true },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct nvmf_ctl_request back = { .op = 99, .force = !cases[i].force };
+		struct nvmf_ctl_request back = { .op = 99, .force = !cases[i].force,
+						 .keep_disks = !cases[i].keep_disks };
 		char *line, err[256] = "";
 
 		ck_assert_int_eq(nvmf_ctl_request_build(&cases[i], &line), 0);
@@ -46,6 +48,9 @@ START_TEST(test_request_round_trip)
 							sizeof(err)), 0);
 		ck_assert_int_eq(back.op, cases[i].op);
 		ck_assert_int_eq(back.force, cases[i].force);
+		ck_assert_int_eq(back.keep_disks, cases[i].keep_disks);
+		/* keep_disks goes out only when set: plain requests stay as they were. */
+		ck_assert_int_eq(strstr(line, "keep_disks") != NULL, cases[i].keep_disks);
 		free(line);
 	}
 	ck_assert_str_eq(nvmf_ctl_op_str(NVMF_CTL_INFO), "info");
@@ -95,6 +100,12 @@ static const struct bad_request {
 	{ "{\"version\":1,\"op\":\"info\",\"force\":true}", 0, -EINVAL,
 	  "unknown member \"force\" in a info request" },
 	{ "{\"version\":1,\"op\":\"disconnect\",\"force\":1}", 0, -EINVAL, "not true or false" },
+	{ "{\"version\":1,\"op\":\"disconnect\",\"keep_disks\":\"yes\"}", 0, -EINVAL,
+	  "\"keep_disks\" is not true or false" },
+	{ "{\"version\":1,\"op\":\"disconnect\",\"force\":true,\"keep_disks\":true}", 0,
+	  -EINVAL, "either deleted or kept" },
+	{ "{\"version\":1,\"op\":\"info\",\"keep_disks\":false}", 0, -EINVAL,
+	  "unknown member \"keep_disks\" in a info request" },
 	{ "{\"version\":1,\"op\":\"disconnect\",\"force\":\"yes\"}", 0, -EINVAL,
 	  "not true or false" },
 	{ "{\"version\":1,\"op\":\"disconnect\",\"pid\":1}", 0, -EINVAL, "unknown member \"pid\"" },
