@@ -7,8 +7,10 @@
  *   RUNDIR/NAME.json    the target daemon NAME (nvmeN) serves: subsystem
  *                       NQN, transport, address, service. A new daemon
  *                       for the same target whose NAME is free again (its
- *                       socket is stale) takes the same NAME, so its CUSE
- *                       nodes come back under the same paths.
+ *                       socket is stale) takes the same NAME, with its
+ *                       host-wide claim (registry.h) and its log file
+ *                       RUNDIR/NAME.log, so its CUSE nodes come back under
+ *                       the same paths.
  *   RUNDIR/ublkN.json   ublk disk N (/dev/ublkbN): the daemon that serves
  *                       it, the subsystem NQN, and the namespace it was
  *                       made for (NSID, size, block size, metadata, CSI,
