@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "transport/crc32c.h"
+#include "nvmf-proxy-draw.h"
 
 #define MAX_PAIRS 64
 #define BUF 65536
@@ -199,13 +200,10 @@ static int emit(struct stream *s, const uint8_t *pdu, size_t len)
 		g_stat_corrupt_hdr++;
 	}
 	if (p[0] == PDU_C2H_DATA && p[3] && len > p[3]) {
+		uint64_t draw = nvmf_proxy_draw(&s->rng, s->pair);
+
 		s->data_seen++;
-		if (!s->rng)
-			s->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(s->pair + 1) * 0x100000001b3ull;
-		s->rng ^= s->rng << 13;
-		s->rng ^= s->rng >> 7;
-		s->rng ^= s->rng << 17;
-		if (g_corrupt_c2h && s->rng % g_corrupt_c2h == 0) {
+		if (g_corrupt_c2h && draw % g_corrupt_c2h == 0) {
 			p[p[3]] ^= 0xff;
 			g_stat_corrupt_data++;
 		}

@@ -110,8 +110,8 @@ static int report_wait_ms(const struct connect_args *a)
 }
 
 /*
- * Read the daemon's report ("PID n", "LOG path", then "OK ..." or "ERR ...") from @fd
- * until end of file or @ms pass. Returns the bytes read into @buf (NUL
+ * Read the daemon's report ("PID n", "LOG path", "WARN ..." lines, then "OK ..." or
+ * "ERR ...") from @fd until end of file or @ms pass. Returns the bytes read into @buf (NUL
  * terminated), and whether it ended by timeout in *@late.
  */
 static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
@@ -145,7 +145,7 @@ static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
 /* Fork a daemon for one controller and wait for its verdict, bounded. */
 static int spawn_controller(struct connect_args *a)
 {
-	char buf[2048], logpath[600] = "";
+	char buf[4096], logpath[600] = "";
 	const char *verdict = NULL;
 	int pfd[2], status, daemon_pid = 0;
 	bool late;
@@ -183,7 +183,10 @@ static int spawn_controller(struct connect_args *a)
 	waitpid(pid, &status, 0);
 	read_report(pfd[0], buf, sizeof(buf), report_wait_ms(a), &late);
 	close(pfd[0]);
-	/* One item a line; the last line that is neither PID nor LOG is the verdict. */
+	/*
+	 * One item a line; the last line that is neither PID, LOG nor WARN is
+	 * the verdict. Warnings (a disk not recovered, ...) come before it.
+	 */
 	for (char *line = buf, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -192,6 +195,8 @@ static int spawn_controller(struct connect_args *a)
 			sscanf(line + 4, "%d", &daemon_pid);
 		else if (!strncmp(line, "LOG ", 4))
 			snprintf(logpath, sizeof(logpath), "%s", line + 4);
+		else if (!strncmp(line, "WARN ", 5))
+			fprintf(stderr, "%s: warning: %s\n", cli_prog, line + 5);
 		else
 			verdict = line;
 	}

@@ -2,7 +2,8 @@
 /*
  * nvmfuse disconnect / disconnect-all: ask the daemons to shut their
  * controllers down (CC.SHN), close the queues and exit; wait until they
- * are gone.
+ * are gone. `disconnect -d ublkbN` deletes a disk a daemon that died left
+ * behind (daemon/leftover.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,15 +16,25 @@
 #include <json-c/json.h>
 
 #include "tools/cli.h"
+#include "daemon/leftover.h"
 #include "daemon/registry.h"
 
 #define DISCONNECT_TIMEOUT_MS 30000
 
 static bool g_force;
+static bool g_keep_disks;	/* a handover: the daemon leaves its disks to the next one */
+
+static bool flags_conflict(void)
+{
+	if (g_keep_disks && g_force)
+		cli_error("--keep-disks leaves the disks as they are: --force has no meaning with it");
+	return g_keep_disks && g_force;
+}
 
 static int disconnect_one(const char *name)
 {
-	struct nvmf_ctl_request rq = { .op = NVMF_CTL_DISCONNECT, .force = g_force };
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_DISCONNECT, .force = g_force,
+				       .keep_disks = g_keep_disks };
 	struct json_object *reply, *v;
 	char err[512];
 	int pid, rc;
@@ -123,13 +134,17 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 		{ "nqn", required_argument, NULL, 'n' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "keep-disks", no_argument, NULL, OPT_KEEP_DISKS },
 		CLI_RUN_DIR_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *usage = all ? "usage: nvmfuse disconnect-all [--force] [--run-dir DIR]\n" :
-		"usage: nvmfuse disconnect -n SUBNQN | -d NAME [--force] [--run-dir DIR]\n";
+	const char *usage = all ?
+		"usage: nvmfuse disconnect-all [--force | --keep-disks] [--run-dir DIR]\n" :
+		"usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force | --keep-disks] "
+		"[--run-dir DIR]\n";
 	const char *nqn = NULL, *dev = NULL;
+	uint32_t dev_id;
 	int opt;
 
 	/* disconnect-all takes no -n/-d: getopt refuses them as unknown. */
@@ -146,6 +161,9 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 			break;
 		case OPT_FORCE:
 			g_force = true;
+			break;
+		case OPT_KEEP_DISKS:
+			g_keep_disks = true;
 			break;
 		case OPT_RUN_DIR:
 			if (cli_run_dir(optarg) < 0)
@@ -164,6 +182,23 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 	if (!all && !nqn == !dev) {
 		cli_error("give exactly one of -n SUBNQN or -d NAME");
 		return 1;
+	}
+	if (flags_conflict())
+		return 1;
+	if (leftover_name(dev ? dev : "", &dev_id)) {
+		/* A disk left behind by a daemon that died (see nvmfuse list). */
+		char err[300];
+
+		if (g_keep_disks) {
+			cli_error("--keep-disks is for controllers, not for %s", dev);
+			return 1;
+		}
+		if (leftover_delete(dev_id, g_force, err, sizeof(err)) < 0) {
+			cli_error("%s", err);
+			return 1;
+		}
+		printf("/dev/ublkb%u deleted\n", dev_id);
+		return 0;
 	}
 	return disconnect_matching(nqn, dev);
 }

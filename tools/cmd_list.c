@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* nvmfuse list: ask every controller daemon for its state. */
+/*
+ * nvmfuse list: ask every controller daemon for its state, and show the
+ * disks that daemons which died left waiting (daemon/leftover.h).
+ */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "tools/cli.h"
+#include "daemon/leftover.h"
 #include "daemon/registry.h"
 
 /* String member @key of @o, or "" (also for null and other types). */
@@ -24,6 +28,45 @@ static int ns_count(struct json_object *o)
 
 	return json_object_object_get_ex(o, "namespaces", &v) &&
 	       json_object_is_type(v, json_type_array) ? (int)json_object_array_length(v) : 0;
+}
+
+/*
+ * Disks left behind by daemons that died, waiting for one (leftover.h):
+ * "waiting_disks" in JSON (json-c, so every string is escaped), else a
+ * table after the controllers'. Nothing when there are none.
+ */
+static void list_waiting(bool json)
+{
+	struct state_disk *w;
+	struct json_object *arr;
+	int n;
+
+	if (leftover_list(&w, &n) < 0 || !n)
+		return;
+	if (!json) {
+		printf("\n%-14s %-40s %-5s %s\n", "Waiting disk", "SubNQN", "NSID", "Last daemon");
+		for (int i = 0; i < n; i++)
+			printf("/dev/ublkb%-4u %-40s %-5u %s\n", w[i].dev_id, w[i].subnqn,
+			       w[i].ns.nsid, w[i].owner);
+		free(w);
+		return;
+	}
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		char path[32];
+
+		snprintf(path, sizeof(path), "/dev/ublkb%u", w[i].dev_id);
+		json_object_object_add(o, "block_device", json_object_new_string(path));
+		json_object_object_add(o, "subnqn", json_object_new_string(w[i].subnqn));
+		json_object_object_add(o, "nsid", json_object_new_uint64(w[i].ns.nsid));
+		json_object_object_add(o, "last_daemon", json_object_new_string(w[i].owner));
+		json_object_array_add(arr, o);
+	}
+	printf(",\"waiting_disks\":%s", json_object_to_json_string_ext(arr,
+	       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+	free(w);
 }
 
 int cmd_list(int argc, char **argv)
@@ -95,9 +138,12 @@ int cmd_list(int argc, char **argv)
 		json_object_put(reply);
 	}
 	if (!strcmp(fmt, "json"))
-		printf("]}\n");
+		printf("]");
 	else if (!shown && !failed)
 		printf("no nvmfuse controllers\n");
 	reg_names_free(names, n);
+	list_waiting(!strcmp(fmt, "json"));
+	if (!strcmp(fmt, "json"))
+		printf("}\n");
 	return failed ? 1 : 0;
 }

@@ -133,6 +133,9 @@ int nvmf_ctl_request_build(const struct nvmf_ctl_request *r, char **out)
 	json_object_object_add(o, "op", json_object_new_string(op));
 	if (r->op == NVMF_CTL_DISCONNECT)
 		json_object_object_add(o, "force", json_object_new_boolean(r->force));
+	/* Only when set: a plain disconnect stays the request it always was. */
+	if (r->op == NVMF_CTL_DISCONNECT && r->keep_disks)
+		json_object_object_add(o, "keep_disks", json_object_new_boolean(true));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (s && asprintf(out, "%s\n", s) < 0)
 		*out = NULL;
@@ -181,19 +184,31 @@ int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request 
 	json_object_object_foreach(o, key, val) {
 		if (!strcmp(key, "version") || !strcmp(key, "op"))
 			continue;
-		if (r->op == NVMF_CTL_DISCONNECT && !strcmp(key, "force")) {
-			if (!json_object_is_type(val, json_type_boolean)) {
-				snprintf(err, errlen, "\"force\" is not true or false");
-				rc = -EINVAL;
-				goto out;
-			}
-			r->force = json_object_get_boolean(val);
+		bool *flag = NULL;
+
+		if (r->op == NVMF_CTL_DISCONNECT && !strcmp(key, "force"))
+			flag = &r->force;
+		else if (r->op == NVMF_CTL_DISCONNECT && !strcmp(key, "keep_disks"))
+			flag = &r->keep_disks;
+		if (flag && !json_object_is_type(val, json_type_boolean)) {
+			snprintf(err, errlen, "\"%s\" is not true or false", key);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (flag) {
+			*flag = json_object_get_boolean(val);
 			continue;
 		}
 		snprintf(err, errlen, "unknown member \"%s\" in a %s request",
 			 quote(key, strlen(key), q), op_names[r->op]);
 		rc = -EINVAL;
 		goto out;
+	}
+	if (r->force && r->keep_disks) {
+		/* One deletes the disks in use, the other keeps them all. */
+		snprintf(err, errlen, "\"force\" and \"keep_disks\" together: the disks are "
+			 "either deleted or kept");
+		rc = -EINVAL;
 	}
 out:
 	json_object_put(o);

@@ -13,6 +13,7 @@
  *                     the end of the client's writes):
  *                       {"version":1,"op":"info"}
  *                       {"version":1,"op":"disconnect","force":false}
+ *                       {"version":1,"op":"disconnect","keep_disks":true}
  *   daemon -> client: one JSON object on one line, then the daemon closes:
  *                       {"version":1,"ok":true, ...op's members}
  *                       {"version":1,"ok":false,"error":"one line, the cause"}
@@ -22,6 +23,9 @@
  *                                    documents under list -o json
  *   disconnect  "force": bool        "pid": the daemon's pid; it tears
  *               (optional, false)    down after answering, then exits
+ *               "keep_disks": bool   (with keep_disks: it exits leaving its
+ *               (optional, false;    ublk disks waiting for the next daemon,
+ *               not with force)      daemon/state.h)
  *
  * A request whose version is not NVMF_CTL_VERSION, whose op is unknown, or
  * that has a member its op does not define or a member of the wrong type,
@@ -54,6 +58,7 @@ enum nvmf_ctl_op {
 struct nvmf_ctl_request {
 	enum nvmf_ctl_op op;
 	bool force;		/* disconnect: even while a disk is in use */
+	bool keep_disks;	/* disconnect: leave the disks to the next daemon */
 };
 
 /* "info", "disconnect"; NULL for a value outside the enum. */
@@ -70,7 +75,8 @@ int nvmf_ctl_request_build(const struct nvmf_ctl_request *r, char **out);
  * allowed) and fill @r. Whitespace may follow the object; nothing else.
  * Returns 0, or with @err set: -EBADMSG (not one JSON object), -EPROTO (a
  * version other than NVMF_CTL_VERSION), -EOPNOTSUPP (unknown op), -EINVAL
- * (a missing, unknown or mistyped member), -ENOMEM.
+ * (a missing, unknown or mistyped member, or force and keep_disks both
+ * true), -ENOMEM.
  */
 int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request *r, char *err,
 			   size_t errlen);

@@ -69,8 +69,7 @@ static int connect_to(const char *name)
 	return fd;
 }
 
-/* A socket file nobody listens on is left over from a daemon that died. */
-static bool is_stale(const char *name)
+bool reg_is_dead(const char *name)
 {
 	int fd = connect_to(name);
 
@@ -227,7 +226,7 @@ int reg_reserve(int want, char name[REG_NAME_MAX], int *claim_fd, char *err, siz
 			close(cfd);
 			continue;
 		}
-		if (access(sa.sun_path, F_OK) == 0 && !is_stale(name)) {
+		if (access(sa.sun_path, F_OK) == 0 && !reg_is_dead(name)) {
 			snprintf(why, sizeof(why), "%.200s answers", sa.sun_path);
 			close(cfd);
 			continue;
@@ -290,7 +289,7 @@ int reg_names(char ***names, int *n)
 		nm = strndup(de->d_name, len - 5);
 		if (!nm)
 			break;
-		if (is_stale(nm)) {
+		if (reg_is_dead(nm)) {
 			reg_release(nm);
 			free(nm);
 			continue;
@@ -484,7 +483,7 @@ int reg_accept(int listen_fd, struct nvmf_ctl_request *rq)
 		return -errno;
 	rc = recv_until(fd, buf, sizeof(buf), true, deadline, &len);
 	if (rc == 0 && len == 0) {
-		close(fd);	/* a probe (is_stale), or a client gone */
+		close(fd);	/* a probe (reg_is_dead), or a client gone */
 		return -ENODATA;
 	}
 	if (rc == -EMSGSIZE)

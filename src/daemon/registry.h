@@ -20,6 +20,10 @@
  * kernel allocates them (UBLK_U_CMD_ADD_DEV with dev_id -1). Allocation in
  * one run dir is also serialized by flock(RUNDIR/.lock); nothing holds
  * either lock across network waits.
+ *
+ * A daemon that dies leaves its socket (stale: nobody listens) and its
+ * records (daemon/state.h); the next daemon for the same target takes its
+ * name again, and with it the claim the kernel dropped at the death.
  */
 #ifndef NVMFUSE_REGISTRY_H
 #define NVMFUSE_REGISTRY_H
@@ -40,6 +44,11 @@ const char *reg_claim_dir(void);
  * with one line in @err: -EEXIST names what holds an explicit @want.
  */
 int reg_reserve(int want, char name[REG_NAME_MAX], int *claim_fd, char *err, size_t errlen);
+/*
+ * Is no daemon @name there: its socket absent, or left over from a daemon
+ * that died (nobody listens)?
+ */
+bool reg_is_dead(const char *name);
 /* Remove @name's socket (the daemon does this when it exits). */
 void reg_release(const char *name);
 /* Sorted names of registered controllers; stale sockets are removed. */

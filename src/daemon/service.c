@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -23,6 +24,7 @@
 #include "cuse/cuse.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
+#include "daemon/state.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
@@ -69,6 +71,8 @@ struct daemon {
 	struct ublk_dev **ublk;		/* one per namespace when --no-ublk is absent */
 	int nr_ublk;
 	char name[REG_NAME_MAX];
+	char warnings[1024];		/* lines for the command, after its PID line */
+	bool keep_disks;		/* leave the disks to the next daemon (handover) */
 	int listen_fd;
 	int claim_fd;			/* the host-wide claim on the instance (registry.h) */
 	int sig_fd;			/* SIGTERM, SIGINT: stop (and cancel a connect) */
@@ -214,19 +218,183 @@ static struct json_object *info_json(const struct daemon *d)
 
 /* ---------------------------------------------------------------- daemon */
 
+/* A warning for the log and for the command that started us. Main thread. */
+static void warn_user(struct daemon *d, const char *msg)
+{
+	size_t off = strlen(d->warnings);
+
+	nvmf_warn("%s", msg);
+	if (off + strlen(msg) + 2 < sizeof(d->warnings))
+		snprintf(d->warnings + off, sizeof(d->warnings) - off, "%s\n", msg);
+}
+
+/* Record disk @u in the run dir, for a daemon after us (daemon/state.h). */
+static void disk_record(struct daemon *d, struct ublk_dev *u)
+{
+	struct state_disk rec = { .dev_id = ublk_dev_id(u), .ns = *ublk_dev_ns(u) };
+	int rc;
+
+	snprintf(rec.owner, sizeof(rec.owner), "%s", d->name);
+	snprintf(rec.subnqn, sizeof(rec.subnqn), "%s", d->ctrl->opts.subnqn);
+	rc = state_disk_save(&rec);
+	if (rc < 0)
+		nvmf_warn("%s: cannot record it in %s: %s (it cannot be recovered if this "
+			  "daemon dies)", ublk_dev_path(u), reg_rundir(), strerror(-rc));
+}
+
+/* Delete disk @u (consumed) and its record. Main thread. */
+static void disk_delete(struct ublk_dev *u)
+{
+	uint32_t id = ublk_dev_id(u);
+
+	ublk_dev_destroy(u);
+	state_disk_remove(id);
+}
+
+/* Has process @pid ended (gone, or a zombie nobody reaped yet)? */
+static bool pid_gone(int pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool zombie = false;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		zombie = p[1] == ' ' && p[2] == 'Z';
+	fclose(f);
+	return zombie;
+}
+
+/*
+ * Take over disk @r for namespace @ns, the caller holding its lock. 0 and
+ * the disk; -ENOENT when there is nothing to take (no such device, or one
+ * live or dead rather than waiting); another -errno when the disk waits
+ * but is not taken: it is left exactly as it is, and the reason is logged
+ * and reported. Main thread.
+ */
+static int ublk_recover_try(struct daemon *d, const struct state_disk *r,
+			    const struct nvmf_ns *ns, struct ublk_dev **out)
+{
+	struct ublk_dev_state st;
+	char why[300], msg[512];
+	int rc;
+
+	rc = ublk_dev_probe(r->dev_id, &st);
+	if (rc == -ENODEV) {
+		nvmf_info("/dev/ublkb%u (namespace %u) no longer exists: record removed",
+			  r->dev_id, r->ns.nsid);
+		state_disk_remove(r->dev_id);
+		return -ENOENT;
+	}
+	/*
+	 * Its server is gone but the kernel has not quiesced it yet (the dead
+	 * process's rings are still being torn down): wait for that, a few
+	 * seconds at most.
+	 */
+	for (int t = 0; rc == 0 && !st.quiesced && st.pid > 0 && pid_gone(st.pid) && t < 100;
+	     t++) {
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		rc = ublk_dev_probe(r->dev_id, &st);
+	}
+	/* Live: someone else serves it. Dead: no disk left to save. */
+	if (rc < 0 || !st.quiesced)
+		return -ENOENT;
+	if (!state_ns_same(&r->ns, ns, why, sizeof(why))) {
+		rc = -ESTALE;
+	} else {
+		rc = ublk_dev_recover(d->ctrl, ns->nsid, r->dev_id, out, why, sizeof(why));
+		if (rc == -ENOENT)
+			rc = -ENODEV;	/* -ENOENT means "nothing to take" here */
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "/dev/ublkb%u not recovered: %s; it is left as it is",
+			 r->dev_id, why);
+		warn_user(d, msg);
+		return rc;
+	}
+	nvmf_warn("%s recovered for namespace %u, left by %s (daemon died)", ublk_dev_path(*out),
+		  ns->nsid, r->owner);
+	disk_record(d, *out);
+	return 0;
+}
+
+/*
+ * Take over the disk a daemon that died left for namespace @ns, if there
+ * is one (a record with this subsystem and NSID, a device the kernel holds
+ * QUIESCED). Returns 0 and the disk, -ENOENT when there is none to take,
+ * or another -errno when one was there but is not taken: it is then left
+ * exactly as it is (never deleted: it may be mounted), and the reason is
+ * logged and reported to the command. Main thread.
+ */
+static int ublk_recover_one(struct daemon *d, const struct nvmf_ns *ns, struct ublk_dev **out)
+{
+	struct state_disk *recs;
+	int n, rc = -ENOENT;
+
+	if (state_disks_load(&recs, &n) < 0)
+		return -ENOENT;
+	for (int i = 0; i < n && rc != 0; i++) {
+		const struct state_disk *r = &recs[i];
+		int prc, lock;
+
+		if (strcmp(r->subnqn, d->ctrl->opts.subnqn) || r->ns.nsid != ns->nsid)
+			continue;
+		lock = state_disk_lock(r->dev_id);
+		if (lock < 0) {
+			nvmf_info("/dev/ublkb%u: another process is taking it over (%s)", r->dev_id,
+				  strerror(-lock));
+			continue;
+		}
+		prc = ublk_recover_try(d, r, ns, out);
+		close(lock);
+		if (prc != -ENOENT)
+			rc = prc;
+	}
+	free(recs);
+	return rc;
+}
+
+/*
+ * A disk for namespace @ns: the one a daemon that died left for it if it
+ * can be taken over, else a new one. Main thread.
+ */
+static int ublk_attach(struct daemon *d, const struct nvmf_ns *ns, struct ublk_dev **out,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	if (ublk_recover_one(d, ns, out) == 0)
+		return 0;
+	rc = ublk_dev_create(d->ctrl, ns->nsid, out, err, errlen);
+	if (rc == 0)
+		disk_record(d, *out);
+	return rc;
+}
+
 static void ublk_destroy_all(struct daemon *d)
 {
 	for (int i = 0; i < d->nr_ublk; i++)
-		ublk_dev_destroy(d->ublk[i]);
+		disk_delete(d->ublk[i]);
 	free(d->ublk);
 	d->ublk = NULL;
 	d->nr_ublk = 0;
 }
 
-/* One ublk disk per namespace; on failure none is left. */
+/*
+ * One ublk disk per namespace, taken over from a daemon that died where
+ * possible. On failure none is left, unless a disk was taken over: then
+ * the daemon must live on to serve it, and the namespace that failed has
+ * no disk (logged, reported).
+ */
 static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 {
 	struct nvmf_ns *ns;
+	bool recovered = false;
 	int n, rc;
 
 	rc = nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &n);
@@ -238,10 +406,19 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		rc = ublk_dev_create(d->ctrl, ns[i].nsid, &d->ublk[i], err, errlen);
+		rc = ublk_attach(d, &ns[i], &d->ublk[d->nr_ublk], err, errlen);
+		if (rc < 0 && recovered) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "namespace %u: no disk: %s", ns[i].nsid, err);
+			warn_user(d, msg);
+			rc = 0;
+			continue;
+		}
 		if (rc < 0)
 			break;
-		d->nr_ublk = i + 1;
+		recovered |= ublk_dev_recovered(d->ublk[d->nr_ublk]);
+		d->nr_ublk++;
 	}
 	free(ns);
 	if (rc < 0)
@@ -289,7 +466,7 @@ static void ublk_sync(struct daemon *d)
 			continue;
 		nvmf_warn("namespace %u is gone or changed: removing %s",
 			  ublk_dev_nsid(d->ublk[i]), ublk_dev_path(d->ublk[i]));
-		ublk_dev_destroy(d->ublk[i]);
+		disk_delete(d->ublk[i]);
 		d->ublk[i--] = d->ublk[--d->nr_ublk];
 	}
 	/*
@@ -313,8 +490,7 @@ static void ublk_sync(struct daemon *d)
 		if (!bigger)
 			break;
 		d->ublk = bigger;
-		if (ublk_dev_create(d->ctrl, ns[j].nsid, &d->ublk[d->nr_ublk], err,
-				    sizeof(err)) < 0) {
+		if (ublk_attach(d, &ns[j], &d->ublk[d->nr_ublk], err, sizeof(err)) < 0) {
 			nvmf_warn("namespace %u: no disk: %s", ns[j].nsid, err);
 			continue;
 		}
@@ -393,16 +569,20 @@ static void shut_down(struct daemon *d)
 	nvmf_info("shutdown: association closed in %.0f ms (%.0f ms in all)", ms_since(t),
 		  ms_since(t0));
 	d->ctrl = NULL;
+	state_daemon_remove(d->name);
 	reg_release(d->name);
 }
 
-/* The reply to disconnect: refused while a disk is in use, unless forced. */
-static struct json_object *disconnect_reply(struct daemon *d, bool force)
+/*
+ * The reply to disconnect: refused while a disk is in use, unless forced;
+ * with @keep_disks a handover (leave()): the disks stay, mounted or not.
+ */
+static struct json_object *disconnect_reply(struct daemon *d, bool force, bool keep_disks)
 {
 	struct json_object *r;
 	char why[128], msg[300];
 
-	for (int i = 0; !force && i < d->nr_ublk; i++) {
+	for (int i = 0; !force && !keep_disks && i < d->nr_ublk; i++) {
 		if (ublk_dev_in_use(d->ublk[i], why, sizeof(why))) {
 			snprintf(msg, sizeof(msg), "%s is %s: unmount or close it, or use --force",
 				 ublk_dev_path(d->ublk[i]), why);
@@ -414,12 +594,33 @@ static struct json_object *disconnect_reply(struct daemon *d, bool force)
 	 * exit, with its own bound, and whatever that bound says, the
 	 * teardown here runs to its end.
 	 */
-	nvmf_info("disconnect requested%s", force ? " (forced)" : "");
+	nvmf_info("disconnect requested%s", keep_disks ? ", keeping the disks for the next daemon" :
+		  force ? " (forced)" : "");
 	r = nvmf_ctl_reply_ok();
 	if (r)
 		json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
+	d->keep_disks = keep_disks;
 	d->stop = true;
 	return r;
+}
+
+/*
+ * Hand the disks over to the next daemon (an upgrade, a restart): end the
+ * process at once, as a crash would, but on purpose. The kernel quiesces
+ * the disks and keeps their I/O, also the requests this process had taken
+ * (re-issued to the next daemon, see ublk_dev_create()), and removes the
+ * CUSE nodes with their /dev/cuse files; the records stay, so the next
+ * connect takes the disks and this name over. Nothing is shut down
+ * cleanly on purpose: stopping the queues, or failing held I/O so that
+ * the CUSE threads can be joined, would complete the disks' requests
+ * with errors. Does not return. Main thread.
+ */
+static void leave(struct daemon *d)
+{
+	reg_release(d->name);
+	nvmf_warn("leaving %d disk(s) to the next daemon: exiting without deleting them",
+		  d->nr_ublk);
+	_exit(0);
 }
 
 /* One control request (daemon/ctl_proto.h), bounded. Main thread. */
@@ -442,7 +643,7 @@ static void serve_client(struct daemon *d)
 			json_object_put(info);
 		break;
 	case NVMF_CTL_DISCONNECT:
-		r = disconnect_reply(d, rq.force);
+		r = disconnect_reply(d, rq.force, rq.keep_disks);
 		break;
 	}
 	reg_reply(fd, r);
@@ -791,9 +992,9 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
 	struct nvmf_ctrl_opts o;
-	char err[512], msg[700];
+	char err[512], msg[700], dead[REG_NAME_MAX] = "";
 	sigset_t mask, hup;
-	int rc;
+	int rc, want;
 
 	/*
 	 * Blocked in every thread (the engine's start later, inheriting the
@@ -823,13 +1024,36 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 	}
 
-	d.listen_fd = reg_reserve(a->instance, d.name, &d.claim_fd, err, sizeof(err));
+	/*
+	 * A daemon for this target that died: take its name, so the CUSE
+	 * nodes come back under the same paths (its disks are taken over
+	 * below), and with the name its host-wide claim, which the kernel
+	 * dropped when that daemon ended. Its nodes and its claim go away with
+	 * its last file descriptors, not all at once: a name still held is
+	 * tried again for a moment. If someone else took the name meanwhile,
+	 * any free one will do.
+	 */
+	want = a->instance;
+	if (want < 0 && state_daemon_find_dead(&a->ctrl, dead) == 0 &&
+	    sscanf(dead, "nvme%d", &want) == 1 && want >= 0) {
+		for (int t = 0; t < 40; t++) {
+			d.listen_fd = reg_reserve(want, d.name, &d.claim_fd, err, sizeof(err));
+			if (d.listen_fd != -EEXIST)
+				break;
+			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		}
+		if (d.listen_fd < 0)
+			nvmf_info("cannot take the name of %s, which died: %s", dead, err);
+	}
+	if (d.listen_fd < 0)
+		d.listen_fd = reg_reserve(a->instance, d.name, &d.claim_fd, err, sizeof(err));
 	if (d.listen_fd < 0)
 		goto fail;
 	nvmf_log_set_ctrl(d.name);
 	if (a->log_file) {
 		char path[256];	/* the socket path (sun_path) is shorter */
 
+		/* Appended to: a daemon that takes over a name goes on with its log. */
 		snprintf(path, sizeof(path), "%s/%s.log", reg_rundir(), d.name);
 		rc = nvmf_log_open(path);
 		if (rc < 0) {
@@ -845,6 +1069,8 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 				nvmf_warn("cannot report to the parent: %s", strerror(errno));
 		}
 	}
+	if (a->instance < 0 && !strcmp(dead, d.name))
+		nvmf_warn("taking over from %s, which died", dead);
 	o = a->ctrl;
 	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
 	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
@@ -860,6 +1086,11 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		reg_release(d.name);
 		goto fail;
 	}
+	rc = state_daemon_save(d.name, &d.ctrl->opts);
+	if (rc < 0)
+		nvmf_warn("cannot record the daemon in %s: %s", reg_rundir(), strerror(-rc));
+	if (*dead && strcmp(dead, d.name))
+		state_daemon_remove(dead);	/* superseded */
 	/*
 	 * With reconnect on, I/O waits across a connection loss instead of
 	 * failing, from the start: also the partition scan of a disk being
@@ -896,18 +1127,29 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		if (d.cuse)
 			off += (size_t)snprintf(devs, sizeof(devs), ": %s", cuse_ctrl_path(d.cuse));
 		for (int i = 0; i < d.nr_ublk && off < sizeof(devs) - 40; i++)
-			off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%s",
-						off ? " " : ": ", ublk_dev_path(d.ublk[i]));
+			off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%s%s",
+						off ? " " : ": ", ublk_dev_path(d.ublk[i]),
+						ublk_dev_recovered(d.ublk[i]) ? " (recovered)" : "");
 		snprintf(msg, sizeof(msg), "OK %s: connected to %s at %s %s:%s, cntlid %u, "
 			 "%d I/O queue(s), %d namespace(s)%s\n", d.name, d.ctrl->opts.subnqn,
 			 d.ctrl->opts.transport, d.ctrl->opts.traddr, d.ctrl->opts.trsvcid,
 			 d.ctrl->cntlid, d.ctrl->nr_ioq, d.ctrl->nr_ns, devs);
 	}
 	if (report_fd >= 0) {
+		/* "WARN <line>" for each warning, then the verdict. */
+		for (char *line = d.warnings, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+			char w[1100];
+
+			snprintf(w, sizeof(w), "WARN %.*s\n", (int)(nl - line), line);
+			if (write(report_fd, w, strlen(w)) < 0)
+				break;
+		}
 		if (write(report_fd, msg, strlen(msg)) < 0)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
 		close(report_fd);
 	} else {
+		if (*d.warnings)
+			fprintf(stderr, "%s", d.warnings);
 		fputs(msg + 3, stdout);
 		fflush(stdout);
 	}
@@ -919,6 +1161,8 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	}
 
 	rc = daemon_loop(&d);
+	if (d.keep_disks)
+		leave(&d);
 	shut_down(&d);
 	close(d.listen_fd);
 	close(d.claim_fd);	/* the nodes are gone: the instance is free */

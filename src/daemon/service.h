@@ -7,7 +7,9 @@
  * registry socket (daemon/registry.h), and keeps the association alive:
  * reconnecting after a loss, revalidating namespaces, resetting on
  * request, and tearing everything down, bounded, on disconnect or
- * SIGTERM.
+ * SIGTERM. A daemon that dies leaves its ublk disks waiting in the
+ * kernel; the next one for the same subsystem takes them over, and the
+ * dead one's name, from what it recorded in the run dir (daemon/state.h).
  *
  * Lifecycle (main thread):
  *

@@ -464,24 +464,28 @@ static void check_cm_events(struct rdma_qpair *rq)
 }
 
 /*
- * Consume completion-channel events (each one disarms the CQ), poll the CQ
- * empty, and re-arm it when an event was consumed, then poll once more for
- * completions that raced the arming.
+ * Consume the completion-channel event, if any (each one disarms the CQ,
+ * so at most one is pending), poll the CQ empty, and re-arm it when an
+ * event was consumed, then poll once more for completions that raced the
+ * arming. When the event loop knows the channel fd is not readable
+ * (qp.rx_idle), no read just to hear EAGAIN: the CQ itself is polled in
+ * user space. *@event tells whether an event was consumed.
  */
-static int poll_cq(struct rdma_qpair *rq)
+static int poll_cq(struct rdma_qpair *rq, bool *event)
 {
 	struct ibv_wc wc[RDMA_POLL_BATCH];
 	struct ibv_cq *cq;
 	void *ctx;
 	bool rearm = false;
 
-	while (ibv_get_cq_event(rq->comp_ch, &cq, &ctx) == 0) {
+	if (!rq->qp.rx_idle && ibv_get_cq_event(rq->comp_ch, &cq, &ctx) == 0) {
 		if (++rq->cq_unacked >= RDMA_CQ_ACK_BATCH) {
 			ibv_ack_cq_events(rq->cq, rq->cq_unacked);
 			rq->cq_unacked = 0;
 		}
 		rearm = true;
 	}
+	*event = rearm;
 	for (;;) {
 		int n = ibv_poll_cq(rq->cq, RDMA_POLL_BATCH, wc);
 
@@ -499,20 +503,27 @@ static int poll_cq(struct rdma_qpair *rq)
 	}
 }
 
+/*
+ * The queue pair's epoll set holds the completion channel and the CM
+ * channel. A wake-up that brought no completion event is the CM's (or
+ * stale): only then read CM events, so the I/O path does not pay a
+ * read(2) per wake-up to hear EAGAIN from the CM channel. Level-triggered:
+ * a CM event that came with a completion event wakes the loop again.
+ */
 static int rdma_process(struct nvmf_qpair *qp)
 {
 	struct rdma_qpair *rq = to_rdma(qp);
+	bool event = false;
 	int rc;
 
 	if (qp->state == NVMF_QP_FAILED)
 		return qp->err;
 	rq->completed = 0;
-	check_cm_events(rq);
-	if (qp->state != NVMF_QP_FAILED) {
-		rc = poll_cq(rq);
-		if (rc < 0)
-			rdma_fatal(rq, rc, "polling the completion queue failed");
-	}
+	rc = poll_cq(rq, &event);
+	if (rc < 0)
+		rdma_fatal(rq, rc, "polling the completion queue failed");
+	if (qp->state != NVMF_QP_FAILED && !qp->rx_idle && !event)
+		check_cm_events(rq);
 	if (qp->state != NVMF_QP_FAILED)
 		start_waiting(rq);
 	if (qp->state == NVMF_QP_FAILED)

@@ -8,6 +8,13 @@
  *
  * Per tag: FETCH_REQ -> (request arrives) -> NVMe command -> completion ->
  * COMMIT_AND_FETCH_REQ with the result, all on the worker thread.
+ *
+ * User recovery: disks are created with UBLK_F_USER_RECOVERY, so when the
+ * daemon dies (crash, kill -9) the kernel keeps /dev/ublkbN, quiesces it
+ * (state QUIESCED) and queues new I/O until a new daemon takes over:
+ * GET_DEV_INFO (QUIESCED, the old /dev/ublkcN closed) -> START_USER_RECOVERY
+ * -> open /dev/ublkcN, mmap and FETCH_REQ every tag on each queue's worker
+ * -> END_USER_RECOVERY, and the queued requests flow again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -79,7 +86,8 @@ struct ublk_dev {
 	bool ctl_ok;
 	int cdev_fd;
 	struct ublksrv_ctrl_dev_info info;
-	bool added, started;
+	bool added, started;		/* ours to stop and delete */
+	bool recovered;			/* taken over from a daemon that died */
 	struct ublk_queue *queues;
 	int nr_queues;
 	char path[32];
@@ -468,13 +476,45 @@ static int find_ns(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out)
 	return rc;
 }
 
-int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, char *err,
+/* Open /dev/ublk-control and its SQE128 ring for @d. */
+static int ctl_open(struct ublk_dev *d, char *err, size_t errlen)
+{
+	int rc;
+
+	d->ctl_fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
+	if (d->ctl_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open %s: %s%s", UBLK_CONTROL, strerror(errno),
+			 errno == ENOENT ? " (load the ublk_drv module)" : "");
+		return rc;
+	}
+	rc = io_uring_queue_init(4, &d->ctl, IORING_SETUP_SQE128);
+	if (rc < 0) {
+		snprintf(err, errlen, "io_uring for ublk control: %s", strerror(-rc));
+		return rc;
+	}
+	d->ctl_ok = true;
+	return 0;
+}
+
+static void ctl_close(struct ublk_dev *d)
+{
+	if (d->ctl_ok)
+		io_uring_queue_exit(&d->ctl);
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
+	d->ctl_ok = false;
+	d->ctl_fd = -1;
+}
+
+/*
+ * A disk object for namespace @nsid, its control fd and ring open, nothing
+ * asked of the kernel yet. The namespace must fit a ublk disk.
+ */
+static int dev_open(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, char *err,
 		    size_t errlen)
 {
-	struct ublk_params params;
 	struct ublk_dev *d;
-	uint64_t features = 0;
-	uint32_t max_io;
 	int rc;
 
 	if (!c->nr_ioq || !c->io_workers) {
@@ -486,6 +526,7 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 		return -ENOMEM;
 	d->c = c;
 	d->ctl_fd = d->cdev_fd = -1;
+	d->info.dev_id = (uint32_t)-1;
 	if (find_ns(c, nsid, &d->ns) < 0) {
 		snprintf(err, errlen, "namespace %u is not active", nsid);
 		free(d);
@@ -500,21 +541,70 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 		free(d);
 		return -EOPNOTSUPP;
 	}
+	rc = ctl_open(d, err, errlen);
+	if (rc < 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	ublk_dev_destroy(d);
+	return rc;
+}
 
-	d->ctl_fd = open(UBLK_CONTROL, O_RDWR | O_CLOEXEC);
-	if (d->ctl_fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open %s: %s%s", UBLK_CONTROL, strerror(errno),
-			 errno == ENOENT ? " (load the ublk_drv module)" : "");
-		goto fail;
+/*
+ * Open /dev/ublkcN and start every queue on its worker: each queue's
+ * worker mmaps its descriptors and sends FETCH_REQ for every tag. ublk
+ * queue q is served by the worker of NVMe I/O queue q (modulo the queue
+ * count, which a recovered disk may have from an association with more
+ * queues).
+ */
+static int queues_start(struct ublk_dev *d, char *err, size_t errlen)
+{
+	struct nvmf_ctrl *c = d->c;
+	int rc;
+
+	snprintf(d->path, sizeof(d->path), "/dev/ublkb%u", d->info.dev_id);
+	snprintf(d->cpath, sizeof(d->cpath), "/dev/ublkc%u", d->info.dev_id);
+	d->cdev_fd = open_retry(d->cpath, O_RDWR);
+	if (d->cdev_fd < 0) {
+		rc = d->cdev_fd;
+		snprintf(err, errlen, "cannot open %s: %s", d->cpath, strerror(-rc));
+		return rc;
 	}
-	rc = io_uring_queue_init(4, &d->ctl, IORING_SETUP_SQE128);
-	if (rc < 0) {
-		snprintf(err, errlen, "io_uring for ublk control: %s", strerror(-rc));
-		goto fail;
+	d->nr_queues = d->info.nr_hw_queues;
+	d->queues = calloc((size_t)d->nr_queues, sizeof(*d->queues));
+	if (!d->queues) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
-	d->ctl_ok = true;
-	d->info.dev_id = (uint32_t)-1;
+	for (int i = 0; i < d->nr_queues; i++) {
+		struct ublk_queue *q = &d->queues[i];
+
+		q->d = d;
+		q->q_id = (uint16_t)i;
+		q->w = c->io_workers[i % c->nr_ioq];
+		nvmf_worker_call(q->w, queue_init, q);
+		if (q->err) {
+			rc = q->err;
+			snprintf(err, errlen, "ublk queue %d setup failed: %s", i, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, char *err,
+		    size_t errlen)
+{
+	struct ublk_params params;
+	struct ublk_dev *d;
+	uint64_t features = 0;
+	uint32_t max_io;
+	int rc;
+
+	rc = dev_open(c, nsid, &d, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = ctrl_cmd(d, UBLK_U_CMD_GET_FEATURES, (uint64_t)(uintptr_t)&features, sizeof(features), 0);
 	if (rc < 0) {
 		snprintf(err, errlen, "ublk GET_FEATURES failed: %s (kernel older than 6.5?)",
@@ -528,7 +618,29 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 	d->info.queue_depth = c->io_depth;
 	d->info.max_io_buf_bytes = max_io;
 	d->info.dev_id = (uint32_t)-1;
-	d->info.flags = 0;
+	/*
+	 * User recovery, with REISSUE: when the daemon dies, the requests it
+	 * had taken from the kernel but not completed are queued again and
+	 * sent to the next daemon, instead of failing with EIO (which a
+	 * mounted ext4 turns into an aborted journal and a read-only file
+	 * system, and fio into errors). Sending them again is safe because
+	 * every operation this server turns a request into is idempotent:
+	 * NVMe Read, Write (same data to the same LBAs), Flush, Write Zeroes
+	 * and Dataset Management deallocate give the same result whether the
+	 * target ran the first copy or not. The kernel had not completed the
+	 * request, so nothing newer to those blocks can have been issued on
+	 * top of it by a well-behaved user (the block layer never orders
+	 * overlapping in-flight writes); this is the same replay the kernel's
+	 * own NVMe host does after a reconnect, and the one this daemon does
+	 * for held requests. Without REISSUE (plain USER_RECOVERY) those
+	 * requests would fail: no data risk, but the file system would not
+	 * survive the restart, which is the point of recovery.
+	 */
+	if ((features & UBLK_F_USER_RECOVERY) && (features & UBLK_F_USER_RECOVERY_REISSUE))
+		d->info.flags = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
+	else
+		nvmf_warn("ublk without user recovery (features 0x%llx): the disk will not "
+			  "survive the daemon", (unsigned long long)features);
 	{
 		struct ublksrv_ctrl_cmd cmd = {
 			.dev_id = (uint32_t)-1,
@@ -559,35 +671,9 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 	d->added = true;
 	if (d->info.nr_hw_queues < c->nr_ioq)
 		nvmf_info("ublk uses %u of %d queues (CPU count)", d->info.nr_hw_queues, c->nr_ioq);
-	snprintf(d->path, sizeof(d->path), "/dev/ublkb%u", d->info.dev_id);
-	snprintf(d->cpath, sizeof(d->cpath), "/dev/ublkc%u", d->info.dev_id);
-	d->cdev_fd = open_retry(d->cpath, O_RDWR);
-	if (d->cdev_fd < 0) {
-		rc = d->cdev_fd;
-		snprintf(err, errlen, "cannot open %s: %s", d->cpath, strerror(-rc));
+	rc = queues_start(d, err, errlen);
+	if (rc < 0)
 		goto fail;
-	}
-
-	d->nr_queues = d->info.nr_hw_queues;
-	d->queues = calloc((size_t)d->nr_queues, sizeof(*d->queues));
-	if (!d->queues) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (int i = 0; i < d->nr_queues; i++) {
-		struct ublk_queue *q = &d->queues[i];
-
-		q->d = d;
-		q->q_id = (uint16_t)i;
-		q->w = c->io_workers[i];
-		nvmf_worker_call(q->w, queue_init, q);
-		if (q->err) {
-			rc = q->err;
-			snprintf(err, errlen, "ublk queue %d setup failed: %s", i, strerror(-rc));
-			goto fail;
-		}
-	}
 	set_params(d, &params);
 	rc = ctrl_cmd(d, UBLK_U_CMD_SET_PARAMS, (uint64_t)(uintptr_t)&params, sizeof(params), 0);
 	if (rc < 0) {
@@ -600,12 +686,149 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 		goto fail;
 	}
 	d->started = true;
-	nvmf_info("%s: namespace %u, %llu bytes, %u queue(s) x %u", d->path, nsid,
+	nvmf_info("%s: namespace %u, %llu bytes, %u queue(s) x %u%s", d->path, nsid,
 		  (unsigned long long)(d->ns.nsze << d->lba_shift), d->info.nr_hw_queues,
-		  d->info.queue_depth);
+		  d->info.queue_depth,
+		  (d->info.flags & UBLK_F_USER_RECOVERY) ? ", survives a daemon restart" : "");
 	*out = d;
 	return 0;
 fail:
+	ublk_dev_destroy(d);
+	return rc;
+}
+
+int ublk_dev_probe(uint32_t dev_id, struct ublk_dev_state *out)
+{
+	struct ublk_dev d = { .ctl_fd = -1, .cdev_fd = -1 };
+	struct ublksrv_ctrl_dev_info info;
+	char err[128];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = ctl_open(&d, err, sizeof(err));
+	if (rc == 0) {
+		d.info.dev_id = dev_id;
+		rc = ctrl_cmd(&d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&info,
+			      sizeof(info), 0);
+	}
+	ctl_close(&d);
+	if (rc < 0)
+		return rc;
+	out->state = info.state;
+	out->pid = info.ublksrv_pid;
+	out->recoverable = (info.flags & UBLK_F_USER_RECOVERY) != 0;
+	out->quiesced = info.state == UBLK_S_DEV_QUIESCED;
+	return 0;
+}
+
+const char *ublk_state_str(unsigned int state)
+{
+	switch (state) {
+	case UBLK_S_DEV_DEAD:
+		return "dead";
+	case UBLK_S_DEV_LIVE:
+		return "live";
+	case UBLK_S_DEV_QUIESCED:
+		return "quiesced";
+	default:
+		return "unknown";
+	}
+}
+
+int ublk_dev_recover(struct nvmf_ctrl *c, uint32_t nsid, uint32_t dev_id, struct ublk_dev **out,
+		     char *err, size_t errlen)
+{
+	struct ublk_params want, have;
+	struct ublk_dev *d;
+	int rc;
+
+	rc = dev_open(c, nsid, &d, err, errlen);
+	if (rc < 0)
+		return rc;
+	d->info.dev_id = dev_id;
+	snprintf(d->path, sizeof(d->path), "/dev/ublkb%u", dev_id);
+	rc = ctrl_cmd(d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&d->info, sizeof(d->info), 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", d->path, rc == -ENODEV ? "no such ublk device" :
+			 strerror(-rc));
+		goto fail;
+	}
+	/* The kernel's answer is checked like any other input. */
+	if (d->info.dev_id != dev_id || !d->info.nr_hw_queues || !d->info.queue_depth ||
+	    d->info.queue_depth > UBLK_MAX_QUEUE_DEPTH || d->info.max_io_buf_bytes < 4096) {
+		rc = -EPROTO;
+		snprintf(err, errlen, "%s: implausible device info (queues %u, depth %u)",
+			 d->path, d->info.nr_hw_queues, d->info.queue_depth);
+		goto fail;
+	}
+	if (!(d->info.flags & UBLK_F_USER_RECOVERY)) {
+		rc = -EOPNOTSUPP;
+		snprintf(err, errlen, "%s was created without user recovery", d->path);
+		goto fail;
+	}
+	if (d->info.state != UBLK_S_DEV_QUIESCED) {
+		rc = -EBUSY;
+		snprintf(err, errlen, "%s is %s%s, not waiting for a new daemon", d->path,
+			 ublk_state_str(d->info.state),
+			 d->info.state == UBLK_S_DEV_LIVE ? " (served by another process)" : "");
+		goto fail;
+	}
+	/* The disk's geometry as the kernel has it must be the namespace's now. */
+	memset(&have, 0, sizeof(have));
+	have.len = sizeof(have);
+	rc = ctrl_cmd(d, UBLK_U_CMD_GET_PARAMS, (uint64_t)(uintptr_t)&have, sizeof(have), 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: GET_PARAMS failed: %s", d->path, strerror(-rc));
+		goto fail;
+	}
+	set_params(d, &want);
+	if (have.basic.dev_sectors != want.basic.dev_sectors ||
+	    have.basic.logical_bs_shift != want.basic.logical_bs_shift) {
+		rc = -ESTALE;
+		snprintf(err, errlen, "%s has %llu sectors of %u bytes, namespace %u now %llu of %u",
+			 d->path, (unsigned long long)have.basic.dev_sectors,
+			 1u << have.basic.logical_bs_shift, nsid,
+			 (unsigned long long)want.basic.dev_sectors, 1u << want.basic.logical_bs_shift);
+		goto fail;
+	}
+	if (c->max_xfer && ((uint64_t)have.basic.max_sectors << 9) > c->max_xfer) {
+		rc = -ESTALE;
+		snprintf(err, errlen, "%s sends requests of up to %u KiB, the controller takes %u KiB",
+			 d->path, have.basic.max_sectors / 2, c->max_xfer / 1024);
+		goto fail;
+	}
+	/*
+	 * The old daemon's files (its rings, /dev/ublkcN) are released a
+	 * little after its death; until then the kernel says EBUSY.
+	 */
+	for (int i = 0;; i++) {
+		rc = ctrl_cmd(d, UBLK_U_CMD_START_USER_RECOVERY, 0, 0, 0);
+		if (rc != -EBUSY || i >= 100)
+			break;
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: START_USER_RECOVERY failed: %s%s", d->path,
+			 strerror(-rc), rc == -EBUSY ? " (the old daemon still holds it?)" : "");
+		goto fail;
+	}
+	rc = queues_start(d, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = ctrl_cmd(d, UBLK_U_CMD_END_USER_RECOVERY, 0, 0, (uint64_t)getpid());
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: END_USER_RECOVERY failed: %s", d->path, strerror(-rc));
+		goto fail;
+	}
+	/* Ours from now on: a disconnect stops and deletes it. */
+	d->added = d->started = d->recovered = true;
+	nvmf_info("%s: recovered: namespace %u, %llu bytes, %u queue(s) x %u, I/O resumed",
+		  d->path, nsid, (unsigned long long)(d->ns.nsze << d->lba_shift),
+		  d->info.nr_hw_queues, d->info.queue_depth);
+	*out = d;
+	return 0;
+fail:
+	/* Never deleted here: the disk is the user's, mounted maybe. */
 	ublk_dev_destroy(d);
 	return rc;
 }
@@ -649,10 +872,7 @@ void ublk_dev_destroy(struct ublk_dev *d)
 		if (rc < 0)
 			nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
 	}
-	if (d->ctl_ok)
-		io_uring_queue_exit(&d->ctl);
-	if (d->ctl_fd >= 0)
-		close(d->ctl_fd);
+	ctl_close(d);
 	free(d);
 }
 
@@ -664,6 +884,21 @@ const char *ublk_dev_path(const struct ublk_dev *d)
 uint32_t ublk_dev_nsid(const struct ublk_dev *d)
 {
 	return d->ns.nsid;
+}
+
+uint32_t ublk_dev_id(const struct ublk_dev *d)
+{
+	return d->info.dev_id;
+}
+
+const struct nvmf_ns *ublk_dev_ns(const struct ublk_dev *d)
+{
+	return &d->ns;
+}
+
+bool ublk_dev_recovered(const struct ublk_dev *d)
+{
+	return d->recovered;
 }
 
 bool ublk_dev_current(struct ublk_dev *d)
@@ -725,15 +960,15 @@ static bool open_by_someone(dev_t rdev, char *why, size_t len)
 	return found;
 }
 
-bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
+static bool path_in_use(const char *path, char *why, size_t len)
 {
 	struct stat st;
 	int fd;
 
-	if (stat(d->path, &st) < 0)
+	if (stat(path, &st) < 0)
 		return false;
 	/* Mounted file systems and exclusive holders make O_EXCL fail. */
-	fd = open(d->path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
 	if (fd < 0 && errno == EBUSY) {
 		snprintf(why, len, "mounted or held exclusively");
 		return true;
@@ -741,4 +976,56 @@ bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
 	if (fd >= 0)
 		close(fd);
 	return open_by_someone(st.st_rdev, why, len);
+}
+
+bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
+{
+	return path_in_use(d->path, why, len);
+}
+
+int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errlen)
+{
+	struct ublk_dev d = { .ctl_fd = -1, .cdev_fd = -1 };
+	char why[128];
+	int rc;
+
+	snprintf(d.path, sizeof(d.path), "/dev/ublkb%u", dev_id);
+	rc = ctl_open(&d, err, errlen);
+	if (rc < 0)
+		goto out;
+	d.info.dev_id = dev_id;
+	rc = ctrl_cmd(&d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&d.info, sizeof(d.info), 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", d.path, rc == -ENODEV ? "no such ublk device" :
+			 strerror(-rc));
+		goto out;
+	}
+	if (d.info.state != UBLK_S_DEV_QUIESCED) {
+		rc = -EBUSY;
+		snprintf(err, errlen, "%s is %s, not waiting for a daemon", d.path,
+			 ublk_state_str(d.info.state));
+		goto out;
+	}
+	if (!force && path_in_use(d.path, why, sizeof(why))) {
+		rc = -EBUSY;
+		snprintf(err, errlen, "%s is %s: unmount or close it, or use --force (its waiting "
+			 "I/O then fails)", d.path, why);
+		goto out;
+	}
+	/* Fails the waiting I/O and removes the disk; the kernel's object next. */
+	rc = ctrl_cmd(&d, UBLK_U_CMD_STOP_DEV, 0, 0, 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: STOP_DEV failed: %s", d.path, strerror(-rc));
+		goto out;
+	}
+	/*
+	 * Without --force nothing holds the disk and DEL_DEV returns at once;
+	 * with it a mount may hold it: do not wait for the unmount.
+	 */
+	rc = ctrl_cmd(&d, force ? UBLK_U_CMD_DEL_DEV_ASYNC : UBLK_U_CMD_DEL_DEV, 0, 0, 0);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: DEL_DEV failed: %s", d.path, strerror(-rc));
+out:
+	ctl_close(&d);
+	return rc;
 }

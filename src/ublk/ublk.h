@@ -15,6 +15,11 @@
  * whose data arrived only in part (e.g. a data digest failed on a later
  * PDU) is committed as the byte count that really arrived, so the kernel
  * re-issues the remainder; a write is never reported short.
+ *
+ * Disks outlive the daemon: they are created with ublk user recovery, so
+ * when the process dies the kernel keeps /dev/ublkbN (mounted file systems
+ * and open files stay) and holds its I/O until another process takes it
+ * over with ublk_dev_recover(). Only ublk_dev_destroy() deletes a disk.
  */
 #ifndef NVMF_UBLK_H
 #define NVMF_UBLK_H
@@ -46,6 +51,45 @@ int ublk_dev_create(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 		    size_t errlen);
 
 /*
+ * Take over disk @dev_id, left QUIESCED by a daemon that died, to serve
+ * namespace @nsid of @c (running, as for ublk_dev_create). Checks first
+ * that the kernel's device is recoverable and waiting (state QUIESCED),
+ * and that its size and block size are the namespace's now; the caller
+ * checks the namespace's identity. Then START_USER_RECOVERY, every queue
+ * fetches on its worker, END_USER_RECOVERY: the held I/O flows again,
+ * the requests the old daemon had taken are re-issued.
+ *
+ * On error returns -errno with a one-line cause in @err, and the device is
+ * left as it is, never deleted: -ENODEV no such device; -EBUSY not
+ * quiesced (live, served by someone else) or still held by the old
+ * process; -ESTALE it does not match the namespace; -EOPNOTSUPP created
+ * without recovery. Thread: the controller's owner (not a worker).
+ */
+int ublk_dev_recover(struct nvmf_ctrl *c, uint32_t nsid, uint32_t dev_id, struct ublk_dev **out,
+		     char *err, size_t errlen);
+
+/* What the kernel says about ublk device @dev_id (UBLK_CMD_GET_DEV_INFO). */
+struct ublk_dev_state {
+	unsigned int state;		/* UBLK_S_DEV_*: 0 dead, 1 live, 2 quiesced */
+	int pid;			/* the serving process, -1 or stale when none */
+	bool recoverable;		/* created with user recovery */
+	bool quiesced;			/* waiting for a new daemon (state 2) */
+};
+
+/* 0, or -ENODEV when there is no such device, or -errno. Thread: any. */
+int ublk_dev_probe(uint32_t dev_id, struct ublk_dev_state *out);
+/* "dead", "live", "quiesced" */
+const char *ublk_state_str(unsigned int state);
+
+/*
+ * Delete ublk disk @dev_id that waits for a daemon (QUIESCED), on the
+ * user's word: its waiting I/O fails. Refused (-EBUSY) when it is not
+ * waiting, or, unless @force, when it is mounted or open. Returns 0 or
+ * -errno with a one-line cause in @err. Thread: any.
+ */
+int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errlen);
+
+/*
  * Stop the disk (in-flight I/O drains first), release the queues on their
  * workers and delete the device. Consumes @d. If the kernel refuses to
  * stop it, the disk's memory is kept (logged): the kernel may still use
@@ -56,6 +100,12 @@ void ublk_dev_destroy(struct ublk_dev *d);
 /* "/dev/ublkbN" */
 const char *ublk_dev_path(const struct ublk_dev *d);
 uint32_t ublk_dev_nsid(const struct ublk_dev *d);
+/* N of /dev/ublkbN */
+uint32_t ublk_dev_id(const struct ublk_dev *d);
+/* The namespace incarnation the disk serves (identity, geometry). */
+const struct nvmf_ns *ublk_dev_ns(const struct ublk_dev *d);
+/* Was the disk taken over from a daemon that died? */
+bool ublk_dev_recovered(const struct ublk_dev *d);
 
 /*
  * Does the disk still serve the controller's namespace, or has that

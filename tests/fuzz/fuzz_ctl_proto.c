@@ -66,10 +66,13 @@ static void fuzz_request(const char *msg, size_t len, char *err, size_t errlen)
 	FZ_ASSERT(len <= NVMF_CTL_REQUEST_MAX, "accepted %zu bytes", len);
 	FZ_ASSERT(nvmf_ctl_op_str(r.op) != NULL, "accepted op %d", (int)r.op);
 	FZ_ASSERT(r.op == NVMF_CTL_DISCONNECT || !r.force, "force on op %d", (int)r.op);
+	FZ_ASSERT(r.op == NVMF_CTL_DISCONNECT || !r.keep_disks, "keep_disks on op %d", (int)r.op);
+	FZ_ASSERT(!(r.force && r.keep_disks), "force and keep_disks accepted together");
 	FZ_ASSERT(nvmf_ctl_request_build(&r, &line) == 0, "cannot build what was accepted");
 	FZ_ASSERT(nvmf_ctl_request_parse(line, strlen(line), &back, err, errlen) == 0,
 		  "its own request refused: %s", line);
-	FZ_ASSERT(back.op == r.op && back.force == r.force, "round trip changed %s", line);
+	FZ_ASSERT(back.op == r.op && back.force == r.force && back.keep_disks == r.keep_disks,
+		  "round trip changed %s", line);
 	free(line);
 }
 

@@ -27,6 +27,7 @@ static const struct {
 	{ "req-info", 0, "{\"version\":1,\"op\":\"info\"}\n" },
 	{ "req-disconnect", 0, "{\"version\":1,\"op\":\"disconnect\",\"force\":false}\n" },
 	{ "req-disconnect-force", 0, "{\"version\":1,\"op\":\"disconnect\",\"force\":true}" },
+	{ "req-disconnect-keep", 0, "{\"version\":1,\"op\":\"disconnect\",\"keep_disks\":true}\n" },
 	{ "req-v2", 0, "{\"version\":2,\"op\":\"info\"}\n" },
 	{ "req-text", 0, "disconnect force\n" },
 	{ "rep-pid", 1, "{\"version\":1,\"ok\":true,\"pid\":4242}\n" },
@@ -55,7 +56,7 @@ size_t fuzz_seed(int i, uint8_t *s, const char **name)
 static const char *const tokens[] = {
 	"{", "}", "[", "]", "\"", ",", ":", " ", "\n", "\\", "\\u0000", "\\ud800", "\\\"",
 	"0", "1", "2", "-1", "1.0", "1e400", "99999999999999999999", "true", "false", "null",
-	"\"version\"", "\"op\"", "\"force\"", "\"ok\"", "\"error\"", "\"pid\"", "\"info\"",
+	"\"version\"", "\"op\"", "\"force\"", "\"keep_disks\"", "\"ok\"", "\"error\"", "\"pid\"", "\"info\"",
 	"\"disconnect\"", "\"controller\"", "\xff", "\xc3\xa9", "\xed\xa0\x80", "NaN", "'",
 	"/*", "[[[[[[[[[[[[", "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{",
 };

@@ -12,7 +12,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -32,10 +34,12 @@ START_TEST(test_request_round_trip)
 		{ .op = NVMF_CTL_INFO },
 		{ .op = NVMF_CTL_DISCONNECT, .force = false },
 		{ .op = NVMF_CTL_DISCONNECT, .force = true },
+		{ .op = NVMF_CTL_DISCONNECT, .keep_disks = true },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct nvmf_ctl_request back = { .op = 99, .force = !cases[i].force };
+		struct nvmf_ctl_request back = { .op = 99, .force = !cases[i].force,
+						 .keep_disks = !cases[i].keep_disks };
 		char *line, err[256] = "";
 
 		ck_assert_int_eq(nvmf_ctl_request_build(&cases[i], &line), 0);
@@ -46,6 +50,9 @@ START_TEST(test_request_round_trip)
 							sizeof(err)), 0);
 		ck_assert_int_eq(back.op, cases[i].op);
 		ck_assert_int_eq(back.force, cases[i].force);
+		ck_assert_int_eq(back.keep_disks, cases[i].keep_disks);
+		/* keep_disks goes out only when set: plain requests stay as they were. */
+		ck_assert_int_eq(strstr(line, "keep_disks") != NULL, cases[i].keep_disks);
 		free(line);
 	}
 	ck_assert_str_eq(nvmf_ctl_op_str(NVMF_CTL_INFO), "info");
@@ -95,6 +102,12 @@ static const struct bad_request {
 	{ "{\"version\":1,\"op\":\"info\",\"force\":true}", 0, -EINVAL,
 	  "unknown member \"force\" in a info request" },
 	{ "{\"version\":1,\"op\":\"disconnect\",\"force\":1}", 0, -EINVAL, "not true or false" },
+	{ "{\"version\":1,\"op\":\"disconnect\",\"keep_disks\":\"yes\"}", 0, -EINVAL,
+	  "\"keep_disks\" is not true or false" },
+	{ "{\"version\":1,\"op\":\"disconnect\",\"force\":true,\"keep_disks\":true}", 0,
+	  -EINVAL, "either deleted or kept" },
+	{ "{\"version\":1,\"op\":\"info\",\"keep_disks\":false}", 0, -EINVAL,
+	  "unknown member \"keep_disks\" in a info request" },
 	{ "{\"version\":1,\"op\":\"disconnect\",\"force\":\"yes\"}", 0, -EINVAL,
 	  "not true or false" },
 	{ "{\"version\":1,\"op\":\"disconnect\",\"pid\":1}", 0, -EINVAL, "unknown member \"pid\"" },
@@ -452,6 +465,42 @@ START_TEST(test_command_names_another_version)
 END_TEST
 
 /*
+ * disconnect --keep-disks reaches the daemon as the keep_disks member (and
+ * a plain disconnect has none); with --force it is refused before any
+ * daemon is asked. The fake daemon refuses, so the command ends at once.
+ */
+START_TEST(test_command_sends_keep_disks)
+{
+	char *keep[] = { "nvmfuse", "disconnect", "-d", "nvme1000", "--keep-disks", NULL };
+	char *plain[] = { "nvmfuse", "disconnect", "-d", "nvme1000", NULL };
+	char *both[] = { "nvmfuse", "disconnect", "-d", "nvme1000", "--keep-disks", "--force",
+			 NULL };
+	char *const *cmds[] = { keep, plain };
+	char err[1024];
+
+	for (size_t c = 0; c < 2; c++) {
+		struct fake_daemon f = { .lfd = listen_as("nvme1000"),
+					 .answer = "{\"version\":1,\"ok\":false,\"error\":\"no\"}\n" };
+		int rc;
+
+		pthread_create(&f.t, NULL, fake_loop, &f);
+		rc = run_nvmfuse(cmds[c], err, sizeof(err));
+		shutdown(f.lfd, SHUT_RDWR);
+		pthread_join(f.t, NULL);
+		close(f.lfd);
+		unlink(strcat(strcpy((char[128]){ 0 }, g_rundir), "/nvme1000.sock"));
+		ck_assert_msg(rc == 1 && strstr(err, "not disconnected: no"), "exit %d: %s", rc, err);
+		ck_assert_msg(!strstr(f.request, "\"force\":true"), "%s", f.request);
+		ck_assert_msg(!strstr(f.request, "keep_disks") == (c == 1), "%s", f.request);
+		if (c == 0)
+			ck_assert_msg(strstr(f.request, "\"keep_disks\":true"), "%s", f.request);
+	}
+	ck_assert_int_eq(run_nvmfuse(both, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, "--force has no meaning with it"), "%s", err);
+}
+END_TEST
+
+/*
  * The daemon's side (reg_accept, what service.c calls): whatever a client
  * sends, it gets an answer naming the cause, within NVMF_CTL_READ_MS.
  */
@@ -644,6 +693,63 @@ START_TEST(test_instances_race)
 }
 END_TEST
 
+/*
+ * A daemon killed with SIGKILL leaves its socket behind; the next daemon
+ * asking for its number (as one that takes over its disks does) gets it,
+ * with the claim the kernel dropped, in the same run dir and in another.
+ */
+START_TEST(test_instances_taken_over_after_kill)
+{
+	for (int other = 0; other < 2; other++) {
+		char name[REG_NAME_MAX], err[256] = "", c;
+		int ready[2], lfd, claim, st;
+		pid_t pid;
+
+		ck_assert_int_eq(pipe(ready), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			close(ready[0]);
+			lfd = reserve_in(g_rundir, 1000, name, &claim, err, sizeof(err));
+			if (lfd < 0 || write(ready[1], "r", 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		close(ready[1]);
+		ck_assert_int_eq(read(ready[0], &c, 1), 1);
+		close(ready[0]);
+		/* Alive, it holds 1000 for every run dir. */
+		ck_assert_int_eq(reserve_in(other ? g_rundir2 : g_rundir, 1000, name, &claim, err,
+					    sizeof(err)), -EEXIST);
+		kill(pid, SIGKILL);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		setenv("NVMFUSE_RUNDIR", g_rundir, 1);
+		ck_assert(reg_is_dead("nvme1000"));	/* its socket is still there */
+		lfd = reserve_in(other ? g_rundir2 : g_rundir, 1000, name, &claim, err, sizeof(err));
+		ck_assert_msg(lfd >= 0, "%s", err);
+		ck_assert_str_eq(name, "nvme1000");
+		ck_assert_int_ge(claim, 0);
+		{
+			char path[256];
+			int probe;
+
+			/* Ours now: another open file cannot lock it. */
+			snprintf(path, sizeof(path), "%s/nvme1000.lock", reg_claim_dir());
+			probe = open(path, O_RDWR | O_CLOEXEC);
+			ck_assert_int_ge(probe, 0);
+			ck_assert_int_eq(flock(probe, LOCK_EX | LOCK_NB), -1);
+			ck_assert_int_eq(errno, EWOULDBLOCK);
+			close(probe);
+		}
+		close(lfd);
+		close(claim);
+		setenv("NVMFUSE_RUNDIR", g_rundir, 1);
+		reg_release("nvme1000");
+	}
+}
+END_TEST
+
 START_TEST(test_instances_claim_dir_unusable)
 {
 	char a[REG_NAME_MAX], err[256] = "";
@@ -674,6 +780,7 @@ static Suite *suite(void)
 	tcase_add_test(ts, test_client_against_other_versions);
 	tcase_add_test(ts, test_client_bounded_by_a_silent_daemon);
 	tcase_add_test(ts, test_command_names_another_version);
+	tcase_add_test(ts, test_command_sends_keep_disks);
 	tcase_add_loop_test(ts, test_daemon_answers_every_client, 0,
 			    sizeof(client_cases) / sizeof(client_cases[0]));
 	tcase_add_test(ts, test_daemon_ignores_a_probe);
@@ -685,6 +792,7 @@ static Suite *suite(void)
 		tcase_add_checked_fixture(ti, ids_setup, rundir_teardown);
 		tcase_add_test(ti, test_instances_are_host_wide);
 		tcase_add_test(ti, test_instances_race);
+		tcase_add_test(ti, test_instances_taken_over_after_kill);
 		tcase_add_test(ti, test_instances_claim_dir_unusable);
 		suite_add_tcase(s, ti);
 	}

@@ -34,6 +34,7 @@
 #include "base/log.h"
 #include "fake_target.h"
 #include "host/nvmf.h"
+#include "../nvmf-proxy-draw.h"
 
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:0f8c4f2e-3b5a-4d1e-9c7b-2a6d8e4f1b3c"
 #define HOSTID "0f8c4f2e-3b5a-4d1e-9c7b-2a6d8e4f1b3c"
@@ -635,9 +636,11 @@ END_TEST
 /*
  * The same through tests/nvmf-proxy --split-c2h (the guest tests' fault
  * injector): the fake target sends each read as one C2HData PDU, the proxy
- * re-frames it into pieces with their own digests and damages every Nth
- * piece. The engine must take the re-framed stream as valid NVMe/TCP and
- * keep exactly the pieces before the first damaged one.
+ * re-frames it into pieces with their own digests and damages 1 in N
+ * pieces, drawn (tests/nvmf-proxy-draw.h: the test predicts the draws of
+ * the I/O queue's connection, the proxy's slot 1). The engine must take
+ * the re-framed stream as valid NVMe/TCP and keep exactly the pieces
+ * before the first damaged one.
  */
 struct split_case {
 	uint32_t split;		/* --split-c2h */
@@ -648,7 +651,7 @@ struct split_case {
 
 static const struct split_case split_cases[] = {
 	{ 4096, 0, 65536, true, true },		/* clean: 16 pieces reassembled */
-	{ 4096, 7, 65536, true, true },		/* pieces 7 and 14 damaged: 6 kept */
+	{ 4096, 7, 65536, true, true },		/* some of 16 pieces damaged */
 	{ 1000, 5, 8192, false, true },		/* pieces not block-aligned, no HDGST */
 	{ 16384, 2, 131072, true, true },	/* large pieces: received straight into place */
 	{ 4096, 7, 65536, true, false },	/* no data digest: damage nobody can notice */
@@ -687,8 +690,10 @@ START_TEST(test_proxy_split_c2h)
 {
 	const struct split_case *k = &split_cases[_i];
 	uint32_t pieces = (k->len + k->split - 1) / k->split;
-	bool damaged = k->corrupt && k->corrupt <= pieces;
-	uint32_t good = damaged && k->dd ? (k->corrupt - 1) * k->split : k->len;
+	uint32_t first = 0, nr_damaged = 0;	/* the first damaged piece (from 1), how many */
+	uint64_t rng = 0;
+	bool damaged;
+	uint32_t good;
 	uint8_t *buf = malloc(k->len), *want = malloc(k->len);
 	struct nvmf_ctrl_opts o;
 	struct nvmf_ctrl *c = NULL;
@@ -701,6 +706,18 @@ START_TEST(test_proxy_split_c2h)
 
 	ck_assert_ptr_nonnull(buf);
 	ck_assert_ptr_nonnull(want);
+	for (uint32_t i = 1; k->corrupt && i <= pieces; i++) {
+		if (nvmf_proxy_draw(&rng, 1) % k->corrupt)
+			continue;
+		if (!first)
+			first = i;
+		nr_damaged++;
+	}
+	damaged = first > 0;
+	/* A case with --corrupt-c2h that damages nothing would test nothing. */
+	ck_assert_msg(!k->corrupt || damaged, "the proxy's draw damages none of %u pieces with "
+		      "--corrupt-c2h %u: choose another N", pieces, k->corrupt);
+	good = damaged && k->dd ? (first - 1) * k->split : k->len;
 	ft_config_default(&cfg);
 	cfg.c2h_chunk = 1u << 20;	/* one PDU per read from the target */
 	ft = start_target(&cfg);
@@ -730,8 +747,7 @@ START_TEST(test_proxy_split_c2h)
 		ck_assert(memcmp(buf, want, good));
 	else
 		ck_assert(!memcmp(buf, want, good));
-	ck_assert_uint_eq(c->ioq[0]->stats.ddgst_errors,
-			  k->corrupt && k->dd ? pieces / k->corrupt : 0);
+	ck_assert_uint_eq(c->ioq[0]->stats.ddgst_errors, k->dd ? nr_damaged : 0);
 	ck_assert_int_eq(c->ioq[0]->state, NVMF_QP_LIVE);
 	nvmf_ctrl_disconnect(c);
 	kill(pid, SIGTERM);
