@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "base/log.h"
 #include "daemon/registry.h"
 #include "host/hostid.h"
 #include "tools/cli.h"
@@ -304,5 +305,17 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 		f->timeout_ms = (int)v * 1000;
 		return 1;
 	}
+	return 0;
+}
+
+int cli_log_format(const char *arg)
+{
+	enum nvmf_log_format lf;
+
+	if (nvmf_log_parse_format(arg, &lf) < 0) {
+		cli_error("--log-format: '%s' is neither text nor json", arg);
+		return -1;
+	}
+	nvmf_log_set_format(lf);	/* inherited by the daemons this process forks */
 	return 0;
 }

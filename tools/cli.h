@@ -51,6 +51,12 @@ void cli_fabrics_free(struct cli_fabrics *f);
 
 /* Error for arguments left after the options; returns -1 if there are any. */
 int cli_no_more_args(int argc, char **argv, int optind_);
+
+/*
+ * --log-format ARG: set this process's log format (text or json), which
+ * the daemons it forks inherit. 0, or -1 after printing why.
+ */
+int cli_log_format(const char *arg);
 /* "normal" or "json", else an error; returns -1 on a bad format. */
 int cli_check_format(const char *fmt);
 

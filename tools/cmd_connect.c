@@ -352,16 +352,10 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 				return -1;
 			a->fast_io_fail_tmo = (int)v;
 			break;
-		case OPT_LOG_FORMAT: {
-			enum nvmf_log_format lf;
-
-			if (nvmf_log_parse_format(optarg, &lf) < 0) {
-				cli_error("--log-format: '%s' is neither text nor json", optarg);
+		case OPT_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
 				return -1;
-			}
-			nvmf_log_set_format(lf);	/* this process's, inherited by its daemons */
 			break;
-		}
 		case OPT_NO_CUSE:
 			a->no_cuse = true;
 			break;

@@ -137,16 +137,10 @@ int cmd_sidecar(int argc, char **argv)
 				return 1;
 			so.stop_timeout_s = (int)v;
 			break;
-		case OPT_SC_LOG_FORMAT: {
-			enum nvmf_log_format lf;
-
-			if (nvmf_log_parse_format(optarg, &lf) < 0) {
-				cli_error("--log-format: '%s' is neither text nor json", optarg);
+		case OPT_SC_LOG_FORMAT:
+			if (cli_log_format(optarg) < 0)
 				return 1;
-			}
-			nvmf_log_set_format(lf);	/* inherited by the daemons */
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
