@@ -112,6 +112,24 @@ enum nvmf_qpair_state {
 };
 
 /*
+ * A TLS 1.3 pre-shared key as the handshake uses it (NVMe/TCP 1.1, 3.6):
+ * the TLS PSK (already derived from the retained PSK, or read as is from
+ * the kernel keyring) and the PSK identity sent in the ClientHello. The
+ * hash picks the only cipher suite offered: 1 = SHA-256 with
+ * TLS_AES_128_GCM_SHA256, 2 = SHA-384 with TLS_AES_256_GCM_SHA384.
+ * Owned by whoever fills it (host/tls_key.h); a secret: zero it with
+ * explicit_bzero() before it goes out of scope.
+ */
+#define NVMF_TLS_IDENTITY_MAX	600	/* "NVMe1R02 " + 2 NQNs of 223 + digest */
+#define NVMF_TLS_PSK_MAX	48
+struct nvmf_tls_psk {
+	uint8_t hash;
+	uint8_t len;		/* 32 or 48 */
+	uint8_t key[NVMF_TLS_PSK_MAX];
+	char identity[NVMF_TLS_IDENTITY_MAX];
+};
+
+/*
  * Transport operations. Every op is called on the queue pair's owner
  * thread. A transport allocates its own struct embedding struct
  * nvmf_qpair first and initializes it with nvmf_qpair_init().
@@ -126,6 +144,12 @@ struct nvmf_xport_params {
 	bool ddgst;
 	int timeout_ms;		/* for the transport-level connection */
 	int cancel_fd;		/* > 0: readable means give up (-ECANCELED) */
+	/*
+	 * NULL: plain TCP. Else TLS 1.3 with this PSK, handshaken right after
+	 * the TCP connect and before ICReq (NVMe/TCP 1.1, 3.6.2); only the
+	 * transport's create op reads it (tcp only: rdma refuses it).
+	 */
+	const struct nvmf_tls_psk *tls;
 };
 
 struct nvmf_transport_ops {
