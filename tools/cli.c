@@ -10,6 +10,8 @@
 #include "daemon/registry.h"
 #include "host/hostid.h"
 #include "tools/cli.h"
+/* (after tools/cli.h: nvme/types.h must come before base/nvmf_spec.h) */
+#include "host/tls_key.h"
 #include "transport/transport.h"
 
 const char *cli_prog = "nvmfuse";
@@ -49,6 +51,15 @@ int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 	}
 	if (!nvmf_transport_find(f->transport, err, sizeof(err))) {
 		cli_error("%s", err);
+		return -1;
+	}
+	if (f->tls_key && f->tls_key_identity) {
+		cli_error("--tls-key-identity names a key in the keyring: not with --tls-key");
+		return -1;
+	}
+	if ((f->tls || f->tls_key || f->tls_key_identity || f->keyring) &&
+	    strcmp(f->transport, "tcp")) {
+		cli_error("TLS (--tls, --tls-key, --keyring) is for -t tcp only");
 		return -1;
 	}
 	return cli_identity(f);
@@ -117,6 +128,43 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 	o->ddgst = f->ddgst;
 	o->disable_sqflow = f->disable_sqflow;
 	o->timeout_ms = f->timeout_ms;
+	o->tls = f->tls || f->tls_key || f->tls_key_identity || f->keyring;
+	o->tls_key = f->tls_key;
+	o->keyring = f->keyring;
+	o->tls_key_identity = f->tls_key_identity;
+	o->tls_compat = f->tls_compat;
+}
+
+/*
+ * --tls-key: an NVMeTLSkey-1 string, or the path of a file holding one
+ * (mode 0600 or stricter). The argument is wiped from the command line
+ * (ps, /proc/PID/cmdline: the daemons this process forks keep it).
+ */
+static int cli_tls_key(struct cli_fabrics *f, const char *arg)
+{
+	char buf[256], err[512];
+
+	if (f->tls_key) {
+		explicit_bzero(f->tls_key, strlen(f->tls_key));
+		free(f->tls_key);
+		f->tls_key = NULL;
+	}
+	if (!strncmp(arg, NVMF_TLS_KEY_PREFIX, strlen(NVMF_TLS_KEY_PREFIX))) {
+		f->tls_key = strdup(arg);
+		memset((char *)arg, 'x', strlen(arg));
+	} else {
+		if (nvmf_tls_key_read_file(arg, buf, sizeof(buf), err, sizeof(err)) < 0) {
+			cli_error("--tls-key: %s", err);
+			return -1;
+		}
+		f->tls_key = strdup(buf);
+		explicit_bzero(buf, sizeof(buf));
+	}
+	if (!f->tls_key) {
+		cli_error("--tls-key: out of memory");
+		return -1;
+	}
+	return 1;
 }
 
 void cli_fabrics_free(struct cli_fabrics *f)
@@ -124,6 +172,11 @@ void cli_fabrics_free(struct cli_fabrics *f)
 	free(f->hostnqn);
 	free(f->hostid);
 	f->hostnqn = f->hostid = NULL;
+	if (f->tls_key) {
+		explicit_bzero(f->tls_key, strlen(f->tls_key));
+		free(f->tls_key);
+		f->tls_key = NULL;
+	}
 }
 
 int cli_no_more_args(int argc, char **argv, int optind_)
@@ -303,6 +356,25 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 		if (cli_parse_int(arg, "--timeout", 1, 600, &v) < 0)
 			return -1;
 		f->timeout_ms = (int)v * 1000;
+		return 1;
+	case OPT_TLS:
+		f->tls = true;
+		return 1;
+	case OPT_TLS_KEY:
+		return cli_tls_key(f, arg);
+	case OPT_KEYRING:
+		f->keyring = arg;
+		return 1;
+	case OPT_TLS_KEY_IDENTITY:
+		if (nvmf_tls_identity_hash(arg) < 0) {
+			cli_error("--tls-key-identity '%s' is not an NVMe PSK identity "
+				  "(NVMe0R01 HOSTNQN SUBNQN and the like)", arg);
+			return -1;
+		}
+		f->tls_key_identity = arg;
+		return 1;
+	case OPT_TLS_COMPAT:
+		f->tls_compat = true;
 		return 1;
 	}
 	return 0;

@@ -34,6 +34,12 @@ struct cli_fabrics {
 	bool ddgst;
 	bool disable_sqflow;
 	int timeout_ms;
+	/* TLS (struct nvmf_ctrl_opts has the meaning) */
+	bool tls;
+	char *tls_key;			/* the interchange string, read from a file if need be */
+	const char *keyring;
+	const char *tls_key_identity;
+	bool tls_compat;
 };
 
 void cli_fabrics_defaults(struct cli_fabrics *f);
@@ -115,6 +121,11 @@ enum {
 	OPT_HOSTNQN_FILE,
 	OPT_HOSTID_FILE,
 	OPT_KEEP_DISKS,
+	OPT_TLS,
+	OPT_TLS_KEY,
+	OPT_KEYRING,
+	OPT_TLS_KEY_IDENTITY,
+	OPT_TLS_COMPAT,
 };
 
 /*
@@ -126,9 +137,11 @@ int cli_run_dir(const char *dir);
 #define CLI_RUN_DIR_LONGOPT { "run-dir", required_argument, NULL, OPT_RUN_DIR }
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 
-/* The usage line of the identity options in CLI_FABRICS_LONGOPTS. */
+/* The usage lines of the identity and TLS options in CLI_FABRICS_LONGOPTS. */
 #define CLI_IDENTITY_USAGE \
-	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n"
+	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n" \
+	"         [--tls] [--tls-key KEY|FILE] [--keyring NAME] [--tls-key-identity ID]\n" \
+	"         [--tls-compat]\n"
 
 #define CLI_FABRICS_LONGOPTS \
 	{ "transport", required_argument, NULL, 't' }, \
@@ -142,4 +155,11 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 	{ "disable-sqflow", no_argument, NULL, OPT_DISABLE_SQFLOW }, \
 	{ "save-identity", no_argument, NULL, OPT_SAVE_IDENTITY }, \
 	{ "hostnqn-file", required_argument, NULL, OPT_HOSTNQN_FILE }, \
-	{ "hostid-file", required_argument, NULL, OPT_HOSTID_FILE }
+	{ "hostid-file", required_argument, NULL, OPT_HOSTID_FILE }, \
+	{ "tls", no_argument, NULL, OPT_TLS }, \
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY }, \
+	{ "tls_key", required_argument, NULL, OPT_TLS_KEY }, \
+	{ "keyring", required_argument, NULL, OPT_KEYRING }, \
+	{ "tls-key-identity", required_argument, NULL, OPT_TLS_KEY_IDENTITY }, \
+	{ "tls_key_identity", required_argument, NULL, OPT_TLS_KEY_IDENTITY }, \
+	{ "tls-compat", no_argument, NULL, OPT_TLS_COMPAT }

@@ -193,6 +193,10 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.ctrl.hdgst = c->hdr_digest;
 		s->svc.ctrl.ddgst = c->data_digest;
 		s->svc.ctrl.disable_sqflow = c->disable_sqflow;
+		s->svc.ctrl.tls = c->tls || c->tls_key || c->keyring || c->tls_key_identity;
+		s->svc.ctrl.tls_key = c->tls_key;
+		s->svc.ctrl.keyring = c->keyring;
+		s->svc.ctrl.tls_key_identity = c->tls_key_identity;
 		s->svc.ctrl.timeout_ms = flags.timeout_ms;
 		s->svc.no_cuse = no_cuse;
 		s->svc.no_ublk = no_ublk;

@@ -65,6 +65,7 @@ struct daemon {
 	struct attempt attempt;
 	const struct nvmf_service_opts *args;
 	bool reconnecting;
+	bool key_refused;		/* a reconnect failed on its key: never again */
 	unsigned long reconnects;
 	struct nvmf_ctrl *ctrl;
 	struct cuse_ctrl *cuse;		/* char nodes unless --no-cuse */
@@ -798,6 +799,18 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 				 */
 				return 0;
 			}
+			/*
+			 * A refused or missing key does not fix itself: stop, as
+			 * the kernel host does on an authentication failure.
+			 */
+			if (at->rc == -EKEYREJECTED || at->rc == -ENOKEY) {
+				nvmf_err("controller lost: reconnect attempt %u failed: %s; "
+					 "not retrying with this key", attempt, at->err);
+				hold_io(d, false);
+				d->key_refused = true;
+				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
+				return at->rc;
+			}
 			nvmf_warn("reconnect attempt %u failed: %s", attempt, at->err);
 			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
 			continue;
@@ -833,7 +846,8 @@ static void *guard_main(void *arg)
 	struct daemon *d = arg;
 
 	while (!__atomic_load_n(&d->guard_stop, __ATOMIC_ACQUIRE)) {
-		if (d->args->ctrl_loss_tmo && nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_FAILED) {
+		if (d->args->ctrl_loss_tmo && !d->key_refused &&
+		    nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_FAILED) {
 			reconnect_until_live(d, true);
 			continue;
 		}
@@ -971,6 +985,8 @@ static int daemon_loop(struct daemon *d)
 			    nvmf_ctrl_get_state(c) == NVMF_CTRL_FAILED) {
 				if (!d->args->ctrl_loss_tmo)
 					return c->err ? c->err : -EIO;
+				if (d->key_refused)	/* (by the guard thread, already said) */
+					return -EKEYREJECTED;
 				rc = reconnect_until_live(d, false);
 				if (rc == -EINTR)
 					continue;	/* a signal or disconnect: see above */

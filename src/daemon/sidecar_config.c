@@ -227,12 +227,12 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	static const char *const known[] = {
 		"transport", "traddr", "trsvcid", "nr_io_queues", "queue_size",
 		"keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo", "fast_io_fail_tmo",
-		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional", NULL
+		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional",
+		"tls", "tls_key", "keyring", "tls_key_identity", NULL
 	};
 	static const char *const unsupported[] = {
 		"host_traddr", "host_iface", "dhchap_key", "dhchap_ctrl_key", "nr_write_queues",
-		"nr_poll_queues", "tos", "duplicate_connect", "tls", "discovery", "keyring",
-		"tls_key", NULL
+		"nr_poll_queues", "tos", "duplicate_connect", "discovery", "concat", NULL
 	};
 	char path[300];
 	bool persistent = false;
@@ -273,8 +273,26 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	    (rc = get_bool(p, port, "data_digest", where, &c->data_digest)) ||
 	    (rc = get_bool(p, port, "disable_sqflow", where, &c->disable_sqflow)) ||
 	    (rc = get_bool(p, port, "persistent", where, &persistent)) ||
-	    (rc = get_bool(p, port, "optional", where, &c->optional)))
+	    (rc = get_bool(p, port, "optional", where, &c->optional)) ||
+	    (rc = get_bool(p, port, "tls", where, &c->tls)))
 		return rc;
+	/* The key is checked (CRC, length) when it is used; never quoted here. */
+	rc = get_str(p, port, "tls_key", where, 128, false, &c->tls_key);
+	if (rc)
+		return rc;
+	if (c->tls_key && strncmp(c->tls_key, "NVMeTLSkey-1:", 13)) {
+		subpath(path, sizeof(path), where, "tls_key");
+		return fail(p, -EINVAL, path, "not in the PSK interchange format "
+			    "(NVMeTLSkey-1:<hh>:<base64>:)");
+	}
+	if ((rc = get_str(p, port, "keyring", where, 256, false, &c->keyring)) ||
+	    (rc = get_str(p, port, "tls_key_identity", where, 600, false, &c->tls_key_identity)))
+		return rc;
+	if ((c->tls || c->tls_key || c->keyring || c->tls_key_identity) &&
+	    strcmp(c->transport, "tcp")) {
+		subpath(path, sizeof(path), where, "tls");
+		return fail(p, -EINVAL, path, "TLS is for transport tcp only");
+	}
 	return 0;
 }
 

@@ -25,13 +25,15 @@
  *              ctrl_loss_tmo, fast_io_fail_tmo (integers, in the ranges of
  *              the connect flags of the same names), hdr_digest,
  *              data_digest, disable_sqflow, persistent (booleans;
- *              persistent is ignored: every sidecar controller is), optional
+ *              persistent is ignored: every sidecar controller is), optional,
+ *              tls (boolean), tls_key (NVMeTLSkey-1 string; the file then
+ *              holds a secret: mode 0600), keyring, tls_key_identity (strings)
  *
  * "optional" (boolean, default false, an nvmfuse extension that libnvme
  * ignores) on a subsystem or a port: the sidecar connects and keeps the
  * controller like any other, but readiness (the ready file, `nvmfuse
  * status`) does not wait for it. Members of the schema that nvmfuse does
- * not implement (dhchap keys, tls, host_traddr, host_iface, ...) are
+ * not implement (dhchap keys, concat, host_traddr, host_iface, ...) are
  * refused by name rather than ignored, as is any member not in the
  * schema: a key that would change what is connected, or how securely, is
  * never dropped silently. Limits: the file at most SC_CONFIG_FILE_MAX
@@ -71,6 +73,10 @@ struct sc_ctrl_cfg {
 	bool hdr_digest;
 	bool data_digest;
 	bool disable_sqflow;
+	bool tls;
+	const char *tls_key;		/* a secret */
+	const char *keyring;
+	const char *tls_key_identity;
 };
 
 struct sc_config {

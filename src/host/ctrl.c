@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
+#include "host/tls_key.h"
 #include "host/worker.h"
 #include "transport/transport.h"
 
@@ -281,6 +282,7 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.ddgst = c->opts.ddgst,
 		.timeout_ms = c->opts.timeout_ms,
 		.cancel_fd = c->opts.cancel_fd,
+		.tls = c->tls_psk,
 	};
 	struct nvmf_connect_args a = {
 		.subnqn = c->opts.subnqn,
@@ -342,6 +344,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.ddgst = c->opts.ddgst,
 			.timeout_ms = c->opts.timeout_ms,
 			.cancel_fd = c->opts.cancel_fd,
+			.tls = c->tls_psk,	/* the admin queue's PSK (NVMe/TCP 1.1 3.6.1.3) */
 		};
 
 		rc = c->ops->qpair_create(&p, &c->ioq[i], err, errlen);
@@ -420,18 +423,22 @@ static void ka_submit(struct nvmf_ctrl *c)
 
 static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
 {
-	const char *src[] = { o->transport, o->traddr, o->trsvcid, o->subnqn, o->hostnqn, o->hostid };
+	const char *src[] = { o->transport, o->traddr, o->trsvcid, o->subnqn, o->hostnqn, o->hostid,
+			      o->tls_key, o->keyring, o->tls_key_identity };
 	const char **dst[] = { &c->opts.transport, &c->opts.traddr, &c->opts.trsvcid,
-			       &c->opts.subnqn, &c->opts.hostnqn, &c->opts.hostid };
+			       &c->opts.subnqn, &c->opts.hostnqn, &c->opts.hostid,
+			       &c->opts.tls_key, &c->opts.keyring, &c->opts.tls_key_identity };
+	const size_t nstr = sizeof(src) / sizeof(src[0]);
 	size_t total = 0, off = 0;
 
 	c->opts = *o;
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < nstr; i++)
 		total += (src[i] ? strlen(src[i]) : 0) + 1;
 	c->strings = malloc(total);
 	if (!c->strings)
 		return -ENOMEM;
-	for (size_t i = 0; i < 6; i++) {
+	c->strings_len = total;
+	for (size_t i = 0; i < nstr; i++) {
 		size_t n = src[i] ? strlen(src[i]) : 0;
 
 		memcpy(c->strings + off, src[i] ? src[i] : "", n + 1);
@@ -439,6 +446,44 @@ static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
 		off += n + 1;
 	}
 	return 0;
+}
+
+/*
+ * The TLS PSK of this association (opts.tls): derived from the configured
+ * key, or read from the keyring now, so that a key replaced in the keyring
+ * is used at the next reconnect, as the kernel host does.
+ */
+static int tls_resolve(struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	const struct nvmf_ctrl_opts *o = &c->opts;
+	int rc;
+
+	if (!o->tls && !o->tls_key[0] && !o->tls_key_identity[0])
+		return 0;
+	if (c->opts.transport && !strcmp(c->opts.transport, "rdma")) {
+		snprintf(err, errlen, "TLS is an NVMe/TCP feature: not with transport rdma");
+		return -EPROTONOSUPPORT;
+	}
+	c->tls_psk = calloc(1, sizeof(*c->tls_psk));
+	if (!c->tls_psk)
+		return -ENOMEM;
+	if (o->tls_key[0]) {
+		struct nvmf_tls_configured k;
+
+		rc = nvmf_tls_key_parse(o->tls_key, &k, err, errlen);
+		if (rc == 0)
+			rc = nvmf_tls_psk_derive(&k, o->hostnqn, o->subnqn, 0,
+						 o->tls_compat ? NVMF_TLS_COMPAT : NVMF_TLS_RFC,
+						 c->tls_psk, err, errlen);
+		explicit_bzero(&k, sizeof(k));
+		if (rc < 0)
+			return rc == -EINVAL ? -EKEYREJECTED : rc;
+		nvmf_debug("TLS PSK identity \"%s\" from the configured key (%s derivation)",
+			   c->tls_psk->identity, o->tls_compat ? "compat" : "RFC 8446");
+		return 0;
+	}
+	return nvmf_tls_psk_from_keyring(o->keyring, o->tls_key_identity, o->hostnqn, o->subnqn,
+					 c->tls_psk, err, errlen);
 }
 
 static void ctrl_free(struct nvmf_ctrl *c)
@@ -449,7 +494,12 @@ static void ctrl_free(struct nvmf_ctrl *c)
 	nvmf_ctrl_scan_free(c);
 	free(c->ioq);
 	free(c->ns);
+	if (c->strings)
+		explicit_bzero(c->strings, c->strings_len);	/* the TLS key is in there */
 	free(c->strings);
+	if (c->tls_psk)
+		explicit_bzero(c->tls_psk, sizeof(*c->tls_psk));
+	free(c->tls_psk);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
 	pthread_mutex_destroy(&c->ns_lock);
@@ -502,6 +552,9 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		goto fail;
 	}
 	c->discovery = !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
+	rc = tls_resolve(c, err, errlen);
+	if (rc < 0)
+		goto fail;
 	set_state(c, NVMF_CTRL_CONNECTING);
 
 	rc = connect_admin(c, err, errlen);

@@ -71,6 +71,18 @@ struct nvmf_ctrl_opts {
 	bool hdgst;		/* -g */
 	bool ddgst;		/* -G */
 	bool disable_sqflow;	/* --disable-sqflow: Connect CATTR bit 2 */
+	/*
+	 * TLS 1.3 with a PSK (NVMe/TCP only; host/tls_key.h). The PSK is
+	 * resolved at every (re)connect: derived from @tls_key (an
+	 * NVMeTLSkey-1 string, a secret) when set, else looked up in
+	 * @keyring by @tls_key_identity or, without it, by the identities
+	 * the kernel host tries.
+	 */
+	bool tls;		/* --tls (implied by the others) */
+	const char *tls_key;	/* --tls-key, config.json "tls_key" */
+	const char *keyring;	/* --keyring; NULL: ".nvme" */
+	const char *tls_key_identity;	/* --tls-key-identity */
+	bool tls_compat;	/* --tls-compat: derive @tls_key as libnvme < 1.16 */
 	int timeout_ms;		/* per step of association setup */
 	/*
 	 * > 0: an fd (eventfd, signalfd) that, once readable, makes a
@@ -133,7 +145,9 @@ struct nvmf_ns_ref {
  */
 struct nvmf_ctrl {
 	struct nvmf_ctrl_opts opts;	/* strings owned (copied) */
-	char *strings;			/* backing storage for opts strings */
+	char *strings;			/* backing storage for opts strings (wiped on free) */
+	size_t strings_len;
+	struct nvmf_tls_psk *tls_psk;	/* resolved at connect when opts.tls; wiped on free */
 	const struct nvmf_transport_ops *ops;
 	enum nvmf_ctrl_state state;	/* see above; atomic */
 	uint32_t gen;			/* association generation, admin worker */

@@ -12,6 +12,13 @@
  *
  * A request completes once its response (or C2HData with SUCCESS) has
  * arrived and nothing of it is still queued for sending.
+ *
+ * With TLS (p->tls), the handshake runs right after the TCP connect and
+ * before ICReq (NVMe/TCP 1.1, 3.6.2), and every byte then goes through
+ * the channel of transport/tls.h (chan_recv, chan_sendv): it stages what
+ * it takes, so the transmit queue's accounting stays as it is, and it may
+ * hold received bytes the socket no longer shows, so receiving does not
+ * stop at "the event loop saw nothing" while it does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +38,7 @@
 #include "base/qpair.h"
 #include "transport/crc32c.h"
 #include "transport/tcp_pdu.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 
 #define TCP_RBUF_SIZE	(128 * 1024)
@@ -73,6 +81,7 @@ enum tcp_rx_state { RX_HDR, RX_PAD, RX_DATA, RX_DDGST };
 struct tcp_qpair {
 	struct nvmf_qpair qp;		/* must be first */
 	int fd;
+	struct nvmf_tls *tls;		/* NULL: plain TCP */
 	struct tcp_pdu_cfg cfg;
 	uint32_t maxh2cdata;
 	struct tcp_req *treqs;
@@ -102,6 +111,54 @@ static inline struct tcp_qpair *to_tcp(struct nvmf_qpair *qp)
 	return (struct tcp_qpair *)qp;
 }
 
+/*
+ * The socket or the TLS channel, with recv()'s and sendmsg()'s
+ * conventions (-1 and errno); never blocks. With TLS, bytes sendv takes
+ * are staged in the channel and count as sent.
+ */
+static ssize_t chan_recv(struct tcp_qpair *tq, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!tq->tls)
+		return recv(tq->fd, buf, len, MSG_DONTWAIT);
+	n = nvmf_tls_recv(tq->tls, buf, len);
+	if (n < 0) {
+		errno = (int)-n;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t chan_sendv(struct tcp_qpair *tq, struct iovec *iov, int cnt)
+{
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+	ssize_t n;
+
+	if (!tq->tls)
+		return sendmsg(tq->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	n = nvmf_tls_sendv(tq->tls, iov, cnt);
+	if (n < 0) {
+		errno = (int)-n;
+		return -1;
+	}
+	return n;
+}
+
+/* What the socket failed with, in words (the TLS channel knows better). */
+static const char *chan_strerror(struct tcp_qpair *tq, int err)
+{
+	if (tq->tls && nvmf_tls_error(tq->tls)[0])
+		return nvmf_tls_error(tq->tls);
+	return strerror(err);
+}
+
+/* Events to wait for besides @ev: TLS may need to write to read. */
+static short chan_events(struct tcp_qpair *tq, short ev)
+{
+	return (short)(ev | (tq->tls ? nvmf_tls_events(tq->tls) : 0));
+}
+
 static void txq_push(struct tcp_qpair *tq, struct tcp_tx *tx)
 {
 	tx->next = NULL;
@@ -119,10 +176,13 @@ static void tcp_fatal(struct tcp_qpair *tq, const struct tcp_pdu_err *e,
 	uint8_t term[TCP_TERM_MAX_PLEN];
 	size_t n;
 
-	if (!tq->tx_partial && tq->fd >= 0) {
+	if (!tq->tx_partial && tq->fd >= 0 && !(tq->tls && nvmf_tls_tx_pending(tq->tls))) {
+		struct iovec v;
+
 		n = tcp_term_build(term, e->fes, e->fei, bad, bad_len);
-		if (send(tq->fd, term, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			nvmf_debug("H2CTermReq not sent: %s", strerror(errno));
+		v = (struct iovec){ term, n };
+		if (chan_sendv(tq, &v, 1) < 0)
+			nvmf_debug("H2CTermReq not sent: %s", chan_strerror(tq, errno));
 	}
 	nvmf_qpair_fail(&tq->qp, -EPROTO, "protocol error from %s: %s (%s, FEI %u)",
 			tq->peer, e->msg, tcp_fes_str(e->fes), e->fei);
@@ -230,9 +290,16 @@ static void tx_done(struct tcp_qpair *tq, struct tcp_tx *tx)
 /* Send as much of the queue as the socket takes. Returns 0 or -errno. */
 static int tcp_flush(struct tcp_qpair *tq)
 {
+	if (tq->tls) {
+		int rc = nvmf_tls_flush(tq->tls);
+
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc < 0)
+			return rc;
+	}
 	while (tq->txq_head) {
 		struct iovec iov[TCP_MAX_IOV];
-		struct msghdr msg = { .msg_iov = iov };
 		struct tcp_tx *tx;
 		ssize_t n;
 		int cnt = 0;
@@ -241,8 +308,7 @@ static int tcp_flush(struct tcp_qpair *tq)
 			for (int i = 0; i < tx->iovcnt; i++)
 				if (tx->iov[i].iov_len)
 					iov[cnt++] = tx->iov[i];
-		msg.msg_iovlen = cnt;
-		n = sendmsg(tq->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = chan_sendv(tq, iov, cnt);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
@@ -536,7 +602,7 @@ static size_t rx_consume(struct tcp_qpair *tq, const uint8_t *buf, size_t n)
 static ssize_t rx_direct(struct tcp_qpair *tq)
 {
 	uint8_t *dst = (uint8_t *)tq->rx_req->req->data + tq->rx_off;
-	ssize_t n = recv(tq->fd, dst, tq->rx_left, MSG_DONTWAIT);
+	ssize_t n = chan_recv(tq, dst, tq->rx_left);
 
 	if (n <= 0)
 		return n;
@@ -581,11 +647,12 @@ static int tcp_receive(struct tcp_qpair *tq)
 		} else {
 			want = TCP_RBUF_SIZE;
 			tq->rpos = tq->rlen = 0;
-			n = recv(tq->fd, tq->rbuf, TCP_RBUF_SIZE, MSG_DONTWAIT);
+			n = chan_recv(tq, tq->rbuf, TCP_RBUF_SIZE);
 			if (n > 0)
 				tq->rlen = (size_t)n;
 		}
-		if (n > 0 && (size_t)n < want)
+		/* (TLS returns a record at a time; it says when it holds more) */
+		if (n > 0 && (size_t)n < want && !(tq->tls && nvmf_tls_rx_pending(tq->tls)))
 			drained = true;
 		if (n == 0) {
 			nvmf_qpair_fail(&tq->qp, -ECONNRESET, "connection closed by %s", tq->peer);
@@ -597,7 +664,7 @@ static int tcp_receive(struct tcp_qpair *tq)
 			if (errno == EINTR)
 				continue;
 			nvmf_qpair_fail(&tq->qp, -errno, "receive from %s failed: %s",
-					tq->peer, strerror(errno));
+					tq->peer, chan_strerror(tq, errno));
 			return tq->qp.err;
 		}
 	}
@@ -613,13 +680,15 @@ static int tcp_process(struct nvmf_qpair *qp)
 	tq->completed = 0;
 	rc = tcp_flush(tq);
 	/* The event loop saw nothing to read: no recv just to hear EAGAIN. */
-	if (rc == 0 && (!qp->rx_idle || tq->rpos < tq->rlen))
+	if (rc == 0 && (!qp->rx_idle || tq->rpos < tq->rlen ||
+			(tq->tls && nvmf_tls_rx_pending(tq->tls))))
 		rc = tcp_receive(tq);
 	if (rc == 0)
 		rc = tcp_flush(tq);	/* H2CData queued by R2Ts, resubmissions */
 	if (rc < 0) {
 		if (qp->state != NVMF_QP_FAILED)
-			nvmf_qpair_fail(qp, rc, "send to %s failed: %s", tq->peer, strerror(-rc));
+			nvmf_qpair_fail(qp, rc, "send to %s failed: %s", tq->peer,
+					chan_strerror(tq, -rc));
 		return qp->err;
 	}
 	return tq->completed;
@@ -629,7 +698,7 @@ static int tcp_pollfd(struct nvmf_qpair *qp, short *events)
 {
 	struct tcp_qpair *tq = to_tcp(qp);
 
-	*events = POLLIN | (tq->txq_head ? POLLOUT : 0);
+	*events = chan_events(tq, POLLIN | (tq->txq_head ? POLLOUT : 0));
 	return tq->fd;
 }
 
@@ -725,11 +794,21 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 	int rc;
 
 	tcp_icreq_build(icreq, 0, p->hdgst, p->ddgst);
-	while (done < sizeof(icreq)) {
-		ssize_t n = send(tq->fd, icreq + done, sizeof(icreq) - done, MSG_NOSIGNAL);
+	while (done < sizeof(icreq) || (tq->tls && nvmf_tls_tx_pending(tq->tls))) {
+		struct iovec v = { icreq + done, sizeof(icreq) - done };
+		ssize_t n;
 
+		if (done < sizeof(icreq)) {
+			n = chan_sendv(tq, &v, 1);
+		} else {
+			n = nvmf_tls_flush(tq->tls);
+			if (n < 0) {
+				errno = (int)-n;
+				n = -1;
+			}
+		}
 		if (n < 0 && errno == EAGAIN) {
-			rc = wait_fd(tq->fd, POLLOUT, deadline, p->cancel_fd);
+			rc = wait_fd(tq->fd, chan_events(tq, POLLOUT), deadline, p->cancel_fd);
 			if (rc < 0)
 				goto io_err;
 			continue;
@@ -742,10 +821,10 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 	}
 	done = 0;
 	while (done < sizeof(icresp)) {
-		ssize_t n = recv(tq->fd, icresp + done, sizeof(icresp) - done, 0);
+		ssize_t n = chan_recv(tq, icresp + done, sizeof(icresp) - done);
 
 		if (n < 0 && errno == EAGAIN) {
-			rc = wait_fd(tq->fd, POLLIN, deadline, p->cancel_fd);
+			rc = wait_fd(tq->fd, chan_events(tq, POLLIN), deadline, p->cancel_fd);
 			if (rc < 0)
 				goto io_err;
 			continue;
@@ -756,7 +835,8 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		}
 		if (n == 0) {
 			snprintf(err, errlen, "%s closed the connection during ICReq/ICResp "
-				 "(not an NVMe/TCP controller?)", tq->peer);
+				 "(not an NVMe/TCP controller%s?)", tq->peer,
+				 tq->tls ? "" : ", or a port that requires TLS: --tls");
 			return -ECONNRESET;
 		}
 		done += (size_t)n;
@@ -779,8 +859,10 @@ static int ic_exchange(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		uint8_t term[TCP_TERM_MAX_PLEN];
 		size_t n = tcp_term_build(term, e.fes, e.fei, icresp, done);
 
-		if (send(tq->fd, term, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			nvmf_debug("H2CTermReq not sent: %s", strerror(errno));
+		struct iovec v = { term, n };
+
+		if (chan_sendv(tq, &v, 1) < 0)
+			nvmf_debug("H2CTermReq not sent: %s", chan_strerror(tq, errno));
 		snprintf(err, errlen, "%s is not an NVMe/TCP controller: bad ICResp: %s",
 			 tq->peer, e.msg);
 		return -EPROTO;
@@ -803,7 +885,56 @@ io_err:
 			 tq->peer, p->timeout_ms / 1000);
 	else
 		snprintf(err, errlen, "connection to %s failed during ICReq/ICResp: %s",
-			 tq->peer, strerror(-rc));
+			 tq->peer, chan_strerror(tq, -rc));
+	return rc;
+}
+
+/*
+ * The TLS 1.3 handshake on the connected socket, bounded by @deadline.
+ * Failures say which step failed, OpenSSL's reason, and the likely cause.
+ */
+static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
+		     uint64_t deadline, char *err, size_t errlen)
+{
+	char why[256];
+	short ev = 0;
+	int rc;
+
+	rc = nvmf_tls_new(tq->fd, p->tls, &tq->tls, err, errlen);
+	if (rc < 0)
+		return rc;
+	while ((rc = nvmf_tls_handshake(tq->tls, &ev, why, sizeof(why))) == -EAGAIN) {
+		rc = wait_fd(tq->fd, ev, deadline, p->cancel_fd);
+		if (rc == -ETIMEDOUT) {
+			snprintf(err, errlen, "TLS handshake with %s: no answer within %d s",
+				 tq->peer, p->timeout_ms / 1000);
+			return rc;
+		}
+		if (rc == -ECANCELED) {
+			snprintf(err, errlen, "connecting to %s: cancelled during the TLS handshake",
+				 tq->peer);
+			return rc;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "TLS handshake with %s: %s", tq->peer, strerror(-rc));
+			return rc;
+		}
+	}
+	if (rc == 0) {
+		nvmf_debug("queue %u: TLS 1.3 with %s, PSK identity \"%s\"", p->qid,
+			   nvmf_tls_cipher(tq->tls), p->tls->identity);
+		return 0;
+	}
+	if (rc == -EKEYREJECTED)
+		snprintf(err, errlen, "%s with %s failed: %s (wrong PSK for identity \"%s\"?)",
+			 "TLS handshake", tq->peer, why + strlen("TLS handshake: "), p->tls->identity);
+	else if (rc == -ECONNRESET)
+		snprintf(err, errlen, "%s with %s failed: %s (the target does not know PSK "
+			 "identity \"%s\", or the port has no TLS)", "TLS handshake", tq->peer,
+			 why + strlen("TLS handshake: "), p->tls->identity);
+	else
+		snprintf(err, errlen, "%s with %s failed: %s (not a TLS port?)", "TLS handshake",
+			 tq->peer, why + strlen("TLS handshake: "));
 	return rc;
 }
 
@@ -813,6 +944,7 @@ static void tcp_destroy(struct nvmf_qpair *qp)
 
 	if (qp->slots && qp->outstanding)
 		nvmf_qpair_fail(qp, -ECONNABORTED, "queue pair closed");
+	nvmf_tls_free(tq->tls);
 	if (tq->fd >= 0)
 		close(tq->fd);
 	free(tq->rbuf);
@@ -852,6 +984,11 @@ static int tcp_create(const struct nvmf_xport_params *p, struct nvmf_qpair **out
 	rc = sock_connect(tq, p, deadline, err, errlen);
 	if (rc < 0)
 		goto fail;
+	if (p->tls) {
+		rc = tls_start(tq, p, deadline, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = ic_exchange(tq, p, deadline, err, errlen);
 	if (rc < 0)
 		goto fail;

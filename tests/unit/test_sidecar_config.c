@@ -31,6 +31,8 @@ static int parse(const char *text, struct sc_config *cfg, char *err, size_t errl
 	return sc_config_parse(text, strlen(text), "cfg.json", cfg, err, errlen);
 }
 
+#define TLSKEY "NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:"
+
 START_TEST(test_good_object_form)
 {
 	static const char text[] =
@@ -40,7 +42,8 @@ START_TEST(test_good_object_form)
 		"\"trsvcid\":\"4421\",\"nr_io_queues\":4,\"queue_size\":64,\"keep_alive_tmo\":0,"
 		"\"reconnect_delay\":2,\"ctrl_loss_tmo\":-1,\"fast_io_fail_tmo\":5,"
 		"\"hdr_digest\":true,\"data_digest\":true,\"disable_sqflow\":true,"
-		"\"persistent\":true},"
+		"\"persistent\":true,\"tls\":true,\"tls_key\":\"" TLSKEY "\","
+		"\"keyring\":\".nvme\",\"tls_key_identity\":\"NVMe0R01 a b\"},"
 		"{\"transport\":\"rdma\",\"traddr\":\"10.0.0.2\",\"optional\":true}]},"
 		"{\"nqn\":\"" NQN2 "\",\"optional\":true,\"ports\":[{\"transport\":\"tcp\","
 		"\"traddr\":\"10.0.0.1\"}]}]},"
@@ -68,7 +71,13 @@ START_TEST(test_good_object_form)
 	ck_assert_int_eq(c->ctrl_loss_tmo, -1);	/* forever: not the same as absent */
 	ck_assert_int_eq(c->fast_io_fail_tmo, 5);
 	ck_assert(c->hdr_digest && c->data_digest && c->disable_sqflow && !c->optional);
+	ck_assert(c->tls);
+	ck_assert_str_eq(c->tls_key, TLSKEY);
+	ck_assert_str_eq(c->keyring, ".nvme");
+	ck_assert_str_eq(c->tls_key_identity, "NVMe0R01 a b");
 	c = &cfg.ctrls[1];
+	ck_assert(!c->tls);
+	ck_assert_ptr_null(c->tls_key);
 	ck_assert_str_eq(c->transport, "rdma");
 	ck_assert_str_eq(c->trsvcid, "4420");		/* the default */
 	ck_assert_int_eq(c->nr_io_queues, SC_UNSET);
@@ -175,7 +184,13 @@ static const struct bad_case {
 	{ PORT("{" TCP ",\"fast_io_fail_tmo\":null}"), -EINVAL, "a null, not an integer" },
 	{ PORT("{" TCP ",\"hdr_digest\":1}"), -EINVAL, "hdr_digest: a int, not a boolean" },
 	{ PORT("{" TCP ",\"data_digest\":\"true\"}"), -EINVAL, "data_digest: a string" },
-	{ PORT("{" TCP ",\"tls\":true}"), -EOPNOTSUPP, "ports[0]: 'tls' is not supported" },
+	{ PORT("{" TCP ",\"concat\":true}"), -EOPNOTSUPP, "ports[0]: 'concat' is not supported" },
+	{ PORT("{" TCP ",\"tls\":1}"), -EINVAL, "tls: a int, not a boolean" },
+	{ PORT("{" TCP ",\"tls_key\":\"DHHC-1:00:abc:\"}"), -EINVAL,
+	  "tls_key: not in the PSK interchange format" },
+	{ PORT("{\"transport\":\"rdma\",\"traddr\":\"x\",\"tls\":true}"), -EINVAL,
+	  "ports[0].tls: TLS is for transport tcp only" },
+	{ PORT("{" TCP ",\"keyring\":7}"), -EINVAL, "keyring: a int, not a string" },
 	{ PORT("{" TCP ",\"host_traddr\":\"1.2.3.4\"}"), -EOPNOTSUPP, "'host_traddr' is not" },
 	{ PORT("{" TCP ",\"dhchap_ctrl_key\":\"x\"}"), -EOPNOTSUPP, "'dhchap_ctrl_key'" },
 	{ PORT("{" TCP ",\"nr_io_queue\":2}"), -EINVAL, "unknown member 'nr_io_queue'" },
