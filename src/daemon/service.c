@@ -711,13 +711,15 @@ static void reopen_log(struct daemon *d)
  * own thread: signals and control requests are served meanwhile, and a
  * stop cancels the attempt at once. Main thread.
  */
+#define KEY_REFUSALS_MAX	3
+
 static int reconnect_until_live(struct daemon *d, bool guard)
 {
 	const struct nvmf_service_opts *a = d->args;
 	struct attempt *at = &d->attempt;
 	uint64_t start = nvmf_now_ns(), next = start + (uint64_t)a->reconnect_delay * 1000000000ull;
 	bool failing_fast = false;
-	unsigned int attempt = 0;
+	unsigned int attempt = 0, refusals = 0;
 	int rc;
 
 	__atomic_store_n(&d->reconnecting, true, __ATOMIC_RELEASE);
@@ -802,10 +804,15 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 			/*
 			 * A refused or missing key does not fix itself: stop, as
 			 * the kernel host does on an authentication failure.
+			 * A TLS target that drops the handshake looks the same
+			 * as one whose tlshd is briefly away, so stop only when
+			 * it happens KEY_REFUSALS_MAX times in a row.
 			 */
-			if (at->rc == -EKEYREJECTED || at->rc == -ENOKEY) {
+			refusals = at->rc == -EKEYREJECTED || at->rc == -ENOKEY ? refusals + 1 : 0;
+			if (refusals >= KEY_REFUSALS_MAX) {
 				nvmf_err("controller lost: reconnect attempt %u failed: %s; "
-					 "not retrying with this key", attempt, at->err);
+					 "not retrying with this key (%u refusals in a row)", attempt,
+					 at->err, refusals);
 				hold_io(d, false);
 				d->key_refused = true;
 				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);

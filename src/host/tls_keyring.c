@@ -6,6 +6,10 @@
  * listed and each key described, rather than searched, so that a v1
  * identity matches by its prefix whatever its digest, and so that what was
  * tried can be said when nothing matches.
+ *
+ * Keys added with keyctl padd grant read to their possessor only, so,
+ * like tlshd, the keyring is linked into this thread's keyring while the
+ * key is read (which makes the thread possess it), and unlinked after.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +82,7 @@ int nvmf_tls_psk_from_keyring(const char *keyring, const char *identity, const c
 {
 	char want[4][NVMF_TLS_IDENTITY_MAX];
 	key_serial_t kr, *ids = NULL, found = 0;
+	bool linked;
 	int nwant = 0, nids, best = 4, hash;
 	char *desc_found = NULL;
 	void *payload = NULL;
@@ -98,11 +103,12 @@ int nvmf_tls_psk_from_keyring(const char *keyring, const char *identity, const c
 	rc = keyring_id(keyring, &kr, err, errlen);
 	if (rc < 0)
 		return rc;
+	linked = keyctl_link(kr, KEY_SPEC_THREAD_KEYRING) == 0;
 	nids = keyctl_read_alloc(kr, (void **)&ids);
 	if (nids < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot list keyring %s: %s", keyring, strerror(errno));
-		return rc;
+		goto out;
 	}
 	nids /= (int)sizeof(key_serial_t);
 	for (int i = 0; i < nids; i++) {
@@ -130,7 +136,8 @@ int nvmf_tls_psk_from_keyring(const char *keyring, const char *identity, const c
 			snprintf(err, errlen, "no TLS PSK for host %s and subsystem %s in keyring %s "
 				 "(looked for NVMe1R02/NVMe1R01/NVMe0R02/NVMe0R01 identities; "
 				 "use --tls-key or insert one)", hostnqn, subnqn, keyring);
-		return -ENOKEY;
+		rc = -ENOKEY;
+		goto out;
 	}
 	rc = 0;
 	hash = nvmf_tls_identity_hash(desc_found);
@@ -164,5 +171,7 @@ out:
 		free(payload);
 	}
 	free(desc_found);
+	if (linked)
+		keyctl_unlink(kr, KEY_SPEC_THREAD_KEYRING);
 	return rc;
 }

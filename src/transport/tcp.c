@@ -883,6 +883,10 @@ io_err:
 	else if (rc == -ETIMEDOUT)
 		snprintf(err, errlen, "no ICResp from %s within %d s (not an NVMe/TCP controller?)",
 			 tq->peer, p->timeout_ms / 1000);
+	else if (rc == -ECONNRESET && !tq->tls)
+		/* nvmet resets a plaintext connection to a port that requires TLS */
+		snprintf(err, errlen, "connection to %s reset during ICReq/ICResp "
+			 "(does the port require TLS? then --tls)", tq->peer);
 	else
 		snprintf(err, errlen, "connection to %s failed during ICReq/ICResp: %s",
 			 tq->peer, chan_strerror(tq, -rc));
@@ -925,14 +929,19 @@ static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 			   nvmf_tls_cipher(tq->tls), p->tls->identity);
 		return 0;
 	}
+	/*
+	 * A target refuses a PSK with an alert, or (tlshd) by closing the
+	 * connection after our ClientHello: both are a refused key.
+	 */
 	if (rc == -EKEYREJECTED)
 		snprintf(err, errlen, "%s with %s failed: %s (wrong PSK for identity \"%s\"?)",
 			 "TLS handshake", tq->peer, why + strlen("TLS handshake: "), p->tls->identity);
-	else if (rc == -ECONNRESET)
-		snprintf(err, errlen, "%s with %s failed: %s (the target does not know PSK "
+	else if (rc == -ECONNRESET) {
+		snprintf(err, errlen, "%s with %s failed: %s (the target refused the PSK of "
 			 "identity \"%s\", or the port has no TLS)", "TLS handshake", tq->peer,
 			 why + strlen("TLS handshake: "), p->tls->identity);
-	else
+		rc = -EKEYREJECTED;
+	} else
 		snprintf(err, errlen, "%s with %s failed: %s (not a TLS port?)", "TLS handshake",
 			 tq->peer, why + strlen("TLS handshake: "));
 	return rc;

@@ -306,6 +306,39 @@ test_digests() {
 	[ "$TEST_TR" != tcp ] || echo "$*"
 }
 
+# ---------------------------------------------------------------- TLS --
+TLSHD=/opt/tlshd
+
+# tlshd_start: the kernel's TLS handshake daemon for nvmet's (and the kernel
+# host's) TLS queues: Debian 13's tlshd with its own libraries under
+# /opt/tlshd (vm-image, tests/vm/fetch-tlshd), started through their loader,
+# with the .nvme keyring, and the kTLS and AES-GCM modules. Its log is
+# /tmp/tlshd.log. Fails when the image has no tlshd.
+tlshd_start() {
+	local lib=$TLSHD/usr/lib/x86_64-linux-gnu m
+	[ -x "$TLSHD/usr/sbin/tlshd" ] ||
+		vm_fail "no tlshd in the guest image: tests/vm/fetch-tlshd failed when vm-image ran (run tools/setup-deps)"
+	vm_modprobe tls nvme-tcp nvmet-tcp
+	for m in gcm ghash-generic aesni-intel ccm; do
+		modprobe "$m" 2>/dev/null || vm_log "tlshd_start: no module $m"
+	done
+	printf '[debug]\nloglevel=0\ntls=0\nnl=0\n[authenticate]\nkeyrings=.nvme\n[authenticate.client]\n[authenticate.server]\n' \
+		>/etc/tlshd.conf
+	"$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$TLSHD/usr/sbin/tlshd" \
+		-c /etc/tlshd.conf -s >/tmp/tlshd.log 2>&1 &
+	TLSHD_PID=$!
+	sleep 0.5
+	kill -0 "$TLSHD_PID" 2>/dev/null || vm_fail "tlshd did not start: $(cat /tmp/tlshd.log)"
+}
+
+# tls_psk_insert IDENTITY FILE: put a TLS PSK (FILE's bytes) into the .nvme
+# keyring as a "psk" key described by IDENTITY, replacing one of the same
+# identity (what nvme-cli's --insert does, and what tlshd and the kernel
+# host look up).
+tls_psk_insert() {
+	keyctl padd psk "$1" %:.nvme <"$2" >/dev/null || vm_fail "keyctl padd psk '$1' failed"
+}
+
 # rdma_setup: soft-RoCE inside the guest: a veth pair (veth0 10.99.0.1/24,
 # veth1 10.99.0.2/24; nothing leaves the guest) and one rxe device, rxe0 on
 # veth0. Exports RDMA_TARGET_ADDR=10.99.0.1 for nvmet_port_rdma and for the
