@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -494,6 +495,7 @@ out:
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen)
 {
 	size_t cap = SC_CONFIG_FILE_MAX + 1, got = 0;
+	struct stat st;
 	char *buf;
 	int fd, rc;
 
@@ -502,6 +504,12 @@ int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t er
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		close(fd);
 		return rc;
 	}
 	buf = malloc(cap);
@@ -528,7 +536,18 @@ int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t er
 	}
 	close(fd);
 	rc = sc_config_parse(buf, got, path, cfg, err, errlen);
+	explicit_bzero(buf, got);	/* it may hold TLS keys */
 	free(buf);
+	/* A secret lying open is refused, as for --tls-key files. */
+	for (int i = 0; rc == 0 && i < cfg->nr_ctrls; i++) {
+		if (cfg->ctrls[i].tls_key && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+			snprintf(err, errlen, "%s holds a TLS key (tls_key) but is accessible by "
+				 "group or others (mode %03o): chmod 600 it", path,
+				 (unsigned int)(st.st_mode & 0777));
+			sc_config_free(cfg);
+			rc = -EACCES;
+		}
+	}
 	return rc;
 }
 

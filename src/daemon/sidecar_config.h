@@ -96,7 +96,10 @@ struct sc_config {
  */
 int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
 		    char *err, size_t errlen);
-/* Read @path (at most SC_CONFIG_FILE_MAX bytes) and sc_config_parse() it. */
+/*
+ * Read @path (at most SC_CONFIG_FILE_MAX bytes) and sc_config_parse() it;
+ * -EACCES when it holds a tls_key and group or others may access it.
+ */
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen);
 void sc_config_free(struct sc_config *cfg);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,6 +320,23 @@ START_TEST(test_nul_and_load)
 	fclose(f);
 	ck_assert_int_eq(sc_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(!strncmp(err, path, strlen(path)), "%s", err);
+	/* A file with a TLS key must be private (mkstemp made it 0600). */
+	f = fopen(path, "w");
+	fputs(PORT("{" TCP ",\"tls_key\":\"" TLSKEY "\"}"), f);
+	fclose(f);
+	ck_assert_msg(sc_config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	sc_config_free(&cfg);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(sc_config_load(path, &cfg, err, sizeof(err)), -EACCES);
+	ck_assert_msg(strstr(err, "holds a TLS key") && strstr(err, "mode 640"), "%s", err);
+	ck_assert_ptr_null(cfg.ctrls);
+	ck_assert_ptr_null(strstr(err, "VRLb"));
+	/* Without a key, the same mode is fine. */
+	f = fopen(path, "w");
+	fputs(PORT("{" TCP ",\"tls\":true}"), f);
+	fclose(f);
+	ck_assert_msg(sc_config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	sc_config_free(&cfg);
 	unlink(path);
 }
 END_TEST
