@@ -550,6 +550,17 @@ int cmd_connect_all(int argc, char **argv)
 		/* Like nvme-cli: use what the discovery entry says is supported. */
 		if (e->treq & NVMF_TREQ_DISABLE_SQFLOW)
 			one.f.disable_sqflow = true;
+		/*
+		 * A port with TLS 1.3 (SECTYPE): connect with TLS, the PSK from
+		 * the keyring unless one was given (an entry that says TLS is
+		 * not required still gets it: it is what the port offers).
+		 */
+		if (e->trtype == NVMF_TRTYPE_TCP && e->tsas.tcp.sectype == NVMF_TCP_SECTYPE_TLS13 &&
+		    !one.f.tls && !one.f.tls_key && !one.f.tls_key_identity && !one.f.keyring) {
+			one.f.tls = true;
+			printf("%s at %s:%s: TLS 1.3 (the discovery log's SECTYPE)\n", e->subnqn,
+			       e->traddr, e->trsvcid);
+		}
 		if (already_connected(&one.f, name, sizeof(name))) {
 			printf("%s: already connected to %s\n", name, e->subnqn);
 			continue;
