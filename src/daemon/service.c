@@ -121,7 +121,7 @@ static void put_u64(struct json_object *o, const char *key, uint64_t v)
 static struct json_object *stats_json(const struct daemon *d)
 {
 	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
-	uint64_t aborts = 0;
+	uint64_t aborts = 0, wz_writes = 0;
 	struct json_object *o = json_object_new_object();
 
 	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
@@ -140,6 +140,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		partial += us.partial_reads;
 		requeued += us.requeued;
 		ioerr += us.errors;
+		wz_writes += us.write_zeroes_by_writes;
 	}
 	if (d->cuse) {
 		struct cuse_stats cs;
@@ -158,6 +159,7 @@ static struct json_object *stats_json(const struct daemon *d)
 	put_u64(o, "requeued", requeued);
 	put_u64(o, "io_errors", ioerr);
 	put_u64(o, "aborts", aborts);
+	put_u64(o, "write_zeroes_by_writes", wz_writes);
 	return o;
 }
 
