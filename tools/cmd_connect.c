@@ -104,7 +104,8 @@ static size_t read_full(int fd, void *buf, size_t cap)
 static int report_wait_ms(const struct connect_args *a)
 {
 	int per = a->f.timeout_ms > 0 ? a->f.timeout_ms : 10000;
-	int n = a->f.nr_io_queues > 0 ? a->f.nr_io_queues : 1;
+	int n = a->f.nr_io_queues + a->f.nr_poll_queues > 0 ?
+		a->f.nr_io_queues + a->f.nr_poll_queues : 1;
 
 	return per * (6 + n) + 30000;
 }
@@ -262,7 +263,8 @@ static void usage(FILE *out, bool all)
 {
 	fprintf(out,
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
-		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
+		"         [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS]\n"
+		"         [-g] [-G]\n"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
 		"         [--run-dir DIR]\n"
 		CLI_IDENTITY_USAGE
@@ -330,7 +332,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:Q:k:c:l:gGh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:gGh", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
@@ -413,6 +415,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		cli_error("--foreground serves one controller: use connect, not connect-all");
 		return -1;
 	}
+	if (cli_need_io_queue(&a->f) < 0)
+		return -1;
 	return cli_fabrics_finish(&a->f, !all);
 }
 
