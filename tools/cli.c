@@ -218,6 +218,12 @@ int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 	rc = reg_call(name, &rq, reply, timeout_ms, err, sizeof(err));
 	if (rc == -ENOENT || rc == -ECONNREFUSED)
 		return 1;
+	if (rc == -EACCES || rc == -EPERM) {
+		/* Not "no controllers": there is one, this caller may not ask it. */
+		cli_error("%s: no access to its control socket in %s (%s): run as root",
+			  name, reg_rundir(), strerror(-rc));
+		return -1;
+	}
 	if (rc < 0) {
 		cli_error("%s: %s", name, err);
 		return -1;
