@@ -208,6 +208,10 @@ static struct json_object *info_json(const struct daemon *d)
 		put_u64(e, "nsid", ns[i].nsid);
 		put_u64(e, "lba_size", ns[i].lba_size);
 		put_u64(e, "size", ns[i].nsze * ns[i].lba_size);
+		/* Identify NUSE, as nvme-cli's "Usage" and UsedBytes; NSZE was checked to fit. */
+		put_u64(e, "used", (le64toh(ns[i].id.nuse) < ns[i].nsze ? le64toh(ns[i].id.nuse) :
+				    ns[i].nsze) * ns[i].lba_size);
+		put_u64(e, "metadata_size", ns[i].ms);
 		put_str(e, "device", d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		put_str(e, "block_device", ublk_path_of(d, ns[i].nsid));
 		json_object_array_add(nss, e);
