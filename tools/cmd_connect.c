@@ -523,29 +523,65 @@ static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery
 	return 0;
 }
 
-int cmd_connect_all(int argc, char **argv)
-{
-	struct nvmf_discovery_log *log = NULL;
-	struct connect_args a;
-	uint64_t n = 0;
-	int failed = 0, done = 0;
+/*
+ * The discovery controllers connect-all visits: the one it was given, then
+ * the referrals the logs name, breadth first, each address once (a loop of
+ * referrals ends), at most DISC_DEPTH_MAX referrals deep (nvme-cli's
+ * bound) and DISC_CTRLS_MAX in all.
+ */
+#define DISC_DEPTH_MAX	10
+#define DISC_CTRLS_MAX	32
 
-	if (parse_connect(argc, argv, &a, true) < 0)
-		return 1;
-	if (fetch_discovery_isolated(&a.f, &log, &n) < 0) {
-		cli_fabrics_free(&a.f);
-		return 1;
+struct disc_ctrl {
+	char traddr[NVMF_TRADDR_SIZE + 1];
+	char trsvcid[NVMF_TRSVCID_SIZE + 1];
+	int depth;
+};
+
+/* Add referral @e of a log read at @depth to @dc unless known; 1 added, 0 not. */
+static int add_referral(struct disc_ctrl *dc, int *ndc, const struct nvmf_disc_log_entry *e,
+			int depth, const char *transport)
+{
+	if (strcmp(nvmf_trtype_str(e->trtype), transport)) {
+		cli_error("skipping the referral to %s:%s: transport %s is not %s", e->traddr,
+			  e->trsvcid, nvmf_trtype_str(e->trtype), transport);
+		return 0;
 	}
+	for (int i = 0; i < *ndc; i++)
+		if (!strcmp(dc[i].traddr, e->traddr) && !strcmp(dc[i].trsvcid, e->trsvcid))
+			return 0;	/* visited or queued: a loop, or two paths to it */
+	if (depth + 1 > DISC_DEPTH_MAX || *ndc >= DISC_CTRLS_MAX) {
+		cli_error("not following the referral to %s:%s: more than %d %s", e->traddr,
+			  e->trsvcid, depth + 1 > DISC_DEPTH_MAX ? DISC_DEPTH_MAX : DISC_CTRLS_MAX,
+			  depth + 1 > DISC_DEPTH_MAX ? "referrals deep" : "discovery controllers");
+		return 0;
+	}
+	snprintf(dc[*ndc].traddr, sizeof(dc[*ndc].traddr), "%s", e->traddr);
+	snprintf(dc[*ndc].trsvcid, sizeof(dc[*ndc].trsvcid), "%s", e->trsvcid);
+	dc[*ndc].depth = depth + 1;
+	(*ndc)++;
+	return 1;
+}
+
+/* Connect the NVM subsystems of one discovery log; counts in @done/@failed. */
+static void connect_log_entries(const struct connect_args *a, struct nvmf_discovery_log *log,
+				uint64_t n, struct disc_ctrl *dc, int *ndc, int depth, int *done,
+				int *failed)
+{
 	for (uint64_t i = 0; i < n; i++) {
 		struct nvmf_disc_log_entry *e = &log->entries[i];
-		struct connect_args one = a;
+		struct connect_args one = *a;
 		char name[REG_NAME_MAX];
 
+		if (e->subtype == NVME_NQN_DISC) {
+			add_referral(dc, ndc, e, depth, a->f.transport);
+			continue;
+		}
 		if (e->subtype != NVME_NQN_NVME)
-			continue;	/* discovery referrals and the discovery subsystem itself */
-		if (strcmp(nvmf_trtype_str(e->trtype), a.f.transport)) {
+			continue;	/* the discovery subsystem itself */
+		if (strcmp(nvmf_trtype_str(e->trtype), a->f.transport)) {
 			cli_error("skipping %s: transport %s is not %s", e->subnqn,
-				  nvmf_trtype_str(e->trtype), a.f.transport);
+				  nvmf_trtype_str(e->trtype), a->f.transport);
 			continue;
 		}
 		one.f.subnqn = e->subnqn;
@@ -559,11 +595,43 @@ int cmd_connect_all(int argc, char **argv)
 			continue;
 		}
 		if (spawn_controller(&one) != 0)
-			failed++;
+			(*failed)++;
 		else
-			done++;
+			(*done)++;
 	}
-	free(log);
+}
+
+int cmd_connect_all(int argc, char **argv)
+{
+	struct disc_ctrl dc[DISC_CTRLS_MAX];
+	struct connect_args a;
+	int failed = 0, done = 0, ndc = 1;
+
+	if (parse_connect(argc, argv, &a, true) < 0)
+		return 1;
+	snprintf(dc[0].traddr, sizeof(dc[0].traddr), "%s", a.f.traddr);
+	/* No -s: nvme-cli's default, so that a referral back to it is known. */
+	snprintf(dc[0].trsvcid, sizeof(dc[0].trsvcid), "%s", a.f.trsvcid ? a.f.trsvcid :
+		 !strcmp(a.f.transport, "rdma") ? "4420" : "8009");
+	dc[0].depth = 0;
+	for (int k = 0; k < ndc; k++) {
+		struct nvmf_discovery_log *log = NULL;
+		struct cli_fabrics f = a.f;
+		uint64_t n = 0;
+
+		f.traddr = dc[k].traddr;
+		f.trsvcid = dc[k].trsvcid;
+		if (fetch_discovery_isolated(&f, &log, &n) < 0) {
+			if (k == 0) {
+				cli_fabrics_free(&a.f);
+				return 1;
+			}
+			failed++;	/* a referral that does not answer: the others go on */
+			continue;
+		}
+		connect_log_entries(&a, log, n, dc, &ndc, dc[k].depth, &done, &failed);
+		free(log);
+	}
 	if (!done && !failed)
 		printf("no NVMe subsystems in the discovery log\n");
 	cli_fabrics_free(&a.f);
