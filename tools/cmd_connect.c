@@ -49,6 +49,7 @@ struct connect_args {
 	int reconnect_delay;		/* -c, seconds */
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
+	bool json;			/* -o json: {"device":"nvmeN"} on success */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -206,7 +207,18 @@ static int spawn_controller(struct connect_args *a)
 	if (!logpath[0])
 		snprintf(logpath, sizeof(logpath), "%s/nvmeN.log", reg_rundir());
 	if (!strncmp(verdict, "OK ", 3)) {
-		printf("%s\n", verdict + 3);
+		if (a->json) {
+			/* nvme-cli's connect -o json: the controller's name only. */
+			struct json_object *o = json_object_new_object();
+			size_t len = strcspn(verdict + 3, ":");
+
+			json_object_object_add(o, "device",
+					       json_object_new_string_len(verdict + 3, (int)len));
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else {
+			printf("%s\n", verdict + 3);
+		}
 		return 0;
 	}
 	if (!strncmp(verdict, "ERR ", 4)) {
@@ -269,7 +281,7 @@ static void usage(FILE *out, bool all)
 		"         [--run-dir DIR]\n"
 		CLI_IDENTITY_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
-		"         [--log-format text|json]\n"
+		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
@@ -317,6 +329,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "output-format", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -332,7 +345,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:gGh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:o:gGh", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
@@ -353,6 +366,15 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			if (cli_parse_int(optarg, "--fast-io-fail-tmo", -1, 86400, &v) < 0)
 				return -1;
 			a->fast_io_fail_tmo = (int)v;
+			break;
+		case 'o':
+			if (cli_check_format(optarg) < 0)
+				return -1;
+			if (all && !strcmp(optarg, "json")) {
+				cli_error("-o json is for connect, not connect-all");
+				return -1;
+			}
+			a->json = !strcmp(optarg, "json");
 			break;
 		case OPT_LOG_FORMAT:
 			if (cli_log_format(optarg) < 0)
