@@ -979,7 +979,8 @@ static void do_reset(struct daemon *d)
  * the controller. A stop signal with mounted_wait_s set and disks in use
  * starts a bounded wait instead, everything served as before: the loop
  * looks at the disks every WAIT_POLL_MS and ends once none is in use, at
- * the bound, or at a second stop signal.
+ * the bound, at a second stop signal, or when the controller is lost (no
+ * reconnect then: it could outlast the bound).
  */
 #define WAIT_POLL_MS 200
 static int daemon_loop(struct daemon *d)
@@ -1050,6 +1051,11 @@ static int daemon_loop(struct daemon *d)
 			 */
 			if ((ev & NVMF_CTRL_EV_FAILED) &&
 			    nvmf_ctrl_get_state(c) == NVMF_CTRL_FAILED) {
+				if (wait_until) {
+					/* Stopping already: a reconnect would outlast the bound. */
+					nvmf_warn("controller lost while waiting for the disks: stopping");
+					return 0;
+				}
 				if (!d->args->ctrl_loss_tmo)
 					return c->err ? c->err : -EIO;
 				rc = reconnect_until_live(d, false);
