@@ -19,12 +19,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <liburing.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -919,13 +921,49 @@ fail:
 	return rc;
 }
 
+/*
+ * Delete the kernel's device, never waiting on a holder: a file system
+ * still mounted on the disk (in any mount namespace) or a process with it
+ * open keeps the kernel's object until it lets go, and DEL_DEV would wait
+ * for that, maybe forever. DEL_DEV_ASYNC returns at once; the object
+ * (and its id) goes with the last holder. With none known (@held false),
+ * that is now: waited for a moment (UBLK_DEL_WAIT_MS), so the id is free
+ * for the next disk when this returns; a holder we could not see (a
+ * process in another PID namespace) is mentioned in the log.
+ */
+#define UBLK_DEL_WAIT_MS 2000
+static void del_dev(struct ublk_dev *d, bool held)
+{
+	struct ublksrv_ctrl_dev_info info;
+	int rc;
+
+	rc = ctrl_cmd(d, UBLK_U_CMD_DEL_DEV_ASYNC, 0, 0, 0);
+	if (rc < 0) {
+		nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
+		return;
+	}
+	for (int t = 0; !held && t < UBLK_DEL_WAIT_MS / 10; t++) {
+		if (ctrl_cmd(d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&info, sizeof(info),
+			     0) == -ENODEV)
+			return;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	nvmf_warn("%s: deleted, but something still holds it (a mount, an open file): the "
+		  "kernel frees ublk device %u when that lets go", d->path, d->info.dev_id);
+}
+
+static bool path_in_use(const char *path, char *why, size_t len);
+
 void ublk_dev_destroy(struct ublk_dev *d)
 {
+	char why[128];
+	bool held = false;
 	int rc;
 
 	if (!d)
 		return;
 	if (d->started) {
+		held = path_in_use(d->path, why, sizeof(why));
 		struct ublk_stats st;
 
 		ublk_dev_stats(d, &st);
@@ -953,11 +991,8 @@ void ublk_dev_destroy(struct ublk_dev *d)
 	free(d->queues);
 	if (d->cdev_fd >= 0)
 		close(d->cdev_fd);
-	if (d->added) {
-		rc = ctrl_cmd(d, UBLK_U_CMD_DEL_DEV, 0, 0, 0);
-		if (rc < 0)
-			nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
-	}
+	if (d->added)
+		del_dev(d, held);
 	ctl_close(d);
 	free(d);
 }
@@ -1068,6 +1103,28 @@ static bool path_in_use(const char *path, char *why, size_t len)
 bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
 {
 	return path_in_use(d->path, why, len);
+}
+
+int ublk_dev_flush(const struct ublk_dev *d)
+{
+	int fd, rc = 0;
+
+	/* Not O_EXCL: a mounted disk opens all the same. */
+	fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * BLKFLSBUF writes back what the disk's holder has dirty: the whole
+	 * file system when one is mounted on it (its holder's sync, Linux
+	 * 6.6 and later), in whatever mount namespace; else the disk's own
+	 * page cache. fsync then sends the device a cache flush.
+	 */
+	if (ioctl(fd, BLKFLSBUF, 0) < 0)
+		rc = -errno;
+	if (fsync(fd) < 0 && !rc)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errlen)
