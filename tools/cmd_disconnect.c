@@ -120,7 +120,8 @@ static int disconnect_matching(const char *nqn, const char *dev)
 			failed++;
 	}
 	reg_names_free(names, n);
-	if (nqn)
+	/* Not after only failures: those were each named in one line. */
+	if (nqn && (!failed || matched > failed))
 		printf("NQN:%s disconnected %d controller(s)\n", nqn, matched - failed);
 	else if (dev && matched && !failed)
 		printf("%s disconnected\n", dev);
