@@ -129,6 +129,9 @@ int cli_run_dir(const char *dir);
 #define CLI_RUN_DIR_LONGOPT { "run-dir", required_argument, NULL, OPT_RUN_DIR }
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 
+/* nvme-cli's list of discovery controllers, one line of options each. */
+#define NVMF_DISCOVERY_CONF "/etc/nvme/discovery.conf"
+
 /* The usage line of the identity options in CLI_FABRICS_LONGOPTS. */
 #define CLI_IDENTITY_USAGE \
 	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n"

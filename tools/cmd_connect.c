@@ -439,6 +439,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	}
 	if (cli_need_io_queue(&a->f) < 0)
 		return -1;
+	if (all && !a->f.traddr)
+		return 1;	/* the discovery controllers of discovery.conf */
 	return cli_fabrics_finish(&a->f, !all);
 }
 
@@ -623,36 +625,146 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 	}
 }
 
-int cmd_connect_all(int argc, char **argv)
+/*
+ * connect-all from the discovery controller of @a and the referrals it
+ * leads to; counts in @done and @failed. Returns -1 when @a's own
+ * discovery controller cannot be read (the error printed), else 0.
+ */
+static int connect_all_from(struct connect_args *a, int *done, int *failed)
 {
 	struct disc_ctrl dc[DISC_CTRLS_MAX];
-	struct connect_args a;
-	int failed = 0, done = 0, ndc = 1;
+	int ndc = 1;
 
-	if (parse_connect(argc, argv, &a, true) < 0)
-		return 1;
-	snprintf(dc[0].traddr, sizeof(dc[0].traddr), "%s", a.f.traddr);
+	snprintf(dc[0].traddr, sizeof(dc[0].traddr), "%s", a->f.traddr);
 	/* No -s: nvme-cli's default, so that a referral back to it is known. */
-	snprintf(dc[0].trsvcid, sizeof(dc[0].trsvcid), "%s", a.f.trsvcid ? a.f.trsvcid :
-		 !strcmp(a.f.transport, "rdma") ? "4420" : "8009");
+	snprintf(dc[0].trsvcid, sizeof(dc[0].trsvcid), "%s", a->f.trsvcid ? a->f.trsvcid :
+		 !strcmp(a->f.transport, "rdma") ? "4420" : "8009");
 	dc[0].depth = 0;
 	for (int k = 0; k < ndc; k++) {
 		struct nvmf_discovery_log *log = NULL;
-		struct cli_fabrics f = a.f;
+		struct cli_fabrics f = a->f;
 		uint64_t n = 0;
 
 		f.traddr = dc[k].traddr;
 		f.trsvcid = dc[k].trsvcid;
 		if (fetch_discovery_isolated(&f, &log, &n) < 0) {
-			if (k == 0) {
-				cli_fabrics_free(&a.f);
-				return 1;
-			}
-			failed++;	/* a referral that does not answer: the others go on */
+			if (k == 0)
+				return -1;
+			(*failed)++;	/* a referral that does not answer: the others go on */
 			continue;
 		}
-		connect_log_entries(&a, log, n, dc, &ndc, dc[k].depth, &done, &failed);
+		connect_log_entries(a, log, n, dc, &ndc, dc[k].depth, done, failed);
 		free(log);
+	}
+	return 0;
+}
+
+/*
+ * One line of discovery.conf as arguments after the command line's
+ * (@argc/@argv, the command name first), so the line's options win.
+ * Tokens split on blanks, as nvme-cli does; at most 64 of them. Returns
+ * the new argc, with @out (free it, not its strings: they point into
+ * @line and @argv), or -1 after printing the error.
+ */
+#define DISC_CONF_ARGS_MAX 64
+
+static int conf_line_args(int argc, char **argv, char *line, const char *where, char ***out)
+{
+	char **v = calloc((size_t)argc + DISC_CONF_ARGS_MAX + 1, sizeof(*v));
+	int n = 0;
+
+	if (!v) {
+		cli_error("out of memory");
+		return -1;
+	}
+	for (int i = 0; i < argc; i++)
+		v[n++] = argv[i];
+	for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save); t;
+	     t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n - argc >= DISC_CONF_ARGS_MAX) {
+			cli_error("%s: more than %d arguments", where, DISC_CONF_ARGS_MAX);
+			free(v);
+			return -1;
+		}
+		v[n++] = t;
+	}
+	*out = v;
+	return n;
+}
+
+/*
+ * connect-all with no -a: every discovery controller listed in
+ * discovery.conf, one per line (nvme-cli's options, # comments), each with
+ * the command line's options under its own. Returns the exit status.
+ */
+static int connect_all_conf(int argc, char **argv)
+{
+	const char *path = NVMF_DISCOVERY_CONF;
+	FILE *f = fopen(path, "re");
+	char line[4096], where[sizeof(NVMF_DISCOVERY_CONF) + 16];
+	int lineno = 0, lines = 0, failed = 0, done = 0;
+
+	if (!f) {
+		cli_error("missing target address: use -a/--traddr, or list discovery controllers "
+			  "in %s (%s)", path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct connect_args a;
+		char **v, *p = line + strspn(line, " \t");
+		int n, rc;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (!strchr(line, '\n') && !feof(f)) {
+			cli_error("%s: line longer than %zu bytes", where, sizeof(line) - 2);
+			failed++;
+			break;
+		}
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		n = conf_line_args(argc, argv, p, where, &v);
+		if (n < 0) {
+			failed++;
+			continue;
+		}
+		optind = 0;	/* getopt afresh over this argument list */
+		rc = parse_connect(n, v, &a, true);
+		free(v);
+		if (rc != 0) {
+			if (rc > 0)
+				cli_error("%s: no -a/--traddr", where);
+			failed++;
+			continue;
+		}
+		lines++;
+		if (connect_all_from(&a, &done, &failed) < 0)
+			failed++;
+		cli_fabrics_free(&a.f);
+	}
+	fclose(f);
+	if (!lines && !failed) {
+		cli_error("%s lists no discovery controller", path);
+		return 1;
+	}
+	if (!done && !failed)
+		printf("no NVMe subsystems in the discovery logs\n");
+	return failed ? 1 : 0;
+}
+
+int cmd_connect_all(int argc, char **argv)
+{
+	struct connect_args a;
+	int failed = 0, done = 0, rc;
+
+	rc = parse_connect(argc, argv, &a, true);
+	if (rc < 0)
+		return 1;
+	if (rc > 0)
+		return connect_all_conf(argc, argv);
+	if (connect_all_from(&a, &done, &failed) < 0) {
+		cli_fabrics_free(&a.f);
+		return 1;
 	}
 	if (!done && !failed)
 		printf("no NVMe subsystems in the discovery log\n");
