@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,4 +340,83 @@ int cli_log_format(const char *arg)
 	}
 	nvmf_log_set_format(lf);	/* inherited by the daemons this process forks */
 	return 0;
+}
+
+/*
+ * One line of discovery.conf as arguments after the command line's
+ * (@argc/@argv, the command name first), so the line's options win.
+ * Tokens split on blanks, as nvme-cli does; at most 64 of them. Returns
+ * the new argc, with @out (free it, not its strings: they point into
+ * @line and @argv), or -1 after printing the error.
+ */
+#define DISC_CONF_ARGS_MAX 64
+
+static int conf_line_args(int argc, char **argv, char *line, const char *where, char ***out)
+{
+	char **v = calloc((size_t)argc + DISC_CONF_ARGS_MAX + 1, sizeof(*v));
+	int n = 0;
+
+	if (!v) {
+		cli_error("out of memory");
+		return -1;
+	}
+	for (int i = 0; i < argc; i++)
+		v[n++] = argv[i];
+	for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save); t;
+	     t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n - argc >= DISC_CONF_ARGS_MAX) {
+			cli_error("%s: more than %d arguments", where, DISC_CONF_ARGS_MAX);
+			free(v);
+			return -1;
+		}
+		v[n++] = t;
+	}
+	*out = v;
+	return n;
+}
+
+int cli_discovery_conf(int argc, char **argv,
+		       int (*fn)(int argc, char **argv, const char *where, void *arg), void *arg)
+{
+	const char *path = NVMF_DISCOVERY_CONF;
+	FILE *f = fopen(path, "re");
+	char line[4096], where[sizeof(NVMF_DISCOVERY_CONF) + 16];
+	int lineno = 0, lines = 0, failed = 0;
+
+	if (!f) {
+		cli_error("missing target address: use -a/--traddr, or list discovery controllers "
+			  "in %s (%s)", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char **v, *p = line + strspn(line, " \t");
+		int n;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (!strchr(line, '\n') && !feof(f)) {
+			cli_error("%s: line longer than %zu bytes", where, sizeof(line) - 2);
+			failed++;
+			break;
+		}
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		n = conf_line_args(argc, argv, p, where, &v);
+		if (n < 0) {
+			failed++;
+			continue;
+		}
+		optind = 0;	/* getopt afresh over this argument list */
+		if (fn(n, v, where, arg) < 0)
+			failed++;
+		else
+			lines++;
+		free(v);
+	}
+	fclose(f);
+	if (!lines && !failed) {
+		cli_error("%s lists no discovery controller", path);
+		return -1;
+	}
+	return failed;
 }

@@ -132,6 +132,18 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 /* nvme-cli's list of discovery controllers, one line of options each. */
 #define NVMF_DISCOVERY_CONF "/etc/nvme/discovery.conf"
 
+/*
+ * For each discovery controller line of NVMF_DISCOVERY_CONF (blank lines
+ * and # comments skipped), call @fn with the command line's arguments
+ * followed by the line's (getopt reset, so @fn can parse them again; the
+ * line's options come last and win) and "FILE:LINE" for its messages;
+ * @fn returns < 0 after printing why it failed. Returns the number of
+ * lines that failed, or -1 (printed) when the file is missing or lists
+ * no controller.
+ */
+int cli_discovery_conf(int argc, char **argv,
+		       int (*fn)(int argc, char **argv, const char *where, void *arg), void *arg);
+
 /* The usage line of the identity options in CLI_FABRICS_LONGOPTS. */
 #define CLI_IDENTITY_USAGE \
 	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n"

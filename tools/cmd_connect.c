@@ -659,97 +659,24 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 	return 0;
 }
 
-/*
- * One line of discovery.conf as arguments after the command line's
- * (@argc/@argv, the command name first), so the line's options win.
- * Tokens split on blanks, as nvme-cli does; at most 64 of them. Returns
- * the new argc, with @out (free it, not its strings: they point into
- * @line and @argv), or -1 after printing the error.
- */
-#define DISC_CONF_ARGS_MAX 64
+struct conf_tally {
+	int done, failed;
+};
 
-static int conf_line_args(int argc, char **argv, char *line, const char *where, char ***out)
+/* One discovery.conf line's arguments (cli_discovery_conf): connect-all from it. */
+static int connect_all_line(int argc, char **argv, const char *where, void *arg)
 {
-	char **v = calloc((size_t)argc + DISC_CONF_ARGS_MAX + 1, sizeof(*v));
-	int n = 0;
+	struct conf_tally *t = arg;
+	struct connect_args a;
+	int rc = parse_connect(argc, argv, &a, true);
 
-	if (!v) {
-		cli_error("out of memory");
+	if (rc > 0)
+		cli_error("%s: no -a/--traddr", where);
+	if (rc != 0)
 		return -1;
-	}
-	for (int i = 0; i < argc; i++)
-		v[n++] = argv[i];
-	for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save); t;
-	     t = strtok_r(NULL, " \t\r\n", &save)) {
-		if (n - argc >= DISC_CONF_ARGS_MAX) {
-			cli_error("%s: more than %d arguments", where, DISC_CONF_ARGS_MAX);
-			free(v);
-			return -1;
-		}
-		v[n++] = t;
-	}
-	*out = v;
-	return n;
-}
-
-/*
- * connect-all with no -a: every discovery controller listed in
- * discovery.conf, one per line (nvme-cli's options, # comments), each with
- * the command line's options under its own. Returns the exit status.
- */
-static int connect_all_conf(int argc, char **argv)
-{
-	const char *path = NVMF_DISCOVERY_CONF;
-	FILE *f = fopen(path, "re");
-	char line[4096], where[sizeof(NVMF_DISCOVERY_CONF) + 16];
-	int lineno = 0, lines = 0, failed = 0, done = 0;
-
-	if (!f) {
-		cli_error("missing target address: use -a/--traddr, or list discovery controllers "
-			  "in %s (%s)", path, strerror(errno));
-		return 1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct connect_args a;
-		char **v, *p = line + strspn(line, " \t");
-		int n, rc;
-
-		lineno++;
-		snprintf(where, sizeof(where), "%s:%d", path, lineno);
-		if (!strchr(line, '\n') && !feof(f)) {
-			cli_error("%s: line longer than %zu bytes", where, sizeof(line) - 2);
-			failed++;
-			break;
-		}
-		if (*p == '#' || *p == '\n' || !*p)
-			continue;
-		n = conf_line_args(argc, argv, p, where, &v);
-		if (n < 0) {
-			failed++;
-			continue;
-		}
-		optind = 0;	/* getopt afresh over this argument list */
-		rc = parse_connect(n, v, &a, true);
-		free(v);
-		if (rc != 0) {
-			if (rc > 0)
-				cli_error("%s: no -a/--traddr", where);
-			failed++;
-			continue;
-		}
-		lines++;
-		if (connect_all_from(&a, &done, &failed) < 0)
-			failed++;
-		cli_fabrics_free(&a.f);
-	}
-	fclose(f);
-	if (!lines && !failed) {
-		cli_error("%s lists no discovery controller", path);
-		return 1;
-	}
-	if (!done && !failed)
-		printf("no NVMe subsystems in the discovery logs\n");
-	return failed ? 1 : 0;
+	rc = connect_all_from(&a, &t->done, &t->failed);
+	cli_fabrics_free(&a.f);
+	return rc;
 }
 
 int cmd_connect_all(int argc, char **argv)
@@ -760,8 +687,14 @@ int cmd_connect_all(int argc, char **argv)
 	rc = parse_connect(argc, argv, &a, true);
 	if (rc < 0)
 		return 1;
-	if (rc > 0)
-		return connect_all_conf(argc, argv);
+	if (rc > 0) {
+		struct conf_tally t = { 0 };
+
+		rc = cli_discovery_conf(argc, argv, connect_all_line, &t);
+		if (rc == 0 && !t.done && !t.failed)
+			printf("no NVMe subsystems in the discovery logs\n");
+		return rc || t.failed ? 1 : 0;
+	}
 	if (connect_all_from(&a, &done, &failed) < 0) {
 		cli_fabrics_free(&a.f);
 		return 1;
