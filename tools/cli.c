@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 		cli_error("missing subsystem NQN: use -n/--nqn");
 		return -1;
 	}
+
 	if (!nvmf_transport_find(f->transport, err, sizeof(err))) {
 		cli_error("%s", err);
 		return -1;
@@ -112,6 +114,14 @@ int cli_identity(struct cli_fabrics *f)
 	return 0;
 }
 
+int cli_need_io_queue(const struct cli_fabrics *f)
+{
+	if (f->nr_io_queues + f->nr_poll_queues > 0)
+		return 0;
+	cli_error("no I/O queue: --nr-io-queues 0 needs --nr-poll-queues 1 or more");
+	return -1;
+}
+
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -122,6 +132,7 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 	o->hostnqn = f->hostnqn;
 	o->hostid = f->hostid;
 	o->nr_io_queues = f->nr_io_queues;
+	o->nr_poll_queues = f->nr_poll_queues;
 	o->queue_size = f->queue_size;
 	o->kato_s = f->kato_s;
 	o->hdgst = f->hdgst;
@@ -261,6 +272,12 @@ int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 	rc = reg_call(name, &rq, reply, timeout_ms, err, sizeof(err));
 	if (rc == -ENOENT || rc == -ECONNREFUSED)
 		return 1;
+	if (rc == -EACCES || rc == -EPERM) {
+		/* Not "no controllers": there is one, this caller may not ask it. */
+		cli_error("%s: no access to its control socket in %s (%s): run as root",
+			  name, reg_rundir(), strerror(-rc));
+		return -1;
+	}
 	if (rc < 0) {
 		cli_error("%s: %s", name, err);
 		return -1;
@@ -329,9 +346,14 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 		f->hostid_file = arg;
 		return 1;
 	case 'i':
-		if (cli_parse_int(arg, "--nr-io-queues", 1, 128, &v) < 0)
+		if (cli_parse_int(arg, "--nr-io-queues", 0, 128, &v) < 0)
 			return -1;
 		f->nr_io_queues = (int)v;
+		return 1;
+	case 'P':
+		if (cli_parse_int(arg, "--nr-poll-queues", 0, 128, &v) < 0)
+			return -1;
+		f->nr_poll_queues = (int)v;
 		return 1;
 	case 'Q':
 		if (cli_parse_int(arg, "--queue-size", 2, 1024, &v) < 0)
@@ -390,4 +412,83 @@ int cli_log_format(const char *arg)
 	}
 	nvmf_log_set_format(lf);	/* inherited by the daemons this process forks */
 	return 0;
+}
+
+/*
+ * One line of discovery.conf as arguments after the command line's
+ * (@argc/@argv, the command name first), so the line's options win.
+ * Tokens split on blanks, as nvme-cli does; at most 64 of them. Returns
+ * the new argc, with @out (free it, not its strings: they point into
+ * @line and @argv), or -1 after printing the error.
+ */
+#define DISC_CONF_ARGS_MAX 64
+
+static int conf_line_args(int argc, char **argv, char *line, const char *where, char ***out)
+{
+	char **v = calloc((size_t)argc + DISC_CONF_ARGS_MAX + 1, sizeof(*v));
+	int n = 0;
+
+	if (!v) {
+		cli_error("out of memory");
+		return -1;
+	}
+	for (int i = 0; i < argc; i++)
+		v[n++] = argv[i];
+	for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save); t;
+	     t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n - argc >= DISC_CONF_ARGS_MAX) {
+			cli_error("%s: more than %d arguments", where, DISC_CONF_ARGS_MAX);
+			free(v);
+			return -1;
+		}
+		v[n++] = t;
+	}
+	*out = v;
+	return n;
+}
+
+int cli_discovery_conf(int argc, char **argv,
+		       int (*fn)(int argc, char **argv, const char *where, void *arg), void *arg)
+{
+	const char *path = NVMF_DISCOVERY_CONF;
+	FILE *f = fopen(path, "re");
+	char line[4096], where[sizeof(NVMF_DISCOVERY_CONF) + 16];
+	int lineno = 0, lines = 0, failed = 0;
+
+	if (!f) {
+		cli_error("missing target address: use -a/--traddr, or list discovery controllers "
+			  "in %s (%s)", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char **v, *p = line + strspn(line, " \t");
+		int n;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (!strchr(line, '\n') && !feof(f)) {
+			cli_error("%s: line longer than %zu bytes", where, sizeof(line) - 2);
+			failed++;
+			break;
+		}
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		n = conf_line_args(argc, argv, p, where, &v);
+		if (n < 0) {
+			failed++;
+			continue;
+		}
+		optind = 0;	/* getopt afresh over this argument list */
+		if (fn(n, v, where, arg) < 0)
+			failed++;
+		else
+			lines++;
+		free(v);
+	}
+	fclose(f);
+	if (!lines && !failed) {
+		cli_error("%s lists no discovery controller", path);
+		return -1;
+	}
+	return failed;
 }

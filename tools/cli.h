@@ -28,6 +28,7 @@ struct cli_fabrics {
 	char *hostnqn;		/* resolved */
 	char *hostid;
 	int nr_io_queues;
+	int nr_poll_queues;
 	int queue_size;
 	int kato_s;
 	bool hdgst;
@@ -52,6 +53,8 @@ void cli_fabrics_defaults(struct cli_fabrics *f);
 int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn);
 /* The identity part of cli_fabrics_finish(), alone. */
 int cli_identity(struct cli_fabrics *f);
+/* -i 0 is only for -P N: at least one I/O queue. 0, or -1 after printing why. */
+int cli_need_io_queue(const struct cli_fabrics *f);
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o);
 void cli_fabrics_free(struct cli_fabrics *f);
 
@@ -137,6 +140,21 @@ int cli_run_dir(const char *dir);
 #define CLI_RUN_DIR_LONGOPT { "run-dir", required_argument, NULL, OPT_RUN_DIR }
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 
+/* nvme-cli's list of discovery controllers, one line of options each. */
+#define NVMF_DISCOVERY_CONF "/etc/nvme/discovery.conf"
+
+/*
+ * For each discovery controller line of NVMF_DISCOVERY_CONF (blank lines
+ * and # comments skipped), call @fn with the command line's arguments
+ * followed by the line's (getopt reset, so @fn can parse them again; the
+ * line's options come last and win) and "FILE:LINE" for its messages;
+ * @fn returns < 0 after printing why it failed. Returns the number of
+ * lines that failed, or -1 (printed) when the file is missing or lists
+ * no controller.
+ */
+int cli_discovery_conf(int argc, char **argv,
+		       int (*fn)(int argc, char **argv, const char *where, void *arg), void *arg);
+
 /* The usage lines of the identity and TLS options in CLI_FABRICS_LONGOPTS. */
 #define CLI_IDENTITY_USAGE \
 	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n" \
@@ -149,6 +167,7 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 	{ "trsvcid", required_argument, NULL, 's' }, \
 	{ "hostid", required_argument, NULL, 'I' }, \
 	{ "nr-io-queues", required_argument, NULL, 'i' }, \
+	{ "nr-poll-queues", required_argument, NULL, 'P' }, \
 	{ "hdr-digest", no_argument, NULL, 'g' }, \
 	{ "data-digest", no_argument, NULL, 'G' }, \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \

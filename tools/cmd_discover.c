@@ -131,7 +131,12 @@ static void usage(FILE *out)
 		CLI_IDENTITY_USAGE);
 }
 
-int cmd_discover(int argc, char **argv)
+/*
+ * Parse discover's arguments into @f and *@fmt. Returns 0, 1 for -h (usage
+ * printed), 2 when no -a was given (discovery.conf's lines then), or -1
+ * after printing the error.
+ */
+static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
@@ -140,45 +145,77 @@ int cmd_discover(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct nvmf_discovery_log *log = NULL;
-	struct cli_fabrics f;
-	const char *fmt = "normal";
-	uint64_t n = 0;
 	int opt, rc;
 
-	cli_fabrics_defaults(&f);
+	cli_fabrics_defaults(f);
+	*fmt = "normal";
 	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:gGo:h", longopts, NULL)) != -1) {
-		rc = cli_fabrics_opt(&f, opt, optarg);
+		rc = cli_fabrics_opt(f, opt, optarg);
 		if (rc < 0)
-			return 1;
+			return -1;
 		if (rc)
 			continue;
 		switch (opt) {
 		case 'o':
-			fmt = optarg;
+			*fmt = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		default:
 			usage(stderr);
-			return 1;
+			return -1;
 		}
 	}
-	if (cli_no_more_args(argc, argv, optind) < 0)
-		return 1;
-	if (cli_check_format(fmt) < 0)
-		return 1;
-	if (cli_fabrics_finish(&f, false) < 0)
-		return 1;
-	rc = cli_fetch_discovery(&f, &log, &n);
-	cli_fabrics_free(&f);
+	if (cli_no_more_args(argc, argv, optind) < 0 || cli_check_format(*fmt) < 0)
+		return -1;
+	if (!f->traddr)
+		return 2;
+	return cli_fabrics_finish(f, false) < 0 ? -1 : 0;
+}
+
+/* Read and print the discovery log of @f's controller (freed). 0 or -1. */
+static int discover_print(struct cli_fabrics *f, const char *fmt)
+{
+	struct nvmf_discovery_log *log = NULL;
+	uint64_t n = 0;
+	int rc = cli_fetch_discovery(f, &log, &n);
+
+	cli_fabrics_free(f);
 	if (rc < 0)
-		return 1;
+		return -1;
 	if (!strcmp(fmt, "json"))
 		print_json(log, n);
 	else
 		print_normal(log, n);
 	free(log);
 	return 0;
+}
+
+/* One line of discovery.conf (cli_discovery_conf). */
+static int discover_line(int argc, char **argv, const char *where, void *arg)
+{
+	struct cli_fabrics f;
+	const char *fmt;
+	int rc = parse_discover(argc, argv, &f, &fmt);
+
+	(void)arg;
+	if (rc == 2)
+		cli_error("%s: no -a/--traddr", where);
+	return rc ? -1 : discover_print(&f, fmt);
+}
+
+int cmd_discover(int argc, char **argv)
+{
+	struct cli_fabrics f;
+	const char *fmt;
+	int rc = parse_discover(argc, argv, &f, &fmt);
+
+	if (rc == 1)
+		return 0;
+	if (rc < 0)
+		return 1;
+	if (rc == 2)	/* no -a: every controller of discovery.conf, as nvme-cli */
+		return cli_discovery_conf(argc, argv, discover_line, NULL) ? 1 : 0;
+	return discover_print(&f, fmt) < 0 ? 1 : 0;
 }

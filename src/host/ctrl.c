@@ -312,7 +312,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.cntlid = c->cntlid,
 		.disable_sqflow = c->opts.disable_sqflow,
 	};
-	uint32_t want = (uint32_t)c->opts.nr_io_queues;
+	uint32_t want = (uint32_t)c->opts.nr_io_queues + (uint32_t)c->opts.nr_poll_queues;
 	uint32_t granted;
 	uint16_t status;
 	int rc;
@@ -330,6 +330,9 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		nvmf_info("controller granted %u of %u I/O queues", granted, want);
 		want = granted;
 	}
+	/* As the kernel host: the default queues first, poll queues get the rest. */
+	c->nr_poll_ioq = want > (uint32_t)c->opts.nr_io_queues ?
+			 (int)(want - (uint32_t)c->opts.nr_io_queues) : 0;
 	c->ioq = calloc(want, sizeof(*c->ioq));
 	if (!c->ioq)
 		return -ENOMEM;
