@@ -160,9 +160,25 @@ static int cli_tls_key(struct cli_fabrics *f, const char *arg)
 		free(f->tls_key);
 		f->tls_key = NULL;
 	}
-	if (!strncmp(arg, NVMF_TLS_KEY_PREFIX, strlen(NVMF_TLS_KEY_PREFIX))) {
+	/*
+	 * The same argv may be parsed again (connect-all once per
+	 * discovery.conf line): an argument wiped before is the key kept then.
+	 */
+	static const char *wiped_arg;
+	static char *wiped_key;
+
+	if (arg == wiped_arg) {
+		f->tls_key = strdup(wiped_key);
+	} else if (!strncmp(arg, NVMF_TLS_KEY_PREFIX, strlen(NVMF_TLS_KEY_PREFIX))) {
 		f->tls_key = strdup(arg);
-		memset((char *)arg, 'x', strlen(arg));
+		if (f->tls_key && (!wiped_key || !strcmp(wiped_key, arg))) {
+			free(wiped_key);
+			wiped_key = strdup(arg);
+			if (wiped_key) {
+				wiped_arg = arg;
+				memset((char *)arg, 'x', strlen(arg));
+			}
+		}
 	} else {
 		if (nvmf_tls_key_read_file(arg, buf, sizeof(buf), err, sizeof(err)) < 0) {
 			cli_error("--tls-key: %s", err);
