@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "base/log.h"
 #include "daemon/registry.h"
@@ -116,11 +117,23 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 	o->hdgst = f->hdgst;
 	o->ddgst = f->ddgst;
 	o->disable_sqflow = f->disable_sqflow;
+	o->dhchap_secret = f->dhchap_secret;
+	o->dhchap_ctrl_secret = f->dhchap_ctrl_secret;
 	o->timeout_ms = f->timeout_ms;
+}
+
+void cli_secret_free(char **s)
+{
+	if (*s)
+		OPENSSL_cleanse(*s, strlen(*s));
+	free(*s);
+	*s = NULL;
 }
 
 void cli_fabrics_free(struct cli_fabrics *f)
 {
+	cli_secret_free(&f->dhchap_secret);
+	cli_secret_free(&f->dhchap_ctrl_secret);
 	free(f->hostnqn);
 	free(f->hostid);
 	f->hostnqn = f->hostid = NULL;
@@ -266,6 +279,20 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 	case 'I':
 		f->hostid_arg = arg;
 		return 1;
+	case 'S':
+	case 'C': {
+		char **dst = opt == 'S' ? &f->dhchap_secret : &f->dhchap_ctrl_secret;
+
+		cli_secret_free(dst);
+		*dst = strdup(arg);
+		if (!*dst) {
+			cli_error("out of memory");
+			return -1;
+		}
+		/* Off the command line, so that ps and /proc/PID/cmdline do not show it. */
+		memset((char *)arg, 0, strlen(arg));
+		return 1;
+	}
 	case OPT_SAVE_IDENTITY:
 		f->save_identity = true;
 		return 1;

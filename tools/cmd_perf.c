@@ -470,7 +470,7 @@ static void usage(FILE *out)
 		"         -q QUEUE_DEPTH -o IO_BYTES -w read|write|randread|randwrite|rw\n"
 		"         [-T SECONDS] [-i NR_IO_QUEUES] [--verify] [--seed N] [--size BYTES]\n"
 		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--timeout SECONDS]\n"
-		CLI_IDENTITY_USAGE);
+		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
 }
 
 int cmd_perf(int argc, char **argv)
@@ -504,7 +504,7 @@ int cmd_perf(int argc, char **argv)
 	double secs;
 
 	cli_fabrics_defaults(&f);
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:I:i:gGq:o:w:T:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:I:i:S:C:gGq:o:w:T:h", longopts, NULL)) != -1) {
 		if (opt == 'q') {	/* perf's -q is the queue depth, as in spdk_nvme_perf */
 			if (cli_parse_int(optarg, "queue depth (-q)", 1, 1024, &v) < 0)
 				return 1;

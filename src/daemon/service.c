@@ -25,6 +25,7 @@
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
+#include "host/auth.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
@@ -151,6 +152,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		ioerr += cs.errors;
 	}
 	put_u64(o, "reconnects", d->reconnects);
+	put_u64(o, "authentications", d->ctrl->auths);
 	put_u64(o, "timeouts", timeouts);
 	put_u64(o, "digest_errors", ddgst);
 	put_u64(o, "retries", retries);
@@ -198,6 +200,17 @@ static struct json_object *info_json(const struct daemon *d)
 	put_str(o, "serial", serial);
 	put_str(o, "firmware", fw);
 	put_str(o, "device", d->cuse ? cuse_ctrl_path(d->cuse) : NULL);
+	/* What authentication settled on, never the secrets. */
+	if (c->auth.done) {
+		char a[80];
+
+		snprintf(a, sizeof(a), "hmac(%s) %s %s", nvmf_auth_hash_name(c->auth.hash),
+			 nvmf_auth_dhgroup_name(c->auth.dhgroup),
+			 c->auth.bidirectional ? "bidirectional" : "unidirectional");
+		put_str(o, "dhchap", a);
+	} else {
+		put_str(o, "dhchap", NULL);
+	}
 	if (nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &nr_ns) < 0)
 		nr_ns = 0;
 	for (int i = 0; i < nr_ns; i++) {
@@ -797,6 +810,19 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 				 * FAILED, and the main loop reconnects again.
 				 */
 				return 0;
+			}
+			if (at->rc == -EKEYREJECTED) {
+				/*
+				 * Like the kernel host: authentication that failed
+				 * does not succeed by trying again with the same
+				 * secrets. Give up the controller.
+				 */
+				nvmf_err("reconnect attempt %u failed: %s; giving up (no retry after "
+					 "an authentication failure)", attempt, at->err);
+				nvmf_ctrl_set_error(d->ctrl, at->rc, "%s", at->err);
+				hold_io(d, false);
+				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
+				return -EKEYREJECTED;
 			}
 			nvmf_warn("reconnect attempt %u failed: %s", attempt, at->err);
 			next = nvmf_now_ns() + (uint64_t)a->reconnect_delay * 1000000000ull;
