@@ -193,6 +193,8 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.ctrl.hdgst = c->hdr_digest;
 		s->svc.ctrl.ddgst = c->data_digest;
 		s->svc.ctrl.disable_sqflow = c->disable_sqflow;
+		s->svc.ctrl.dhchap_secret = c->dhchap_key;
+		s->svc.ctrl.dhchap_ctrl_secret = c->dhchap_ctrl_key;
 		s->svc.ctrl.timeout_ms = flags.timeout_ms;
 		s->svc.no_cuse = no_cuse;
 		s->svc.no_ublk = no_ublk;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -221,16 +222,43 @@ static bool is_port(const char *s)
 
 static const char *const no_keys[] = { NULL };
 
+/*
+ * An optional DH-HMAC-CHAP secret member: a DHHC-1 string (checked in full
+ * when connecting). Messages never quote the value.
+ */
+static int get_secret(struct sc_parse *p, struct json_object *o, const char *key,
+		      const char *where, const char **out)
+{
+	const char *v = NULL, *keep = *out;
+	char path[300];
+	int rc;
+
+	rc = get_str(p, o, key, where, 128, false, &v);
+	if (rc)
+		return rc;
+	if (!v) {
+		*out = keep;	/* not given: the host entry's stays */
+		return 0;
+	}
+	if (strncmp(v, "DHHC-1:", 7)) {
+		subpath(path, sizeof(path), where, key);
+		return fail(p, -EINVAL, path, "not a DHHC-1 secret (nvme gen-dhchap-key writes one)");
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_port(struct sc_parse *p, struct json_object *port, const char *where,
 		      struct sc_ctrl_cfg *c)
 {
 	static const char *const known[] = {
 		"transport", "traddr", "trsvcid", "nr_io_queues", "queue_size",
 		"keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo", "fast_io_fail_tmo",
-		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional", NULL
+		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional",
+		"dhchap_key", "dhchap_ctrl_key", NULL
 	};
 	static const char *const unsupported[] = {
-		"host_traddr", "host_iface", "dhchap_key", "dhchap_ctrl_key", "nr_write_queues",
+		"host_traddr", "host_iface", "nr_write_queues",
 		"nr_poll_queues", "tos", "duplicate_connect", "tls", "discovery", "keyring",
 		"tls_key", NULL
 	};
@@ -273,7 +301,9 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	    (rc = get_bool(p, port, "data_digest", where, &c->data_digest)) ||
 	    (rc = get_bool(p, port, "disable_sqflow", where, &c->disable_sqflow)) ||
 	    (rc = get_bool(p, port, "persistent", where, &persistent)) ||
-	    (rc = get_bool(p, port, "optional", where, &c->optional)))
+	    (rc = get_bool(p, port, "optional", where, &c->optional)) ||
+	    (rc = get_secret(p, port, "dhchap_key", where, &c->dhchap_key)) ||
+	    (rc = get_secret(p, port, "dhchap_ctrl_key", where, &c->dhchap_ctrl_key)))
 		return rc;
 	return 0;
 }
@@ -348,8 +378,8 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 static int parse_host(struct sc_parse *p, struct json_object *h, int index, const char *where,
 		      struct sc_config *cfg)
 {
-	static const char *const known[] = { "hostnqn", "hostid", "hostsymname", "subsystems", NULL };
-	static const char *const unsupported[] = { "dhchap_key", NULL };
+	static const char *const known[] = { "hostnqn", "hostid", "hostsymname", "subsystems",
+					     "dhchap_key", NULL };
 	struct sc_ctrl_cfg host = {
 		.host = index,
 		.nr_io_queues = SC_UNSET, .queue_size = SC_UNSET, .keep_alive_tmo = SC_UNSET,
@@ -362,12 +392,13 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 
 	if (!json_object_is_type(h, json_type_object))
 		return fail(p, -EINVAL, where, "a %s, not an object", type_name(h));
-	rc = check_keys(p, h, where, known, unsupported);
+	rc = check_keys(p, h, where, known, no_keys);
 	if (rc)
 		return rc;
 	if ((rc = get_str(p, h, "hostnqn", where, SC_NQN_MAX, false, &host.hostnqn)) ||
 	    (rc = get_str(p, h, "hostid", where, 36, false, &host.hostid)) ||
-	    (rc = get_str(p, h, "hostsymname", where, 256, false, &sym)))
+	    (rc = get_str(p, h, "hostsymname", where, 256, false, &sym)) ||
+	    (rc = get_secret(p, h, "dhchap_key", where, &host.dhchap_key)))
 		return rc;
 	if (host.hostid && !is_uuid(host.hostid)) {
 		char path[300];
@@ -476,6 +507,7 @@ out:
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen)
 {
 	size_t cap = SC_CONFIG_FILE_MAX + 1, got = 0;
+	struct stat st;
 	char *buf;
 	int fd, rc;
 
@@ -508,9 +540,21 @@ int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t er
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	rc = sc_config_parse(buf, got, path, cfg, err, errlen);
+	explicit_bzero(buf, got);	/* it may hold secrets */
 	free(buf);
+	if (rc == 0 && fstat(fd, &st) == 0 && (st.st_mode & 077)) {
+		for (int i = 0; i < cfg->nr_ctrls; i++) {
+			if (!cfg->ctrls[i].dhchap_key && !cfg->ctrls[i].dhchap_ctrl_key)
+				continue;
+			snprintf(err, errlen, "%s: holds DH-HMAC-CHAP secrets and group or others may "
+				 "read it (mode %04o): chmod 600 it", path, (unsigned int)(st.st_mode & 07777));
+			sc_config_free(cfg);
+			rc = -EPERM;
+			break;
+		}
+	}
+	close(fd);
 	return rc;
 }
 
