@@ -93,6 +93,7 @@ int cmd_list(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
 int cmd_sidecar(int argc, char **argv);	/* tools/cmd_sidecar.c */
 int cmd_status(int argc, char **argv);	/* tools/cmd_status.c */
+int cmd_gen_dhchap_key(int argc, char **argv);	/* tools/cmd_gen_dhchap_key.c */
 
 #endif
 

@@ -230,7 +230,16 @@ fail2:
 	rc = -EKEYREJECTED;
 	goto out;
 xfer_fail:
-	if (rc < 0) {
+	if (rc < 0 && !strcmp(step, "Success1")) {
+		/*
+		 * nvmet tears the association down right after it queues
+		 * Failure1, and the teardown may overtake the answer. Either
+		 * that or the network: retryable, but say what it likely was.
+		 */
+		snprintf(err, errlen, "DH-HMAC-CHAP on queue %u: the controller closed the "
+			 "connection instead of answering our Reply (it refused the secret, or the "
+			 "network failed): %s", qp->qid, qp->errmsg[0] ? qp->errmsg : strerror(-rc));
+	} else if (rc < 0) {
 		/* The connection, not the credentials: the caller may try again. */
 		snprintf(err, errlen, "DH-HMAC-CHAP on queue %u: %s lost: %s", qp->qid, step,
 			 qp->errmsg[0] ? qp->errmsg : strerror(-rc));
