@@ -89,9 +89,16 @@ size_t fuzz_generate(uint8_t *s, const uint8_t *seed, size_t n)
 		case 1:		/* truncate */
 			n = fuzz_below((uint32_t)n + 1);
 			break;
-		case 2:		/* grow */
-			n = fuzz_splice(s, n, n, 0, s + 1, fuzz_below(64), AUTH_FZ_MAX);
+		case 2: {	/* grow by a copy of the start (not overlapping the input) */
+			uint8_t copy[64];
+			size_t len = fuzz_below(sizeof(copy));
+
+			if (len > n)
+				len = n;
+			memcpy(copy, s, len);
+			n = fuzz_splice(s, n, n, 0, copy, len, AUTH_FZ_MAX);
 			break;
+		}
 		case 3:		/* flip a bit anywhere */
 			at = fuzz_below((uint32_t)n);
 			s[at] ^= (uint8_t)(1u << fuzz_below(8));
