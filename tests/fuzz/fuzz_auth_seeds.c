@@ -15,7 +15,7 @@
 
 const char fuzz_name[] = "fuzz_auth";
 const char fuzz_corpus[] = "tests/fuzz/corpus-auth";	/* none checked in: the seeds */
-const long fuzz_iterations = 200000;
+const long fuzz_iterations = 1000000;
 const size_t fuzz_max_input = AUTH_FZ_MAX;
 
 static const char *const keys[] = {
