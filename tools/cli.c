@@ -48,6 +48,7 @@ int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 		cli_error("missing subsystem NQN: use -n/--nqn");
 		return -1;
 	}
+
 	if (!nvmf_transport_find(f->transport, err, sizeof(err))) {
 		cli_error("%s", err);
 		return -1;
@@ -102,6 +103,14 @@ int cli_identity(struct cli_fabrics *f)
 	return 0;
 }
 
+int cli_need_io_queue(const struct cli_fabrics *f)
+{
+	if (f->nr_io_queues + f->nr_poll_queues > 0)
+		return 0;
+	cli_error("no I/O queue: --nr-io-queues 0 needs --nr-poll-queues 1 or more");
+	return -1;
+}
+
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -112,6 +121,7 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 	o->hostnqn = f->hostnqn;
 	o->hostid = f->hostid;
 	o->nr_io_queues = f->nr_io_queues;
+	o->nr_poll_queues = f->nr_poll_queues;
 	o->queue_size = f->queue_size;
 	o->kato_s = f->kato_s;
 	o->hdgst = f->hdgst;
@@ -221,6 +231,12 @@ int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 	rc = reg_call(name, &rq, reply, timeout_ms, err, sizeof(err));
 	if (rc == -ENOENT || rc == -ECONNREFUSED)
 		return 1;
+	if (rc == -EACCES || rc == -EPERM) {
+		/* Not "no controllers": there is one, this caller may not ask it. */
+		cli_error("%s: no access to its control socket in %s (%s): run as root",
+			  name, reg_rundir(), strerror(-rc));
+		return -1;
+	}
 	if (rc < 0) {
 		cli_error("%s: %s", name, err);
 		return -1;
@@ -303,9 +319,14 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 		f->hostid_file = arg;
 		return 1;
 	case 'i':
-		if (cli_parse_int(arg, "--nr-io-queues", 1, 128, &v) < 0)
+		if (cli_parse_int(arg, "--nr-io-queues", 0, 128, &v) < 0)
 			return -1;
 		f->nr_io_queues = (int)v;
+		return 1;
+	case 'P':
+		if (cli_parse_int(arg, "--nr-poll-queues", 0, 128, &v) < 0)
+			return -1;
+		f->nr_poll_queues = (int)v;
 		return 1;
 	case 'Q':
 		if (cli_parse_int(arg, "--queue-size", 2, 1024, &v) < 0)

@@ -28,6 +28,7 @@ struct cli_fabrics {
 	char *hostnqn;		/* resolved */
 	char *hostid;
 	int nr_io_queues;
+	int nr_poll_queues;
 	int queue_size;
 	int kato_s;
 	bool hdgst;
@@ -48,6 +49,8 @@ void cli_fabrics_defaults(struct cli_fabrics *f);
 int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn);
 /* The identity part of cli_fabrics_finish(), alone. */
 int cli_identity(struct cli_fabrics *f);
+/* -i 0 is only for -P N: at least one I/O queue. 0, or -1 after printing why. */
+int cli_need_io_queue(const struct cli_fabrics *f);
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o);
 void cli_fabrics_free(struct cli_fabrics *f);
 /* Wipe and free a secret string; NULL afterwards. */
@@ -145,6 +148,7 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 	{ "trsvcid", required_argument, NULL, 's' }, \
 	{ "hostid", required_argument, NULL, 'I' }, \
 	{ "nr-io-queues", required_argument, NULL, 'i' }, \
+	{ "nr-poll-queues", required_argument, NULL, 'P' }, \
 	{ "hdr-digest", no_argument, NULL, 'g' }, \
 	{ "data-digest", no_argument, NULL, 'G' }, \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \

@@ -49,6 +49,7 @@ struct connect_args {
 	int reconnect_delay;		/* -c, seconds */
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
+	bool json;			/* -o json: {"device":"nvmeN"} on success */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -104,7 +105,8 @@ static size_t read_full(int fd, void *buf, size_t cap)
 static int report_wait_ms(const struct connect_args *a)
 {
 	int per = a->f.timeout_ms > 0 ? a->f.timeout_ms : 10000;
-	int n = a->f.nr_io_queues > 0 ? a->f.nr_io_queues : 1;
+	int n = a->f.nr_io_queues + a->f.nr_poll_queues > 0 ?
+		a->f.nr_io_queues + a->f.nr_poll_queues : 1;
 
 	return per * (6 + n) + 30000;
 }
@@ -205,7 +207,18 @@ static int spawn_controller(struct connect_args *a)
 	if (!logpath[0])
 		snprintf(logpath, sizeof(logpath), "%s/nvmeN.log", reg_rundir());
 	if (!strncmp(verdict, "OK ", 3)) {
-		printf("%s\n", verdict + 3);
+		if (a->json) {
+			/* nvme-cli's connect -o json: the controller's name only. */
+			struct json_object *o = json_object_new_object();
+			size_t len = strcspn(verdict + 3, ":");
+
+			json_object_object_add(o, "device",
+					       json_object_new_string_len(verdict + 3, (int)len));
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else {
+			printf("%s\n", verdict + 3);
+		}
 		return 0;
 	}
 	if (!strncmp(verdict, "ERR ", 4)) {
@@ -262,13 +275,14 @@ static void usage(FILE *out, bool all)
 {
 	fprintf(out,
 		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
-		"         [-i NR_IO_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-g] [-G]\n"
+		"         [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS]\n"
+		"         [-g] [-G]\n"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
 		"         [--run-dir DIR]\n"
 		CLI_IDENTITY_USAGE
 		CLI_DHCHAP_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
-		"         [--log-format text|json]\n"
+		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
@@ -316,6 +330,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "output-format", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -331,7 +346,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:Q:k:c:l:S:C:gGh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
@@ -352,6 +367,15 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			if (cli_parse_int(optarg, "--fast-io-fail-tmo", -1, 86400, &v) < 0)
 				return -1;
 			a->fast_io_fail_tmo = (int)v;
+			break;
+		case 'o':
+			if (cli_check_format(optarg) < 0)
+				return -1;
+			if (all && !strcmp(optarg, "json")) {
+				cli_error("-o json is for connect, not connect-all");
+				return -1;
+			}
+			a->json = !strcmp(optarg, "json");
 			break;
 		case OPT_LOG_FORMAT:
 			if (cli_log_format(optarg) < 0)
@@ -414,6 +438,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		cli_error("--foreground serves one controller: use connect, not connect-all");
 		return -1;
 	}
+	if (cli_need_io_queue(&a->f) < 0)
+		return -1;
 	return cli_fabrics_finish(&a->f, !all);
 }
 
@@ -520,29 +546,65 @@ static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery
 	return 0;
 }
 
-int cmd_connect_all(int argc, char **argv)
-{
-	struct nvmf_discovery_log *log = NULL;
-	struct connect_args a;
-	uint64_t n = 0;
-	int failed = 0, done = 0;
+/*
+ * The discovery controllers connect-all visits: the one it was given, then
+ * the referrals the logs name, breadth first, each address once (a loop of
+ * referrals ends), at most DISC_DEPTH_MAX referrals deep (nvme-cli's
+ * bound) and DISC_CTRLS_MAX in all.
+ */
+#define DISC_DEPTH_MAX	10
+#define DISC_CTRLS_MAX	32
 
-	if (parse_connect(argc, argv, &a, true) < 0)
-		return 1;
-	if (fetch_discovery_isolated(&a.f, &log, &n) < 0) {
-		cli_fabrics_free(&a.f);
-		return 1;
+struct disc_ctrl {
+	char traddr[NVMF_TRADDR_SIZE + 1];
+	char trsvcid[NVMF_TRSVCID_SIZE + 1];
+	int depth;
+};
+
+/* Add referral @e of a log read at @depth to @dc unless known; 1 added, 0 not. */
+static int add_referral(struct disc_ctrl *dc, int *ndc, const struct nvmf_disc_log_entry *e,
+			int depth, const char *transport)
+{
+	if (strcmp(nvmf_trtype_str(e->trtype), transport)) {
+		cli_error("skipping the referral to %s:%s: transport %s is not %s", e->traddr,
+			  e->trsvcid, nvmf_trtype_str(e->trtype), transport);
+		return 0;
 	}
+	for (int i = 0; i < *ndc; i++)
+		if (!strcmp(dc[i].traddr, e->traddr) && !strcmp(dc[i].trsvcid, e->trsvcid))
+			return 0;	/* visited or queued: a loop, or two paths to it */
+	if (depth + 1 > DISC_DEPTH_MAX || *ndc >= DISC_CTRLS_MAX) {
+		cli_error("not following the referral to %s:%s: more than %d %s", e->traddr,
+			  e->trsvcid, depth + 1 > DISC_DEPTH_MAX ? DISC_DEPTH_MAX : DISC_CTRLS_MAX,
+			  depth + 1 > DISC_DEPTH_MAX ? "referrals deep" : "discovery controllers");
+		return 0;
+	}
+	snprintf(dc[*ndc].traddr, sizeof(dc[*ndc].traddr), "%s", e->traddr);
+	snprintf(dc[*ndc].trsvcid, sizeof(dc[*ndc].trsvcid), "%s", e->trsvcid);
+	dc[*ndc].depth = depth + 1;
+	(*ndc)++;
+	return 1;
+}
+
+/* Connect the NVM subsystems of one discovery log; counts in @done/@failed. */
+static void connect_log_entries(const struct connect_args *a, struct nvmf_discovery_log *log,
+				uint64_t n, struct disc_ctrl *dc, int *ndc, int depth, int *done,
+				int *failed)
+{
 	for (uint64_t i = 0; i < n; i++) {
 		struct nvmf_disc_log_entry *e = &log->entries[i];
-		struct connect_args one = a;
+		struct connect_args one = *a;
 		char name[REG_NAME_MAX];
 
+		if (e->subtype == NVME_NQN_DISC) {
+			add_referral(dc, ndc, e, depth, a->f.transport);
+			continue;
+		}
 		if (e->subtype != NVME_NQN_NVME)
-			continue;	/* discovery referrals and the discovery subsystem itself */
-		if (strcmp(nvmf_trtype_str(e->trtype), a.f.transport)) {
+			continue;	/* the discovery subsystem itself */
+		if (strcmp(nvmf_trtype_str(e->trtype), a->f.transport)) {
 			cli_error("skipping %s: transport %s is not %s", e->subnqn,
-				  nvmf_trtype_str(e->trtype), a.f.transport);
+				  nvmf_trtype_str(e->trtype), a->f.transport);
 			continue;
 		}
 		one.f.subnqn = e->subnqn;
@@ -556,11 +618,43 @@ int cmd_connect_all(int argc, char **argv)
 			continue;
 		}
 		if (spawn_controller(&one) != 0)
-			failed++;
+			(*failed)++;
 		else
-			done++;
+			(*done)++;
 	}
-	free(log);
+}
+
+int cmd_connect_all(int argc, char **argv)
+{
+	struct disc_ctrl dc[DISC_CTRLS_MAX];
+	struct connect_args a;
+	int failed = 0, done = 0, ndc = 1;
+
+	if (parse_connect(argc, argv, &a, true) < 0)
+		return 1;
+	snprintf(dc[0].traddr, sizeof(dc[0].traddr), "%s", a.f.traddr);
+	/* No -s: nvme-cli's default, so that a referral back to it is known. */
+	snprintf(dc[0].trsvcid, sizeof(dc[0].trsvcid), "%s", a.f.trsvcid ? a.f.trsvcid :
+		 !strcmp(a.f.transport, "rdma") ? "4420" : "8009");
+	dc[0].depth = 0;
+	for (int k = 0; k < ndc; k++) {
+		struct nvmf_discovery_log *log = NULL;
+		struct cli_fabrics f = a.f;
+		uint64_t n = 0;
+
+		f.traddr = dc[k].traddr;
+		f.trsvcid = dc[k].trsvcid;
+		if (fetch_discovery_isolated(&f, &log, &n) < 0) {
+			if (k == 0) {
+				cli_fabrics_free(&a.f);
+				return 1;
+			}
+			failed++;	/* a referral that does not answer: the others go on */
+			continue;
+		}
+		connect_log_entries(&a, log, n, dc, &ndc, dc[k].depth, &done, &failed);
+		free(log);
+	}
 	if (!done && !failed)
 		printf("no NVMe subsystems in the discovery log\n");
 	cli_fabrics_free(&a.f);

@@ -88,11 +88,18 @@ static int has_subnqn(const char *name, const char *nqn)
 	return rc;
 }
 
+/*
+ * Disconnect the controllers of subsystem @nqn, or the one named @dev.
+ * As nvme-cli: -n prints "NQN:... disconnected N controller(s)" even for
+ * 0 and succeeds; -d for a name with no controller fails.
+ */
 static int disconnect_matching(const char *nqn, const char *dev)
 {
 	int n, matched = 0, failed = 0, unknown = 0;
 	char **names;
 
+	if (!strncmp(dev ? dev : "", "/dev/", 5))
+		dev += 5;
 	if (reg_names(&names, &n) < 0) {
 		cli_error("cannot read %s", reg_rundir());
 		return 1;
@@ -113,18 +120,43 @@ static int disconnect_matching(const char *nqn, const char *dev)
 			failed++;
 	}
 	reg_names_free(names, n);
-	if (nqn && matched > failed)
+	if (nqn)
 		printf("NQN:%s disconnected %d controller(s)\n", nqn, matched - failed);
 	else if (dev && matched && !failed)
 		printf("%s disconnected\n", dev);
-	if (!matched && !unknown && (nqn || dev)) {
-		if (nqn)
-			cli_error("no nvmfuse controller for subsystem %s", nqn);
-		else
-			cli_error("no nvmfuse controller named %s", dev);
+	if (dev && !matched && !unknown) {
+		cli_error("no nvmfuse controller named %s", dev);
 		return 1;
 	}
 	return failed || unknown ? 1 : 0;
+}
+
+/*
+ * -n and -d take nvme-cli's comma-separated lists: each item in turn, all
+ * of them even after a failure. Returns the exit status.
+ */
+static int disconnect_list(const char *arg, bool by_nqn)
+{
+	char *copy = strdup(arg), *rest = copy, *item;
+	int rc = 0, items = 0;
+
+	if (!copy) {
+		cli_error("out of memory");
+		return 1;
+	}
+	while ((item = strsep(&rest, ","))) {
+		if (!*item)
+			continue;
+		items++;
+		if (disconnect_matching(by_nqn ? item : NULL, by_nqn ? NULL : item))
+			rc = 1;
+	}
+	free(copy);
+	if (!items) {
+		cli_error("%s: no %s in the list", arg, by_nqn ? "NQN" : "device");
+		return 1;
+	}
+	return rc;
 }
 
 /* disconnect (@all false: -n or -d) and disconnect-all (@all: neither). */
@@ -141,8 +173,8 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 	};
 	const char *usage = all ?
 		"usage: nvmfuse disconnect-all [--force | --keep-disks] [--run-dir DIR]\n" :
-		"usage: nvmfuse disconnect -n SUBNQN | -d NAME|ublkbN [--force | --keep-disks] "
-		"[--run-dir DIR]\n";
+		"usage: nvmfuse disconnect -n SUBNQN[,SUBNQN...] | -d NAME[,NAME...]|ublkbN\n"
+		"         [--force | --keep-disks] [--run-dir DIR]\n";
 	const char *nqn = NULL, *dev = NULL;
 	uint32_t dev_id;
 	int opt;
@@ -156,8 +188,6 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 			break;
 		case 'd':
 			dev = optarg;
-			if (!strncmp(dev, "/dev/", 5))
-				dev += 5;
 			break;
 		case OPT_FORCE:
 			g_force = true;
@@ -185,6 +215,8 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 	}
 	if (flags_conflict())
 		return 1;
+	if (dev && !strncmp(dev, "/dev/", 5))
+		dev += 5;
 	if (leftover_name(dev ? dev : "", &dev_id)) {
 		/* A disk left behind by a daemon that died (see nvmfuse list). */
 		char err[300];
@@ -200,7 +232,9 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 		printf("/dev/ublkb%u deleted\n", dev_id);
 		return 0;
 	}
-	return disconnect_matching(nqn, dev);
+	if (all)
+		return disconnect_matching(NULL, NULL);
+	return disconnect_list(nqn ? nqn : dev, nqn != NULL);
 }
 
 int cmd_disconnect(int argc, char **argv)

@@ -30,6 +30,68 @@ static int ns_count(struct json_object *o)
 	       json_object_is_type(v, json_type_array) ? (int)json_object_array_length(v) : 0;
 }
 
+/* Unsigned member @key of @o, or 0. */
+static uint64_t u64_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int) ?
+	       json_object_get_uint64(v) : 0;
+}
+
+/* @v scaled by @step (1000 or 1024) to below it, with its prefix. */
+static const char *scaled(double *v, double step, const char *const prefix[], int n)
+{
+	int i = 0;
+
+	while (*v >= step && i < n - 1) {
+		*v /= step;
+		i++;
+	}
+	return prefix[i];
+}
+
+/*
+ * list -v: one row per namespace in the columns and formats of nvme-cli's
+ * `nvme list` (Node is the ublk disk, Generic the CUSE namespace node; "-"
+ * for one that was not created), so scripts that read that table read
+ * this one. The header is printed once, before the first row.
+ */
+static void print_ns_rows(struct json_object *c, bool *header)
+{
+	static const char *const si[] = { "", "k", "M", "G", "T", "P", "E", "Z", "Y" };
+	static const char *const bin[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi" };
+	static const char dash[] = "------------------------------------------------------------";
+	struct json_object *nss;
+
+	if (!json_object_object_get_ex(c, "namespaces", &nss) ||
+	    !json_object_is_type(nss, json_type_array))
+		return;
+	if (!*header) {
+		printf("%-21s %-21s %-20s %-40s %-9s %-26s %-16s %-8s\n", "Node", "Generic", "SN",
+		       "Model", "Namespace", "Usage", "Format", "FW Rev");
+		printf("%-.21s %-.21s %-.20s %-.40s %-.9s %-.26s %-.16s %-.8s\n", dash, dash, dash,
+		       dash, dash, dash, dash, dash);
+		*header = true;
+	}
+	for (size_t i = 0; i < json_object_array_length(nss); i++) {
+		struct json_object *ns = json_object_array_get_idx(nss, i);
+		double used = (double)u64_of(ns, "used"), size = (double)u64_of(ns, "size");
+		double lba = (double)u64_of(ns, "lba_size");
+		const char *node = str_of(ns, "block_device"), *gen = str_of(ns, "device");
+		const char *us = scaled(&used, 1000, si, 9), *ss = scaled(&size, 1000, si, 9);
+		const char *ls = scaled(&lba, 1024, bin, 9);
+		char usage[64], format[64];
+
+		snprintf(usage, sizeof(usage), "%6.2f %2sB / %6.2f %2sB", used, us, size, ss);
+		snprintf(format, sizeof(format), "%3.0f %2sB + %2u B", lba, ls,
+			 (unsigned int)u64_of(ns, "metadata_size"));
+		printf("%-21s %-21s %-20s %-40s %-9u %-26s %-16s %-8s\n", *node ? node : "-",
+		       *gen ? gen : "-", str_of(c, "serial"), str_of(c, "model"),
+		       (unsigned int)u64_of(ns, "nsid"), usage, format, str_of(c, "firmware"));
+	}
+}
+
 /*
  * Disks left behind by daemons that died, waiting for one (leftover.h):
  * "waiting_disks" in JSON (json-c, so every string is escaped), else a
@@ -73,6 +135,7 @@ int cmd_list(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output-format", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
 		CLI_RUN_DIR_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -80,21 +143,25 @@ int cmd_list(int argc, char **argv)
 	const char *fmt = "normal";
 	char **names;
 	int n, opt, rc, shown = 0, failed = 0;
+	bool verbose = false, header = false;
 
-	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			fmt = optarg;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case OPT_RUN_DIR:
 			if (cli_run_dir(optarg) < 0)
 				return 1;
 			break;
 		case 'h':
-			printf("usage: nvmfuse list [-o normal|json] [--run-dir DIR]\n");
+			printf("usage: nvmfuse list [-o normal|json] [-v] [--run-dir DIR]\n");
 			return 0;
 		default:
-			fprintf(stderr, "usage: nvmfuse list [-o normal|json] [--run-dir DIR]\n");
+			fprintf(stderr, "usage: nvmfuse list [-o normal|json] [-v] [--run-dir DIR]\n");
 			return 1;
 		}
 	}
@@ -108,7 +175,7 @@ int cmd_list(int argc, char **argv)
 	}
 	if (!strcmp(fmt, "json"))
 		printf("{\"controllers\":[");
-	else if (n)
+	else if (n && !verbose)
 		printf("%-10s %-40s %-9s %-22s %-6s %-10s %s\n", "Name", "SubNQN", "Transport",
 		       "Address", "Cntlid", "State", "Namespaces");
 	for (int i = 0; i < n; i++) {
@@ -123,6 +190,8 @@ int cmd_list(int argc, char **argv)
 		if (!strcmp(fmt, "json")) {
 			printf("%s%s", shown ? "," : "", json_object_to_json_string_ext(c,
 			       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		} else if (verbose) {
+			print_ns_rows(c, &header);
 		} else {
 			const char *cntlid = json_object_get_string(json_object_object_get(c,
 											 "cntlid"));

@@ -58,6 +58,7 @@ struct worker {
 	const struct perf_cfg *cfg;
 	struct nvmf_qpair *qp;
 	int id;
+	bool busy_poll;		/* a poll queue (-P): never sleeps while I/O is outstanding */
 	uint64_t first_unit, nunits;
 	uint64_t next_seq;
 	uint64_t rng;
@@ -293,7 +294,7 @@ static int run_phase(struct worker *w, uint64_t end_ns)
 				break;
 			}
 		}
-		if (nvmf_qpair_poll(w->qp, 100) < 0) {
+		if (nvmf_qpair_poll(w->qp, w->busy_poll && w->qp->outstanding ? 0 : 100) < 0) {
 			record_error(w, "queue %u: %s", w->qp->qid, w->qp->errmsg);
 			w->fatal = 1;
 			return -1;
@@ -468,7 +469,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: nvmfuse perf -t tcp -a TRADDR [-s TRSVCID] -n SUBNQN [--nsid N]\n"
 		"         -q QUEUE_DEPTH -o IO_BYTES -w read|write|randread|randwrite|rw\n"
-		"         [-T SECONDS] [-i NR_IO_QUEUES] [--verify] [--seed N] [--size BYTES]\n"
+		"         [-T SECONDS] [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [--verify] [--seed N]\n"
+		"         [--size BYTES]\n"
 		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--timeout SECONDS]\n"
 		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
 }
@@ -504,7 +506,7 @@ int cmd_perf(int argc, char **argv)
 	double secs;
 
 	cli_fabrics_defaults(&f);
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:I:i:S:C:gGq:o:w:T:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:I:i:P:S:C:gGq:o:w:T:h", longopts, NULL)) != -1) {
 		if (opt == 'q') {	/* perf's -q is the queue depth, as in spdk_nvme_perf */
 			if (cli_parse_int(optarg, "queue depth (-q)", 1, 1024, &v) < 0)
 				return 1;
@@ -572,7 +574,7 @@ int cmd_perf(int argc, char **argv)
 	}
 	if (cli_no_more_args(argc, argv, optind) < 0)
 		return 1;
-	if (cli_fabrics_finish(&f, true) < 0)
+	if (cli_need_io_queue(&f) < 0 || cli_fabrics_finish(&f, true) < 0)
 		return 1;
 	if (!have_seed)
 		cfg.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -631,6 +633,7 @@ int cmd_perf(int argc, char **argv)
 			cli_error("out of memory");
 			goto out;
 		}
+		ws[i].busy_poll = i >= c->nr_ioq - c->nr_poll_ioq;
 	}
 	/* The I/O queues now belong to the workers; this thread keeps the admin queue. */
 	atomic_store(&g_workers_running, c->nr_ioq);

@@ -23,7 +23,11 @@ enum {
 	OPT_READY_FILE,
 	OPT_STOP_TIMEOUT,
 	OPT_SC_LOG_FORMAT,
+	OPT_ON_MOUNTED,
 };
+
+/* --on-mounted wait: the daemons wait this much less than --stop-timeout. */
+#define SC_WAIT_MARGIN_S 5
 
 static void usage(FILE *out)
 {
@@ -31,7 +35,7 @@ static void usage(FILE *out)
 		"usage: nvmfuse sidecar --config FILE [--ready-file PATH] [--run-dir DIR]\n"
 		"         [-q HOSTNQN] [-I HOSTID] [--hostnqn-file PATH] [--hostid-file PATH]\n"
 		"         [--no-cuse] [--no-ublk] [--timeout SECONDS] [--stop-timeout SECONDS]\n"
-		"         [--log-format text|json]\n");
+		"         [--on-mounted remove|wait] [--log-format text|json]\n");
 }
 
 /* Set and not only whitespace: libnvme's (and host/hostid.c's) reading of the env. */
@@ -88,6 +92,7 @@ int cmd_sidecar(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "log-format", required_argument, NULL, OPT_SC_LOG_FORMAT },
+		{ "on-mounted", required_argument, NULL, OPT_ON_MOUNTED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -96,7 +101,8 @@ int cmd_sidecar(int argc, char **argv)
 	struct cli_fabrics flags, *ids = NULL;
 	const char *config = NULL;
 	struct sc_config cfg = { 0 };
-	bool no_cuse = false, no_ublk = false;
+	bool no_cuse = false, no_ublk = false, wait_mounted = false;
+	int mounted_wait_s = 0;
 	char err[600];
 	long long v;
 	int opt, rc = 1;
@@ -141,6 +147,13 @@ int cmd_sidecar(int argc, char **argv)
 			if (cli_log_format(optarg) < 0)
 				return 1;
 			break;
+		case OPT_ON_MOUNTED:
+			if (strcmp(optarg, "remove") && strcmp(optarg, "wait")) {
+				cli_error("--on-mounted: '%s' is neither remove nor wait", optarg);
+				return 1;
+			}
+			wait_mounted = !strcmp(optarg, "wait");
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -154,6 +167,16 @@ int cmd_sidecar(int argc, char **argv)
 	if (!config) {
 		cli_error("missing --config FILE (libnvme's config.json schema)");
 		return 1;
+	}
+	/* The daemons' wait ends early enough to flush and remove within the bound. */
+	if (wait_mounted) {
+		mounted_wait_s = so.stop_timeout_s - SC_WAIT_MARGIN_S;
+		if (mounted_wait_s < 1) {
+			cli_error("--on-mounted wait: --stop-timeout %d leaves no time to wait (it "
+				  "waits %d s less: give %d or more)", so.stop_timeout_s,
+				  SC_WAIT_MARGIN_S, SC_WAIT_MARGIN_S + 1);
+			return 1;
+		}
 	}
 	/* Everything is checked before anything is connected. */
 	if (sc_config_load(config, &cfg, err, sizeof(err)) < 0) {
@@ -207,6 +230,7 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.fast_io_fail_tmo = OR(c->fast_io_fail_tmo, -1);
 		s->svc.prog = cli_prog;
 		s->svc.log_file = true;		/* RUNDIR/nvmeN.log, one per daemon */
+		s->svc.mounted_wait_s = mounted_wait_s;
 	}
 	so.ctrls = ctrls;
 	so.nr_ctrls = cfg.nr_ctrls;

@@ -88,11 +88,14 @@ static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 
 /* Status codes the engine produces or acts on (SCT << 8 | SC). */
 #define NVMF_SC_SUCCESS			0x000
+#define NVMF_SC_INVALID_OPCODE		0x001
 #define NVMF_SC_DATA_XFER_ERROR		0x004
 #define NVMF_SC_INTERNAL		0x006
 #define NVMF_SC_ABORT_REQ		0x007
 #define NVMF_SC_ABORT_QUEUE		0x008
 #define NVMF_SC_INVALID_NS		0x00b
+/* Command specific 83h: nvmet's answer to a DSM or Write Zeroes its backend lacks. */
+#define NVMF_SC_ONCS_NOT_SUPPORTED	0x183
 #define NVMF_SC_TRANSIENT_TR_ERR	0x022
 #define NVMF_SC_CONNECT_FORMAT		0x180
 #define NVMF_SC_CONNECT_CTRL_BUSY	0x181

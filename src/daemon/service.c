@@ -122,7 +122,7 @@ static void put_u64(struct json_object *o, const char *key, uint64_t v)
 static struct json_object *stats_json(const struct daemon *d)
 {
 	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
-	uint64_t aborts = 0;
+	uint64_t aborts = 0, wz_writes = 0;
 	struct json_object *o = json_object_new_object();
 
 	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
@@ -141,6 +141,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		partial += us.partial_reads;
 		requeued += us.requeued;
 		ioerr += us.errors;
+		wz_writes += us.write_zeroes_by_writes;
 	}
 	if (d->cuse) {
 		struct cuse_stats cs;
@@ -160,6 +161,7 @@ static struct json_object *stats_json(const struct daemon *d)
 	put_u64(o, "requeued", requeued);
 	put_u64(o, "io_errors", ioerr);
 	put_u64(o, "aborts", aborts);
+	put_u64(o, "write_zeroes_by_writes", wz_writes);
 	return o;
 }
 
@@ -219,6 +221,10 @@ static struct json_object *info_json(const struct daemon *d)
 		put_u64(e, "nsid", ns[i].nsid);
 		put_u64(e, "lba_size", ns[i].lba_size);
 		put_u64(e, "size", ns[i].nsze * ns[i].lba_size);
+		/* Identify NUSE, as nvme-cli's "Usage" and UsedBytes; NSZE was checked to fit. */
+		put_u64(e, "used", (le64toh(ns[i].id.nuse) < ns[i].nsze ? le64toh(ns[i].id.nuse) :
+				    ns[i].nsze) * ns[i].lba_size);
+		put_u64(e, "metadata_size", ns[i].ms);
 		put_str(e, "device", d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		put_str(e, "block_device", ublk_path_of(d, ns[i].nsid));
 		json_object_array_add(nss, e);
@@ -545,6 +551,51 @@ static void attempt_cancel(struct daemon *d)
 }
 
 /*
+ * Before the disks go: write back what is dirty on each, the file system
+ * mounted on it included, and flush the target's cache (ublk_dev_flush),
+ * so that nothing written before the stop is lost. A disk still in use
+ * (mounted, in any mount namespace, or open) is named in the log: it is
+ * removed all the same, and its file system gets I/O errors after that,
+ * as when the kernel host disconnects a mounted disk. Main thread.
+ */
+static void disks_flush(struct daemon *d)
+{
+	for (int i = 0; i < d->nr_ublk; i++) {
+		const char *path = ublk_dev_path(d->ublk[i]);
+		char why[128];
+		bool used = ublk_dev_in_use(d->ublk[i], why, sizeof(why));
+		int rc = ublk_dev_flush(d->ublk[i]);
+
+		if (used && rc < 0)
+			nvmf_warn("%s is %s at the stop: the flush failed: %s; removing it (the file "
+				  "system on it gets I/O errors from now on)", path, why, strerror(-rc));
+		else if (used)
+			nvmf_warn("%s is %s at the stop: flushed; removing it (the file system on it "
+				  "gets I/O errors from now on)", path, why);
+		else if (rc < 0)
+			nvmf_warn("%s: the flush at the stop failed: %s", path, strerror(-rc));
+	}
+}
+
+/* How many disks are in use (mounted or open); each is named with @report. */
+static int disks_in_use(struct daemon *d, bool report)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->nr_ublk; i++) {
+		char why[128];
+
+		if (!ublk_dev_in_use(d->ublk[i], why, sizeof(why)))
+			continue;
+		n++;
+		if (report)
+			nvmf_warn("%s is %s at the stop: waiting for it to be let go",
+				  ublk_dev_path(d->ublk[i]), why);
+	}
+	return n;
+}
+
+/*
  * Tear everything down, bounded: nothing waits for a connection that is
  * gone. Held I/O is failed first (EIO to the block layer and to CUSE
  * callers), so removing the disks and nodes never waits for a reconnect;
@@ -569,6 +620,10 @@ static void shut_down(struct daemon *d)
 	attempt_cancel(d);
 	if (d->ctrl->io_workers)
 		hold_io(d, false);
+	t = nvmf_now_ns();
+	disks_flush(d);
+	if (d->nr_ublk)
+		nvmf_info("shutdown: disks flushed in %.0f ms", ms_since(t));
 	t = nvmf_now_ns();
 	cuse_ctrl_destroy(d->cuse);
 	d->cuse = NULL;
@@ -951,9 +1006,19 @@ static void do_reset(struct daemon *d)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * The main loop, until a disconnect request, a stop signal or the loss of
+ * the controller. A stop signal with mounted_wait_s set and disks in use
+ * starts a bounded wait instead, everything served as before: the loop
+ * looks at the disks every WAIT_POLL_MS and ends once none is in use, at
+ * the bound, at a second stop signal, or when the controller is lost (no
+ * reconnect then: it could outlast the bound).
+ */
+#define WAIT_POLL_MS 200
 static int daemon_loop(struct daemon *d)
 {
 	struct nvmf_ctrl *c = d->ctrl;
+	uint64_t wait_until = 0;	/* waiting for the disks to be let go */
 
 	while (!d->stop) {
 		struct pollfd pfd[5] = {
@@ -965,17 +1030,40 @@ static int daemon_loop(struct daemon *d)
 		};
 		int rc;
 
-		rc = poll(pfd, 5, -1);
+		rc = poll(pfd, 5, wait_until ? WAIT_POLL_MS : -1);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[4].revents & POLLIN)
 			reopen_log(d);
 		if (pfd[0].revents) {
 			struct signalfd_siginfo si;
+			int n;
 
-			if (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				nvmf_info("signal %u, disconnecting", si.ssi_signo);
-			return 0;
+			if (read(d->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				si.ssi_signo = 0;
+			if (wait_until) {
+				nvmf_warn("signal %u again: not waiting any more", si.ssi_signo);
+				return 0;
+			}
+			nvmf_info("signal %u, disconnecting", si.ssi_signo);
+			if (d->args->mounted_wait_s <= 0 || !(n = disks_in_use(d, true)))
+				return 0;
+			nvmf_warn("waiting up to %d s for %d disk(s) to be unmounted or closed "
+				  "before the stop", d->args->mounted_wait_s, n);
+			wait_until = nvmf_now_ns() + (uint64_t)d->args->mounted_wait_s * 1000000000ull;
+		}
+		if (wait_until) {
+			int n = disks_in_use(d, false);
+
+			if (!n) {
+				nvmf_warn("every disk unmounted and closed: stopping");
+				return 0;
+			}
+			if (nvmf_now_ns() >= wait_until) {
+				nvmf_warn("%d disk(s) still in use after %d s: stopping anyway", n,
+					  d->args->mounted_wait_s);
+				return 0;
+			}
 		}
 		if (pfd[2].revents & POLLIN) {
 			unsigned int ev = nvmf_ctrl_take_events(c);
@@ -995,6 +1083,11 @@ static int daemon_loop(struct daemon *d)
 			 */
 			if ((ev & NVMF_CTRL_EV_FAILED) &&
 			    nvmf_ctrl_get_state(c) == NVMF_CTRL_FAILED) {
+				if (wait_until) {
+					/* Stopping already: a reconnect would outlast the bound. */
+					nvmf_warn("controller lost while waiting for the disks: stopping");
+					return 0;
+				}
 				if (!d->args->ctrl_loss_tmo)
 					return c->err ? c->err : -EIO;
 				rc = reconnect_until_live(d, false);

@@ -48,6 +48,13 @@ struct nvmf_service_opts {
 	int fast_io_fail_tmo;		/* seconds; -1 off */
 	const char *prog;		/* for messages in the foreground ("nvmfuse connect") */
 	/*
+	 * At a stop signal, disks still in use (mounted, open): wait up to this
+	 * many seconds for them to be let go, serving them as before; 0 stops at
+	 * once. Either way each disk in use is named in the log, every disk is
+	 * flushed (its mounted file system synced) and then removed.
+	 */
+	int mounted_wait_s;
+	/*
 	 * Log to RUNDIR/NAME.log (one file per daemon, NAME its nvmeN, opened
 	 * once the name is reserved; standard error goes there too), else to
 	 * standard error as it is. The level and line format are the
@@ -58,8 +65,9 @@ struct nvmf_service_opts {
 
 /*
  * Serve one controller in this process until it is disconnected, signalled
- * (SIGTERM, SIGINT: blocked here and read from a signalfd) or lost
- * (ctrl-loss-tmo). SIGHUP reopens the log file (log rotation) and nothing
+ * (SIGTERM, SIGINT: blocked here and read from a signalfd; see
+ * mounted_wait_s) or lost (ctrl-loss-tmo). Every disk is flushed before
+ * it is removed. SIGHUP reopens the log file (log rotation) and nothing
  * else. @report_fd >= 0: the parent's pipe, which gets "PID <pid>\n" at
  * once, "LOG <path>\n" once the log file is open (with @log_file), and
  * then "OK <summary>\n" once the devices exist, or "ERR <cause>\n", and

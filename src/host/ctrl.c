@@ -325,7 +325,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.dhchap_key = c->dhchap_key,
 		.dhchap_ctrl_key = c->dhchap_ctrl_key,
 	};
-	uint32_t want = (uint32_t)c->opts.nr_io_queues;
+	uint32_t want = (uint32_t)c->opts.nr_io_queues + (uint32_t)c->opts.nr_poll_queues;
 	uint32_t granted;
 	uint16_t status;
 	int rc;
@@ -343,6 +343,9 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		nvmf_info("controller granted %u of %u I/O queues", granted, want);
 		want = granted;
 	}
+	/* As the kernel host: the default queues first, poll queues get the rest. */
+	c->nr_poll_ioq = want > (uint32_t)c->opts.nr_io_queues ?
+			 (int)(want - (uint32_t)c->opts.nr_io_queues) : 0;
 	c->ioq = calloc(want, sizeof(*c->ioq));
 	if (!c->ioq)
 		return -ENOMEM;
@@ -358,6 +361,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.timeout_ms = c->opts.timeout_ms,
 			.cancel_fd = c->opts.cancel_fd,
 		};
+		struct nvmf_auth_info ai = { 0 };
 
 		rc = c->ops->qpair_create(&p, &c->ioq[i], err, errlen);
 		if (rc < 0)
@@ -366,8 +370,6 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		c->ioq[i]->abort_hook = nvmf_ctrl_send_abort;
 		c->ioq[i]->abort_arg = c;
 		c->nr_ioq = (int)i + 1;
-		struct nvmf_auth_info ai = { 0 };
-
 		a.auth_info = &ai;
 		rc = nvmf_fabrics_connect(c->ioq[i], &a, NULL, err, errlen);
 		if (rc < 0)

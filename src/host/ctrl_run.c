@@ -163,6 +163,8 @@ int nvmf_ctrl_start(struct nvmf_ctrl *c)
 		};
 		nvmf_worker_set_valid(c->io_workers[i], ns_valid, c);
 		nvmf_worker_on_fail(c->io_workers[i], io_queue_failed, c);
+		if (i >= c->nr_ioq - c->nr_poll_ioq)
+			nvmf_worker_set_busy_poll(c->io_workers[i], true);
 	}
 	return 0;
 fail:

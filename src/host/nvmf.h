@@ -107,6 +107,7 @@ struct nvmf_ctrl_opts {
 	const char *hostnqn;	/* -q */
 	const char *hostid;	/* -I, UUID text */
 	int nr_io_queues;	/* -i; 0 for none */
+	int nr_poll_queues;	/* -P: more I/O queues, served by busy-polling threads */
 	int queue_size;		/* -Q, I/O queue entries */
 	int kato_s;		/* -k; 0 disables keep-alive */
 	bool hdgst;		/* -g */
@@ -205,6 +206,7 @@ struct nvmf_ctrl {
 	struct nvmf_qpair *adminq;
 	struct nvmf_qpair **ioq;
 	int nr_ioq;
+	int nr_poll_ioq;	/* the last ones of ioq[] are poll queues (-P) */
 	/* DH-HMAC-CHAP: parsed secrets (NULL: none), wiped when freed. */
 	struct nvmf_dhchap_key *dhchap_key;
 	struct nvmf_dhchap_key *dhchap_ctrl_key;

@@ -76,6 +76,12 @@ struct nvmf_worker {
 	/* optional: is a request's namespace still the one it was meant for */
 	bool (*valid)(struct nvmf_request *req, void *arg);
 	void *valid_arg;
+	/*
+	 * A poll queue (-P): while commands are outstanding the loop never
+	 * sleeps, and reads the queue pair on every turn; idle, it sleeps as
+	 * any worker does. Atomic (relaxed): set by the starter.
+	 */
+	bool busy_poll;
 	/* worker thread only: requests that did not fit the queue pair yet */
 	struct nvmf_request **backlog;
 	size_t backlog_len, backlog_cap;
@@ -302,14 +308,16 @@ static void *worker_main(void *arg)
 		 * Backlog that fits now goes out at once; outstanding commands
 		 * need their timeouts checked; idle needs nothing at all.
 		 */
-		int n, timeout = live && w->backlog_len && w->qp->nfree ? 0 :
+		bool spin = live && w->qp->outstanding &&
+			    __atomic_load_n(&w->busy_poll, __ATOMIC_RELAXED);
+		int n, timeout = spin || (live && w->backlog_len && w->qp->nfree) ? 0 :
 				 live && w->qp->timed ? 100 : -1;
 
 		update_qp_events(w);
 		n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
-		readable = n <= 0;	/* a timeout or error: look anyway */
+		readable = n <= 0 || spin;	/* a timeout or error: look anyway */
 		for (int i = 0; i < n; i++) {
 			struct fd_watch *fw = evs[i].data.ptr;
 
@@ -560,6 +568,11 @@ void nvmf_worker_set_valid(struct nvmf_worker *w,
 {
 	w->valid = valid;
 	w->valid_arg = arg;
+}
+
+void nvmf_worker_set_busy_poll(struct nvmf_worker *w, bool on)
+{
+	__atomic_store_n(&w->busy_poll, on, __ATOMIC_RELAXED);
 }
 
 int nvmf_worker_add_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg)

@@ -123,6 +123,15 @@ int nvmf_worker_add_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg
 void nvmf_worker_del_idle(struct nvmf_worker *w, void (*fn)(void *arg), void *arg);
 
 /*
+ * Make @w a poll queue's thread (nvme-cli's -P/--nr-poll-queues): while
+ * its queue pair has commands outstanding it does not sleep, and looks
+ * for completions on every turn (one CPU busy, no wake-up per completion);
+ * with nothing outstanding it sleeps as before, so an idle poll queue
+ * costs no CPU. Thread: any.
+ */
+void nvmf_worker_set_busy_poll(struct nvmf_worker *w, bool on);
+
+/*
  * Check every request that carries an ns_ref with @valid before it is
  * sent (submitted, posted, or replayed after a reconnect); one that fails
  * completes with Invalid Namespace + DNR. Set before the worker sees

@@ -19,12 +19,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <liburing.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -58,7 +60,16 @@ struct ublk_io {
 	void *buf;
 	struct nvmf_request req;
 	uint8_t dsm_range[16];
+	/* Write Zeroes served by Writes of zeroes: the blocks not yet written. */
+	uint64_t wz_slba;
+	uint32_t wz_left;
 };
+
+/*
+ * The source of Writes of zeroes (see wz_by_writes). Never written, so it
+ * stays in .bss on the kernel's shared zero page: no memory per disk.
+ */
+static uint8_t zero_buf[UBLK_MAX_IO_BYTES] __attribute__((aligned(4096)));
 
 struct ublk_queue {
 	struct ublk_dev *d;
@@ -88,6 +99,14 @@ struct ublk_dev {
 	struct ublksrv_ctrl_dev_info info;
 	bool added, started;		/* ours to stop and delete */
 	bool recovered;			/* taken over from a daemon that died */
+	/*
+	 * The controller refused a Write Zeroes it advertises (nvmet on a
+	 * tmpfs file does): serve them as Writes of zeroes from then on, so
+	 * mkfs and BLKZEROOUT work without block-layer errors. Set by any
+	 * queue's worker, read by all (relaxed atomics: a queue that sees it
+	 * late only sends one more Write Zeroes and falls back the same way).
+	 */
+	bool wz_by_writes;
 	struct ublk_queue *queues;
 	int nr_queues;
 	char path[32];
@@ -168,6 +187,60 @@ static void io_resubmit(void *arg)
 	nvmf_worker_submit(io->q->w, &io->req);
 }
 
+/*
+ * Write Zeroes as Writes of zeroes, one chunk of at most the disk's
+ * largest transfer at a time (one request's blocks never exceed 65536,
+ * max_write_zeroes_sectors). Worker thread of @q.
+ */
+static void wz_send(struct ublk_queue *q, struct ublk_io *io)
+{
+	unsigned int shift = q->d->lba_shift;
+	uint32_t max = q->d->info.max_io_buf_bytes >> shift;
+	uint32_t n = io->wz_left < max ? io->wz_left : max;
+	struct nvmf_request *req = &io->req;
+
+	memset(&req->cmd, 0, sizeof(req->cmd));
+	req->cmd.opc = NVME_NVM_WRITE;
+	req->cmd.nsid = htole32(q->d->ns.nsid);
+	req->cmd.cdw10 = htole32((uint32_t)io->wz_slba);
+	req->cmd.cdw11 = htole32((uint32_t)(io->wz_slba >> 32));
+	req->cmd.cdw12 = htole32(n - 1);
+	req->data = zero_buf;
+	req->data_len = (size_t)n << shift;
+	req->dir = NVMF_DIR_H2C;
+	req->status = 0;
+	req->xport_err = 0;
+	io->attempts = 1;
+	io->wz_slba += n;
+	io->wz_left -= n;
+	nvmf_worker_submit(q->w, req);
+}
+
+/* A Write Zeroes the controller refuses as unsupported (Invalid Opcode, ONCS Not Supported). */
+static bool wz_refused(const struct ublk_io *io, const struct nvmf_request *req)
+{
+	uint16_t sc = NVMF_STATUS_CODE(req->status);
+
+	return io->op == UBLK_IO_OP_WRITE_ZEROES && !io->wz_left &&
+	       req->cmd.opc == NVME_NVM_WRITE_ZEROES && !req->xport_err &&
+	       (sc == NVMF_SC_INVALID_OPCODE || sc == NVMF_SC_ONCS_NOT_SUPPORTED);
+}
+
+/* Serve @io (a Write Zeroes) by Writes of zeroes, and all later ones too. */
+static void wz_start(struct ublk_queue *q, struct ublk_io *io)
+{
+	struct ublk_dev *d = q->d;
+	const struct ublksrv_io_desc *iod = &q->iods[io->tag];
+
+	if (!__atomic_exchange_n(&d->wz_by_writes, true, __ATOMIC_RELAXED))
+		nvmf_warn("%s: the controller refuses Write Zeroes (%s); zeroing by writes from now on",
+			  d->path, nvmf_status_str(io->req.status));
+	q->stats.write_zeroes_by_writes++;
+	io->wz_slba = (iod->start_sector << 9) >> d->lba_shift;
+	io->wz_left = (uint32_t)(((uint64_t)iod->nr_sectors << 9) >> d->lba_shift);
+	wz_send(q, io);
+}
+
 static void io_done(struct nvmf_request *req)
 {
 	struct ublk_io *io = req->cb_arg;
@@ -191,6 +264,14 @@ static void io_done(struct nvmf_request *req)
 			io_resubmit(io);
 		return;
 	}
+	if (d.action == NVMF_RETRY_COMPLETE && io->wz_left) {
+		wz_send(q, io);		/* the next chunk of zeroes */
+		return;
+	}
+	if (d.action != NVMF_RETRY_COMPLETE && wz_refused(io, req)) {
+		wz_start(q, io);
+		return;
+	}
 	if (d.action == NVMF_RETRY_COMPLETE) {
 		result = (io->op == UBLK_IO_OP_READ || io->op == UBLK_IO_OP_WRITE) ?
 			 (int)io->bytes : 0;
@@ -202,7 +283,9 @@ static void io_done(struct nvmf_request *req)
 		result = (int)d.done_bytes;
 		q->stats.partial_reads++;
 	} else {
-		bool unsupported = !req->xport_err && NVMF_STATUS_CODE(req->status) == 0x001;
+		uint16_t sc = NVMF_STATUS_CODE(req->status);
+		bool unsupported = !req->xport_err &&
+				   (sc == NVMF_SC_INVALID_OPCODE || sc == NVMF_SC_ONCS_NOT_SUPPORTED);
 
 		/*
 		 * Invalid Opcode: the kernel then stops sending this operation
@@ -232,6 +315,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 	io->op = (uint8_t)(iod->op_flags & 0xff);
 	io->bytes = iod->nr_sectors << 9;
 	io->attempts = 1;
+	io->wz_left = 0;
 	memset(req, 0, sizeof(*req));
 	req->cmd.nsid = htole32(q->d->ns.nsid);
 	req->ns_ref = &q->d->ref;	/* never sent to a changed namespace */
@@ -283,11 +367,15 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			commit(q, io, -EINVAL);
 			return;
 		}
+		q->stats.write_zeroes++;
+		if (__atomic_load_n(&q->d->wz_by_writes, __ATOMIC_RELAXED)) {
+			wz_start(q, io);
+			return;
+		}
 		req->cmd.opc = NVME_NVM_WRITE_ZEROES;
 		req->cmd.cdw10 = htole32((uint32_t)slba);
 		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
 		req->cmd.cdw12 = htole32(nlb - 1);
-		q->stats.write_zeroes++;
 		break;
 	default:
 		commit(q, io, -EOPNOTSUPP);
@@ -833,13 +921,49 @@ fail:
 	return rc;
 }
 
+/*
+ * Delete the kernel's device, never waiting on a holder: a file system
+ * still mounted on the disk (in any mount namespace) or a process with it
+ * open keeps the kernel's object until it lets go, and DEL_DEV would wait
+ * for that, maybe forever. DEL_DEV_ASYNC returns at once; the object
+ * (and its id) goes with the last holder. With none known (@held false),
+ * that is now: waited for a moment (UBLK_DEL_WAIT_MS), so the id is free
+ * for the next disk when this returns; a holder we could not see (a
+ * process in another PID namespace) is mentioned in the log.
+ */
+#define UBLK_DEL_WAIT_MS 2000
+static void del_dev(struct ublk_dev *d, bool held)
+{
+	struct ublksrv_ctrl_dev_info info;
+	int rc;
+
+	rc = ctrl_cmd(d, UBLK_U_CMD_DEL_DEV_ASYNC, 0, 0, 0);
+	if (rc < 0) {
+		nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
+		return;
+	}
+	for (int t = 0; !held && t < UBLK_DEL_WAIT_MS / 10; t++) {
+		if (ctrl_cmd(d, UBLK_U_CMD_GET_DEV_INFO, (uint64_t)(uintptr_t)&info, sizeof(info),
+			     0) == -ENODEV)
+			return;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	nvmf_warn("%s: deleted, but something still holds it (a mount, an open file): the "
+		  "kernel frees ublk device %u when that lets go", d->path, d->info.dev_id);
+}
+
+static bool path_in_use(const char *path, char *why, size_t len);
+
 void ublk_dev_destroy(struct ublk_dev *d)
 {
+	char why[128];
+	bool held = false;
 	int rc;
 
 	if (!d)
 		return;
 	if (d->started) {
+		held = path_in_use(d->path, why, sizeof(why));
 		struct ublk_stats st;
 
 		ublk_dev_stats(d, &st);
@@ -867,11 +991,8 @@ void ublk_dev_destroy(struct ublk_dev *d)
 	free(d->queues);
 	if (d->cdev_fd >= 0)
 		close(d->cdev_fd);
-	if (d->added) {
-		rc = ctrl_cmd(d, UBLK_U_CMD_DEL_DEV, 0, 0, 0);
-		if (rc < 0)
-			nvmf_warn("%s: DEL_DEV: %s", d->path, strerror(-rc));
-	}
+	if (d->added)
+		del_dev(d, held);
 	ctl_close(d);
 	free(d);
 }
@@ -917,6 +1038,7 @@ void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)
 		out->flushes += s->flushes;
 		out->discards += s->discards;
 		out->write_zeroes += s->write_zeroes;
+		out->write_zeroes_by_writes += s->write_zeroes_by_writes;
 		out->errors += s->errors;
 		out->partial_reads += s->partial_reads;
 		out->retries += s->retries;
@@ -981,6 +1103,28 @@ static bool path_in_use(const char *path, char *why, size_t len)
 bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)
 {
 	return path_in_use(d->path, why, len);
+}
+
+int ublk_dev_flush(const struct ublk_dev *d)
+{
+	int fd, rc = 0;
+
+	/* Not O_EXCL: a mounted disk opens all the same. */
+	fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * BLKFLSBUF writes back what the disk's holder has dirty: the whole
+	 * file system when one is mounted on it (its holder's sync, Linux
+	 * 6.6 and later), in whatever mount namespace; else the disk's own
+	 * page cache. fsync then sends the device a cache flush.
+	 */
+	if (ioctl(fd, BLKFLSBUF, 0) < 0)
+		rc = -errno;
+	if (fsync(fd) < 0 && !rc)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errlen)

@@ -34,6 +34,7 @@ struct ublk_dev;
 
 struct ublk_stats {
 	uint64_t reads, writes, flushes, discards, write_zeroes;
+	uint64_t write_zeroes_by_writes;	/* served by Writes: the controller refused them */
 	uint64_t errors;		/* requests failed back to the kernel */
 	uint64_t partial_reads;		/* reads committed short */
 	uint64_t retries;		/* NVMe commands sent again (status without DNR) */
@@ -91,7 +92,9 @@ int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errle
 
 /*
  * Stop the disk (in-flight I/O drains first), release the queues on their
- * workers and delete the device. Consumes @d. If the kernel refuses to
+ * workers and delete the device, without waiting for a mount or an opener
+ * to let go of it (their I/O fails from then on; the kernel frees the
+ * device after them). Consumes @d. If the kernel refuses to
  * stop it, the disk's memory is kept (logged): the kernel may still use
  * it. Thread: the creator.
  */
@@ -119,6 +122,15 @@ bool ublk_dev_current(struct ublk_dev *d);
  * Writes what uses it to @why. Thread: any.
  */
 bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len);
+
+/*
+ * Write back what is dirty on the disk, and flush the device's cache: the
+ * file system mounted on it (in any mount namespace) is synced whole.
+ * Served by the queue workers while this waits, so the controller must be
+ * running; returns 0 or -errno (EIO: some of it could not be written).
+ * Thread: any but the queue workers.
+ */
+int ublk_dev_flush(const struct ublk_dev *d);
 
 /* Sum of the per-queue counters (read racily; for reporting). */
 void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out);

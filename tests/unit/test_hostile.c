@@ -447,6 +447,62 @@ START_TEST(test_failed_queue_costs_no_cpu)
 END_TEST
 
 /*
+ * A poll queue (-P): its thread spins while a command is outstanding (here
+ * one the controller sits on) and sleeps when idle, so an idle poll queue
+ * costs no CPU. A normal queue with the same command outstanding sleeps.
+ */
+START_TEST(test_poll_queue_spins_only_while_busy)
+{
+	struct ft_config cfg;
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c = NULL;
+	struct ft *ft;
+	struct io slow, quick;
+	char err[256];
+	double idle, busy;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	opts_fill(&o, ft);
+	o.nr_io_queues = 0;
+	o.nr_poll_queues = 1;
+	ck_assert_msg(nvmf_ctrl_connect(&o, &c, err, sizeof(err)) == 0, "connect: %s", err);
+	ck_assert_int_eq(c->nr_ioq, 1);
+	ck_assert_int_eq(c->nr_poll_ioq, 1);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+
+	/* It works as a queue. */
+	prep_read(&quick, 1, 512);
+	nvmf_worker_post(c->io_workers[0], &quick.req);
+	ck_assert(wait_done(&quick, 2000));
+	ck_assert(nvmf_req_ok(&quick.req));
+
+	sleep_ms(100);
+	idle = cpu_seconds();
+	sleep_ms(500);
+	idle = cpu_seconds() - idle;
+	ck_assert_msg(idle < 0.05, "idle poll queue used %.3f s of CPU in 0.5 s", idle);
+
+	ft_arm(ft, 1, FT_FAULT_NO_ANSWER, 1);	/* the next I/O command: never answered */
+	prep_read(&slow, 1, 512);
+	slow.req.timeout_ms = 20000;
+	nvmf_worker_post(c->io_workers[0], &slow.req);
+	sleep_ms(50);
+	busy = cpu_seconds();
+	sleep_ms(500);
+	busy = cpu_seconds() - busy;
+	/* A spinning thread; a sleeping one uses about 0 (bound loose for a loaded host). */
+	ck_assert_msg(busy > 0.1, "poll queue used only %.3f s of CPU in 0.5 s with a command outstanding",
+		      busy);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);	/* fails the outstanding command */
+	ck_assert(atomic_load(&slow.done));
+	ft_stop(ft);
+}
+END_TEST
+
+/*
  * A caller's short timeout (abort_ms) on a command the controller sits on:
  * an Abort for exactly that command goes out, the queue pair stays live,
  * and another caller's read on the same queue completes normally.
@@ -561,6 +617,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_ns_changed_while_away);
 	tcase_add_test(tc, test_keep_alive_timeout_fails_io);
 	tcase_add_test(tc, test_failed_queue_costs_no_cpu);
+	tcase_add_test(tc, test_poll_queue_spins_only_while_busy);
 	tcase_add_test(tc, test_connect_cancelled);
 	tcase_add_test(tc, test_short_timeout_aborts_only_that_command);
 	suite_add_tcase(s, tc);
