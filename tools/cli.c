@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "base/log.h"
 #include "daemon/registry.h"
@@ -138,12 +139,48 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 	o->hdgst = f->hdgst;
 	o->ddgst = f->ddgst;
 	o->disable_sqflow = f->disable_sqflow;
+	o->dhchap_secret = f->dhchap_secret;
+	o->dhchap_ctrl_secret = f->dhchap_ctrl_secret;
 	o->timeout_ms = f->timeout_ms;
 	o->tls = f->tls || f->tls_key || f->tls_key_identity || f->keyring;
 	o->tls_key = f->tls_key;
 	o->keyring = f->keyring;
 	o->tls_key_identity = f->tls_key_identity;
 	o->tls_compat = f->tls_compat;
+}
+
+/*
+ * A secret given on the command line (-S, -C, --tls-key KEY): a copy, and
+ * the argument wiped so that ps and /proc/PID/cmdline do not show it. The
+ * same argv may be parsed again (connect-all and discover once per
+ * discovery.conf line): an argument wiped before gives the copy kept then.
+ * NULL when out of memory.
+ */
+#define CLI_SECRETS_MAX 8
+
+static char *take_secret(const char *arg)
+{
+	static struct {
+		const char *arg;
+		char *value;
+	} taken[CLI_SECRETS_MAX];
+	char *copy;
+
+	for (int i = 0; i < CLI_SECRETS_MAX; i++)
+		if (taken[i].arg == arg)
+			return strdup(taken[i].value);
+	copy = strdup(arg);
+	for (int i = 0; copy && i < CLI_SECRETS_MAX; i++) {
+		if (taken[i].arg)
+			continue;
+		taken[i].value = strdup(arg);
+		if (!taken[i].value)
+			break;
+		taken[i].arg = arg;
+		explicit_bzero((char *)arg, strlen(arg));
+		break;
+	}
+	return copy;
 }
 
 /*
@@ -160,25 +197,9 @@ static int cli_tls_key(struct cli_fabrics *f, const char *arg)
 		free(f->tls_key);
 		f->tls_key = NULL;
 	}
-	/*
-	 * The same argv may be parsed again (connect-all once per
-	 * discovery.conf line): an argument wiped before is the key kept then.
-	 */
-	static const char *wiped_arg;
-	static char *wiped_key;
-
-	if (arg == wiped_arg) {
-		f->tls_key = strdup(wiped_key);
-	} else if (!strncmp(arg, NVMF_TLS_KEY_PREFIX, strlen(NVMF_TLS_KEY_PREFIX))) {
-		f->tls_key = strdup(arg);
-		if (f->tls_key && (!wiped_key || !strcmp(wiped_key, arg))) {
-			free(wiped_key);
-			wiped_key = strdup(arg);
-			if (wiped_key) {
-				wiped_arg = arg;
-				memset((char *)arg, 'x', strlen(arg));
-			}
-		}
+	/* A wiped argument (a second parse) is all zeroes: take_secret knows it. */
+	if (!*arg || !strncmp(arg, NVMF_TLS_KEY_PREFIX, strlen(NVMF_TLS_KEY_PREFIX))) {
+		f->tls_key = take_secret(arg);
 	} else {
 		if (nvmf_tls_key_read_file(arg, buf, sizeof(buf), err, sizeof(err)) < 0) {
 			cli_error("--tls-key: %s", err);
@@ -194,8 +215,18 @@ static int cli_tls_key(struct cli_fabrics *f, const char *arg)
 	return 1;
 }
 
+void cli_secret_free(char **s)
+{
+	if (*s)
+		OPENSSL_cleanse(*s, strlen(*s));
+	free(*s);
+	*s = NULL;
+}
+
 void cli_fabrics_free(struct cli_fabrics *f)
 {
+	cli_secret_free(&f->dhchap_secret);
+	cli_secret_free(&f->dhchap_ctrl_secret);
 	free(f->hostnqn);
 	free(f->hostid);
 	f->hostnqn = f->hostid = NULL;
@@ -352,6 +383,18 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 	case 'I':
 		f->hostid_arg = arg;
 		return 1;
+	case 'S':
+	case 'C': {
+		char **dst = opt == 'S' ? &f->dhchap_secret : &f->dhchap_ctrl_secret;
+
+		cli_secret_free(dst);
+		*dst = take_secret(arg);
+		if (!*dst) {
+			cli_error("out of memory");
+			return -1;
+		}
+		return 1;
+	}
 	case OPT_SAVE_IDENTITY:
 		f->save_identity = true;
 		return 1;

@@ -34,6 +34,8 @@ struct cli_fabrics {
 	bool hdgst;
 	bool ddgst;
 	bool disable_sqflow;
+	char *dhchap_secret;		/* -S, a copy wiped by cli_fabrics_free (argv is cleared) */
+	char *dhchap_ctrl_secret;	/* -C */
 	int timeout_ms;
 	/* TLS (struct nvmf_ctrl_opts has the meaning) */
 	bool tls;
@@ -57,6 +59,8 @@ int cli_identity(struct cli_fabrics *f);
 int cli_need_io_queue(const struct cli_fabrics *f);
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o);
 void cli_fabrics_free(struct cli_fabrics *f);
+/* Wipe and free a secret string; NULL afterwards. */
+void cli_secret_free(char **s);
 
 /* Error for arguments left after the options; returns -1 if there are any. */
 int cli_no_more_args(int argc, char **argv, int optind_);
@@ -98,6 +102,7 @@ int cmd_list(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
 int cmd_sidecar(int argc, char **argv);	/* tools/cmd_sidecar.c */
 int cmd_status(int argc, char **argv);	/* tools/cmd_status.c */
+int cmd_gen_dhchap_key(int argc, char **argv);	/* tools/cmd_gen_dhchap_key.c */
 
 #endif
 
@@ -155,6 +160,10 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 int cli_discovery_conf(int argc, char **argv,
 		       int (*fn)(int argc, char **argv, const char *where, void *arg), void *arg);
 
+/* The usage line of the DH-HMAC-CHAP options in CLI_FABRICS_LONGOPTS. */
+#define CLI_DHCHAP_USAGE \
+	"         [-S|--dhchap-secret DHHC-1:...] [-C|--dhchap-ctrl-secret DHHC-1:...]\n"
+
 /* The usage lines of the identity and TLS options in CLI_FABRICS_LONGOPTS. */
 #define CLI_IDENTITY_USAGE \
 	"         [--save-identity] [--hostnqn-file PATH] [--hostid-file PATH]\n" \
@@ -172,6 +181,8 @@ int cli_discovery_conf(int argc, char **argv,
 	{ "data-digest", no_argument, NULL, 'G' }, \
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \
 	{ "disable-sqflow", no_argument, NULL, OPT_DISABLE_SQFLOW }, \
+	{ "dhchap-secret", required_argument, NULL, 'S' }, \
+	{ "dhchap-ctrl-secret", required_argument, NULL, 'C' }, \
 	{ "save-identity", no_argument, NULL, OPT_SAVE_IDENTITY }, \
 	{ "hostnqn-file", required_argument, NULL, OPT_HOSTNQN_FILE }, \
 	{ "hostid-file", required_argument, NULL, OPT_HOSTID_FILE }, \

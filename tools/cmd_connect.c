@@ -280,6 +280,7 @@ static void usage(FILE *out, bool all)
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
 		"         [--run-dir DIR]\n"
 		CLI_IDENTITY_USAGE
+		CLI_DHCHAP_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_DEVAUTH_USAGE,
@@ -345,7 +346,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:o:gGh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;

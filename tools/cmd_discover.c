@@ -128,7 +128,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
 		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n"
-		CLI_IDENTITY_USAGE);
+		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
 }
 
 /*
@@ -149,7 +149,7 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 
 	cli_fabrics_defaults(f);
 	*fmt = "normal";
-	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:gGo:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:h", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(f, opt, optarg);
 		if (rc < 0)
 			return -1;

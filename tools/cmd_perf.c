@@ -472,7 +472,7 @@ static void usage(FILE *out)
 		"         [-T SECONDS] [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [--verify] [--seed N]\n"
 		"         [--size BYTES]\n"
 		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--timeout SECONDS]\n"
-		CLI_IDENTITY_USAGE);
+		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
 }
 
 int cmd_perf(int argc, char **argv)
@@ -506,7 +506,7 @@ int cmd_perf(int argc, char **argv)
 	double secs;
 
 	cli_fabrics_defaults(&f);
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:I:i:P:gGq:o:w:T:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:I:i:P:S:C:gGq:o:w:T:h", longopts, NULL)) != -1) {
 		if (opt == 'q') {	/* perf's -q is the queue depth, as in spdk_nvme_perf */
 			if (cli_parse_int(optarg, "queue depth (-q)", 1, 1024, &v) < 0)
 				return 1;

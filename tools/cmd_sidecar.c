@@ -220,6 +220,8 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.ctrl.tls_key = c->tls_key;
 		s->svc.ctrl.keyring = c->keyring;
 		s->svc.ctrl.tls_key_identity = c->tls_key_identity;
+		s->svc.ctrl.dhchap_secret = c->dhchap_key;
+		s->svc.ctrl.dhchap_ctrl_secret = c->dhchap_ctrl_key;
 		s->svc.ctrl.timeout_ms = flags.timeout_ms;
 		s->svc.no_cuse = no_cuse;
 		s->svc.no_ublk = no_ublk;

@@ -25,6 +25,7 @@ static const struct subcmd subcmds[] = {
 	{ "sidecar", cmd_sidecar, "keep the controllers of a config.json served, in the foreground" },
 	{ "status", cmd_status, "exit 0 when every controller of the run dir is live (probes)" },
 	{ "perf", cmd_perf, "drive I/O through the host engine and report performance" },
+	{ "gen-dhchap-key", cmd_gen_dhchap_key, "make a DH-HMAC-CHAP secret (DHHC-1), as nvme-cli does" },
 };
 
 static void usage(FILE *f)

@@ -25,6 +25,7 @@
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
+#include "host/auth.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
@@ -153,6 +154,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		ioerr += cs.errors;
 	}
 	put_u64(o, "reconnects", d->reconnects);
+	put_u64(o, "authentications", d->ctrl->auths);
 	put_u64(o, "timeouts", timeouts);
 	put_u64(o, "digest_errors", ddgst);
 	put_u64(o, "retries", retries);
@@ -201,6 +203,17 @@ static struct json_object *info_json(const struct daemon *d)
 	put_str(o, "serial", serial);
 	put_str(o, "firmware", fw);
 	put_str(o, "device", d->cuse ? cuse_ctrl_path(d->cuse) : NULL);
+	/* What authentication settled on, never the secrets. */
+	if (c->auth.done) {
+		char a[80];
+
+		snprintf(a, sizeof(a), "hmac(%s) %s %s", nvmf_auth_hash_name(c->auth.hash),
+			 nvmf_auth_dhgroup_name(c->auth.dhgroup),
+			 c->auth.bidirectional ? "bidirectional" : "unidirectional");
+		put_str(o, "dhchap", a);
+	} else {
+		put_str(o, "dhchap", NULL);
+	}
 	if (nvmf_ctrl_ns_snapshot(d->ctrl, &ns, &nr_ns) < 0)
 		nr_ns = 0;
 	for (int i = 0; i < nr_ns; i++) {
@@ -859,15 +872,26 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 			/*
 			 * A refused or missing key does not fix itself: stop, as
 			 * the kernel host does on an authentication failure.
-			 * A TLS target that drops the handshake looks the same
+			 * DH-HMAC-CHAP says so in words, so once is enough. Over
+			 * TLS, a target that drops the handshake looks the same
 			 * as one whose tlshd is briefly away, so stop only when
 			 * it happens KEY_REFUSALS_MAX times in a row.
 			 */
 			refusals = at->rc == -EKEYREJECTED || at->rc == -ENOKEY ? refusals + 1 : 0;
+			if (refusals && !a->ctrl.tls && !a->ctrl.tls_key && !a->ctrl.tls_key_identity) {
+				nvmf_err("controller lost: reconnect attempt %u failed: %s; giving up "
+					 "(no retry after an authentication failure)", attempt, at->err);
+				nvmf_ctrl_set_error(d->ctrl, at->rc, "%s", at->err);
+				hold_io(d, false);
+				d->key_refused = true;
+				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
+				return at->rc;
+			}
 			if (refusals >= KEY_REFUSALS_MAX) {
 				nvmf_err("controller lost: reconnect attempt %u failed: %s; "
 					 "not retrying with this key (%u refusals in a row)", attempt,
 					 at->err, refusals);
+				nvmf_ctrl_set_error(d->ctrl, at->rc, "%s", at->err);
 				hold_io(d, false);
 				d->key_refused = true;
 				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);

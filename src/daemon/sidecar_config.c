@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -222,6 +223,32 @@ static bool is_port(const char *s)
 
 static const char *const no_keys[] = { NULL };
 
+/*
+ * An optional DH-HMAC-CHAP secret member: a DHHC-1 string (checked in full
+ * when connecting). Messages never quote the value.
+ */
+static int get_secret(struct sc_parse *p, struct json_object *o, const char *key,
+		      const char *where, const char **out)
+{
+	const char *v = NULL, *keep = *out;
+	char path[300];
+	int rc;
+
+	rc = get_str(p, o, key, where, 128, false, &v);
+	if (rc)
+		return rc;
+	if (!v) {
+		*out = keep;	/* not given: the host entry's stays */
+		return 0;
+	}
+	if (strncmp(v, "DHHC-1:", 7)) {
+		subpath(path, sizeof(path), where, key);
+		return fail(p, -EINVAL, path, "not a DHHC-1 secret (nvme gen-dhchap-key writes one)");
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_port(struct sc_parse *p, struct json_object *port, const char *where,
 		      struct sc_ctrl_cfg *c)
 {
@@ -229,11 +256,12 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 		"transport", "traddr", "trsvcid", "nr_io_queues", "queue_size",
 		"keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo", "fast_io_fail_tmo",
 		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional",
-		"tls", "tls_key", "keyring", "tls_key_identity", NULL
+		"tls", "tls_key", "keyring", "tls_key_identity", "dhchap_key", "dhchap_ctrl_key",
+		NULL
 	};
 	static const char *const unsupported[] = {
-		"host_traddr", "host_iface", "dhchap_key", "dhchap_ctrl_key", "nr_write_queues",
-		"nr_poll_queues", "tos", "duplicate_connect", "discovery", "concat", NULL
+		"host_traddr", "host_iface", "nr_write_queues", "nr_poll_queues", "tos",
+		"duplicate_connect", "discovery", "concat", NULL
 	};
 	char path[300];
 	bool persistent = false;
@@ -275,7 +303,9 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	    (rc = get_bool(p, port, "disable_sqflow", where, &c->disable_sqflow)) ||
 	    (rc = get_bool(p, port, "persistent", where, &persistent)) ||
 	    (rc = get_bool(p, port, "optional", where, &c->optional)) ||
-	    (rc = get_bool(p, port, "tls", where, &c->tls)))
+	    (rc = get_bool(p, port, "tls", where, &c->tls)) ||
+	    (rc = get_secret(p, port, "dhchap_key", where, &c->dhchap_key)) ||
+	    (rc = get_secret(p, port, "dhchap_ctrl_key", where, &c->dhchap_ctrl_key)))
 		return rc;
 	/* The key is checked (CRC, length) when it is used; never quoted here. */
 	rc = get_str(p, port, "tls_key", where, 128, false, &c->tls_key);
@@ -367,8 +397,8 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 static int parse_host(struct sc_parse *p, struct json_object *h, int index, const char *where,
 		      struct sc_config *cfg)
 {
-	static const char *const known[] = { "hostnqn", "hostid", "hostsymname", "subsystems", NULL };
-	static const char *const unsupported[] = { "dhchap_key", NULL };
+	static const char *const known[] = { "hostnqn", "hostid", "hostsymname", "subsystems",
+					     "dhchap_key", NULL };
 	struct sc_ctrl_cfg host = {
 		.host = index,
 		.nr_io_queues = SC_UNSET, .queue_size = SC_UNSET, .keep_alive_tmo = SC_UNSET,
@@ -381,12 +411,13 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 
 	if (!json_object_is_type(h, json_type_object))
 		return fail(p, -EINVAL, where, "a %s, not an object", type_name(h));
-	rc = check_keys(p, h, where, known, unsupported);
+	rc = check_keys(p, h, where, known, no_keys);
 	if (rc)
 		return rc;
 	if ((rc = get_str(p, h, "hostnqn", where, SC_NQN_MAX, false, &host.hostnqn)) ||
 	    (rc = get_str(p, h, "hostid", where, 36, false, &host.hostid)) ||
-	    (rc = get_str(p, h, "hostsymname", where, 256, false, &sym)))
+	    (rc = get_str(p, h, "hostsymname", where, 256, false, &sym)) ||
+	    (rc = get_secret(p, h, "dhchap_key", where, &host.dhchap_key)))
 		return rc;
 	if (host.hostid && !is_uuid(host.hostid)) {
 		char path[300];
@@ -534,15 +565,19 @@ int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t er
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	rc = sc_config_parse(buf, got, path, cfg, err, errlen);
-	explicit_bzero(buf, got);	/* it may hold TLS keys */
+	explicit_bzero(buf, got);	/* it may hold secrets */
 	free(buf);
+	close(fd);
 	/* A secret lying open is refused, as for --tls-key files. */
 	for (int i = 0; rc == 0 && i < cfg->nr_ctrls; i++) {
-		if (cfg->ctrls[i].tls_key && (st.st_mode & (S_IRWXG | S_IRWXO))) {
-			snprintf(err, errlen, "%s holds a TLS key (tls_key) but is accessible by "
-				 "group or others (mode %03o): chmod 600 it", path,
+		const struct sc_ctrl_cfg *c = &cfg->ctrls[i];
+
+		if ((c->tls_key || c->dhchap_key || c->dhchap_ctrl_key) &&
+		    (st.st_mode & (S_IRWXG | S_IRWXO))) {
+			snprintf(err, errlen, "%s holds secrets (%s) but is accessible by group or "
+				 "others (mode %03o): chmod 600 it", path,
+				 c->tls_key ? "tls_key" : "DH-HMAC-CHAP keys",
 				 (unsigned int)(st.st_mode & 0777));
 			sc_config_free(cfg);
 			rc = -EACCES;

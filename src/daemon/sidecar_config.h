@@ -33,7 +33,7 @@
  * ignores) on a subsystem or a port: the sidecar connects and keeps the
  * controller like any other, but readiness (the ready file, `nvmfuse
  * status`) does not wait for it. Members of the schema that nvmfuse does
- * not implement (dhchap keys, concat, host_traddr, host_iface, ...) are
+ * not implement (concat, host_traddr, host_iface, ...) are
  * refused by name rather than ignored, as is any member not in the
  * schema: a key that would change what is connected, or how securely, is
  * never dropped silently. Limits: the file at most SC_CONFIG_FILE_MAX
@@ -77,6 +77,13 @@ struct sc_ctrl_cfg {
 	const char *tls_key;		/* a secret */
 	const char *keyring;
 	const char *tls_key_identity;
+	/*
+	 * DH-HMAC-CHAP secrets (DHHC-1 strings, only their prefix checked
+	 * here), or NULL: the host entry's dhchap_key unless the port entry
+	 * has its own; dhchap_ctrl_key from the port entry.
+	 */
+	const char *dhchap_key;
+	const char *dhchap_ctrl_key;
 };
 
 struct sc_config {
@@ -93,12 +100,14 @@ struct sc_config {
  * JSON), -EINVAL (a missing, mistyped, out-of-range or unknown member, no
  * controller at all, a duplicate), -E2BIG (over a limit), -EOPNOTSUPP (a
  * schema member nvmfuse does not implement), -ENOMEM.
+ * sc_config_load() also refuses (-EACCES) a file with secrets (tls_key,
+ * DH-HMAC-CHAP keys) that group or others may access.
  */
 int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
 		    char *err, size_t errlen);
 /*
  * Read @path (at most SC_CONFIG_FILE_MAX bytes) and sc_config_parse() it;
- * -EACCES when it holds a tls_key and group or others may access it.
+ * -EACCES when it holds a secret and group or others may access it.
  */
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen);
 void sc_config_free(struct sc_config *cfg);

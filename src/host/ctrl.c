@@ -22,7 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "base/log.h"
+#include "host/auth.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
 #include "host/tls_key.h"
@@ -291,6 +294,9 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.cntlid = NVMF_CNTLID_DYNAMIC,
 		.kato_ms = c->discovery ? 0 : (uint32_t)c->opts.kato_s * 1000,
 		.disable_sqflow = c->opts.disable_sqflow,
+		.dhchap_key = c->dhchap_key,
+		.dhchap_ctrl_key = c->dhchap_ctrl_key,
+		.auth_info = &c->auth,
 	};
 	int rc;
 
@@ -300,7 +306,14 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 	c->adminq->cancel_fd = p.cancel_fd;
 	c->adminq->abort_hook = nvmf_ctrl_send_abort;
 	c->adminq->abort_arg = c;
-	return nvmf_fabrics_connect(c->adminq, &a, &c->cntlid, err, errlen);
+	rc = nvmf_fabrics_connect(c->adminq, &a, &c->cntlid, err, errlen);
+	if (rc == 0 && c->auth.done) {
+		c->auths++;
+		nvmf_info("%s: authenticated with DH-HMAC-CHAP (hmac(%s), %s, %s)", c->opts.subnqn,
+			  nvmf_auth_hash_name(c->auth.hash), nvmf_auth_dhgroup_name(c->auth.dhgroup),
+			  c->auth.bidirectional ? "bidirectional" : "unidirectional");
+	}
+	return rc;
 }
 
 static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
@@ -311,6 +324,8 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.hostid = c->hostid,
 		.cntlid = c->cntlid,
 		.disable_sqflow = c->opts.disable_sqflow,
+		.dhchap_key = c->dhchap_key,
+		.dhchap_ctrl_key = c->dhchap_ctrl_key,
 	};
 	uint32_t want = (uint32_t)c->opts.nr_io_queues + (uint32_t)c->opts.nr_poll_queues;
 	uint32_t granted;
@@ -349,6 +364,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.cancel_fd = c->opts.cancel_fd,
 			.tls = c->tls_psk,	/* the admin queue's PSK (NVMe/TCP 1.1 3.6.1.3) */
 		};
+		struct nvmf_auth_info ai = { 0 };
 
 		rc = c->ops->qpair_create(&p, &c->ioq[i], err, errlen);
 		if (rc < 0)
@@ -357,9 +373,12 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		c->ioq[i]->abort_hook = nvmf_ctrl_send_abort;
 		c->ioq[i]->abort_arg = c;
 		c->nr_ioq = (int)i + 1;
+		a.auth_info = &ai;
 		rc = nvmf_fabrics_connect(c->ioq[i], &a, NULL, err, errlen);
 		if (rc < 0)
 			return rc;
+		if (ai.done)
+			c->auths++;
 	}
 	return 0;
 }
@@ -427,10 +446,12 @@ static void ka_submit(struct nvmf_ctrl *c)
 static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
 {
 	const char *src[] = { o->transport, o->traddr, o->trsvcid, o->subnqn, o->hostnqn, o->hostid,
-			      o->tls_key, o->keyring, o->tls_key_identity };
+			      o->tls_key, o->keyring, o->tls_key_identity, o->dhchap_secret,
+			      o->dhchap_ctrl_secret };
 	const char **dst[] = { &c->opts.transport, &c->opts.traddr, &c->opts.trsvcid,
 			       &c->opts.subnqn, &c->opts.hostnqn, &c->opts.hostid,
-			       &c->opts.tls_key, &c->opts.keyring, &c->opts.tls_key_identity };
+			       &c->opts.tls_key, &c->opts.keyring, &c->opts.tls_key_identity,
+			       &c->opts.dhchap_secret, &c->opts.dhchap_ctrl_secret };
 	const size_t nstr = sizeof(src) / sizeof(src[0]);
 	size_t total = 0, off = 0;
 
@@ -489,6 +510,34 @@ static int tls_resolve(struct nvmf_ctrl *c, char *err, size_t errlen)
 					 c->tls_psk, err, errlen);
 }
 
+/* -S/-C: parse into c->dhchap_key / c->dhchap_ctrl_key. */
+static int parse_secrets(struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	const char *src[2] = { c->opts.dhchap_secret, c->opts.dhchap_ctrl_secret };
+	struct nvmf_dhchap_key **dst[2] = { &c->dhchap_key, &c->dhchap_ctrl_key };
+	static const char *const what[2] = { "--dhchap-secret", "--dhchap-ctrl-secret" };
+	char why[200];
+
+	for (int i = 0; i < 2; i++) {
+		if (!src[i] || !src[i][0])
+			continue;
+		*dst[i] = calloc(1, sizeof(**dst[i]));
+		if (!*dst[i]) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if (nvmf_dhchap_key_parse(src[i], *dst[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", what[i], why);
+			return -EKEYREJECTED;
+		}
+	}
+	if (c->dhchap_ctrl_key && !c->dhchap_key) {
+		snprintf(err, errlen, "--dhchap-ctrl-secret needs --dhchap-secret as well");
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
 static void ctrl_free(struct nvmf_ctrl *c)
 {
 	for (int i = 0; i < c->nr_ioq; i++)
@@ -498,11 +547,15 @@ static void ctrl_free(struct nvmf_ctrl *c)
 	free(c->ioq);
 	free(c->ns);
 	if (c->strings)
-		explicit_bzero(c->strings, c->strings_len);	/* the TLS key is in there */
+		OPENSSL_cleanse(c->strings, c->strings_len);	/* TLS key, DH-HMAC-CHAP secrets */
 	free(c->strings);
 	if (c->tls_psk)
-		explicit_bzero(c->tls_psk, sizeof(*c->tls_psk));
+		OPENSSL_cleanse(c->tls_psk, sizeof(*c->tls_psk));
 	free(c->tls_psk);
+	nvmf_dhchap_key_clear(c->dhchap_key);
+	nvmf_dhchap_key_clear(c->dhchap_ctrl_key);
+	free(c->dhchap_key);
+	free(c->dhchap_ctrl_key);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
 	pthread_mutex_destroy(&c->ns_lock);
@@ -556,6 +609,8 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 	}
 	c->discovery = !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
 	rc = tls_resolve(c, err, errlen);
+	if (rc == 0)
+		rc = parse_secrets(c, err, errlen);
 	if (rc < 0)
 		goto fail;
 	set_state(c, NVMF_CTRL_CONNECTING);

@@ -272,6 +272,8 @@ void nvmf_ctrl_reconnect_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *nc)
 	 * must be invalid before any held request is replayed.
 	 */
 	nvmf_ctrl_ns_adopt(c, nc);
+	c->auths += nc->auths;	/* each reconnect authenticates again */
+	c->auth = nc->auth;
 	nc->adminq->gen = as.gen;
 	nc->adminq->abort_arg = c;
 	for (int i = 0; i < c->nr_ioq; i++) {

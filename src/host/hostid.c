@@ -65,6 +65,11 @@ static char *read_value(const char *path)
 	return n ? strdup(buf) : NULL;
 }
 
+char *nvmf_hostnqn_from_file(void)
+{
+	return read_value(NVMF_HOSTNQN_FILE);
+}
+
 /* $@name, its trailing whitespace dropped; NULL when unset or empty (as libnvme). */
 static char *env_value(const char *name)
 {

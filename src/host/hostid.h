@@ -84,5 +84,7 @@ int nvmf_hostid_save(const struct nvmf_hostid *h, const struct nvmf_hostid_paths
 /* The default paths, for messages. */
 #define NVMF_HOSTNQN_FILE "/etc/nvme/hostnqn"
 #define NVMF_HOSTID_FILE "/etc/nvme/hostid"
+/* The NQN in NVMF_HOSTNQN_FILE (its first word), malloc'd; NULL when absent or empty. */
+char *nvmf_hostnqn_from_file(void);
 
 #endif

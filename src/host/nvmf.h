@@ -42,6 +42,16 @@ struct nvmf_worker_task {
 	void *arg;
 };
 
+struct nvmf_dhchap_key;
+
+/* What a DH-HMAC-CHAP transaction settled on (host/auth.h ids). */
+struct nvmf_auth_info {
+	bool done;		/* the controller asked, and it succeeded */
+	uint8_t hash;
+	uint8_t dhgroup;
+	bool bidirectional;
+};
+
 /* Fabrics commands on one queue pair (fabrics.c), synchronous. */
 struct nvmf_connect_args {
 	const char *subnqn;
@@ -51,9 +61,40 @@ struct nvmf_connect_args {
 	uint32_t kato_ms;	/* admin queue only */
 	bool disable_sqflow;	/* CATTR DISSQFC: lets the controller skip
 				   CapsuleResp after C2HData with SUCCESS */
+	/*
+	 * DH-HMAC-CHAP secrets (NULL: none), used when the Connect response's
+	 * AUTHREQ asks; @auth_info (optional) gets the outcome.
+	 */
+	const struct nvmf_dhchap_key *dhchap_key;
+	const struct nvmf_dhchap_key *dhchap_ctrl_key;	/* bidirectional */
+	struct nvmf_auth_info *auth_info;
 };
+/*
+ * Connect, then authenticate when the controller asks (AUTHREQ ATR).
+ * Returns 0, or -errno with one line in @err: -EKEYREJECTED when
+ * authentication failed or cannot be done (no secret, concatenation
+ * required), which retrying with the same secrets will not change.
+ */
 int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *a,
 			 uint16_t *cntlid, char *err, size_t errlen);
+/*
+ * One DH-HMAC-CHAP transaction on @qp (Base 8.13.5): Negotiate, Challenge,
+ * Reply, Success1, and Success2 when @ctrl_key asks the controller to
+ * prove itself (its R2 compared in constant time; Failure2 on mismatch).
+ * Returns 0 (@info filled if not NULL), -EKEYREJECTED with "failed at
+ * STEP: reason" in @err, or the queue pair's -errno when the connection
+ * failed meanwhile. Every secret and intermediate value is wiped before it
+ * returns. Owner thread of @qp, before the queue is used for anything else.
+ */
+struct nvmf_auth_args {
+	const char *hostnqn;
+	const char *subnqn;
+	const struct nvmf_dhchap_key *key;	/* the host's secret */
+	const struct nvmf_dhchap_key *ctrl_key;	/* NULL: unidirectional */
+	uint16_t tid;				/* transaction ID */
+};
+int nvmf_fabrics_auth(struct nvmf_qpair *qp, const struct nvmf_auth_args *a,
+		      struct nvmf_auth_info *info, char *err, size_t errlen);
 int nvmf_prop_get(struct nvmf_qpair *qp, uint32_t ofst, bool eight, uint64_t *val);
 int nvmf_prop_set(struct nvmf_qpair *qp, uint32_t ofst, uint32_t val);
 
@@ -84,6 +125,13 @@ struct nvmf_ctrl_opts {
 	const char *keyring;	/* --keyring; NULL: ".nvme" */
 	const char *tls_key_identity;	/* --tls-key-identity */
 	bool tls_compat;	/* --tls-compat: derive @tls_key as libnvme < 1.16 */
+	/*
+	 * DH-HMAC-CHAP secrets in the DHHC-1 format (-S/--dhchap-secret,
+	 * -C/--dhchap-ctrl-secret), NULL or "" for none. The controller keeps
+	 * a copy for reconnects and wipes it when freed.
+	 */
+	const char *dhchap_secret;
+	const char *dhchap_ctrl_secret;
 	int timeout_ms;		/* per step of association setup */
 	/*
 	 * > 0: an fd (eventfd, signalfd) that, once readable, makes a
@@ -172,6 +220,11 @@ struct nvmf_ctrl {
 	struct nvmf_qpair **ioq;
 	int nr_ioq;
 	int nr_poll_ioq;	/* the last ones of ioq[] are poll queues (-P) */
+	/* DH-HMAC-CHAP: parsed secrets (NULL: none), wiped when freed. */
+	struct nvmf_dhchap_key *dhchap_key;
+	struct nvmf_dhchap_key *dhchap_ctrl_key;
+	struct nvmf_auth_info auth;	/* the admin queue's last transaction */
+	uint64_t auths;			/* queues authenticated, every association (stats) */
 	struct nvmf_ns *ns;
 	int nr_ns;
 	/* keep-alive and AER, on the admin queue */

@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "host/auth.h"
 #include "transport/crc32c.h"
 #include "fake_target.h"
 
@@ -91,6 +92,14 @@ struct conn {
 	uint16_t qid, sqsize, sqhd, ttag;
 	struct pdu *backlog;		/* capsules read while waiting for H2CData */
 	bool bad_hdgst_next;		/* fault: next PDU sent gets a bad HDGST */
+	/* DH-HMAC-CHAP, the controller's side */
+	bool auth_needed;		/* until a transaction succeeded */
+	int auth_step;			/* 0 idle, 1 challenge due, 2 success1 due, 3 failure1 due */
+	uint16_t auth_tid;
+	uint32_t auth_s1;
+	uint8_t auth_c1[64], auth_r2[64], auth_sk[1024];
+	bool auth_r2_valid;
+	struct nvmf_auth_dh *auth_dh;
 	uint32_t corrupt_pdu;		/* fault: C2HData PDU # to corrupt, 1-based */
 };
 
@@ -594,7 +603,195 @@ static int do_connect(struct conn *c, const struct cmd *cmd, const struct pdu *p
 		ft->st.connects_rejected++;
 	unlock(ft);
 	c->connected = !status;
+	if (!status && ft->cfg.auth_secret) {
+		dw0 |= NVMF_CONNECT_AUTHREQ_ATR;
+		c->auth_needed = true;
+	}
 	return send_resp(c, cmd->cid, status, dw0, 0);
+}
+
+/* ------------------------------------------------------ DH-HMAC-CHAP */
+
+static int auth_send(struct conn *c, const struct cmd *cmd, const struct pdu *p)
+{
+	struct ft *ft = c->ft;
+	uint32_t tl = cmd->cdw11;
+	uint8_t buf[NVMF_AUTH_RECV_LEN], kt[64], r1[64];
+	struct nvmf_dhchap_key k;
+	size_t hl = nvmf_auth_hash_len(ft->cfg.auth_hash), ktl, dhlen;
+	char err[200];
+
+	if (cmd->cdw10 != 0xe9010100u)
+		violation(ft, "Auth Send SECP/SPSP 0x%08x", cmd->cdw10);
+	if (tl > sizeof(buf) || (p->dlen && p->dlen != tl))
+		return send_resp(c, cmd->cid, ST_INVALID_FIELD | ST_DNR, 0, 0);
+	memset(buf, 0, sizeof(buf));
+	if (p->dlen)
+		memcpy(buf, p->data, tl);
+	else if (get_h2c_data(c, cmd->cid, buf, tl) < 0)
+		return -1;
+	if (tl >= 8 && buf[1] == NVMF_AUTH_ID_FAILURE2) {
+		lock(ft);
+		ft->st.auth_failure2++;
+		ft->st.auth_last_rce = buf[7];
+		unlock(ft);
+		c->auth_step = 0;
+		return send_resp(c, cmd->cid, 0, 0, 0);
+	}
+	if (tl == NVMF_AUTH_NEGOTIATE_LEN && buf[0] == 0 && buf[1] == NVMF_AUTH_ID_NEGOTIATE) {
+		if (buf[7] != 1 || buf[8] != 1 || !memchr(buf + 12, ft->cfg.auth_hash, buf[10]) ||
+		    !memchr(buf + 12 + 30, ft->cfg.auth_dhgroup, buf[11]))
+			violation(ft, "Negotiate does not offer hash %u group %u", ft->cfg.auth_hash,
+				  ft->cfg.auth_dhgroup);
+		c->auth_tid = get16(buf + 4);
+		c->auth_step = 1;
+		return send_resp(c, cmd->cid, 0, 0, 0);
+	}
+	if (buf[0] == 1 && buf[1] == NVMF_AUTH_ID_SUCCESS2 && c->auth_step == 4) {
+		c->auth_step = 0;
+		c->auth_needed = false;
+		lock(ft);
+		ft->st.auth_ok++;
+		ft->st.auth_bidi++;
+		unlock(ft);
+		return send_resp(c, cmd->cid, 0, 0, 0);
+	}
+	if (!(buf[0] == 1 && buf[1] == NVMF_AUTH_ID_REPLY && c->auth_step == 5)) {
+		violation(ft, "Auth Send of message %02x/%02x at step %d", buf[0], buf[1],
+			  c->auth_step);
+		return send_resp(c, cmd->cid, ST_CMD_SEQ_ERROR | ST_DNR, 0, 0);
+	}
+	/* The Reply: R1, C2, our DH value's partner. */
+	dhlen = nvmf_auth_dh_len(ft->cfg.auth_dhgroup);
+	if (buf[6] != hl || get16(buf + 4) != c->auth_tid || get16(buf + 10) != dhlen ||
+	    tl != NVMF_AUTH_HDR_LEN + 2 * hl + dhlen) {
+		violation(ft, "Reply: hl %u tid %u dhvlen %u in %u bytes", buf[6], get16(buf + 4),
+			  get16(buf + 10), tl);
+		return send_resp(c, cmd->cid, ST_INVALID_FIELD | ST_DNR, 0, 0);
+	}
+	if (dhlen && nvmf_auth_dh_derive(c->auth_dh, buf + 16 + 2 * hl, dhlen, c->auth_sk,
+					 dhlen) < 0)
+		violation(ft, "Reply: the host's DH value is not valid");
+	if (nvmf_dhchap_key_parse(ft->cfg.auth_secret, &k, err, sizeof(err)) < 0 ||
+	    nvmf_dhchap_key_transform(&k, ft->hostnqn, kt, &ktl) < 0 ||
+	    nvmf_auth_response(ft->cfg.auth_hash, kt, ktl, c->auth_c1, dhlen ? c->auth_sk : NULL,
+			       dhlen, c->auth_s1, c->auth_tid, true, ft->hostnqn, ft->cfg.subnqn,
+			       r1) < 0) {
+		violation(ft, "fake target: bad auth_secret");
+		return -1;
+	}
+	if (memcmp(r1, buf + 16, hl)) {
+		c->auth_step = 3;
+		return send_resp(c, cmd->cid, 0, 0, 0);
+	}
+	c->auth_r2_valid = false;
+	if (buf[8] & 1) {
+		if (!ft->cfg.auth_ctrl_secret ||
+		    nvmf_dhchap_key_parse(ft->cfg.auth_ctrl_secret, &k, err, sizeof(err)) < 0 ||
+		    nvmf_dhchap_key_transform(&k, ft->cfg.subnqn, kt, &ktl) < 0 ||
+		    nvmf_auth_response(ft->cfg.auth_hash, kt, ktl, buf + 16 + hl,
+				       dhlen ? c->auth_sk : NULL, dhlen, get32(buf + 12), c->auth_tid,
+				       false, ft->hostnqn, ft->cfg.subnqn, c->auth_r2) < 0) {
+			c->auth_step = 3;
+			return send_resp(c, cmd->cid, 0, 0, 0);
+		}
+		if (get32(buf + 12) == 0)
+			violation(ft, "Reply with CVALID and S2 0");
+		c->auth_r2_valid = true;
+	}
+	c->auth_step = 2;
+	return send_resp(c, cmd->cid, 0, 0, 0);
+}
+
+static int auth_recv(struct conn *c, const struct cmd *cmd)
+{
+	struct ft *ft = c->ft;
+	uint32_t al = cmd->cdw11;
+	uint8_t buf[NVMF_AUTH_RECV_LEN];
+	size_t hl = nvmf_auth_hash_len(ft->cfg.auth_hash);
+	size_t dhlen = nvmf_auth_dh_len(ft->cfg.auth_dhgroup);
+	uint32_t len;
+
+	if (al > sizeof(buf) || al < NVMF_AUTH_HDR_LEN + 64 + 1024)
+		violation(ft, "Auth Receive AL %u", al);
+	if (al > sizeof(buf))
+		return send_resp(c, cmd->cid, ST_INVALID_FIELD | ST_DNR, 0, 0);
+	memset(buf, 0, sizeof(buf));
+	put16(buf + 4, c->auth_tid);
+	if (c->auth_step == 1) {	/* Challenge */
+		buf[0] = 1;
+		buf[1] = NVMF_AUTH_ID_CHALLENGE;
+		buf[6] = (uint8_t)hl;
+		buf[8] = ft->cfg.auth_hash;
+		buf[9] = ft->cfg.auth_dhgroup;
+		put16(buf + 10, (uint16_t)dhlen);
+		c->auth_s1 = 1000 + c->qid;
+		put32(buf + 12, c->auth_s1);
+		for (size_t i = 0; i < hl; i++)
+			c->auth_c1[i] = (uint8_t)(i * 7 + c->qid);
+		memcpy(buf + 16, c->auth_c1, hl);
+		if (dhlen) {
+			nvmf_auth_dh_free(c->auth_dh);
+			c->auth_dh = NULL;
+			if (nvmf_auth_dh_new(ft->cfg.auth_dhgroup, &c->auth_dh) < 0 ||
+			    nvmf_auth_dh_public(c->auth_dh, buf + 16 + hl, dhlen) < 0)
+				return -1;
+		}
+		len = (uint32_t)(16 + hl + dhlen);
+		switch (ft->cfg.auth_fault) {
+		case FT_AUTH_WRONG_TID:
+			put16(buf + 4, (uint16_t)(c->auth_tid + 1));
+			break;
+		case FT_AUTH_BAD_DH:
+			if (dhlen) {
+				memset(buf + 16 + hl, 0, dhlen);
+				buf[16 + hl + dhlen - 1] = 1;
+			}
+			break;
+		case FT_AUTH_BAD_HASH:
+			buf[8] = 7;
+			break;
+		default:
+			break;
+		}
+		c->auth_step = 5;
+	} else if (c->auth_step == 2) {	/* Success1 */
+		buf[0] = 1;
+		buf[1] = NVMF_AUTH_ID_SUCCESS1;
+		buf[6] = (uint8_t)hl;
+		len = 16;
+		if (c->auth_r2_valid && ft->cfg.auth_fault != FT_AUTH_NO_R2) {
+			buf[8] = 1;
+			memcpy(buf + 16, c->auth_r2, hl);
+			if (ft->cfg.auth_fault == FT_AUTH_BAD_R2)
+				buf[16] ^= 0x80;
+			len += (uint32_t)hl;
+		}
+		if (c->auth_r2_valid) {
+			c->auth_step = 4;	/* Success2 due */
+		} else {
+			c->auth_step = 0;
+			c->auth_needed = false;
+			lock(ft);
+			ft->st.auth_ok++;
+			unlock(ft);
+		}
+	} else if (c->auth_step == 3) {	/* Failure1 */
+		buf[0] = 0;
+		buf[1] = NVMF_AUTH_ID_FAILURE1;
+		buf[6] = NVMF_AUTH_RC_FAILED;
+		buf[7] = NVMF_AUTH_RCE_FAILED;
+		len = 8;
+		c->auth_step = 0;
+		lock(ft);
+		ft->st.auth_failure1++;
+		unlock(ft);
+	} else {
+		violation(ft, "Auth Receive at step %d", c->auth_step);
+		return send_resp(c, cmd->cid, ST_CMD_SEQ_ERROR | ST_DNR, 0, 0);
+	}
+	(void)len;	/* the whole AL goes out, as nvmet does */
+	return send_data(c, cmd->cid, buf, al);
 }
 
 static int prop_get(struct conn *c, const struct cmd *cmd)
@@ -1121,6 +1318,14 @@ static int handle_cmd(struct conn *c, const struct pdu *p)
 		return send_fault(c, f, p, cmd.cid);
 	}
 
+	if (cmd.opc == 0x7f && cmd.sqe[4] == NVMF_FCTYPE_AUTH_SEND)
+		return auth_send(c, &cmd, p);
+	if (cmd.opc == 0x7f && cmd.sqe[4] == NVMF_FCTYPE_AUTH_RECV)
+		return auth_recv(c, &cmd);
+	if (c->auth_needed) {
+		violation(ft, "opcode 0x%02x before authentication on queue %u", cmd.opc, c->qid);
+		return send_resp(c, cmd.cid, 0x191 | ST_DNR, 0, 0);
+	}
 	if (cmd.opc == 0x7f) {
 		if (c->qid && cmd.sqe[4] != 0x01)
 			violation(ft, "Property command on I/O queue %u", c->qid);
@@ -1337,6 +1542,7 @@ void ft_stop(struct ft *ft)
 		pthread_join(c->th, NULL);
 		while (c->backlog)
 			free_pdu(next_pdu(c));
+		nvmf_auth_dh_free(c->auth_dh);
 		pthread_mutex_destroy(&c->wlock);
 		free(c);
 	}

@@ -24,6 +24,16 @@
 #define FT_SERIAL	"FAKE0001"
 #define FT_FIRMWARE	"1.0"
 
+/* How the controller side of DH-HMAC-CHAP misbehaves (cfg.auth_fault). */
+enum ft_auth_fault {
+	FT_AUTH_OK = 0,
+	FT_AUTH_BAD_R2,		/* Success1 with a wrong controller response */
+	FT_AUTH_NO_R2,		/* Success1 without R2 although the host sent C2 */
+	FT_AUTH_WRONG_TID,	/* Challenge for another transaction */
+	FT_AUTH_BAD_DH,		/* Challenge with the DH value 1 */
+	FT_AUTH_BAD_HASH,	/* Challenge with hash id 7 */
+};
+
 enum ft_ns_list {
 	FT_LIST_OK = 0,
 	FT_LIST_REPEAT,		/* every page: IDs 1..1024, whatever was asked */
@@ -67,6 +77,17 @@ struct ft_config {
 	bool flbas_beyond;		/* FLBAS selects format 5 of NLBAF 1 */
 	uint32_t ioccsz_raw;		/* nonzero: IOCCSZ as is (overrides ioccsz) */
 	bool descs;			/* answer Identify CNS 3 with an NGUID */
+	/*
+	 * DH-HMAC-CHAP: with auth_secret set, every Connect answers AUTHREQ
+	 * ATR and the queue takes nothing but Authentication Send/Receive
+	 * until a transaction succeeds (else status 0x191). The secrets are
+	 * DHHC-1 strings; auth_ctrl_secret answers the host's challenge.
+	 */
+	const char *auth_secret;
+	const char *auth_ctrl_secret;
+	uint8_t auth_hash;		/* 1..3 */
+	uint8_t auth_dhgroup;		/* 0..5 */
+	enum ft_auth_fault auth_fault;	/* on every queue */
 };
 
 enum ft_fault {
@@ -100,6 +121,11 @@ struct ft_stats {
 	unsigned int h2c_terms;		/* H2CTermReq received */
 	uint16_t last_fes;
 	uint32_t last_fei;
+	unsigned int auth_ok;		/* queues authenticated */
+	unsigned int auth_bidi;		/* of them with the controller's response */
+	unsigned int auth_failure2;	/* Failure2 received */
+	uint8_t auth_last_rce;		/* its reason code explanation */
+	unsigned int auth_failure1;	/* Failure1 sent (wrong R1) */
 	unsigned int violations;	/* host broke a wire rule */
 	char violation[256];		/* the first one */
 };

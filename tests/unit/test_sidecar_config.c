@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <json-c/json.h>
 
 #include "daemon/sidecar_config.h"
@@ -145,8 +147,10 @@ static const struct bad_case {
 	  "hosts[0].hostid: 'not-a-uuid' is not a UUID" },
 	{ "{\"hosts\":[{\"hostid\":\"6f7c2a1e-4a3b-4b8c-9d0e-1f2a3b4c5d6g\",\"subsystems\":[]}]}",
 	  -EINVAL, "not a UUID" },
-	{ "{\"hosts\":[{\"dhchap_key\":\"DHHC-1:00:x\",\"subsystems\":[]}]}", -EOPNOTSUPP,
-	  "hosts[0]: 'dhchap_key' is not supported" },
+	{ "{\"hosts\":[{\"dhchap_key\":\"secret-x\",\"subsystems\":[]}]}", -EINVAL,
+	  "hosts[0].dhchap_key: not a DHHC-1 secret" },
+	{ "{\"hosts\":[{\"dhchap_key\":7,\"subsystems\":[]}]}", -EINVAL,
+	  "hosts[0].dhchap_key: a int, not a string" },
 	{ "{\"hosts\":[{\"subsystems\":[{\"ports\":[]}]}]}", -EINVAL,
 	  "hosts[0].subsystems[0].nqn: missing" },
 	{ "{\"hosts\":[{\"subsystems\":[{\"nqn\":\"" NQN1 "\"}]}]}", -EINVAL,
@@ -193,7 +197,9 @@ static const struct bad_case {
 	  "ports[0].tls: TLS is for transport tcp only" },
 	{ PORT("{" TCP ",\"keyring\":7}"), -EINVAL, "keyring: a int, not a string" },
 	{ PORT("{" TCP ",\"host_traddr\":\"1.2.3.4\"}"), -EOPNOTSUPP, "'host_traddr' is not" },
-	{ PORT("{" TCP ",\"dhchap_ctrl_key\":\"x\"}"), -EOPNOTSUPP, "'dhchap_ctrl_key'" },
+	{ PORT("{" TCP ",\"dhchap_ctrl_key\":\"x\"}"), -EINVAL,
+	  "ports[0].dhchap_ctrl_key: not a DHHC-1 secret" },
+	{ PORT("{" TCP ",\"dhchap_key\":\"\"}"), -EINVAL, "ports[0].dhchap_key: empty" },
 	{ PORT("{" TCP ",\"nr_io_queue\":2}"), -EINVAL, "unknown member 'nr_io_queue'" },
 	/* Found by fuzz_sidecar_config: a key's newline made the message two lines. */
 	{ PORT("{" TCP ",\"a\\nb\":2}"), -EINVAL, "unknown member 'a?b'" },
@@ -341,6 +347,59 @@ START_TEST(test_nul_and_load)
 }
 END_TEST
 
+/*
+ * DH-HMAC-CHAP secrets: the host entry's dhchap_key for its ports unless a
+ * port has its own; dhchap_ctrl_key per port. A file holding any is refused
+ * when group or others may read it; messages never quote a secret.
+ */
+#define KEY_H "DHHC-1:00:hostkeyhostkey:"
+#define KEY_P "DHHC-1:01:portkeyportkey:"
+#define KEY_C "DHHC-1:00:ctrlkeyctrlkey:"
+START_TEST(test_dhchap_keys)
+{
+	static const char text[] =
+		"{\"hosts\":[{\"dhchap_key\":\"" KEY_H "\",\"subsystems\":[{\"nqn\":\"" NQN1 "\","
+		"\"ports\":[{" TCP "},{\"transport\":\"tcp\",\"traddr\":\"10.0.0.2\",\"dhchap_key\":"
+		"\"" KEY_P "\",\"dhchap_ctrl_key\":\"" KEY_C "\"}]}]},{\"subsystems\":[{\"nqn\":\""
+		NQN2 "\",\"ports\":[{" TCP "}]}]}]}";
+	char path[] = "/tmp/test_sidecar_config.XXXXXX", err[512] = "";
+	struct sc_config cfg;
+	FILE *f;
+	int fd;
+
+	ck_assert_msg(parse(text, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_ctrls, 3);
+	ck_assert_str_eq(cfg.ctrls[0].dhchap_key, KEY_H);
+	ck_assert_ptr_null(cfg.ctrls[0].dhchap_ctrl_key);
+	ck_assert_str_eq(cfg.ctrls[1].dhchap_key, KEY_P);
+	ck_assert_str_eq(cfg.ctrls[1].dhchap_ctrl_key, KEY_C);
+	ck_assert_ptr_null(cfg.ctrls[2].dhchap_key);	/* another host entry */
+	sc_config_free(&cfg);
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(sc_config_load(path, &cfg, err, sizeof(err)), -EACCES);
+	ck_assert_msg(strstr(err, "chmod 600"), "%s", err);
+	ck_assert_msg(!strstr(err, "hostkey") && !strstr(err, "ctrlkey"), "%s", err);
+	ck_assert_ptr_null(cfg.ctrls);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_msg(sc_config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	sc_config_free(&cfg);
+	/* Without secrets the mode does not matter. */
+	f = fopen(path, "w");
+	fputs(PORT("{" TCP "}"), f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_msg(sc_config_load(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	sc_config_free(&cfg);
+	unlink(path);
+}
+END_TEST
+
 /* ------------------------------------------------------------ identity */
 
 /*
@@ -458,6 +517,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_huge_arrays);
 	tcase_add_test(tc, test_nul_and_load);
+	tcase_add_test(tc, test_dhchap_keys);
 	suite_add_tcase(s, tc);
 	{
 		TCase *ti = tcase_create("identity");
