@@ -334,7 +334,7 @@ START_TEST(test_nul_and_load)
 	sc_config_free(&cfg);
 	ck_assert_int_eq(chmod(path, 0640), 0);
 	ck_assert_int_eq(sc_config_load(path, &cfg, err, sizeof(err)), -EACCES);
-	ck_assert_msg(strstr(err, "holds a TLS key") && strstr(err, "mode 640"), "%s", err);
+	ck_assert_msg(strstr(err, "holds secrets (tls_key)") && strstr(err, "mode 640"), "%s", err);
 	ck_assert_ptr_null(cfg.ctrls);
 	ck_assert_ptr_null(strstr(err, "VRLb"));
 	/* Without a key, the same mode is fine. */
