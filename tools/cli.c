@@ -551,3 +551,35 @@ int cli_discovery_conf(int argc, char **argv,
 	}
 	return failed;
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cli_parse_hex(const char *arg, const char *opt, uint8_t *out, size_t len)
+{
+	size_t n = strlen(arg);
+
+	if (n != len * 2) {
+		cli_error("%s has %zu hex digits; a %zu-byte key needs %zu", opt, n, len, len * 2);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		int hi = hexval(arg[2 * i]), lo = hexval(arg[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			cli_error("%s: not hexadecimal at digit %zu", opt, 2 * i + (hi < 0 ? 1 : 2));
+			return -1;
+		}
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	explicit_bzero((char *)arg, n);	/* off the command line */
+	return 0;
+}

@@ -103,6 +103,8 @@ int cmd_perf(int argc, char **argv);
 int cmd_sidecar(int argc, char **argv);	/* tools/cmd_sidecar.c */
 int cmd_status(int argc, char **argv);	/* tools/cmd_status.c */
 int cmd_gen_dhchap_key(int argc, char **argv);	/* tools/cmd_gen_dhchap_key.c */
+int cmd_gen_tls_key(int argc, char **argv);	/* tools/cmd_tls_key.c */
+int cmd_check_tls_key(int argc, char **argv);	/* tools/cmd_tls_key.c */
 
 #endif
 
@@ -159,6 +161,13 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
  */
 int cli_discovery_conf(int argc, char **argv,
 		       int (*fn)(int argc, char **argv, const char *where, void *arg), void *arg);
+
+/*
+ * A key given as @len bytes in hexadecimal (gen-dhchap-key and
+ * gen-tls-key --secret) into @out; the argument is then wiped from the
+ * command line. 0, or -1 after printing the error naming @opt.
+ */
+int cli_parse_hex(const char *arg, const char *opt, uint8_t *out, size_t len);
 
 /* The usage line of the DH-HMAC-CHAP options in CLI_FABRICS_LONGOPTS. */
 #define CLI_DHCHAP_USAGE \

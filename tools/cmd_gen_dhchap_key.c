@@ -28,17 +28,6 @@ static void usage(FILE *out)
 		"--dhchap-ctrl-secret (and nvmet's dhchap_key / dhchap_ctrl_key).\n");
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int cmd_gen_dhchap_key(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -100,23 +89,8 @@ int cmd_gen_dhchap_key(int argc, char **argv)
 	k.hash = (uint8_t)hmac;
 	k.len = (uint8_t)key_len;
 	if (secret) {
-		size_t n = strlen(secret);
-
-		if (n != (size_t)key_len * 2) {
-			cli_error("--secret has %zu hex digits; a %lld-byte key needs %lld", n, key_len,
-				  key_len * 2);
+		if (cli_parse_hex(secret, "--secret", k.key, (size_t)key_len) < 0)
 			goto out;
-		}
-		for (size_t i = 0; i < (size_t)key_len; i++) {
-			int hi = hexval(secret[2 * i]), lo = hexval(secret[2 * i + 1]);
-
-			if (hi < 0 || lo < 0) {
-				cli_error("--secret: not hexadecimal at digit %zu", 2 * i + (hi < 0 ? 1 : 2));
-				goto out;
-			}
-			k.key[i] = (uint8_t)(hi << 4 | lo);
-		}
-		memset((char *)secret, 0, n);	/* off the command line */
 	} else if (RAND_bytes(k.key, (int)key_len) != 1) {
 		cli_error("no random bytes (OpenSSL RAND_bytes failed)");
 		goto out;

@@ -26,6 +26,8 @@ static const struct subcmd subcmds[] = {
 	{ "status", cmd_status, "exit 0 when every controller of the run dir is live (probes)" },
 	{ "perf", cmd_perf, "drive I/O through the host engine and report performance" },
 	{ "gen-dhchap-key", cmd_gen_dhchap_key, "make a DH-HMAC-CHAP secret (DHHC-1), as nvme-cli does" },
+	{ "gen-tls-key", cmd_gen_tls_key, "make a TLS PSK (NVMeTLSkey-1), as nvme-cli does" },
+	{ "check-tls-key", cmd_check_tls_key, "check a TLS PSK in the interchange format" },
 };
 
 static void usage(FILE *f)

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "base/crc32.h"
 #include "host/auth.h"
 
 static const struct {
@@ -76,19 +77,6 @@ const char *nvmf_auth_failure_str(uint8_t rce)
 
 /* ---------------------------------------------------------------- secrets */
 
-/* IEEE 802.3 CRC-32 (reflected 0xEDB88320), as ~crc32(~0, ...) in Linux. */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t crc = 0xffffffffu;
-
-	while (n--) {
-		crc ^= *p++;
-		for (int i = 0; i < 8; i++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-	}
-	return ~crc;
-}
-
 int nvmf_dhchap_key_parse(const char *s, struct nvmf_dhchap_key *k, char *err, size_t errlen)
 {
 	uint8_t raw[100];	/* 92 base64 characters decode to 69 bytes at most */
@@ -144,7 +132,7 @@ int nvmf_dhchap_key_parse(const char *s, struct nvmf_dhchap_key *k, char *err, s
 		return -EINVAL;
 	}
 	k->len = (uint8_t)(got - 4);
-	if (crc32_ieee(raw, k->len) != ((uint32_t)raw[k->len] | (uint32_t)raw[k->len + 1] << 8 |
+	if (nvmf_crc32_ieee(raw, k->len) != ((uint32_t)raw[k->len] | (uint32_t)raw[k->len + 1] << 8 |
 					(uint32_t)raw[k->len + 2] << 16 |
 					(uint32_t)raw[k->len + 3] << 24)) {
 		snprintf(err, errlen, "DHHC-1 secret: CRC mismatch (mistyped or truncated)");
@@ -167,7 +155,7 @@ int nvmf_dhchap_key_format(const uint8_t *key, size_t len, uint8_t hh, char *out
 	if ((len != 32 && len != 48 && len != 64) || hh > 3 || outlen < 11 + 92 + 2)
 		return -EINVAL;
 	memcpy(raw, key, len);
-	crc = crc32_ieee(key, len);
+	crc = nvmf_crc32_ieee(key, len);
 	raw[len] = (uint8_t)crc;
 	raw[len + 1] = (uint8_t)(crc >> 8);
 	raw[len + 2] = (uint8_t)(crc >> 16);

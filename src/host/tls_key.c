@@ -18,24 +18,12 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "base/crc32.h"
 #include "host/tls_key.h"
 
 static const char *hash_name(int hash)
 {
 	return hash == 1 ? "SHA256" : hash == 2 ? "SHA384" : NULL;
-}
-
-/* IEEE CRC-32 as zlib's crc32() computes it (the interchange format's). */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	uint32_t crc = 0xffffffffu;
-
-	while (n--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-	}
-	return ~crc;
 }
 
 int nvmf_tls_key_parse(const char *s, struct nvmf_tls_configured *out, char *err, size_t errlen)
@@ -100,7 +88,7 @@ int nvmf_tls_key_parse(const char *s, struct nvmf_tls_configured *out, char *err
 	}
 	crc = (uint32_t)raw[klen] | (uint32_t)raw[klen + 1] << 8 |
 	      (uint32_t)raw[klen + 2] << 16 | (uint32_t)raw[klen + 3] << 24;
-	if (crc != crc32_ieee(raw, (size_t)klen)) {
+	if (crc != nvmf_crc32_ieee(raw, (size_t)klen)) {
 		OPENSSL_cleanse(raw, sizeof(raw));
 		snprintf(err, errlen, "TLS key fails its CRC-32 check (mistyped or truncated?)");
 		return -EINVAL;
@@ -121,7 +109,7 @@ int nvmf_tls_key_format(const uint8_t *key, size_t len, int hmac, char *out, siz
 	if ((len != 32 && len != 48) || hmac < 0 || hmac > 2 || outlen < 90)
 		return -EINVAL;
 	memcpy(raw, key, len);
-	crc = crc32_ieee(key, len);
+	crc = nvmf_crc32_ieee(key, len);
 	for (int i = 0; i < 4; i++)
 		raw[len + i] = (uint8_t)(crc >> (8 * i));
 	n = snprintf(out, outlen, "%s%02d:", NVMF_TLS_KEY_PREFIX, hmac);
