@@ -230,7 +230,10 @@ static bool json_str_eq(struct json_object *o, const char *key, const char *want
 	       want && !strcmp(json_object_get_string(v), want);
 }
 
-/* Is there a daemon for this subsystem at this address already? */
+/*
+ * Is there a daemon for this subsystem at this address already (live, or
+ * still on its first connect: @name gets " (still connecting)" then)?
+ */
 static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
 {
 	char **names;
@@ -249,7 +252,8 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
 		    json_str_eq(c, "traddr", f->traddr) &&
 		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
-			snprintf(name, len, "%s", names[i]);
+			snprintf(name, len, "%s%s", names[i], json_str_eq(c, "state", "connecting") ?
+				 " (still connecting)" : "");
 			found = true;
 		}
 		json_object_put(reply);
@@ -419,7 +423,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 int cmd_connect(int argc, char **argv)
 {
 	struct connect_args a;
-	char name[REG_NAME_MAX];
+	char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
 	int rc;
 
 	if (parse_connect(argc, argv, &a, false) < 0)
@@ -535,7 +539,7 @@ int cmd_connect_all(int argc, char **argv)
 	for (uint64_t i = 0; i < n; i++) {
 		struct nvmf_disc_log_entry *e = &log->entries[i];
 		struct connect_args one = a;
-		char name[REG_NAME_MAX];
+		char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
 
 		if (e->subtype != NVME_NQN_NVME)
 			continue;	/* discovery referrals and the discovery subsystem itself */

@@ -45,17 +45,19 @@ struct reset_call {
 };
 
 /*
- * A reconnect attempt in progress on its own thread, so the main loop
- * keeps serving signals and control requests meanwhile and can cancel it
- * (cancel_efd) within a poll interval.
+ * A connect in progress on its own thread: the first one (connect_first)
+ * or a reconnect attempt, so that the main loop keeps serving signals and
+ * control requests meanwhile and can cancel it (cancel_efd) within a poll
+ * interval.
  */
 struct attempt {
 	pthread_t thread;
 	bool running;
 	int cancel_efd;			/* written to give up */
 	int done_efd;			/* the thread finished: result below */
-	struct nvmf_ctrl *ctrl;		/* read only: options and geometry */
-	struct nvmf_ctrl *donor;	/* on success */
+	struct nvmf_ctrl *ctrl;		/* reconnect: read only, options and geometry */
+	struct nvmf_ctrl_opts first;	/* first connect: the options (cancel_fd is ours) */
+	struct nvmf_ctrl *donor;	/* on success: the new association */
 	int rc;
 	char err[512];
 };
@@ -162,6 +164,31 @@ static struct json_object *stats_json(const struct daemon *d)
 }
 
 /*
+ * A daemon still on its first connect (no controller yet): what it was
+ * asked to connect to, with state "connecting" and no namespaces, so that
+ * a client listing or looking for a controller gets its answer at once
+ * rather than waiting for a target that may never answer.
+ */
+static struct json_object *connecting_json(const struct daemon *d, struct json_object *o,
+					   struct json_object *nss)
+{
+	const struct nvmf_ctrl_opts *co = &d->args->ctrl;
+
+	put_str(o, "name", d->name);
+	put_u64(o, "pid", (uint64_t)getpid());
+	put_str(o, "log", nvmf_log_path());
+	put_str(o, "subnqn", co->subnqn);
+	put_str(o, "transport", co->transport);
+	put_str(o, "traddr", co->traddr);
+	put_str(o, "trsvcid", co->trsvcid && co->trsvcid[0] ? co->trsvcid : "4420");
+	put_str(o, "hostnqn", co->hostnqn);
+	put_str(o, "hostid", co->hostid);
+	put_str(o, "state", "connecting");
+	json_object_object_add(o, "namespaces", nss);
+	return o;
+}
+
+/*
  * The controller as the info reply's "controller" member: one JSON object
  * (json-c, so every string is escaped), the keys documented in nvmfuse(8)
  * under list -o json. NULL when out of memory. Main thread.
@@ -179,6 +206,8 @@ static struct json_object *info_json(const struct daemon *d)
 		json_object_put(nss);
 		return NULL;
 	}
+	if (!c)
+		return connecting_json(d, o, nss);
 	nvmf_id_field(model, sizeof(model), c->id.mn, sizeof(c->id.mn));
 	nvmf_id_field(serial, sizeof(serial), c->id.sn, sizeof(c->id.sn));
 	nvmf_id_field(fw, sizeof(fw), c->id.fr, sizeof(c->id.fr));
@@ -702,6 +731,97 @@ static void reopen_log(struct daemon *d)
 		nvmf_info("SIGHUP: log %s reopened", nvmf_log_path());
 }
 
+static void *first_main(void *arg)
+{
+	struct attempt *at = arg;
+	uint64_t one = 1;
+
+	at->donor = NULL;
+	at->rc = nvmf_ctrl_connect(&at->first, &at->donor, at->err, sizeof(at->err));
+	if (write(at->done_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("connect: cannot report: %s", strerror(errno));
+	return NULL;
+}
+
+/*
+ * The first connect, on a thread of its own (d->attempt), while this
+ * thread serves signals and control requests: a target that accepts and
+ * never answers keeps this daemon alone waiting. `nvmfuse list`,
+ * `disconnect` and `connect`, which ask every daemon of the run dir, get
+ * their answer at once (state "connecting"), and a disconnect request or
+ * a stop signal gives the connect up within a poll interval. Returns 0
+ * with d->ctrl live, or -errno with the cause in @err. Main thread.
+ */
+static int connect_first(struct daemon *d, const struct nvmf_ctrl_opts *o, char *err,
+			 size_t errlen)
+{
+	struct attempt *at = &d->attempt;
+	uint64_t one = 1;
+	int rc;
+
+	at->first = *o;
+	at->first.cancel_fd = at->cancel_efd;
+	at->ctrl = NULL;
+	rc = -pthread_create(&at->thread, NULL, first_main, at);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the connect thread: %s", strerror(-rc));
+		return rc;
+	}
+	at->running = true;
+	while (!d->stop) {
+		struct pollfd pfd[4] = {
+			{ .fd = d->sig_fd, .events = POLLIN },
+			{ .fd = d->listen_fd, .events = POLLIN },
+			{ .fd = at->done_efd, .events = POLLIN },
+			{ .fd = d->hup_fd, .events = POLLIN },
+		};
+
+		if (poll(pfd, 4, -1) < 0 && errno != EINTR) {
+			rc = -errno;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[2].revents & POLLIN)
+			break;		/* the connect ended, either way */
+		if (pfd[3].revents & POLLIN)
+			reopen_log(d);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(d->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			snprintf(err, errlen, "stopped by signal %u (%s) while connecting",
+				 si.ssi_signo, strsignal((int)si.ssi_signo));
+			rc = -EINTR;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			serve_client(d);	/* info: "connecting"; disconnect: d->stop */
+			if (d->stop) {
+				snprintf(err, errlen, "disconnected (nvmfuse disconnect) while "
+					 "connecting");
+				rc = -EINTR;
+			}
+		}
+	}
+	if (rc < 0 && write(at->cancel_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("cannot cancel the connect: %s", strerror(errno));
+	pthread_join(at->thread, NULL);
+	at->running = false;
+	if (rc == 0 && at->rc < 0) {
+		rc = at->rc;
+		snprintf(err, errlen, "%s", at->err);
+	}
+	if (rc < 0 && at->donor) {
+		/* Live after all, just as we gave up: closed cleanly (CC.SHN). */
+		nvmf_ctrl_disconnect(at->donor);
+	} else if (rc == 0) {
+		d->ctrl = at->donor;
+	}
+	at->donor = NULL;
+	return rc;
+}
+
 /*
  * The association failed: reconnect every reconnect_delay seconds until it
  * is live again (0), ctrl_loss_tmo runs out, or a signal or disconnect asks
@@ -991,7 +1111,6 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 {
 	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
-	struct nvmf_ctrl_opts o;
 	char err[512], msg[700], dead[REG_NAME_MAX] = "";
 	sigset_t mask, hup;
 	int rc, want;
@@ -1071,9 +1190,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	}
 	if (a->instance < 0 && !strcmp(dead, d.name))
 		nvmf_warn("taking over from %s, which died", dead);
-	o = a->ctrl;
-	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
-	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
+	rc = connect_first(&d, &a->ctrl, err, sizeof(err));
 	if (rc < 0) {
 		reg_release(d.name);
 		goto fail;

@@ -18,8 +18,10 @@
  *
  * Threads: the process's main thread runs the loop above, the control
  * socket and device creation and removal; the engine's workers own the
- * queues (host/worker.h); a reconnect attempt runs on a thread of its
- * own so the loop can cancel it; each CUSE node has a session thread.
+ * queues (host/worker.h); the first connect and each reconnect attempt
+ * run on a thread of their own, so that the main thread answers control
+ * requests meanwhile (state "connecting" before the first association is
+ * live) and can cancel them; each CUSE node has a session thread.
  * Nothing the main thread waits on depends on the network without a
  * bound, and nothing it waits on needs the main thread (I/O is never held
  * while it creates or removes a disk).
