@@ -205,6 +205,7 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.fast_io_fail_tmo = OR(c->fast_io_fail_tmo, -1);
 		s->svc.prog = cli_prog;
 		s->svc.log_file = true;		/* RUNDIR/nvmeN.log, one per daemon */
+		s->svc.report_state = true;	/* STATE lines: readiness without polling */
 	}
 	so.ctrls = ctrls;
 	so.nr_ctrls = cfg.nr_ctrls;

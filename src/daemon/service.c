@@ -75,6 +75,7 @@ struct daemon {
 	char name[REG_NAME_MAX];
 	char warnings[1024];		/* lines for the command, after its PID line */
 	bool keep_disks;		/* leave the disks to the next daemon (handover) */
+	int report_fd;			/* the supervisor's, after "OK" (args->report_state), else -1 */
 	int listen_fd;
 	int claim_fd;			/* the host-wide claim on the instance (registry.h) */
 	int sig_fd;			/* SIGTERM, SIGINT: stop (and cancel a connect) */
@@ -255,6 +256,29 @@ static void warn_user(struct daemon *d, const char *msg)
 	nvmf_warn("%s", msg);
 	if (off + strlen(msg) + 2 < sizeof(d->warnings))
 		snprintf(d->warnings + off, sizeof(d->warnings) - off, "%s\n", msg);
+}
+
+/*
+ * Tell the supervisor (args->report_state) that the state or the disks
+ * changed: one "STATE <state>" line, never blocking. A supervisor that is
+ * gone or does not read is dropped (it still learns of our exit). Main
+ * thread (device creation, which holds the guard, is over by then).
+ */
+static void report_state(struct daemon *d)
+{
+	const char *st = d->reconnecting ? "reconnecting" :
+			 nvmf_ctrl_state_str(nvmf_ctrl_get_state(d->ctrl));
+	char line[64];
+	int n = snprintf(line, sizeof(line), "STATE %s\n", st);
+
+	if (d->report_fd < 0)
+		return;
+	if (write(d->report_fd, line, (size_t)n) != n) {
+		nvmf_warn("cannot report the state to the supervisor (%s): no more reports",
+			  strerror(errno));
+		close(d->report_fd);
+		d->report_fd = -1;
+	}
 }
 
 /* Record disk @u in the run dir, for a daemon after us (daemon/state.h). */
@@ -662,6 +686,7 @@ static void serve_client(struct daemon *d)
 	fd = reg_accept(d->listen_fd, &rq);
 	if (fd < 0)
 		return;		/* answered already, or nothing to answer */
+	nvmf_debug("control request: %s", nvmf_ctl_op_str(rq.op));
 	switch (rq.op) {
 	case NVMF_CTL_INFO:
 		info = info_json(d);
@@ -840,6 +865,8 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 	int rc;
 
 	__atomic_store_n(&d->reconnecting, true, __ATOMIC_RELEASE);
+	if (!guard)
+		report_state(d);	/* "reconnecting": not ready */
 	while (!d->stop && !(guard && __atomic_load_n(&d->guard_stop, __ATOMIC_ACQUIRE))) {
 		uint64_t now = nvmf_now_ns();
 		double elapsed = (double)(now - start) / 1e9;
@@ -911,6 +938,8 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 				if (failing_fast)
 					hold_io(d, true);
 				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
+				if (!guard)
+					report_state(d);	/* live again */
 				/*
 				 * No events are dropped here: if a queue failed right
 				 * after the swap, EV_FAILED is pending and the state is
@@ -1081,6 +1110,7 @@ static int daemon_loop(struct daemon *d)
 				if (d->cuse && cuse_ctrl_sync_ns(d->cuse, err, sizeof(err)) < 0)
 					nvmf_warn("namespace nodes: %s", err);
 				ublk_sync(d);
+				report_state(d);	/* other disks: the supervisor looks */
 			}
 			/*
 			 * The state says whether the association is down, not the
@@ -1109,7 +1139,8 @@ static int daemon_loop(struct daemon *d)
 
 int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 {
-	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
+	struct daemon d = { .report_fd = -1, .listen_fd = -1, .claim_fd = -1, .sig_fd = -1,
+			    .hup_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
 	char err[512], msg[700], dead[REG_NAME_MAX] = "";
 	sigset_t mask, hup;
@@ -1263,7 +1294,10 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		}
 		if (write(report_fd, msg, strlen(msg)) < 0)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
-		close(report_fd);
+		if (a->report_state && fcntl(report_fd, F_SETFL, O_NONBLOCK) == 0)
+			d.report_fd = report_fd;	/* STATE lines from now on */
+		else
+			close(report_fd);
 	} else {
 		if (*d.warnings)
 			fprintf(stderr, "%s", d.warnings);
@@ -1281,6 +1315,8 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	if (d.keep_disks)
 		leave(&d);
 	shut_down(&d);
+	if (d.report_fd >= 0)
+		close(d.report_fd);
 	close(d.listen_fd);
 	close(d.claim_fd);	/* the nodes are gone: the instance is free */
 	return rc < 0 ? 1 : 0;
