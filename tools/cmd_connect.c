@@ -243,7 +243,10 @@ static bool json_str_eq(struct json_object *o, const char *key, const char *want
 	       want && !strcmp(json_object_get_string(v), want);
 }
 
-/* Is there a daemon for this subsystem at this address already? */
+/*
+ * Is there a daemon for this subsystem at this address already (live, or
+ * still on its first connect: @name gets " (still connecting)" then)?
+ */
 static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
 {
 	char **names;
@@ -262,7 +265,8 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
 		    json_str_eq(c, "traddr", f->traddr) &&
 		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
-			snprintf(name, len, "%s", names[i]);
+			snprintf(name, len, "%s%s", names[i], json_str_eq(c, "state", "connecting") ?
+				 " (still connecting)" : "");
 			found = true;
 		}
 		json_object_put(reply);
@@ -448,7 +452,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 int cmd_connect(int argc, char **argv)
 {
 	struct connect_args a;
-	char name[REG_NAME_MAX];
+	char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
 	int rc;
 
 	if (parse_connect(argc, argv, &a, false) < 0)
@@ -596,7 +600,7 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 	for (uint64_t i = 0; i < n; i++) {
 		struct nvmf_disc_log_entry *e = &log->entries[i];
 		struct connect_args one = *a;
-		char name[REG_NAME_MAX];
+		char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
 
 		if (e->subtype == NVME_NQN_DISC) {
 			add_referral(dc, ndc, e, depth, a->f.transport);

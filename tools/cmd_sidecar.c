@@ -235,6 +235,7 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.prog = cli_prog;
 		s->svc.log_file = true;		/* RUNDIR/nvmeN.log, one per daemon */
 		s->svc.mounted_wait_s = mounted_wait_s;
+		s->svc.report_state = true;	/* STATE lines: readiness without polling */
 	}
 	so.ctrls = ctrls;
 	so.nr_ctrls = cfg.nr_ctrls;

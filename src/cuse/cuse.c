@@ -80,6 +80,41 @@
 #define CUSE_ADMIN_TIMEOUT_MS	60000u	/* the kernel's admin_timeout */
 #define CUSE_IO_TIMEOUT_MS	30000u	/* the kernel's io_timeout */
 #define CUSE_NODE_WAIT_MS	5000
+
+/*
+ * Char device numbers of the nodes. With major 0, CUSE takes a whole
+ * dynamic major per node, and the kernel has about 150 of those for all
+ * drivers (234-254, 384-511): the isolation benchmark saw the 62nd
+ * controller's nodes refused ("CHRDEV ... dynamic allocation region is
+ * full") with two nodes each. So every node gets a minor of one major,
+ * 120 (devices.txt: char 120-127 are for local use), derived from the
+ * host-wide instance number (registry.h): (instance % 4096) << 8 | nsid,
+ * 0 for the controller node. NVMFUSE_CUSE_MAJOR picks another major; 0
+ * there gives the old behaviour. A node whose number the kernel refuses
+ * (the major is another driver's, or the minor is taken: instances 4096
+ * apart, an NSID above 255) is made again with a dynamic major, and says
+ * so in the log.
+ */
+#define CUSE_MAJOR_DEFAULT	120
+#define CUSE_MINOR_NS_BITS	8
+#define CUSE_MINOR_INSTANCES	4096	/* 12 bits of instance + 8 of NSID: 20, MINORBITS */
+
+static unsigned int cuse_major(void)
+{
+	const char *e = getenv("NVMFUSE_CUSE_MAJOR");
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return CUSE_MAJOR_DEFAULT;
+	v = strtoul(e, &end, 10);
+	if (*end || v > 4095) {
+		nvmf_warn("NVMFUSE_CUSE_MAJOR='%s' is not a major number (0-4095): using %d", e,
+			  CUSE_MAJOR_DEFAULT);
+		return CUSE_MAJOR_DEFAULT;
+	}
+	return (unsigned int)v;
+}
 /*
  * Commands in flight per controller, held ones included: local callers
  * cannot make the daemon allocate without bound (up to MDTS each) while
@@ -1241,8 +1276,9 @@ static void node_destroy(struct cuse_node *n)
 	free(n);
 }
 
-static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cuse_node **out,
-		       char *err, size_t errlen)
+/* Create one node with char device @major:@minor (0: a dynamic major). */
+static int node_create_at(struct cuse_ctrl *cc, const struct nvmf_ns *ns, unsigned int major,
+			  unsigned int minor, struct cuse_node **out, char *err, size_t errlen)
 {
 	char devname_arg[80], fdpath[32];
 	const char *info_argv[] = { devname_arg };
@@ -1273,6 +1309,8 @@ static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cu
 		goto fail;
 	}
 	snprintf(devname_arg, sizeof(devname_arg), "DEVNAME=%s", n->devname);
+	ci.dev_major = major;
+	ci.dev_minor = minor;
 	ci.dev_info_argc = 1;
 	ci.dev_info_argv = info_argv;
 	ci.flags = CUSE_UNRESTRICTED_IOCTL;
@@ -1347,6 +1385,25 @@ static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cu
 fail:
 	node_destroy(n);
 	return rc;
+}
+
+/* A node with its number on the shared major (see CUSE_MAJOR_DEFAULT), else a dynamic one. */
+static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cuse_node **out,
+		       char *err, size_t errlen)
+{
+	unsigned int major = cuse_major(), nsid = ns ? ns->nsid : 0;
+	unsigned int minor = (cc->instance % CUSE_MINOR_INSTANCES) << CUSE_MINOR_NS_BITS | nsid;
+	int rc;
+
+	if (!major || nsid >= 1u << CUSE_MINOR_NS_BITS)
+		return node_create_at(cc, ns, 0, 0, out, err, errlen);
+	rc = node_create_at(cc, ns, major, minor, out, err, errlen);
+	if (rc != -EIO)
+		return rc;
+	/* The kernel ended the session at CUSE_INIT: the number was refused. */
+	nvmf_warn("%s: char device %u:%u refused (%s); taking a dynamic major", cc->name, major,
+		  minor, err);
+	return node_create_at(cc, ns, 0, 0, out, err, errlen);
 }
 
 static int ns_index(const struct cuse_ctrl *cc, uint32_t nsid)

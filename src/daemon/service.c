@@ -46,17 +46,19 @@ struct reset_call {
 };
 
 /*
- * A reconnect attempt in progress on its own thread, so the main loop
- * keeps serving signals and control requests meanwhile and can cancel it
- * (cancel_efd) within a poll interval.
+ * A connect in progress on its own thread: the first one (connect_first)
+ * or a reconnect attempt, so that the main loop keeps serving signals and
+ * control requests meanwhile and can cancel it (cancel_efd) within a poll
+ * interval.
  */
 struct attempt {
 	pthread_t thread;
 	bool running;
 	int cancel_efd;			/* written to give up */
 	int done_efd;			/* the thread finished: result below */
-	struct nvmf_ctrl *ctrl;		/* read only: options and geometry */
-	struct nvmf_ctrl *donor;	/* on success */
+	struct nvmf_ctrl *ctrl;		/* reconnect: read only, options and geometry */
+	struct nvmf_ctrl_opts first;	/* first connect: the options (cancel_fd is ours) */
+	struct nvmf_ctrl *donor;	/* on success: the new association */
 	int rc;
 	char err[512];
 };
@@ -75,6 +77,7 @@ struct daemon {
 	char name[REG_NAME_MAX];
 	char warnings[1024];		/* lines for the command, after its PID line */
 	bool keep_disks;		/* leave the disks to the next daemon (handover) */
+	int report_fd;			/* the supervisor's, after "OK" (args->report_state), else -1 */
 	int listen_fd;
 	int claim_fd;			/* the host-wide claim on the instance (registry.h) */
 	int sig_fd;			/* SIGTERM, SIGINT: stop (and cancel a connect) */
@@ -167,6 +170,31 @@ static struct json_object *stats_json(const struct daemon *d)
 }
 
 /*
+ * A daemon still on its first connect (no controller yet): what it was
+ * asked to connect to, with state "connecting" and no namespaces, so that
+ * a client listing or looking for a controller gets its answer at once
+ * rather than waiting for a target that may never answer.
+ */
+static struct json_object *connecting_json(const struct daemon *d, struct json_object *o,
+					   struct json_object *nss)
+{
+	const struct nvmf_ctrl_opts *co = &d->args->ctrl;
+
+	put_str(o, "name", d->name);
+	put_u64(o, "pid", (uint64_t)getpid());
+	put_str(o, "log", nvmf_log_path());
+	put_str(o, "subnqn", co->subnqn);
+	put_str(o, "transport", co->transport);
+	put_str(o, "traddr", co->traddr);
+	put_str(o, "trsvcid", co->trsvcid && co->trsvcid[0] ? co->trsvcid : "4420");
+	put_str(o, "hostnqn", co->hostnqn);
+	put_str(o, "hostid", co->hostid);
+	put_str(o, "state", "connecting");
+	json_object_object_add(o, "namespaces", nss);
+	return o;
+}
+
+/*
  * The controller as the info reply's "controller" member: one JSON object
  * (json-c, so every string is escaped), the keys documented in nvmfuse(8)
  * under list -o json. NULL when out of memory. Main thread.
@@ -184,6 +212,8 @@ static struct json_object *info_json(const struct daemon *d)
 		json_object_put(nss);
 		return NULL;
 	}
+	if (!c)
+		return connecting_json(d, o, nss);
 	nvmf_id_field(model, sizeof(model), c->id.mn, sizeof(c->id.mn));
 	nvmf_id_field(serial, sizeof(serial), c->id.sn, sizeof(c->id.sn));
 	nvmf_id_field(fw, sizeof(fw), c->id.fr, sizeof(c->id.fr));
@@ -246,6 +276,29 @@ static void warn_user(struct daemon *d, const char *msg)
 	nvmf_warn("%s", msg);
 	if (off + strlen(msg) + 2 < sizeof(d->warnings))
 		snprintf(d->warnings + off, sizeof(d->warnings) - off, "%s\n", msg);
+}
+
+/*
+ * Tell the supervisor (args->report_state) that the state or the disks
+ * changed: one "STATE <state>" line, never blocking. A supervisor that is
+ * gone or does not read is dropped (it still learns of our exit). Main
+ * thread (device creation, which holds the guard, is over by then).
+ */
+static void report_state(struct daemon *d)
+{
+	const char *st = d->reconnecting ? "reconnecting" :
+			 nvmf_ctrl_state_str(nvmf_ctrl_get_state(d->ctrl));
+	char line[64];
+	int n = snprintf(line, sizeof(line), "STATE %s\n", st);
+
+	if (d->report_fd < 0)
+		return;
+	if (write(d->report_fd, line, (size_t)n) != n) {
+		nvmf_warn("cannot report the state to the supervisor (%s): no more reports",
+			  strerror(errno));
+		close(d->report_fd);
+		d->report_fd = -1;
+	}
 }
 
 /* Record disk @u in the run dir, for a daemon after us (daemon/state.h). */
@@ -702,6 +755,7 @@ static void serve_client(struct daemon *d)
 	fd = reg_accept(d->listen_fd, &rq);
 	if (fd < 0)
 		return;		/* answered already, or nothing to answer */
+	nvmf_debug("control request: %s", nvmf_ctl_op_str(rq.op));
 	switch (rq.op) {
 	case NVMF_CTL_INFO:
 		info = info_json(d);
@@ -771,6 +825,97 @@ static void reopen_log(struct daemon *d)
 		nvmf_info("SIGHUP: log %s reopened", nvmf_log_path());
 }
 
+static void *first_main(void *arg)
+{
+	struct attempt *at = arg;
+	uint64_t one = 1;
+
+	at->donor = NULL;
+	at->rc = nvmf_ctrl_connect(&at->first, &at->donor, at->err, sizeof(at->err));
+	if (write(at->done_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("connect: cannot report: %s", strerror(errno));
+	return NULL;
+}
+
+/*
+ * The first connect, on a thread of its own (d->attempt), while this
+ * thread serves signals and control requests: a target that accepts and
+ * never answers keeps this daemon alone waiting. `nvmfuse list`,
+ * `disconnect` and `connect`, which ask every daemon of the run dir, get
+ * their answer at once (state "connecting"), and a disconnect request or
+ * a stop signal gives the connect up within a poll interval. Returns 0
+ * with d->ctrl live, or -errno with the cause in @err. Main thread.
+ */
+static int connect_first(struct daemon *d, const struct nvmf_ctrl_opts *o, char *err,
+			 size_t errlen)
+{
+	struct attempt *at = &d->attempt;
+	uint64_t one = 1;
+	int rc;
+
+	at->first = *o;
+	at->first.cancel_fd = at->cancel_efd;
+	at->ctrl = NULL;
+	rc = -pthread_create(&at->thread, NULL, first_main, at);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the connect thread: %s", strerror(-rc));
+		return rc;
+	}
+	at->running = true;
+	while (!d->stop) {
+		struct pollfd pfd[4] = {
+			{ .fd = d->sig_fd, .events = POLLIN },
+			{ .fd = d->listen_fd, .events = POLLIN },
+			{ .fd = at->done_efd, .events = POLLIN },
+			{ .fd = d->hup_fd, .events = POLLIN },
+		};
+
+		if (poll(pfd, 4, -1) < 0 && errno != EINTR) {
+			rc = -errno;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[2].revents & POLLIN)
+			break;		/* the connect ended, either way */
+		if (pfd[3].revents & POLLIN)
+			reopen_log(d);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(d->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			snprintf(err, errlen, "stopped by signal %u (%s) while connecting",
+				 si.ssi_signo, strsignal((int)si.ssi_signo));
+			rc = -EINTR;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			serve_client(d);	/* info: "connecting"; disconnect: d->stop */
+			if (d->stop) {
+				snprintf(err, errlen, "disconnected (nvmfuse disconnect) while "
+					 "connecting");
+				rc = -EINTR;
+			}
+		}
+	}
+	if (rc < 0 && write(at->cancel_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("cannot cancel the connect: %s", strerror(errno));
+	pthread_join(at->thread, NULL);
+	at->running = false;
+	if (rc == 0 && at->rc < 0) {
+		rc = at->rc;
+		snprintf(err, errlen, "%s", at->err);
+	}
+	if (rc < 0 && at->donor) {
+		/* Live after all, just as we gave up: closed cleanly (CC.SHN). */
+		nvmf_ctrl_disconnect(at->donor);
+	} else if (rc == 0) {
+		d->ctrl = at->donor;
+	}
+	at->donor = NULL;
+	return rc;
+}
+
 /*
  * The association failed: reconnect every reconnect_delay seconds until it
  * is live again (0), ctrl_loss_tmo runs out, or a signal or disconnect asks
@@ -791,6 +936,8 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 	int rc;
 
 	__atomic_store_n(&d->reconnecting, true, __ATOMIC_RELEASE);
+	if (!guard)
+		report_state(d);	/* "reconnecting": not ready */
 	while (!d->stop && !(guard && __atomic_load_n(&d->guard_stop, __ATOMIC_ACQUIRE))) {
 		uint64_t now = nvmf_now_ns();
 		double elapsed = (double)(now - start) / 1e9;
@@ -862,6 +1009,8 @@ static int reconnect_until_live(struct daemon *d, bool guard)
 				if (failing_fast)
 					hold_io(d, true);
 				__atomic_store_n(&d->reconnecting, false, __ATOMIC_RELEASE);
+				if (!guard)
+					report_state(d);	/* live again */
 				/*
 				 * No events are dropped here: if a queue failed right
 				 * after the swap, EV_FAILED is pending and the state is
@@ -1094,6 +1243,7 @@ static int daemon_loop(struct daemon *d)
 				if (d->cuse && cuse_ctrl_sync_ns(d->cuse, err, sizeof(err)) < 0)
 					nvmf_warn("namespace nodes: %s", err);
 				ublk_sync(d);
+				report_state(d);	/* other disks: the supervisor looks */
 			}
 			/*
 			 * The state says whether the association is down, not the
@@ -1129,9 +1279,9 @@ static int daemon_loop(struct daemon *d)
 
 int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 {
-	struct daemon d = { .listen_fd = -1, .claim_fd = -1, .sig_fd = -1, .hup_fd = -1, .args = a };
+	struct daemon d = { .report_fd = -1, .listen_fd = -1, .claim_fd = -1, .sig_fd = -1,
+			    .hup_fd = -1, .args = a };
 	struct cuse_opts cuse_opts = a->cuse;
-	struct nvmf_ctrl_opts o;
 	char err[512], msg[700], dead[REG_NAME_MAX] = "";
 	sigset_t mask, hup;
 	int rc, want;
@@ -1211,9 +1361,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	}
 	if (a->instance < 0 && !strcmp(dead, d.name))
 		nvmf_warn("taking over from %s, which died", dead);
-	o = a->ctrl;
-	o.cancel_fd = d.sig_fd;		/* SIGTERM gives up a connect in progress */
-	rc = nvmf_ctrl_connect(&o, &d.ctrl, err, sizeof(err));
+	rc = connect_first(&d, &a->ctrl, err, sizeof(err));
 	if (rc < 0) {
 		reg_release(d.name);
 		goto fail;
@@ -1286,7 +1434,10 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		}
 		if (write(report_fd, msg, strlen(msg)) < 0)
 			nvmf_warn("cannot report to the parent: %s", strerror(errno));
-		close(report_fd);
+		if (a->report_state && fcntl(report_fd, F_SETFL, O_NONBLOCK) == 0)
+			d.report_fd = report_fd;	/* STATE lines from now on */
+		else
+			close(report_fd);
 	} else {
 		if (*d.warnings)
 			fprintf(stderr, "%s", d.warnings);
@@ -1304,6 +1455,8 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	if (d.keep_disks)
 		leave(&d);
 	shut_down(&d);
+	if (d.report_fd >= 0)
+		close(d.report_fd);
 	close(d.listen_fd);
 	close(d.claim_fd);	/* the nodes are gone: the instance is free */
 	return rc < 0 ? 1 : 0;

@@ -18,8 +18,10 @@
  *
  * Threads: the process's main thread runs the loop above, the control
  * socket and device creation and removal; the engine's workers own the
- * queues (host/worker.h); a reconnect attempt runs on a thread of its
- * own so the loop can cancel it; each CUSE node has a session thread.
+ * queues (host/worker.h); the first connect and each reconnect attempt
+ * run on a thread of their own, so that the main thread answers control
+ * requests meanwhile (state "connecting" before the first association is
+ * live) and can cancel them; each CUSE node has a session thread.
  * Nothing the main thread waits on depends on the network without a
  * bound, and nothing it waits on needs the main thread (I/O is never held
  * while it creates or removes a disk).
@@ -61,6 +63,15 @@ struct nvmf_service_opts {
 	 * process's (base/log.h), set by the caller.
 	 */
 	bool log_file;
+	/*
+	 * For a supervisor (the sidecar): keep @report_fd after the "OK"
+	 * verdict and write "STATE <state>\n" on it whenever the controller's
+	 * state or its set of disks changes (state as in the info reply:
+	 * live, reconnecting, ...), so that the supervisor need not ask every
+	 * daemon over and over. Without it the pipe is closed after the
+	 * verdict (the waiting `nvmfuse connect` reads it to its end).
+	 */
+	bool report_state;
 };
 
 /*
@@ -71,7 +82,7 @@ struct nvmf_service_opts {
  * else. @report_fd >= 0: the parent's pipe, which gets "PID <pid>\n" at
  * once, "LOG <path>\n" once the log file is open (with @log_file), and
  * then "OK <summary>\n" once the devices exist, or "ERR <cause>\n", and
- * is closed; -1 (foreground): the summary goes to stdout, a failure to
+ * is closed (with @report_state: "STATE" lines follow "OK", see above); -1 (foreground): the summary goes to stdout, a failure to
  * stderr. Returns the process exit code (0 or 1).
  * Thread: the process's main thread, once per process.
  */

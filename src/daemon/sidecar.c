@@ -24,7 +24,8 @@
 #define SC_BACKOFF_MIN_S	1
 #define SC_BACKOFF_MAX_S	30
 #define SC_STABLE_S		30	/* RUNNING this long: the backoff starts over */
-#define SC_POLL_MS		1000	/* readiness check period */
+#define SC_POLL_MS		1000	/* readiness check period, for controllers not live */
+#define SC_SWEEP_MS		30000	/* every controller asked, live ones too */
 #define SC_INFO_MS		1000	/* one info request's bound */
 #define SC_REPORT_MAX		2048
 
@@ -73,6 +74,7 @@ struct sc_child {
 	int backoff_s;
 	unsigned int starts;
 	bool live;		/* last readiness check: live with its devices */
+	bool recheck;		/* its report says something changed: ask it */
 	bool killed;		/* stopped, but not cleanly (or got SIGKILL after the bound) */
 	bool stop_from_running;	/* it was RUNNING when the stop began */
 };
@@ -295,7 +297,10 @@ static void read_report(struct sidecar *s, struct sc_child *c)
 		if (nl)
 			*nl = 0;
 		c->report_done += strlen(line) + 1;
-		if (!strncmp(line, "OK ", 3)) {
+		if (!strncmp(line, "STATE ", 6)) {
+			/* Its state or disks changed (service.h): ask it at the next check. */
+			c->recheck = true;
+		} else if (!strncmp(line, "OK ", 3)) {
 			size_t len = strcspn(line + 3, ":");
 
 			snprintf(c->name, sizeof(c->name), "%.*s", (int)len, line + 3);
@@ -318,6 +323,10 @@ static void read_report(struct sidecar *s, struct sc_child *c)
 			snprintf(c->last_error, sizeof(c->last_error), "%s", line + 4);
 		}
 	}
+	/* A RUNNING child's pipe stays open for STATE lines: keep only the rest. */
+	memmove(c->report, c->report + c->report_done, c->report_len - c->report_done + 1);
+	c->report_len -= c->report_done;
+	c->report_done = 0;
 	s->state_dirty = true;
 }
 
@@ -428,8 +437,15 @@ static bool check_live(struct sc_child *c)
 	return live;
 }
 
-/* Recheck every controller; write or remove the ready file on a change. */
-static void update_ready(struct sidecar *s)
+/*
+ * Recheck the controllers; write or remove the ready file on a change. A
+ * RUNNING controller is asked (an info request) while it is not live,
+ * after its report said its state changed, and on a @sweep; a live one is
+ * otherwise taken at its word: with hundreds of controllers, asking each
+ * one every second kept the guest's CPUs busy (each request wakes the
+ * daemon and builds its whole info reply).
+ */
+static void update_ready(struct sidecar *s, bool sweep)
 {
 	bool ready = !s->stopping;
 	char buf[8192];
@@ -437,7 +453,10 @@ static void update_ready(struct sidecar *s)
 
 	for (int i = 0; i < s->n; i++) {
 		struct sc_child *c = &s->c[i];
-		bool live = check_live(c);
+		bool ask = sweep || c->recheck || !c->live;
+		bool live = c->state == SC_RUNNING && (ask ? check_live(c) : c->live);
+
+		c->recheck = false;
 
 		if (live != c->live) {
 			nvmf_info("%s: %s %s", c->label, c->name[0] ? c->name : "-",
@@ -497,7 +516,7 @@ static bool read_signals(struct sidecar *s)
 static int supervise(struct sidecar *s)
 {
 	struct pollfd *pfd = calloc((size_t)s->n + 1, sizeof(*pfd));
-	uint64_t next_check = 0;
+	uint64_t next_check = 0, next_sweep = 0;
 
 	if (!pfd)
 		return -ENOMEM;
@@ -520,7 +539,11 @@ static int supervise(struct sidecar *s)
 		if (s->state_dirty)
 			write_state(s);
 		if (event || now >= next_check) {
-			update_ready(s);
+			bool sweep = now >= next_sweep;
+
+			update_ready(s, sweep);
+			if (sweep)
+				next_sweep = sc_now_ns() + (uint64_t)SC_SWEEP_MS * 1000000ull;
 			next_check = sc_now_ns() + (uint64_t)SC_POLL_MS * 1000000ull;
 			if (s->state_dirty)
 				write_state(s);
@@ -546,7 +569,8 @@ static int supervise(struct sidecar *s)
 				bool was_running = owner[i]->state == SC_RUNNING;
 
 				read_report(s, owner[i]);
-				if (!was_running && owner[i]->state == SC_RUNNING)
+				if ((!was_running && owner[i]->state == SC_RUNNING) ||
+				    owner[i]->recheck)
 					next_check = 0;	/* check readiness now */
 			}
 		}

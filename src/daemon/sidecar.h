@@ -21,10 +21,14 @@
  * sidecar dies (PR_SET_PDEATHSIG), so no controller outlives its
  * supervisor.
  *
- * Readiness: once a second, and after every child event, each RUNNING
- * controller is asked for its info (the control protocol, bounded); the
- * set is ready when every controller not marked optional answers state
- * "live" and its ublk disks exist. Then @ready_file is written (temp file
+ * Readiness: a child keeps its report pipe open and says "STATE ..."
+ * whenever its controller's state or disks change (service.h,
+ * report_state); the sidecar then asks it for its info (the control
+ * protocol, bounded), and asks every RUNNING controller that is not live
+ * once a second, and every one every 30 s (a daemon that hangs); the set
+ * is ready when every controller not marked optional answers state
+ * "live" and its ublk disks exist. Live controllers are not asked every
+ * second: with hundreds of them that alone kept the CPUs busy. Then @ready_file is written (temp file
  * + rename, so a reader never sees half of it); when one is lost it is
  * removed. RUNDIR/sidecar.json (written the same way on every change)
  * lists the controllers the sidecar keeps, for `nvmfuse status`: the

@@ -3,7 +3,8 @@
  * The control protocol (daemon/ctl_proto.h): requests and replies built and
  * checked, hostile input refused with the cause; and both ends of the
  * registry socket (daemon/registry.h) against a client or daemon that sends
- * garbage, nothing, too much, or another protocol version.
+ * garbage, nothing, too much, or another protocol version; and a real
+ * daemon (the built nvmfuse) that answers while its target never does.
  */
 #include <check.h>
 #include <errno.h>
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -389,14 +392,12 @@ static void *fake_loop(void *arg)
 	}
 }
 
-/* Run the built nvmfuse with @args (NULL-terminated); its stderr into @err. */
-static int run_nvmfuse(char *const args[], char *err, size_t errlen)
+/* Start the built nvmfuse with @args (NULL-terminated); its stderr on *@err_fd. */
+static pid_t spawn_nvmfuse(char *const args[], int *err_fd)
 {
 	const char *build = getenv("NVMF_BUILDDIR");
 	char bin[512];
-	int pfd[2], st;
-	size_t got = 0;
-	ssize_t n;
+	int pfd[2];
 	pid_t pid;
 
 	snprintf(bin, sizeof(bin), "%s/nvmfuse", build ? build : ".");
@@ -411,12 +412,32 @@ static int run_nvmfuse(char *const args[], char *err, size_t errlen)
 		_exit(127);
 	}
 	close(pfd[1]);
-	while (got + 1 < errlen && (n = read(pfd[0], err + got, errlen - 1 - got)) > 0)
+	*err_fd = pfd[0];
+	return pid;
+}
+
+/* Wait for spawn_nvmfuse()'s @pid; its stderr into @err. Returns its exit code. */
+static int finish_nvmfuse(pid_t pid, int err_fd, char *err, size_t errlen)
+{
+	size_t got = 0;
+	ssize_t n;
+	int st;
+
+	while (got + 1 < errlen && (n = read(err_fd, err + got, errlen - 1 - got)) > 0)
 		got += (size_t)n;
 	err[got] = 0;
-	close(pfd[0]);
+	close(err_fd);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Run the built nvmfuse with @args (NULL-terminated); its stderr into @err. */
+static int run_nvmfuse(char *const args[], char *err, size_t errlen)
+{
+	int fd;
+	pid_t pid = spawn_nvmfuse(args, &fd);
+
+	return finish_nvmfuse(pid, fd, err, errlen);
 }
 
 /*
@@ -762,6 +783,115 @@ START_TEST(test_instances_claim_dir_unusable)
 }
 END_TEST
 
+/* ------------------------------------------ a daemon on a stuck target */
+
+/*
+ * A stuck target: a TCP listener on 127.0.0.1 that is never accepted (the
+ * kernel completes the handshake and queues the ICReq; no ICResp ever
+ * comes). Returns the fd; its port in *@port.
+ */
+static int stuck_target(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * Wait (up to 10 s) until @want daemons are registered in the run dir; the
+ * first one's name in @first. Returns how many there are then.
+ */
+static int names_after(int want, char first[REG_NAME_MAX])
+{
+	int n = -1;
+
+	for (int t = 0; t < 1000 && n != want; t++) {
+		char **names;
+
+		if (t)
+			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+		ck_assert_int_eq(reg_names(&names, &n), 0);
+		if (n > 0)
+			snprintf(first, REG_NAME_MAX, "%s", names[0]);
+		reg_names_free(names, n);
+	}
+	return n;
+}
+
+/*
+ * A daemon whose target accepts TCP and never answers (connect timeout 60
+ * s) answers its control socket all the same: info says "connecting" with
+ * what it connects to; `nvmfuse list` shows it and exits 0; a second
+ * connect to that target is refused naming it; `nvmfuse disconnect -n`
+ * gives the connect up, and the waiting `nvmfuse connect` says so. Before,
+ * the daemon answered nobody until the connect ended, and each of these
+ * commands waited its own timeout (2 to 5 s) for every such daemon in the
+ * run dir: one stuck target held up the control of all the others.
+ */
+START_TEST(test_connecting_daemon_answers)
+{
+	static const char nqn[] = "nqn.2024-01.io.nvmfuse:stuck";
+	static const char hostnqn[] =
+		"nqn.2014-08.org.nvmexpress:uuid:8d1f2b62-3a7c-4f0e-9d51-7e2c1a0b9f34";
+	char portstr[16], name[REG_NAME_MAX], err[2048], out[4096];
+	char *conn[] = { "nvmfuse", "connect", "-t", "tcp", "-a", "127.0.0.1", "-s", portstr,
+			 "-n", (char *)nqn, "-q", (char *)hostnqn,
+			 "-I", "8d1f2b62-3a7c-4f0e-9d51-7e2c1a0b9f34", "--no-cuse", "--no-ublk",
+			 "--timeout", "60", NULL };
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_INFO };
+	struct json_object *reply, *c, *v;
+	int port, lfd = stuck_target(&port), conn_err, rc;
+	pid_t pid;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	pid = spawn_nvmfuse(conn, &conn_err);
+	ck_assert_int_eq(names_after(1, name), 1);
+
+	/* Asked directly: an answer, not a wait for the target. */
+	ck_assert_msg(reg_call(name, &rq, &reply, 3000, err, sizeof(err)) == 0, "%s: %s", name,
+		      err);
+	ck_assert(json_object_object_get_ex(reply, "controller", &c));
+	ck_assert(json_object_object_get_ex(c, "state", &v));
+	ck_assert_str_eq(json_object_get_string(v), "connecting");
+	ck_assert(json_object_object_get_ex(c, "subnqn", &v));
+	ck_assert_str_eq(json_object_get_string(v), nqn);
+	ck_assert(json_object_object_get_ex(c, "trsvcid", &v));
+	ck_assert_str_eq(json_object_get_string(v), portstr);
+	json_object_put(reply);
+
+	/* The commands that ask every daemon. */
+	{
+		char *list[] = { "nvmfuse", "list", "-o", "json", NULL };
+		char *again[] = { "nvmfuse", "connect", "-t", "tcp", "-a", "127.0.0.1", "-s", portstr,
+				  "-n", (char *)nqn, "-q", (char *)hostnqn, "--no-cuse", "--no-ublk",
+				  NULL };
+		char *disc[] = { "nvmfuse", "disconnect", "-n", (char *)nqn, NULL };
+
+		rc = run_nvmfuse(list, err, sizeof(err));
+		ck_assert_msg(rc == 0 && !err[0], "list: exit %d: %s", rc, err);
+		rc = run_nvmfuse(again, err, sizeof(err));
+		ck_assert_msg(rc == 1 && strstr(err, "(still connecting)") && strstr(err, name),
+			      "connect again: exit %d: %s", rc, err);
+		rc = run_nvmfuse(disc, err, sizeof(err));
+		ck_assert_msg(rc == 0, "disconnect: exit %d: %s", rc, err);
+	}
+
+	/* The first connect gave up because of the disconnect, and says so. */
+	rc = finish_nvmfuse(pid, conn_err, out, sizeof(out));
+	ck_assert_msg(rc == 1, "connect: exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "disconnected (nvmfuse disconnect) while connecting"), "%s", out);
+	ck_assert_int_eq(names_after(0, name), 0);
+	close(lfd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ctl_proto");
@@ -794,6 +924,8 @@ static Suite *suite(void)
 		tcase_add_test(ti, test_instances_race);
 		tcase_add_test(ti, test_instances_taken_over_after_kill);
 		tcase_add_test(ti, test_instances_claim_dir_unusable);
+		tcase_add_test(ti, test_connecting_daemon_answers);
+		tcase_set_timeout(ti, 30);
 		suite_add_tcase(s, ti);
 	}
 	return s;
