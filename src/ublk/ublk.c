@@ -63,6 +63,25 @@ struct ublk_io {
 	/* Write Zeroes served by Writes of zeroes: the blocks not yet written. */
 	uint64_t wz_slba;
 	uint32_t wz_left;
+	bool busy;			/* between its request (FETCH CQE) and the commit */
+};
+
+/*
+ * Each tag's buffer is as large as the largest request (512 KiB), and
+ * blk-mq spreads requests over all tags, so a busy queue ends up with its
+ * whole depth x 512 KiB (64 MiB) resident. After UBLK_TRIM_IDLE_MS with no
+ * request, the buffers of idle tags are given back (MADV_DONTNEED: fresh
+ * zero pages on the next touch), so an idle disk costs no memory however
+ * busy it was. The kernel copies into a buffer only from task work that
+ * runs on this queue's worker thread, never during the madvise.
+ *
+ * The check is a deferred call on the worker; the queue may be gone
+ * before it runs, so it holds a token the queue lets go of at its end.
+ */
+#define UBLK_TRIM_IDLE_MS 10000
+
+struct trim_token {
+	struct ublk_queue *q;		/* NULL: the queue is gone; the call frees the token */
 };
 
 /*
@@ -85,6 +104,9 @@ struct ublk_queue {
 	bool stopping;
 	int err;
 	struct ublk_stats stats;
+	struct trim_token *trim;	/* armed check, or NULL */
+	uint64_t trim_seen;		/* requests counted at the last check */
+	uint64_t requests;		/* every request taken from the kernel */
 };
 
 struct ublk_dev {
@@ -174,6 +196,7 @@ static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
 	}
 	prep_uring_cmd(sqe, q->d->cdev_fd, UBLK_U_IO_COMMIT_AND_FETCH_REQ, &cmd, sizeof(cmd), 64);
 	sqe->user_data = io->tag;
+	io->busy = false;
 	q->need_submit = true;
 	if (result < 0)
 		q->stats.errors++;
@@ -304,6 +327,49 @@ static void io_done(struct nvmf_request *req)
 	commit(q, io, result);
 }
 
+static void trim_arm(struct ublk_queue *q);
+
+/* UBLK_TRIM_IDLE_MS after trim_arm: give back the idle tags' buffers, or look again later. */
+static void trim_fire(void *arg)
+{
+	struct trim_token *t = arg;
+	struct ublk_queue *q = t->q;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len;
+
+	free(t);
+	if (!q)
+		return;
+	q->trim = NULL;
+	if (q->requests != q->trim_seen) {
+		trim_arm(q);		/* not idle for a whole period yet */
+		return;
+	}
+	len = ((size_t)q->d->info.max_io_buf_bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
+	for (uint16_t i = 0; i < q->d->info.queue_depth; i++)
+		if (!q->ios[i].busy && q->ios[i].buf)
+			madvise(q->ios[i].buf, len, MADV_DONTNEED);
+	q->stats.buffer_trims++;
+}
+
+static void trim_arm(struct ublk_queue *q)
+{
+	struct trim_token *t;
+
+	if (q->trim)
+		return;
+	t = malloc(sizeof(*t));
+	if (!t)
+		return;		/* no trim this time: only memory, never data */
+	t->q = q;
+	if (nvmf_worker_defer(q->w, UBLK_TRIM_IDLE_MS, trim_fire, t) < 0) {
+		free(t);
+		return;
+	}
+	q->trim = t;
+	q->trim_seen = q->requests;
+}
+
 static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 {
 	const struct ublksrv_io_desc *iod = &q->iods[io->tag];
@@ -316,6 +382,9 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 	io->bytes = iod->nr_sectors << 9;
 	io->attempts = 1;
 	io->wz_left = 0;
+	io->busy = true;
+	q->requests++;
+	trim_arm(q);
 	memset(req, 0, sizeof(*req));
 	req->cmd.nsid = htole32(q->d->ns.nsid);
 	req->ns_ref = &q->d->ref;	/* never sent to a changed namespace */
@@ -427,6 +496,10 @@ static void queue_fini(void *arg)
 	struct ublk_queue *q = arg;
 	uint16_t depth = q->d->info.queue_depth;
 
+	if (q->trim) {
+		q->trim->q = NULL;	/* the pending check frees it */
+		q->trim = NULL;
+	}
 	if (q->ring_ok) {
 		nvmf_worker_del_idle(q->w, queue_idle, q);
 		nvmf_worker_del_fd(q->w, q->ring.ring_fd);
@@ -1039,6 +1112,7 @@ void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)
 		out->discards += s->discards;
 		out->write_zeroes += s->write_zeroes;
 		out->write_zeroes_by_writes += s->write_zeroes_by_writes;
+		out->buffer_trims += s->buffer_trims;
 		out->errors += s->errors;
 		out->partial_reads += s->partial_reads;
 		out->retries += s->retries;

@@ -35,6 +35,7 @@ struct ublk_dev;
 struct ublk_stats {
 	uint64_t reads, writes, flushes, discards, write_zeroes;
 	uint64_t write_zeroes_by_writes;	/* served by Writes: the controller refused them */
+	uint64_t buffer_trims;		/* idle queues' request buffers given back to the kernel */
 	uint64_t errors;		/* requests failed back to the kernel */
 	uint64_t partial_reads;		/* reads committed short */
 	uint64_t retries;		/* NVMe commands sent again (status without DNR) */
