@@ -607,17 +607,20 @@ static void attempt_cancel(struct daemon *d)
 /*
  * Before the disks go: write back what is dirty on each, the file system
  * mounted on it included, and flush the target's cache (ublk_dev_flush),
- * so that nothing written before the stop is lost. A disk still in use
- * (mounted, in any mount namespace, or open) is named in the log: it is
+ * so that nothing written before the stop is lost. A disk still mounted
+ * (in any mount namespace) or held exclusively is named in the log: it is
  * removed all the same, and its file system gets I/O errors after that,
- * as when the kernel host disconnects a mounted disk. Main thread.
+ * as when the kernel host disconnects a mounted disk. (Not the full
+ * ublk_dev_in_use(): its walk over every process's fds, in every daemon
+ * of a sidecar stopping at once, made 256 controllers take 76 s to stop.)
+ * Main thread.
  */
 static void disks_flush(struct daemon *d)
 {
 	for (int i = 0; i < d->nr_ublk; i++) {
 		const char *path = ublk_dev_path(d->ublk[i]);
-		char why[128];
-		bool used = ublk_dev_in_use(d->ublk[i], why, sizeof(why));
+		const char *why = "mounted or held exclusively";
+		bool used = ublk_dev_held(d->ublk[i]);
 		int rc = ublk_dev_flush(d->ublk[i]);
 
 		if (used && rc < 0)

@@ -1025,19 +1025,34 @@ static void del_dev(struct ublk_dev *d, bool held)
 		  "kernel frees ublk device %u when that lets go", d->path, d->info.dev_id);
 }
 
+/*
+ * Mounted, or held open exclusively (O_EXCL fails with EBUSY): the cheap
+ * part of path_in_use(), for the stop. The rest of it reads every process's
+ * fds in /proc, which 256 daemons stopping at once turned into 76 s for a
+ * sidecar's SIGTERM (bench isolation; 3.4 s without it).
+ */
+static bool path_held(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 && errno == EBUSY;
+}
+
 static bool path_in_use(const char *path, char *why, size_t len);
 
 void ublk_dev_destroy(struct ublk_dev *d)
 {
-	char why[128];
 	bool held = false;
 	int rc;
 
 	if (!d)
 		return;
 	if (d->started) {
-		held = path_in_use(d->path, why, sizeof(why));
 		struct ublk_stats st;
+
+		held = path_held(d->path);
 
 		ublk_dev_stats(d, &st);
 		nvmf_info("%s: reads=%llu writes=%llu flushes=%llu discards=%llu requeued=%llu retries=%llu "
@@ -1159,19 +1174,19 @@ static bool open_by_someone(dev_t rdev, char *why, size_t len)
 static bool path_in_use(const char *path, char *why, size_t len)
 {
 	struct stat st;
-	int fd;
 
 	if (stat(path, &st) < 0)
 		return false;
-	/* Mounted file systems and exclusive holders make O_EXCL fail. */
-	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd < 0 && errno == EBUSY) {
+	if (path_held(path)) {
 		snprintf(why, len, "mounted or held exclusively");
 		return true;
 	}
-	if (fd >= 0)
-		close(fd);
 	return open_by_someone(st.st_rdev, why, len);
+}
+
+bool ublk_dev_held(const struct ublk_dev *d)
+{
+	return path_held(d->path);
 }
 
 bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len)

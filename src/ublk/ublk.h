@@ -125,6 +125,13 @@ bool ublk_dev_current(struct ublk_dev *d);
 bool ublk_dev_in_use(const struct ublk_dev *d, char *why, size_t len);
 
 /*
+ * Mounted (in any mount namespace) or held exclusively: the part of
+ * ublk_dev_in_use() that costs one open, not a walk over every process's
+ * fds; for the stop, where many daemons ask at once. Thread: any.
+ */
+bool ublk_dev_held(const struct ublk_dev *d);
+
+/*
  * Write back what is dirty on the disk, and flush the device's cache: the
  * file system mounted on it (in any mount namespace) is synced whole.
  * Served by the queue workers while this waits, so the controller must be
