@@ -142,6 +142,7 @@ struct cuse_node {
 	struct nvmf_worker *w;
 	struct fuse_buf fbuf;
 	bool watched;			/* the fd is in @w's epoll set */
+	int watch_rc;			/* node_watch's result (worker thread; read after the call) */
 	int stop_fd;
 	pthread_t thread;
 	bool thread_started;
@@ -1239,7 +1240,8 @@ static void node_watch(void *arg)
 	struct cuse_node *n = arg;
 	int fd = fuse_session_fd(n->se);
 
-	if (nvmf_worker_add_fd(n->w, fd, EPOLLIN, node_ready, n) == 0)
+	n->watch_rc = nvmf_worker_add_fd(n->w, fd, EPOLLIN, node_ready, n);
+	if (n->watch_rc == 0)
 		n->watched = true;
 }
 
@@ -1348,10 +1350,17 @@ static int node_create_at(struct cuse_ctrl *cc, const struct nvmf_ns *ns, unsign
 			snprintf(err, errlen, "%s: /dev/cuse: %s", n->devname, strerror(errno));
 			goto fail;
 		}
+		/*
+		 * watch_rc, not watched: the worker may already have read the
+		 * kernel's answer to CUSE_INIT and, if it refused the number,
+		 * unwatched the fd (ended is set then; the wait below turns it
+		 * into -EIO, which node_create retries on a dynamic major).
+		 */
 		nvmf_worker_call(n->w, node_watch, n);
-		if (!n->watched) {
-			rc = -ENOMEM;
-			snprintf(err, errlen, "%s: cannot watch /dev/cuse", n->devname);
+		if (n->watch_rc < 0) {
+			rc = n->watch_rc;
+			snprintf(err, errlen, "%s: cannot watch /dev/cuse: %s", n->devname,
+				 strerror(-rc));
 			goto fail;
 		}
 	} else {
