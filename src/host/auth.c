@@ -403,16 +403,22 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
 }
 
+/* A message of @len bytes, zeroed, with its type, id and transaction id (the common header). */
+static void put_header(uint8_t *buf, size_t len, uint8_t type, uint8_t id, uint16_t tid)
+{
+	memset(buf, 0, len);
+	buf[0] = type;
+	buf[1] = id;
+	put16(buf + 4, tid);
+}
+
 int nvmf_auth_build_negotiate(uint8_t *buf, size_t cap, uint16_t tid)
 {
 	uint8_t *d;
 
 	if (cap < NVMF_AUTH_NEGOTIATE_LEN)
 		return -ENOSPC;
-	memset(buf, 0, NVMF_AUTH_NEGOTIATE_LEN);
-	buf[0] = NVMF_AUTH_TYPE_COMMON;
-	buf[1] = NVMF_AUTH_ID_NEGOTIATE;
-	put16(buf + 4, tid);
+	put_header(buf, NVMF_AUTH_NEGOTIATE_LEN, NVMF_AUTH_TYPE_COMMON, NVMF_AUTH_ID_NEGOTIATE, tid);
 	buf[6] = 0;		/* SC_C: no secure channel concatenation */
 	buf[7] = 1;		/* NAPD: one protocol descriptor */
 	d = buf + 8;		/* DH-HMAC-CHAP descriptor */
@@ -435,10 +441,7 @@ int nvmf_auth_build_reply(uint8_t *buf, size_t cap, uint16_t tid, uint8_t hl,
 
 	if (cap < len)
 		return -ENOSPC;
-	memset(buf, 0, len);
-	buf[0] = NVMF_AUTH_TYPE_DHCHAP;
-	buf[1] = NVMF_AUTH_ID_REPLY;
-	put16(buf + 4, tid);
+	put_header(buf, len, NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_REPLY, tid);
 	buf[6] = hl;
 	buf[8] = c2 ? 1 : 0;	/* CVALID */
 	put16(buf + 10, dhvlen);
@@ -455,10 +458,7 @@ int nvmf_auth_build_success2(uint8_t *buf, size_t cap, uint16_t tid)
 {
 	if (cap < NVMF_AUTH_HDR_LEN)
 		return -ENOSPC;
-	memset(buf, 0, NVMF_AUTH_HDR_LEN);
-	buf[0] = NVMF_AUTH_TYPE_DHCHAP;
-	buf[1] = NVMF_AUTH_ID_SUCCESS2;
-	put16(buf + 4, tid);
+	put_header(buf, NVMF_AUTH_HDR_LEN, NVMF_AUTH_TYPE_DHCHAP, NVMF_AUTH_ID_SUCCESS2, tid);
 	return NVMF_AUTH_HDR_LEN;
 }
 
@@ -466,10 +466,7 @@ int nvmf_auth_build_failure2(uint8_t *buf, size_t cap, uint16_t tid, uint8_t rce
 {
 	if (cap < NVMF_AUTH_FAILURE_LEN)
 		return -ENOSPC;
-	memset(buf, 0, NVMF_AUTH_FAILURE_LEN);
-	buf[0] = NVMF_AUTH_TYPE_COMMON;
-	buf[1] = NVMF_AUTH_ID_FAILURE2;
-	put16(buf + 4, tid);
+	put_header(buf, NVMF_AUTH_FAILURE_LEN, NVMF_AUTH_TYPE_COMMON, NVMF_AUTH_ID_FAILURE2, tid);
 	buf[6] = NVMF_AUTH_RC_FAILED;
 	buf[7] = rce;
 	return NVMF_AUTH_FAILURE_LEN;
