@@ -28,6 +28,7 @@ static const struct subcmd subcmds[] = {
 	{ "gen-dhchap-key", cmd_gen_dhchap_key, "make a DH-HMAC-CHAP secret (DHHC-1), as nvme-cli does" },
 	{ "gen-tls-key", cmd_gen_tls_key, "make a TLS PSK (NVMeTLSkey-1), as nvme-cli does" },
 	{ "check-tls-key", cmd_check_tls_key, "check a TLS PSK in the interchange format" },
+	{ "udev-id", cmd_udev_id, "print a disk's udev properties (contrib/udev's rule runs it)" },
 };
 
 static void usage(FILE *f)

@@ -203,7 +203,7 @@ static struct json_object *info_json(const struct daemon *d)
 {
 	const struct nvmf_ctrl *c = d->ctrl;
 	struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
-	char model[41], serial[21], fw[9];
+	char model[41], serial[21], fw[9], wwid[NVMF_WWID_MAX];
 	struct nvmf_ns *ns = NULL;
 	int nr_ns = 0;
 
@@ -256,6 +256,8 @@ static struct json_object *info_json(const struct daemon *d)
 		put_u64(e, "used", (le64toh(ns[i].id.nuse) < ns[i].nsze ? le64toh(ns[i].id.nuse) :
 				    ns[i].nsze) * ns[i].lba_size);
 		put_u64(e, "metadata_size", ns[i].ms);
+		nvmf_ns_wwid(&c->id, &ns[i], wwid);
+		put_str(e, "wwid", wwid);	/* as the kernel's /sys/block/nvmeXnY/wwid */
 		put_str(e, "device", d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		put_str(e, "block_device", ublk_path_of(d, ns[i].nsid));
 		json_object_array_add(nss, e);
@@ -313,6 +315,27 @@ static void disk_record(struct daemon *d, struct ublk_dev *u)
 	if (rc < 0)
 		nvmf_warn("%s: cannot record it in %s: %s (it cannot be recovered if this "
 			  "daemon dies)", ublk_dev_path(u), reg_rundir(), strerror(-rc));
+}
+
+/*
+ * Tell udev that disk @u is ready to be named: a "change" uevent, now that
+ * the disk is in d->ublk and the info reply (the rule's `nvmfuse udev-id`)
+ * finds it. Its "add" event came while the disk was still being created,
+ * so the rule may have found nothing then. No udev, no harm: the write
+ * only fails where sysfs is read-only (a container), which is logged at
+ * debug level. Main thread.
+ */
+static void disk_announce(const struct ublk_dev *u)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/block/ublkb%u/uevent", ublk_dev_id(u));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "change", 6) != 6)
+		nvmf_debug("%s: no change uevent for udev: %s", ublk_dev_path(u), strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Delete disk @u (consumed) and its record. Main thread. */
@@ -491,6 +514,7 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		recovered |= ublk_dev_recovered(d->ublk[d->nr_ublk]);
+		disk_announce(d->ublk[d->nr_ublk]);
 		d->nr_ublk++;
 	}
 	free(ns);
@@ -568,6 +592,7 @@ static void ublk_sync(struct daemon *d)
 			continue;
 		}
 		nvmf_info("namespace %u is %s", ns[j].nsid, ublk_dev_path(d->ublk[d->nr_ublk]));
+		disk_announce(d->ublk[d->nr_ublk]);
 		d->nr_ublk++;
 	}
 	guard_stop(d);
