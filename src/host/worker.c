@@ -18,10 +18,18 @@
 #define MAX_EVENTS 32
 
 struct fd_watch {
+	struct nvmf_ring_handler rh;	/* first: the ring loop's poll of fd */
 	struct fd_watch *next;
+	struct nvmf_worker *w;
 	int fd;
+	uint32_t events;
 	nvmf_fd_cb cb;		/* NULL once removed: see nvmf_worker_del_fd() */
 	void *arg;
+	/* The ring loop (worker thread only): */
+	bool armed;		/* its POLL_ADD is on the ring: not freed until it is back */
+	bool ready;		/* it fired: queued for the loop to call cb */
+	struct fd_watch *ready_next;
+	uint32_t revents;
 };
 
 struct idle_hook {
@@ -93,11 +101,12 @@ struct nvmf_worker {
 	 */
 	struct io_uring ring;
 	bool ring_on;
-	bool ep_armed;			/* POLL_ADD on epfd in flight */
+	bool mb_armed, mb_ready;	/* POLL_ADD on the mailbox eventfd */
 	bool in_armed, out_armed;	/* POLL_ADD on the queue pair's fd */
 	bool recv_armed;		/* IORING_OP_RECV on the queue pair's fd */
 	bool qp_recv;			/* this queue pair receives by completion */
-	bool ep_ready, qp_readable;	/* noted by ring_reap(), handled by the loop */
+	bool qp_readable;		/* noted by ring_reap(), handled by the loop */
+	struct fd_watch *ready, **ready_tail;	/* watches that fired, in order */
 	bool recv_ready;
 	int recv_res;
 };
@@ -107,7 +116,7 @@ struct nvmf_worker {
  * struct nvmf_ring_handler's address, never this small.
  */
 enum ring_token {
-	RING_EPOLL = 1,		/* the epoll set has events */
+	RING_MAILBOX = 1,	/* the mailbox eventfd is readable */
 	RING_QP_IN,		/* the queue pair's fd is readable */
 	RING_QP_OUT,		/* ... writable */
 	RING_QP_RECV,		/* bytes received into the transport's buffer */
@@ -307,12 +316,19 @@ int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void 
 	return 0;
 }
 
+/* Free removed watches, except those whose poll is still on the ring. */
 static void free_removed(struct nvmf_worker *w)
 {
-	while (w->removed) {
-		struct fd_watch *fw = w->removed;
+	struct fd_watch **p = &w->removed;
 
-		w->removed = fw->next;
+	while (*p) {
+		struct fd_watch *fw = *p;
+
+		if (fw->armed || fw->ready) {
+			p = &fw->next;
+			continue;
+		}
+		*p = fw->next;
 		free(fw);
 	}
 }
@@ -344,9 +360,10 @@ static bool dispatch_epoll(struct nvmf_worker *w, struct epoll_event *evs, int n
 /*
  * The ring loop, the default: the worker sleeps in io_uring_enter() and
  * nowhere else. What it waits for is on its own io_uring:
- *   - a POLL_ADD on the epoll fd, for everything nvmf_worker_add_fd()
- *     watches (mailbox eventfd, timer, CUSE): when it fires the loop
- *     reads the epoll set without waiting, as the epoll loop does;
+ *   - a POLL_ADD on the mailbox eventfd and on each fd that
+ *     nvmf_worker_add_fd() watches (timer, CUSE), whose callback then
+ *     runs as the epoll loop would run it (the fds stay in the epoll set,
+ *     which the ring loop never waits on);
  *   - the queue pair's fd: an IORING_OP_RECV into the transport's own
  *     buffer where the transport can (ops->rx_buf: TCP without TLS, on
  *     I/O queues), else a POLL_ADD for what pollfd asks; a POLLOUT poll
@@ -400,9 +417,9 @@ static void ring_reap(struct nvmf_worker *w)
 
 		io_uring_cqe_seen(&w->ring, cqe);
 		switch (ud) {
-		case RING_EPOLL:
-			w->ep_armed = false;
-			w->ep_ready = true;
+		case RING_MAILBOX:
+			w->mb_armed = false;
+			w->mb_ready = true;
 			break;
 		case RING_QP_IN:
 		case RING_QP_OUT:
@@ -455,10 +472,17 @@ static void ring_arm(struct nvmf_worker *w)
 	short want;
 	int fd;
 
-	if (!w->ep_armed && (sqe = ring_sqe(w))) {
-		io_uring_prep_poll_add(sqe, w->epfd, POLLIN);
-		io_uring_sqe_set_data64(sqe, RING_EPOLL);
-		w->ep_armed = true;
+	if (!w->mb_armed && (sqe = ring_sqe(w))) {
+		io_uring_prep_poll_add(sqe, w->evfd, POLLIN);
+		io_uring_sqe_set_data64(sqe, RING_MAILBOX);
+		w->mb_armed = true;
+	}
+	for (struct fd_watch *fw = w->watches; fw; fw = fw->next) {
+		if (fw->armed || !(sqe = ring_sqe(w)))
+			continue;
+		io_uring_prep_poll_add(sqe, fw->fd, fw->events);
+		io_uring_sqe_set_data(sqe, &fw->rh);
+		fw->armed = true;
 	}
 	if (qp->state == NVMF_QP_FAILED)
 		return;
@@ -562,7 +586,6 @@ static void ring_setup(struct nvmf_worker *w)
  */
 static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 {
-	struct epoll_event evs[MAX_EVENTS];
 	struct io_uring_cqe *cqe;
 	int rc;
 
@@ -586,13 +609,20 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 	ring_reap(w);
 	*readable = w->qp_readable || rc == -ETIME || timeout_ms == 0;
 	w->qp_readable = false;
-	if (w->ep_ready) {
-		int n;
+	/* In the order they fired; a callback may remove a later one. */
+	while (w->ready) {
+		struct fd_watch *fw = w->ready;
 
-		w->ep_ready = false;
-		n = epoll_wait(w->epfd, evs, MAX_EVENTS, 0);
-		if (n > 0)
-			dispatch_epoll(w, evs, n);
+		w->ready = fw->ready_next;
+		if (!w->ready)
+			w->ready_tail = &w->ready;
+		fw->ready = false;
+		if (fw->cb)
+			fw->cb(w, fw->fd, fw->revents, fw->arg);
+	}
+	if (w->mb_ready) {
+		w->mb_ready = false;
+		drain_mailbox(w);
 	}
 	/* After the callbacks: a swap in the mailbox drops the old queue's bytes. */
 	if (w->recv_ready) {
@@ -613,6 +643,29 @@ static void ring_teardown(struct nvmf_worker *w)
 	ring_reap(w);
 	io_uring_queue_exit(&w->ring);
 	w->ring_on = false;
+	/* The polls went with the ring. */
+	for (struct fd_watch *fw = w->watches; fw; fw = fw->next)
+		fw->armed = fw->ready = false;
+	for (struct fd_watch *fw = w->removed; fw; fw = fw->next)
+		fw->armed = fw->ready = false;
+	w->ready = NULL;
+	w->ready_tail = &w->ready;
+}
+
+/* The ring loop: @fw's poll came back. */
+static void watch_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	struct fd_watch *fw = (struct fd_watch *)h;	/* rh is first */
+
+	(void)flags;
+	fw->armed = false;
+	if (!fw->cb || res == -ECANCELED || fw->ready)
+		return;			/* removed meanwhile: freed at the iteration's end */
+	fw->ready = true;
+	fw->ready_next = NULL;
+	*fw->w->ready_tail = fw;
+	fw->w->ready_tail = &fw->ready_next;
+	fw->revents = res < 0 ? EPOLLERR : (uint32_t)res;	/* POLL* and EPOLL* bits agree */
 }
 
 struct io_uring *nvmf_worker_ring(struct nvmf_worker *w)
@@ -742,6 +795,7 @@ int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
 	w->qp_events = want;
 	w->qp_watched = true;
 	w->tasks_tail = &w->tasks;
+	w->ready_tail = &w->ready;
 	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (w->timer_fd < 0) {
 		rc = -errno;
@@ -859,9 +913,13 @@ int nvmf_worker_add_fd(struct nvmf_worker *w, int fd, uint32_t events, nvmf_fd_c
 
 	if (!fw)
 		return -ENOMEM;
+	fw->rh.fn = watch_cqe;
+	fw->w = w;
 	fw->fd = fd;
+	fw->events = events;
 	fw->cb = cb;
 	fw->arg = arg;
+	/* Also in the ring loop: epoll_ctl checks that the fd can be watched. */
 	ev.data.ptr = fw;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int rc = -errno;
@@ -881,6 +939,14 @@ int nvmf_worker_del_fd(struct nvmf_worker *w, int fd)
 			struct fd_watch *fw = *p;
 
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+			if (fw->armed && w->ring_on) {
+				struct io_uring_sqe *sqe = ring_sqe(w);
+
+				if (sqe) {	/* its CQE then lets free_removed() free it */
+					io_uring_prep_cancel(sqe, &fw->rh, 0);
+					io_uring_sqe_set_data64(sqe, RING_CANCEL);
+				}
+			}
 			*p = fw->next;
 			fw->cb = NULL;		/* an event already fetched skips it */
 			fw->next = w->removed;
