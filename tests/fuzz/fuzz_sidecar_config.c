@@ -58,7 +58,10 @@ static void check_ctrls(const struct sc_config *cfg)
 		port = strtoul(c->trsvcid, &end, 10);
 		FZ_ASSERT(!*end && port >= 1 && port <= 65535, "trsvcid '%s'", c->trsvcid);
 		FZ_ASSERT(!c->hostid || strlen(c->hostid) == 36, "hostid '%s'", c->hostid);
-		check_int(c->nr_io_queues, 1, 128, "nr_io_queues");
+		check_int(c->nr_io_queues, 0, 128, "nr_io_queues");
+		check_int(c->nr_poll_queues, 0, 128, "nr_poll_queues");
+		FZ_ASSERT(c->nr_io_queues != 0 || (c->nr_poll_queues != SC_UNSET &&
+						   c->nr_poll_queues > 0), "no I/O queue");
 		check_int(c->queue_size, 2, 1024, "queue_size");
 		check_int(c->keep_alive_tmo, 0, 3600, "keep_alive_tmo");
 		check_int(c->reconnect_delay, 1, 3600, "reconnect_delay");
