@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -166,6 +167,15 @@ static void stdout_back(struct cli_config *c)
 	c->redirected = false;
 }
 
+/* nvme2 before nvme10: by length, then bytes. */
+static int name_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strlen(x), ly = strlen(y);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+}
+
 int cli_config_dump(struct cli_config *c)
 {
 	struct json_object **replies = NULL, **ctrls = NULL, *hosts = NULL;
@@ -175,6 +185,8 @@ int cli_config_dump(struct cli_config *c)
 	stdout_back(c);
 	if (reg_names(&names, &n) < 0)
 		n = 0;	/* no run dir: no controller */
+	if (n)	/* the order of the daemons' names, not of the run dir */
+		qsort(names, (size_t)n, sizeof(*names), name_cmp);
 	if (n) {
 		replies = calloc((size_t)n, sizeof(*replies));
 		ctrls = calloc((size_t)n, sizeof(*ctrls));
@@ -224,4 +236,61 @@ void cli_config_free(struct cli_config *c)
 	if (c->loaded)
 		sc_config_free(&c->cfg);
 	c->loaded = false;
+}
+
+static void config_usage(FILE *out)
+{
+	fprintf(out, "usage: nvmfuse config -O|--dump [-J|--config FILE] [--run-dir DIR]\n");
+}
+
+int cmd_config(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dump", no_argument, NULL, 'O' },
+		{ "config", required_argument, NULL, 'J' },
+		{ "scan", no_argument, NULL, 'R' },
+		{ "modify", no_argument, NULL, 'M' },
+		{ "update", no_argument, NULL, 'U' },
+		CLI_RUN_DIR_LONGOPT,
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct cli_config c = { 0 };
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "OJ:RMUh", longopts, NULL)) != -1) {
+		if (cli_config_opt(&c, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'R':
+		case 'M':
+		case 'U':
+			cli_error("--%s: nvmfuse keeps no configuration of its own to scan, modify "
+				  "or update; -O writes the running one", opt == 'R' ? "scan" :
+				  opt == 'M' ? "modify" : "update");
+			return 1;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
+		case 'h':
+			config_usage(stdout);
+			return 0;
+		default:
+			config_usage(stderr);
+			return 1;
+		}
+	}
+	if (cli_no_more_args(argc, argv, optind) < 0)
+		return 1;
+	if (!c.dump) {
+		cli_error("nothing to do: -O/--dump writes the running configuration");
+		return 1;
+	}
+	/* The file only lends its secrets: it must be there when named. */
+	if (cli_config_load(&c, false) < 0)
+		return 1;
+	rc = cli_config_dump(&c) < 0 ? 1 : 0;
+	cli_config_free(&c);
+	return rc;
 }

@@ -104,4 +104,11 @@ int cli_config_dump(struct cli_config *c);
 
 void cli_config_free(struct cli_config *c);
 
+/*
+ * nvmfuse config -O [-J FILE] [--run-dir DIR]: nvme-cli's `nvme config
+ * --dump`, the running configuration alone (cli_config_dump), with the
+ * secrets of FILE. nvme-cli's other config actions are refused naming why.
+ */
+int cmd_config(int argc, char **argv);
+
 #endif
