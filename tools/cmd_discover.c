@@ -277,6 +277,7 @@ int cmd_discover(int argc, char **argv)
 	if (rc == 2) {	/* no -a: config.json's and discovery.conf's controllers, as nvme-cli */
 		rc = discover_files(argc, argv, &conf, &f);
 		cli_config_free(&conf);
+		cli_fabrics_free(&f);
 		return rc;
 	}
 	if (cli_config_named(&conf))
