@@ -831,9 +831,14 @@ static int connect_all_files(int argc, char **argv, struct connect_args *a)
 	}
 	if (!cli_config_named(&a->conf) && (!loaded || !access(NVMF_DISCOVERY_CONF, F_OK))) {
 		if (!loaded && access(NVMF_DISCOVERY_CONF, F_OK)) {
-			cli_error("missing target address: use -a/--traddr, or list controllers in %s "
-				  "or discovery controllers in %s (-J FILE: another config.json)",
-				  NVMF_CONFIG_JSON, NVMF_DISCOVERY_CONF);
+			if (a->conf.path)	/* -J none */
+				cli_error("missing target address: use -a/--traddr, or list "
+					  "discovery controllers in %s (-J none: no config.json)",
+					  NVMF_DISCOVERY_CONF);
+			else
+				cli_error("missing target address: use -a/--traddr, or list "
+					  "controllers in %s or discovery controllers in %s (-J FILE: "
+					  "another config.json)", NVMF_CONFIG_JSON, NVMF_DISCOVERY_CONF);
 			return 1;
 		}
 		rc = cli_discovery_conf(argc, argv, connect_all_line, &t);
