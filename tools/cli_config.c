@@ -42,7 +42,8 @@ int cli_config_load(struct cli_config *c, bool default_file)
 		return 1;
 	if ((c->path && !strcmp(c->path, "none")) || (!c->path && !default_file))
 		return 0;
-	rc = sc_config_load(path, &c->cfg, err, sizeof(err));
+	/* Discovery controllers too: nvme-cli's files have them (discover -p). */
+	rc = sc_config_load_flags(path, SC_CONFIG_DISCOVERY, &c->cfg, err, sizeof(err));
 	if (rc == -ENOENT && !c->path)
 		return 0;	/* no default file: nothing to read, as nvme-cli */
 	if (rc < 0) {

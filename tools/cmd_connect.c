@@ -492,13 +492,36 @@ static int connect_entry(int argc, char **argv, const struct sc_ctrl_cfg *e, boo
 	return rc;
 }
 
+static int connect_all_from(struct connect_args *a, int *done, int *failed);
+
+/*
+ * connect-all from discovery controller entry @e of a config file (the
+ * discovery subsystem's port), the command line's flags on top. Counts in
+ * @done and @failed; -1 when its log cannot be read (printed).
+ */
+static int connect_all_entry(int argc, char **argv, const struct sc_ctrl_cfg *e, int *done,
+			     int *failed)
+{
+	struct connect_args one;
+	int rc;
+
+	optind = 0;
+	rc = parse_connect(argc, argv, &one, true, e);
+	if (rc == 0)
+		rc = connect_all_from(&one, done, failed);
+	cli_fabrics_free(&one.f);
+	return rc ? -1 : 0;
+}
+
 /*
  * The entries of the config file of @a (already parsed: -J and the
  * flags), nvme-cli's way: without -n and -a, every controller of the
  * file; with them, the file's ports of that subsystem (at that address)
  * with their options. -q/-I keep only the host entries with that
- * identity. connect-all passes @all. Counts in @done and @failed;
- * returns the number of entries that matched.
+ * identity. connect-all passes @all: a port of the discovery subsystem
+ * is then a discovery controller, whose log's subsystems it connects
+ * (connect skips it, saying so). Counts in @done and @failed; returns the
+ * number of entries that matched.
  */
 static int connect_config_entries(int argc, char **argv, struct connect_args *a, bool all,
 				  int *done, int *failed)
@@ -514,11 +537,21 @@ static int connect_config_entries(int argc, char **argv, struct connect_args *a,
 		    (a->f.traddr && strcmp(e->traddr, a->f.traddr)) ||
 		    (a->f.trsvcid && strcmp(e->trsvcid, a->f.trsvcid)))
 			continue;
+		if (e->discovery && !all) {
+			fprintf(stderr, "%s: note: %s: not connecting the discovery controller at %s "
+				"%s:%s (connect-all reads its log)\n", cli_prog, a->conf.path,
+				e->transport, e->traddr, e->trsvcid);
+			continue;
+		}
 		matched++;
-		if (connect_entry(argc, argv, e, all))
+		if (e->discovery) {
+			if (connect_all_entry(argc, argv, e, done, failed) < 0)
+				(*failed)++;
+		} else if (connect_entry(argc, argv, e, all)) {
 			(*failed)++;
-		else
+		} else {
 			(*done)++;
+		}
 	}
 	return matched;
 }

@@ -23,6 +23,7 @@
 
 /* Parsing state: the file name and the error buffer, for messages. */
 struct sc_parse {
+	unsigned int flags;	/* SC_CONFIG_* */
 	const char *file;
 	char *err;
 	size_t errlen;
@@ -286,7 +287,8 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	if (rc)
 		return rc;
 	if (!c->trsvcid) {
-		c->trsvcid = "4420";
+		/* nvme-cli's defaults: a discovery controller over TCP is on 8009. */
+		c->trsvcid = c->discovery && !strcmp(c->transport, "tcp") ? "8009" : "4420";
 	} else if (!is_port(c->trsvcid)) {
 		subpath(path, sizeof(path), where, "trsvcid");
 		return fail(p, -EINVAL, path, "'%s' is not a port number (1..65535)", c->trsvcid);
@@ -351,7 +353,7 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 	rc = get_str(p, ss, "nqn", where, SC_NQN_MAX, true, &nqn);
 	if (rc)
 		return rc;
-	if (!strcmp(nqn, SC_DISC_NQN)) {
+	if (!strcmp(nqn, SC_DISC_NQN) && !(p->flags & SC_CONFIG_DISCOVERY)) {
 		char path[300];
 
 		subpath(path, sizeof(path), where, "nqn");
@@ -381,6 +383,7 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 		*c = *host;
 		c->subnqn = nqn;
 		c->optional = optional;
+		c->discovery = !strcmp(nqn, SC_DISC_NQN);
 		if (snprintf(path, sizeof(path), "%s.ports[%zu]", where, i) >= (int)sizeof(path))
 			return fail(p, -E2BIG, where, "nested too deep");
 		rc = parse_port(p, json_object_array_get_idx(ports, i), path, c);
@@ -448,7 +451,13 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
 		    char *err, size_t errlen)
 {
-	struct sc_parse p = { .file = file, .err = err, .errlen = errlen };
+	return sc_config_parse_flags(buf, len, file, 0, cfg, err, errlen);
+}
+
+int sc_config_parse_flags(const char *buf, size_t len, const char *file, unsigned int flags,
+			  struct sc_config *cfg, char *err, size_t errlen)
+{
+	struct sc_parse p = { .flags = flags, .file = file, .err = err, .errlen = errlen };
 	struct json_tokener *tok;
 	struct json_object *root, *hosts;
 	enum json_tokener_error jerr;
@@ -531,6 +540,12 @@ out:
 
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen)
 {
+	return sc_config_load_flags(path, 0, cfg, err, errlen);
+}
+
+int sc_config_load_flags(const char *path, unsigned int flags, struct sc_config *cfg, char *err,
+			 size_t errlen)
+{
 	size_t cap = SC_CONFIG_FILE_MAX + 1, got = 0;
 	struct stat st;
 	char *buf;
@@ -571,7 +586,7 @@ int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t er
 			break;
 		got += (size_t)n;
 	}
-	rc = sc_config_parse(buf, got, path, cfg, err, errlen);
+	rc = sc_config_parse_flags(buf, got, path, flags, cfg, err, errlen);
 	explicit_bzero(buf, got);	/* it may hold secrets */
 	free(buf);
 	close(fd);

@@ -64,6 +64,12 @@ struct sc_ctrl_cfg {
 	const char *traddr;
 	const char *trsvcid;		/* "4420" when absent */
 	bool optional;
+	/*
+	 * The subsystem is the discovery subsystem (only with
+	 * SC_CONFIG_DISCOVERY): the port is a discovery controller, its
+	 * trsvcid 8009 when absent over TCP, as nvme-cli's.
+	 */
+	bool discovery;
 	/* SC_UNSET: not given (the connect default applies). */
 	int nr_io_queues;		/* 0 only with nr_poll_queues */
 	int nr_poll_queues;
@@ -112,6 +118,19 @@ int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_con
  * -EACCES when it holds a secret and group or others may access it.
  */
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen);
+
+/*
+ * Parse flags. SC_CONFIG_DISCOVERY: a subsystem whose NQN is the
+ * discovery subsystem's is accepted, its ports marked .discovery (what
+ * nvme-cli writes for `discover -p`; connect-all and discover take them as
+ * discovery controllers), not refused (the sidecar serves controllers with
+ * namespaces only).
+ */
+#define SC_CONFIG_DISCOVERY	0x1u
+int sc_config_parse_flags(const char *buf, size_t len, const char *file, unsigned int flags,
+			  struct sc_config *cfg, char *err, size_t errlen);
+int sc_config_load_flags(const char *path, unsigned int flags, struct sc_config *cfg, char *err,
+			 size_t errlen);
 void sc_config_free(struct sc_config *cfg);
 
 /*

@@ -269,6 +269,44 @@ START_TEST(test_secrets)
 }
 END_TEST
 
+/*
+ * A port of the discovery subsystem (what nvme-cli writes for discover -p)
+ * is a discovery controller: connect-all reads its log, connect skips it
+ * saying so.
+ */
+START_TEST(test_discovery_entry)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct ft_stats st;
+	char conf[512], *out, *err;
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	snprintf(conf, sizeof(conf),
+		 "{\"hosts\":[{\"hostnqn\":\"" H2 "\",\"subsystems\":[{\"nqn\":"
+		 "\"nqn.2014-08.org.nvmexpress.discovery\",\"ports\":[{\"transport\":\"tcp\","
+		 "\"traddr\":\"127.0.0.1\",\"trsvcid\":\"%s\",\"persistent\":true}]}]}]}\n",
+		 ft_port(ft));
+	write_file("disc.json", 0644, conf);
+	ck_assert_msg(run("connect-all -J disc.json --no-cuse --no-ublk") == 0, "%s",
+		      slurp("err"));
+	out = slurp("out");
+	ck_assert_msg(strstr(out, "no NVMe subsystems"), "%s", out);	/* its log is empty */
+	free(out);
+	ft_get_stats(ft, &st);
+	ck_assert_uint_ge(st.disc_reads, 1);
+	ck_assert_uint_eq(st.io_connects, 0);
+	ck_assert_int_eq(run("connect -J disc.json --no-cuse --no-ublk"), 1);
+	err = slurp("err");
+	ck_assert_msg(strstr(err, "not connecting the discovery controller at tcp 127.0.0.1:") &&
+		      strstr(err, "disc.json has no controller"), "%s", err);
+	free(err);
+	ft_stop(ft);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("cli_config");
@@ -277,6 +315,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_secrets);
+	tcase_add_test(tc, test_discovery_entry);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

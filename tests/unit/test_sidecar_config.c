@@ -516,6 +516,35 @@ START_TEST(test_identity_order)
 END_TEST
 
 
+/* With SC_CONFIG_DISCOVERY, the discovery subsystem's ports are discovery controllers. */
+START_TEST(test_discovery_entries)
+{
+	static const char text[] =
+		"{\"hosts\":[{\"subsystems\":[{\"nqn\":\"nqn.2014-08.org.nvmexpress.discovery\","
+		"\"ports\":[{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\",\"persistent\":true},"
+		"{\"transport\":\"rdma\",\"traddr\":\"10.0.0.2\"},{\"transport\":\"tcp\","
+		"\"traddr\":\"10.0.0.3\",\"trsvcid\":\"4420\"}]},{\"nqn\":\"" NQN1 "\",\"ports\":["
+		"{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\"}]}]}]}";
+	struct sc_config cfg;
+	char err[512] = "";
+
+	/* The sidecar's reading: refused, naming the member. */
+	ck_assert_int_eq(parse(text, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "hosts[0].subsystems[0].nqn: nqn.2014-08.org.nvmexpress."
+			      "discovery is the discovery subsystem"), "%s", err);
+	ck_assert_msg(sc_config_parse_flags(text, strlen(text), "cfg.json", SC_CONFIG_DISCOVERY,
+					    &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_ctrls, 4);
+	ck_assert(cfg.ctrls[0].discovery && cfg.ctrls[1].discovery && cfg.ctrls[2].discovery);
+	ck_assert(!cfg.ctrls[3].discovery);
+	ck_assert_str_eq(cfg.ctrls[0].trsvcid, "8009");	/* nvme-cli's default over TCP */
+	ck_assert_str_eq(cfg.ctrls[1].trsvcid, "4420");	/* and over RDMA */
+	ck_assert_str_eq(cfg.ctrls[2].trsvcid, "4420");	/* given */
+	ck_assert_str_eq(cfg.ctrls[3].trsvcid, "4420");	/* an NVM subsystem's */
+	sc_config_free(&cfg);
+}
+END_TEST
+
 /* ------------------------------------------------------------ sc_config_build */
 
 /* A controller object as a daemon's info reply has it (daemon/service.c). */
@@ -654,6 +683,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_huge_arrays);
 	tcase_add_test(tc, test_nul_and_load);
 	tcase_add_test(tc, test_dhchap_keys);
+	tcase_add_test(tc, test_discovery_entries);
 	tcase_add_test(tc, test_build_round_trip);
 	tcase_add_test(tc, test_build_hostile);
 	suite_add_tcase(s, tc);
