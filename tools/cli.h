@@ -151,7 +151,7 @@ int cli_run_dir(const char *dir);
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 
 /* nvme-cli's list of discovery controllers, one line of options each. */
-#define NVMF_DISCOVERY_CONF "/etc/nvme/discovery.conf"
+#define NVMF_DISCOVERY_CONF NVMF_SYSCONFDIR "/nvme/discovery.conf"
 
 /*
  * For each discovery controller line of NVMF_DISCOVERY_CONF (blank lines

@@ -35,6 +35,7 @@
 #include "daemon/service.h"
 #include "host/nvmf.h"
 #include "tools/cli.h"
+#include "tools/cli_config.h"
 #include "tools/cli_devauth.h"
 
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
@@ -50,6 +51,7 @@ struct connect_args {
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
 	bool json;			/* -o json: {"device":"nvmeN"} on success */
+	struct cli_config conf;		/* -J, -O (tools/cli_config.h) */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -287,6 +289,7 @@ static void usage(FILE *out, bool all)
 		CLI_DHCHAP_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
+		CLI_CONFIG_USAGE
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
@@ -313,7 +316,15 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 	return 0;
 }
 
-static int parse_connect(int argc, char **argv, struct connect_args *a, bool all)
+/*
+ * Parse the command line into @a: connect's defaults, then config entry
+ * @base when given (cli_config_apply), then the flags, which win. Returns
+ * 0 when @a is complete (cli_fabrics_finish done), 1 when the options are
+ * to come from files (connect-all without -a; connect with -J: the file's
+ * entries, see connect_from_config), -1 after printing the error.
+ */
+static int parse_connect(int argc, char **argv, struct connect_args *a, bool all,
+			 const struct sc_ctrl_cfg *base)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
@@ -335,6 +346,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "output-format", required_argument, NULL, 'o' },
+		CLI_CONFIG_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -350,11 +362,15 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh", longopts, NULL)) != -1) {
+	if (base && cli_config_apply(base, &a->f, &a->reconnect_delay, &a->ctrl_loss_tmo,
+				     &a->fast_io_fail_tmo) < 0)
+		return -1;
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OgGh", longopts,
+				  NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
-		if (rc)
+		if (rc || cli_config_opt(&a->conf, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'c':
@@ -444,9 +460,128 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	}
 	if (cli_need_io_queue(&a->f) < 0)
 		return -1;
-	if (all && !a->f.traddr)
-		return 1;	/* the discovery controllers of discovery.conf */
+	if (!base && ((all && !a->f.traddr) || (!all && cli_config_named(&a->conf))))
+		return 1;	/* config.json's entries, discovery.conf's lines */
 	return cli_fabrics_finish(&a->f, !all);
+}
+
+/*
+ * Connect config entry @e with the command line's flags on top (argv parsed
+ * again, as for a discovery.conf line), unless a daemon serves it already.
+ * 0 connected or already there, 1 failed (printed).
+ */
+static int connect_entry(int argc, char **argv, const struct sc_ctrl_cfg *e, bool all)
+{
+	struct connect_args one;
+	char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
+	int rc;
+
+	optind = 0;	/* getopt afresh over the same arguments */
+	rc = parse_connect(argc, argv, &one, all, e);
+	if (rc != 0) {
+		cli_fabrics_free(&one.f);
+		return 1;
+	}
+	if (already_connected(&one.f, name, sizeof(name))) {
+		printf("%s: already connected to %s\n", name, one.f.subnqn);
+		rc = 0;
+	} else {
+		rc = one.foreground ? run_controller(&one, -1) : spawn_controller(&one);
+	}
+	cli_fabrics_free(&one.f);
+	return rc;
+}
+
+static int connect_all_from(struct connect_args *a, int *done, int *failed);
+
+/*
+ * connect-all from discovery controller entry @e of a config file (the
+ * discovery subsystem's port), the command line's flags on top. Counts in
+ * @done and @failed; -1 when its log cannot be read (printed).
+ */
+static int connect_all_entry(int argc, char **argv, const struct sc_ctrl_cfg *e, int *done,
+			     int *failed)
+{
+	struct connect_args one;
+	int rc;
+
+	optind = 0;
+	rc = parse_connect(argc, argv, &one, true, e);
+	if (rc == 0)
+		rc = connect_all_from(&one, done, failed);
+	cli_fabrics_free(&one.f);
+	return rc ? -1 : 0;
+}
+
+/*
+ * The entries of the config file of @a (already parsed: -J and the
+ * flags), nvme-cli's way: without -n and -a, every controller of the
+ * file; with them, the file's ports of that subsystem (at that address)
+ * with their options. -q/-I keep only the host entries with that
+ * identity. connect-all passes @all: a port of the discovery subsystem
+ * is then a discovery controller, whose log's subsystems it connects
+ * (connect skips it, saying so). Counts in @done and @failed; returns the
+ * number of entries that matched.
+ */
+static int connect_config_entries(int argc, char **argv, struct connect_args *a, bool all,
+				  int *done, int *failed)
+{
+	const struct sc_config *cfg = &a->conf.cfg;
+	int matched = 0;
+
+	for (int i = 0; i < cfg->nr_ctrls; i++) {
+		const struct sc_ctrl_cfg *e = &cfg->ctrls[i];
+
+		if (!cli_config_host_matches(e, &a->f) ||
+		    (a->f.subnqn && strcmp(e->subnqn, a->f.subnqn)) ||
+		    (a->f.traddr && strcmp(e->traddr, a->f.traddr)) ||
+		    (a->f.trsvcid && strcmp(e->trsvcid, a->f.trsvcid)))
+			continue;
+		if (e->discovery && !all) {
+			fprintf(stderr, "%s: note: %s: not connecting the discovery controller at %s "
+				"%s:%s (connect-all reads its log)\n", cli_prog, a->conf.path,
+				e->transport, e->traddr, e->trsvcid);
+			continue;
+		}
+		matched++;
+		if (e->discovery) {
+			if (connect_all_entry(argc, argv, e, done, failed) < 0)
+				(*failed)++;
+		} else if (connect_entry(argc, argv, e, all)) {
+			(*failed)++;
+		} else {
+			(*done)++;
+		}
+	}
+	return matched;
+}
+
+/*
+ * connect -J FILE (parse_connect returned 1): the exit code, or 2 when the
+ * file has no entry for the controller that -n and -a name in full: @a is
+ * then finished (cli_fabrics_finish) for a connect from the command line.
+ */
+static int connect_from_config(int argc, char **argv, struct connect_args *a)
+{
+	int done = 0, failed = 0;
+
+	if (cli_config_load(&a->conf, false) < 0)
+		return 1;
+	if (a->foreground && !a->f.subnqn) {
+		cli_error("--foreground serves one controller: with -J, name it with -n");
+		return 1;
+	}
+	if (!connect_config_entries(argc, argv, a, false, &done, &failed)) {
+		if (a->f.subnqn && a->f.traddr)
+			return cli_fabrics_finish(&a->f, true) < 0 ? 1 : 2;
+		cli_error("%s has no controller%s%s%s%s", a->conf.path,
+			  a->f.subnqn ? " of " : "", a->f.subnqn ? a->f.subnqn : "",
+			  a->f.traddr ? " at " : "", a->f.traddr ? a->f.traddr : "");
+		return 1;
+	}
+	if (a->conf.dump && cli_config_dump(&a->conf) < 0)
+		failed++;
+	return failed ? 1 : 0;
 }
 
 int cmd_connect(int argc, char **argv)
@@ -455,8 +590,18 @@ int cmd_connect(int argc, char **argv)
 	char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
 	int rc;
 
-	if (parse_connect(argc, argv, &a, false) < 0)
+	rc = parse_connect(argc, argv, &a, false, NULL);
+	if (rc < 0)
 		return 1;
+	cli_config_stdout_aside(&a.conf);
+	if (rc > 0) {	/* -J FILE: its entries, or its options for -n */
+		rc = connect_from_config(argc, argv, &a);
+		if (rc != 2) {
+			cli_config_free(&a.conf);
+			cli_fabrics_free(&a.f);
+			return rc;
+		}
+	}
 	if (!strcmp(a.f.subnqn, NVMF_DISC_NQN)) {
 		cli_error("%s is the discovery subsystem: use 'nvmfuse discover'", NVMF_DISC_NQN);
 		cli_fabrics_free(&a.f);
@@ -466,10 +611,14 @@ int cmd_connect(int argc, char **argv)
 		cli_error("already connected to %s at %s:%s as %s", a.f.subnqn, a.f.traddr,
 			  a.f.trsvcid ? a.f.trsvcid : "4420", name);
 		cli_fabrics_free(&a.f);
+		cli_config_free(&a.conf);
 		return 1;
 	}
 	rc = a.foreground ? run_controller(&a, -1) : spawn_controller(&a);
 	cli_fabrics_free(&a.f);
+	if (a.conf.dump && cli_config_dump(&a.conf) < 0)
+		rc = 1;
+	cli_config_free(&a.conf);
 	return rc;
 }
 
@@ -684,7 +833,7 @@ static int connect_all_line(int argc, char **argv, const char *where, void *arg)
 {
 	struct conf_tally *t = arg;
 	struct connect_args a;
-	int rc = parse_connect(argc, argv, &a, true);
+	int rc = parse_connect(argc, argv, &a, true, NULL);
 
 	if (rc > 0)
 		cli_error("%s: no -a/--traddr", where);
@@ -695,21 +844,66 @@ static int connect_all_line(int argc, char **argv, const char *where, void *arg)
 	return rc;
 }
 
+/*
+ * connect-all without -a: the controllers of config.json (-J FILE, or the
+ * default file when it exists), exactly those; then, unless -J named a
+ * file, the discovery controllers of discovery.conf, as nvme-cli reads
+ * both. Returns the exit code.
+ */
+static int connect_all_files(int argc, char **argv, struct connect_args *a)
+{
+	struct conf_tally t = { 0 };
+	int loaded = cli_config_load(&a->conf, true), rc = 0;
+
+	if (loaded < 0)
+		return 1;
+	if (loaded && !connect_config_entries(argc, argv, a, true, &t.done, &t.failed)) {
+		cli_error("%s: no controller for host %s", a->conf.path ? a->conf.path :
+			  NVMF_CONFIG_JSON, a->f.hostnqn_arg ? a->f.hostnqn_arg : a->f.hostid_arg);
+		t.failed++;
+	}
+	if (!cli_config_named(&a->conf) && (!loaded || !access(NVMF_DISCOVERY_CONF, F_OK))) {
+		if (!loaded && access(NVMF_DISCOVERY_CONF, F_OK)) {
+			if (a->conf.path)	/* -J none */
+				cli_error("missing target address: use -a/--traddr, or list "
+					  "discovery controllers in %s (-J none: no config.json)",
+					  NVMF_DISCOVERY_CONF);
+			else
+				cli_error("missing target address: use -a/--traddr, or list "
+					  "controllers in %s or discovery controllers in %s (-J FILE: "
+					  "another config.json)", NVMF_CONFIG_JSON, NVMF_DISCOVERY_CONF);
+			return 1;
+		}
+		rc = cli_discovery_conf(argc, argv, connect_all_line, &t);
+	}
+	if (rc == 0 && !t.done && !t.failed)
+		printf("no NVMe subsystems in the discovery logs\n");
+	if (a->conf.dump && cli_config_dump(&a->conf) < 0)
+		t.failed++;
+	return rc || t.failed ? 1 : 0;
+}
+
 int cmd_connect_all(int argc, char **argv)
 {
 	struct connect_args a;
 	int failed = 0, done = 0, rc;
 
-	rc = parse_connect(argc, argv, &a, true);
+	rc = parse_connect(argc, argv, &a, true, NULL);
 	if (rc < 0)
 		return 1;
+	cli_config_stdout_aside(&a.conf);
 	if (rc > 0) {
-		struct conf_tally t = { 0 };
-
-		rc = cli_discovery_conf(argc, argv, connect_all_line, &t);
-		if (rc == 0 && !t.done && !t.failed)
-			printf("no NVMe subsystems in the discovery logs\n");
-		return rc || t.failed ? 1 : 0;
+		rc = connect_all_files(argc, argv, &a);
+		cli_config_free(&a.conf);
+		cli_fabrics_free(&a.f);
+		return rc;
+	}
+	if (cli_config_named(&a.conf)) {
+		/* The file lists what to connect; a discovery controller finds it. */
+		cli_error("-J %s and -a %s: give one (the file lists the controllers to connect)",
+			  a.conf.path, a.f.traddr);
+		cli_fabrics_free(&a.f);
+		return 1;
 	}
 	if (connect_all_from(&a, &done, &failed) < 0) {
 		cli_fabrics_free(&a.f);
@@ -718,5 +912,7 @@ int cmd_connect_all(int argc, char **argv)
 	if (!done && !failed)
 		printf("no NVMe subsystems in the discovery log\n");
 	cli_fabrics_free(&a.f);
+	if (a.conf.dump && cli_config_dump(&a.conf) < 0)
+		failed++;
 	return failed ? 1 : 0;
 }

@@ -170,6 +170,39 @@ static struct json_object *stats_json(const struct daemon *d)
 }
 
 /*
+ * "config": what this controller was asked for, as the port members of
+ * libnvme's config.json (daemon/sidecar_config.h), so that `-O` writes a
+ * file that connects it again the same way. Never a secret: only whether
+ * DH-HMAC-CHAP settled ("dhchap") shows in the info reply.
+ */
+static struct json_object *config_json(const struct daemon *d)
+{
+	const struct nvmf_service_opts *a = d->args;
+	const struct nvmf_ctrl_opts *co = &a->ctrl;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	put_u64(o, "nr_io_queues", (uint64_t)co->nr_io_queues);
+	if (co->nr_poll_queues)
+		put_u64(o, "nr_poll_queues", (uint64_t)co->nr_poll_queues);
+	put_u64(o, "queue_size", (uint64_t)co->queue_size);
+	put_u64(o, "keep_alive_tmo", (uint64_t)co->kato_s);
+	put_u64(o, "reconnect_delay", (uint64_t)a->reconnect_delay);
+	json_object_object_add(o, "ctrl_loss_tmo", json_object_new_int(a->ctrl_loss_tmo));
+	json_object_object_add(o, "fast_io_fail_tmo", json_object_new_int(a->fast_io_fail_tmo));
+	json_object_object_add(o, "hdr_digest", json_object_new_boolean(co->hdgst));
+	json_object_object_add(o, "data_digest", json_object_new_boolean(co->ddgst));
+	json_object_object_add(o, "disable_sqflow", json_object_new_boolean(co->disable_sqflow));
+	json_object_object_add(o, "tls", json_object_new_boolean(co->tls));
+	if (co->keyring)
+		put_str(o, "keyring", co->keyring);
+	if (co->tls_key_identity)
+		put_str(o, "tls_key_identity", co->tls_key_identity);
+	return o;
+}
+
+/*
  * A daemon still on its first connect (no controller yet): what it was
  * asked to connect to, with state "connecting" and no namespaces, so that
  * a client listing or looking for a controller gets its answer at once
@@ -190,6 +223,7 @@ static struct json_object *connecting_json(const struct daemon *d, struct json_o
 	put_str(o, "hostnqn", co->hostnqn);
 	put_str(o, "hostid", co->hostid);
 	put_str(o, "state", "connecting");
+	json_object_object_add(o, "config", config_json(d));
 	json_object_object_add(o, "namespaces", nss);
 	return o;
 }
@@ -264,6 +298,7 @@ static struct json_object *info_json(const struct daemon *d)
 	}
 	free(ns);
 	json_object_object_add(o, "namespaces", nss);
+	json_object_object_add(o, "config", config_json(d));
 	json_object_object_add(o, "stats", stats_json(d));
 	return o;
 }
