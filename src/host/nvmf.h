@@ -268,6 +268,7 @@ struct nvmf_ioq_fail;
 
 #define NVMF_CTRL_EV_FAILED	0x1u	/* the controller failed: see nvmf_ctrl_error() */
 #define NVMF_CTRL_EV_NS_CHANGED	0x2u	/* the namespace list was rescanned */
+#define NVMF_CTRL_EV_DISC_CHANGED 0x4u	/* discovery log page change notice (AEN 0xf0) */
 
 /*
  * Establish the association: admin queue, Connect, enable, Identify,
