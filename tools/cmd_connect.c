@@ -51,6 +51,7 @@ struct connect_args {
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
 	bool json;			/* -o json: {"device":"nvmeN"} on success */
+	bool quiet;			/* no summary line on success (discover -p -o json) */
 	bool persistent;		/* -p (connect-all): a persistent discovery daemon */
 	bool keep_removed;		/* --keep-removed: with -p */
 	/* With -p: the connect command it runs per new subsystem (daemon/pdisc.h). */
@@ -251,7 +252,7 @@ static int spawn_daemon(struct connect_args *a,
 					       json_object_new_string_len(verdict + 3, (int)len));
 			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
-		} else {
+		} else if (!a->quiet) {
 			printf("%s\n", verdict + 3);
 		}
 		return 0;
@@ -796,7 +797,8 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 /*
  * connect-all -p: after the first pass, the persistent discovery daemon
  * that connects what appears in @a's discovery log later (daemon/pdisc.h),
- * running `nvmfuse connect` with @argv (pdisc_argv_dup) and this identity.
+ * running `nvmfuse connect` with @argv (pdisc_argv_dup) and this identity;
+ * @argv NULL (discover -p): one that only watches and logs the changes.
  * Unless one runs for this discovery controller already. 0 or 1.
  */
 static int start_pdisc(struct connect_args *a, char **argv)
@@ -814,6 +816,8 @@ static int start_pdisc(struct connect_args *a, char **argv)
 		       d.f.trsvcid);
 		return 0;
 	}
+	if (!argv)	/* discover -p: watch only */
+		return spawn_daemon(&d, run_pdisc);
 	while (argv[n])
 		n++;
 	/* The identity connect-all resolved, so that every controller has it. */
@@ -836,6 +840,21 @@ static int start_pdisc(struct connect_args *a, char **argv)
 	free(v[n + 1]);
 	free(v);
 	return rc;
+}
+
+/* discover -p (tools/cmd_discover.c): a watch-only persistent discovery daemon. 0 or 1. */
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet);
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet)
+{
+	struct connect_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.f = *f;
+	a.reconnect_delay = 10;		/* nvme-cli's defaults, as connect's */
+	a.ctrl_loss_tmo = 600;
+	a.fast_io_fail_tmo = -1;
+	a.quiet = quiet;
+	return start_pdisc(&a, NULL);
 }
 
 struct conf_tally {

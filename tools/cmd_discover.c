@@ -96,6 +96,8 @@ static void print_json(struct nvmf_discovery_log *log, uint64_t n)
  * (shared with connect-all). Prints the error itself.
  */
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
+/* discover -p (tools/cmd_connect.c): a watch-only persistent discovery daemon. 0 or 1. */
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet);
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n)
 {
 	struct nvmf_ctrl_opts o;
@@ -127,7 +129,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
-		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n"
+		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS] [-p]\n"
 		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
 }
 
@@ -136,12 +138,14 @@ static void usage(FILE *out)
  * printed), 2 when no -a was given (discovery.conf's lines then), or -1
  * after printing the error.
  */
-static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt)
+static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt,
+			  bool *persistent)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
 		{ "hostnqn", required_argument, NULL, 'q' },
 		{ "output-format", required_argument, NULL, 'o' },
+		{ "persistent", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -149,7 +153,8 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 
 	cli_fabrics_defaults(f);
 	*fmt = "normal";
-	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:h", longopts, NULL)) != -1) {
+	*persistent = false;
+	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:ph", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(f, opt, optarg);
 		if (rc < 0)
 			return -1;
@@ -158,6 +163,9 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 		switch (opt) {
 		case 'o':
 			*fmt = optarg;
+			break;
+		case 'p':
+			*persistent = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -174,22 +182,31 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 	return cli_fabrics_finish(f, false) < 0 ? -1 : 0;
 }
 
-/* Read and print the discovery log of @f's controller (freed). 0 or -1. */
-static int discover_print(struct cli_fabrics *f, const char *fmt)
+/*
+ * Read and print the discovery log of @f's controller (freed), then with
+ * @persistent leave a persistent discovery daemon on it (as nvme-cli
+ * leaves a persistent discovery controller). 0 or -1.
+ */
+static int discover_print(struct cli_fabrics *f, const char *fmt, bool persistent)
 {
 	struct nvmf_discovery_log *log = NULL;
 	uint64_t n = 0;
 	int rc = cli_fetch_discovery(f, &log, &n);
 
-	cli_fabrics_free(f);
-	if (rc < 0)
+	if (rc < 0) {
+		cli_fabrics_free(f);
 		return -1;
+	}
 	if (!strcmp(fmt, "json"))
 		print_json(log, n);
 	else
 		print_normal(log, n);
 	free(log);
-	return 0;
+	fflush(stdout);
+	if (persistent && cli_discover_persistent(f, !strcmp(fmt, "json")) != 0)
+		rc = -1;
+	cli_fabrics_free(f);
+	return rc;
 }
 
 /* One line of discovery.conf (cli_discovery_conf). */
@@ -197,19 +214,21 @@ static int discover_line(int argc, char **argv, const char *where, void *arg)
 {
 	struct cli_fabrics f;
 	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt);
+	bool persistent;
+	int rc = parse_discover(argc, argv, &f, &fmt, &persistent);
 
 	(void)arg;
 	if (rc == 2)
 		cli_error("%s: no -a/--traddr", where);
-	return rc ? -1 : discover_print(&f, fmt);
+	return rc ? -1 : discover_print(&f, fmt, persistent);
 }
 
 int cmd_discover(int argc, char **argv)
 {
 	struct cli_fabrics f;
 	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt);
+	bool persistent;
+	int rc = parse_discover(argc, argv, &f, &fmt, &persistent);
 
 	if (rc == 1)
 		return 0;
@@ -217,5 +236,5 @@ int cmd_discover(int argc, char **argv)
 		return 1;
 	if (rc == 2)	/* no -a: every controller of discovery.conf, as nvme-cli */
 		return cli_discovery_conf(argc, argv, discover_line, NULL) ? 1 : 0;
-	return discover_print(&f, fmt) < 0 ? 1 : 0;
+	return discover_print(&f, fmt, persistent) < 0 ? 1 : 0;
 }

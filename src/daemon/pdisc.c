@@ -277,6 +277,10 @@ static void disconnect_key(struct pdisc *p, const struct nvmf_disc_key *k)
 	char name[REG_NAME_MAX], label[PD_LABEL_MAX], err[300];
 
 	key_label(k, label, sizeof(label));
+	if (!p->o->connect_exe) {
+		nvmf_info("%s left the discovery log", label);
+		return;
+	}
 	if (p->o->keep_removed) {
 		nvmf_info("%s left the discovery log: kept (--keep-removed)", label);
 		return;

@@ -49,7 +49,7 @@ struct nvmf_pdisc_opts {
 	 * terminated, the options of connect-all less -p) followed by
 	 * --nqn=, --traddr=, --trsvcid= of the entry (and --tls,
 	 * --disable-sqflow when the entry asks). NULL: watch only (discover
-	 * -p), changes are logged and nothing is connected.
+	 * -p), changes are logged and nothing is connected or disconnected.
 	 */
 	const char *connect_exe;
 	char *const *connect_argv;
