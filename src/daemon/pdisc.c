@@ -73,6 +73,7 @@ struct pdisc {
 	uint64_t lost_ns;		/* when the association was lost */
 	uint64_t next_ns;		/* next attempt */
 	bool rescan;			/* read the log at the next chance */
+	uint64_t retry_ns;		/* a failed read: read again then (0: none) */
 	/* The NVM subsystems of the last log read. */
 	struct nvmf_disc_key *keys;
 	int nkeys;
@@ -314,9 +315,13 @@ static int rescan(struct pdisc *p, bool all)
 	int nk = 0, nadd, ndel, *add, *del, rc;
 
 	p->rescan = false;
+	p->retry_ns = 0;
 	rc = nvmf_discovery_log(p->ctrl, &log, &n);
 	if (rc < 0) {
-		nvmf_err("cannot read the discovery log: %s", nvmf_ctrl_error(p->ctrl));
+		/* The change notice stays masked until a read succeeds: try again. */
+		nvmf_err("cannot read the discovery log: %s; again in %d s",
+			 nvmf_ctrl_error(p->ctrl), p->o->reconnect_delay);
+		p->retry_ns = nvmf_now_ns() + (uint64_t)p->o->reconnect_delay * 1000000000ull;
 		return nvmf_ctrl_get_state(p->ctrl) == NVMF_CTRL_LIVE ? 0 : rc;
 	}
 	keys = calloc(n ? n : 1, sizeof(*keys));
@@ -465,6 +470,13 @@ static int pd_loop(struct pdisc *p)
 			pfd[2].events = POLLIN;
 			pfd[3].fd = p->ctrl->adminq->ops->pollfd(p->ctrl->adminq, &pfd[3].events);
 			ms = nvmf_ctrl_next_timeout_ms(p->ctrl);
+			if (p->retry_ns) {
+				int wait = p->retry_ns > now ?
+					   (int)((p->retry_ns - now) / 1000000) + 1 : 0;
+
+				if (wait < ms)
+					ms = wait;
+			}
 		} else if (p->running) {
 			pfd[2].fd = p->done_efd;
 			pfd[2].events = POLLIN;
@@ -499,6 +511,8 @@ static int pd_loop(struct pdisc *p)
 				p->changes++;
 				p->rescan = true;
 			}
+			if (p->retry_ns && nvmf_now_ns() >= p->retry_ns)
+				p->rescan = true;
 			if (p->rescan && rescan(p, false) < 0)
 				lost(p, nvmf_ctrl_error(p->ctrl));
 			continue;
@@ -507,6 +521,7 @@ static int pd_loop(struct pdisc *p)
 		if (p->running && (pfd[2].revents & POLLIN)) {
 			if (attempt_join(p, false) == 0) {
 				p->reconnects++;
+				p->retry_ns = 0;
 				nvmf_info("discovery controller reconnected, cntlid %u",
 					  p->ctrl->cntlid);
 				set_state(p, PD_LIVE);
