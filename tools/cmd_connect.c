@@ -618,8 +618,10 @@ static int write_all(int fd, const void *buf, size_t len)
  * command refused by the kernel (EACCES, seen with connect-all -t rdma).
  * The child prints its own error. Returns 0 or -1.
  */
-static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
-				    uint64_t *numrec)
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec);
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec)
 {
 	const size_t hdr = offsetof(struct nvmf_discovery_log, entries);
 	const size_t ent = sizeof(struct nvmf_disc_log_entry);
@@ -782,7 +784,7 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 
 		f.traddr = dc[k].traddr;
 		f.trsvcid = dc[k].trsvcid;
-		if (fetch_discovery_isolated(&f, &log, &n) < 0) {
+		if (cli_fetch_discovery_isolated(&f, &log, &n) < 0) {
 			if (k == 0)
 				return -1;
 			(*failed)++;	/* a referral that does not answer: the others go on */

@@ -98,6 +98,9 @@ static void print_json(struct nvmf_discovery_log *log, uint64_t n)
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
 /* discover -p (tools/cmd_connect.c): a watch-only persistent discovery daemon. 0 or 1. */
 int cli_discover_persistent(const struct cli_fabrics *f, bool quiet);
+/* cli_fetch_discovery() in a child process (tools/cmd_connect.c says why). 0 or -1. */
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec);
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n)
 {
 	struct nvmf_ctrl_opts o;
@@ -191,7 +194,12 @@ static int discover_print(struct cli_fabrics *f, const char *fmt, bool persisten
 {
 	struct nvmf_discovery_log *log = NULL;
 	uint64_t n = 0;
-	int rc = cli_fetch_discovery(f, &log, &n);
+	/*
+	 * With -p this process forks the daemon afterwards: it must not have
+	 * touched RDMA itself (a forked verbs context is refused, EACCES).
+	 */
+	int rc = persistent ? cli_fetch_discovery_isolated(f, &log, &n) :
+		 cli_fetch_discovery(f, &log, &n);
 
 	if (rc < 0) {
 		cli_fabrics_free(f);
