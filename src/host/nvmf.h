@@ -272,7 +272,9 @@ struct nvmf_ioq_fail;
 
 /*
  * Establish the association: admin queue, Connect, enable, Identify,
- * I/O queues, keep-alive, AER (non-discovery), namespace scan.
+ * I/O queues, keep-alive, AER (non-discovery), namespace scan. A discovery
+ * controller with opts->kato_s > 0 is a persistent one: keep-alive, and the
+ * Discovery Log Page Change AEN armed when it has it (NVMF_CTRL_EV_DISC_CHANGED).
  * Blocks (bounded by opts->timeout_ms per step). On success *out is a LIVE
  * controller owned by the caller's thread. On failure returns -errno and
  * a one-line cause in @err. Thread: any; controllers are independent (no
