@@ -98,6 +98,11 @@ static void print_json(struct nvmf_discovery_log *log, uint64_t n)
  * (shared with connect-all). Prints the error itself.
  */
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
+/* discover -p (tools/cmd_connect.c): a watch-only persistent discovery daemon. 0 or 1. */
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet);
+/* cli_fetch_discovery() in a child process (tools/cmd_connect.c says why). 0 or -1. */
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec);
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n)
 {
 	struct nvmf_ctrl_opts o;
@@ -129,25 +134,27 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
-		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n"
+		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS] [-p]\n"
 		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE CLI_CONFIG_USAGE);
 }
 
 /*
- * Parse discover's arguments into @f, *@fmt and @conf (-J, -O): the
+ * Parse discover's arguments into @f, *@fmt, @conf (-J, -O) and
+ * *@persistent (-p): the
  * defaults, then config entry @base when given (its address and host),
  * then the flags, which win. Returns 0, 1 for -h (usage printed), 2 when
  * no -a was given (config.json's and discovery.conf's controllers then),
  * or -1 after printing the error.
  */
 static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt,
-			  struct cli_config *conf, const struct sc_ctrl_cfg *base)
+			  struct cli_config *conf, const struct sc_ctrl_cfg *base, bool *persistent)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
 		{ "hostnqn", required_argument, NULL, 'q' },
 		{ "output-format", required_argument, NULL, 'o' },
 		CLI_CONFIG_LONGOPTS,
+		{ "persistent", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -155,9 +162,10 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 
 	cli_fabrics_defaults(f);
 	*fmt = "normal";
+	*persistent = false;
 	if (base && cli_config_apply(base, f, &timers[0], &timers[1], &timers[2]) < 0)
 		return -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:J:Oh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:J:Oph", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(f, opt, optarg);
 		if (rc < 0)
 			return -1;
@@ -166,6 +174,9 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 		switch (opt) {
 		case 'o':
 			*fmt = optarg;
+			break;
+		case 'p':
+			*persistent = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -182,22 +193,36 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 	return cli_fabrics_finish(f, false) < 0 ? -1 : 0;
 }
 
-/* Read and print the discovery log of @f's controller (freed). 0 or -1. */
-static int discover_print(struct cli_fabrics *f, const char *fmt)
+/*
+ * Read and print the discovery log of @f's controller (freed), then with
+ * @persistent leave a persistent discovery daemon on it (as nvme-cli
+ * leaves a persistent discovery controller). 0 or -1.
+ */
+static int discover_print(struct cli_fabrics *f, const char *fmt, bool persistent)
 {
 	struct nvmf_discovery_log *log = NULL;
 	uint64_t n = 0;
-	int rc = cli_fetch_discovery(f, &log, &n);
+	/*
+	 * With -p this process forks the daemon afterwards: it must not have
+	 * touched RDMA itself (a forked verbs context is refused, EACCES).
+	 */
+	int rc = persistent ? cli_fetch_discovery_isolated(f, &log, &n) :
+		 cli_fetch_discovery(f, &log, &n);
 
-	cli_fabrics_free(f);
-	if (rc < 0)
+	if (rc < 0) {
+		cli_fabrics_free(f);
 		return -1;
+	}
 	if (!strcmp(fmt, "json"))
 		print_json(log, n);
 	else
 		print_normal(log, n);
 	free(log);
-	return 0;
+	fflush(stdout);
+	if (persistent && cli_discover_persistent(f, !strcmp(fmt, "json")) != 0)
+		rc = -1;
+	cli_fabrics_free(f);
+	return rc;
 }
 
 /* One line of discovery.conf (cli_discovery_conf). */
@@ -206,12 +231,13 @@ static int discover_line(int argc, char **argv, const char *where, void *arg)
 	struct cli_config conf = { 0 };
 	struct cli_fabrics f;
 	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL);
+	bool persistent;
+	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL, &persistent);
 
 	(void)arg;
 	if (rc == 2)
 		cli_error("%s: no -a/--traddr", where);
-	return rc ? -1 : discover_print(&f, fmt);
+	return rc ? -1 : discover_print(&f, fmt, persistent);
 }
 
 /* Has an entry before @i the same address and host as entry @i (one discovery each)? */
@@ -248,12 +274,13 @@ static int discover_files(int argc, char **argv, struct cli_config *conf,
 		struct cli_config again = { 0 };
 		struct cli_fabrics f;
 		const char *fmt;
+		bool persistent;
 
 		if (seen_before(&conf->cfg, i) || !cli_config_host_matches(e, flags))
 			continue;
 		optind = 0;	/* the command line again, over the entry */
-		if (parse_discover(argc, argv, &f, &fmt, &again, e) != 0 ||
-		    discover_print(&f, fmt) < 0)
+		if (parse_discover(argc, argv, &f, &fmt, &again, e, &persistent) != 0 ||
+		    discover_print(&f, fmt, persistent) < 0)
 			failed++;
 	}
 	if (!cli_config_named(conf) && (!loaded || !access(NVMF_DISCOVERY_CONF, F_OK)))
@@ -268,7 +295,8 @@ int cmd_discover(int argc, char **argv)
 	struct cli_config conf = { 0 };
 	struct cli_fabrics f;
 	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL);
+	bool persistent;
+	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL, &persistent);
 
 	if (rc == 1)
 		return 0;
@@ -283,7 +311,7 @@ int cmd_discover(int argc, char **argv)
 	if (cli_config_named(&conf))
 		fprintf(stderr, "%s: warning: -J %s: not read, -a %s names the discovery "
 			"controller\n", cli_prog, conf.path, f.traddr);
-	rc = discover_print(&f, fmt) < 0 ? 1 : 0;
+	rc = discover_print(&f, fmt, persistent) < 0 ? 1 : 0;
 	if (conf.dump && cli_config_dump(&conf) < 0)
 		rc = 1;
 	return rc;

@@ -224,6 +224,7 @@ static struct json_object *connecting_json(const struct daemon *d, struct json_o
 	put_str(o, "hostid", co->hostid);
 	put_str(o, "state", "connecting");
 	json_object_object_add(o, "config", config_json(d));
+	json_object_object_add(o, "discovery", json_object_new_boolean(false));
 	json_object_object_add(o, "namespaces", nss);
 	return o;
 }
@@ -263,6 +264,7 @@ static struct json_object *info_json(const struct daemon *d)
 	put_u64(o, "cntlid", c->cntlid);
 	put_str(o, "state", d->reconnecting ? "reconnecting" :
 		nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
+	json_object_object_add(o, "discovery", json_object_new_boolean(false));	/* pdisc.h: true */
 	put_str(o, "model", model);
 	put_str(o, "serial", serial);
 	put_str(o, "firmware", fw);
