@@ -134,10 +134,10 @@ static int psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id,
 	return 1;
 }
 
-static int make_session(struct nvmf_tls *t, const struct nvmf_tls_psk *psk)
+static int make_session(struct nvmf_tls *t, const struct nvmf_tls_psk *psk, int hash)
 {
 	/* TLS_AES_128_GCM_SHA256 = {0x13, 0x01}, TLS_AES_256_GCM_SHA384 = {0x13, 0x02} */
-	const unsigned char id[2] = { 0x13, psk->hash == 2 ? 0x02 : 0x01 };
+	const unsigned char id[2] = { 0x13, hash == 2 ? 0x02 : 0x01 };
 	const SSL_CIPHER *c = SSL_CIPHER_find(t->ssl, id);
 
 	t->sess = SSL_SESSION_new();
@@ -205,18 +205,19 @@ static int ssl_fail(struct nvmf_tls *t, int rc, const char *what)
 
 /* ------------------------------------------------------------------- API */
 
-int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, struct nvmf_tls **out, char *err,
-		 size_t errlen)
+int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, int hash, struct nvmf_tls **out,
+		 char *err, size_t errlen)
 {
-	const char *suite = psk->hash == 2 ? "TLS_AES_256_GCM_SHA384" : "TLS_AES_128_GCM_SHA256";
+	const char *suite = hash == 2 ? "TLS_AES_256_GCM_SHA384" : "TLS_AES_128_GCM_SHA256";
 	struct nvmf_tls *t;
 	BIO *bio = NULL;
 	int rc = -ENOMEM;
 
 	if ((psk->hash != 1 && psk->hash != 2) || psk->len != (psk->hash == 2 ? 48 : 32) ||
-	    !psk->identity[0]) {
-		snprintf(err, errlen, "TLS PSK of %u bytes with hash %u and %s identity: "
-			 "not usable", psk->len, psk->hash, psk->identity[0] ? "an" : "no");
+	    !psk->identity[0] || (hash != 1 && hash != 2) || hash > psk->hash) {
+		snprintf(err, errlen, "TLS PSK of %u bytes with hash %u, handshake hash %d and "
+			 "%s identity: not usable", psk->len, psk->hash, hash,
+			 psk->identity[0] ? "an" : "no");
 		return -EINVAL;
 	}
 	pthread_once(&bio_once, bio_init_once);
@@ -247,7 +248,7 @@ int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, struct nvmf_tls **out, 
 	bio = NULL;
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_connect_state(t->ssl);
-	rc = make_session(t, psk);
+	rc = make_session(t, psk, hash);
 	if (rc < 0)
 		goto fail_msg;
 	*out = t;

@@ -5,7 +5,8 @@
  * server in a thread, as tlshd is in front of nvmet) to the fake
  * controller of tests/unit/fake_target.c, and moves data of every size up
  * to 1 MiB, many commands in flight, with and without digests, for both
- * PSK hashes. The terminator relays without blocking, in records of any
+ * PSK hashes (and a SHA-384 key toward a target that binds PSKs to
+ * SHA-256). The terminator relays without blocking, in records of any
  * size, so the host sees partial records, OpenSSL's buffered bytes and
  * full socket buffers. Failures: a wrong key, an unknown identity, and a
  * plaintext controller each end the connect with one line naming the TLS
@@ -44,6 +45,7 @@ struct term {
 	char port[8];
 	const char *target_port;
 	struct nvmf_tls_psk psk;	/* what the "target" holds */
+	int bind_hash;			/* 1: binds every PSK to SHA-256 (GnuTLS < 3.8.11) */
 	bool plain;			/* relay without TLS (no terminator) */
 	volatile bool stop;
 	pthread_t thread;
@@ -60,7 +62,8 @@ struct relay {
 static int psk_find(SSL *ssl, const unsigned char *id, size_t len, SSL_SESSION **sess)
 {
 	struct term *t = SSL_get_app_data(ssl);
-	const unsigned char cid[2] = { 0x13, t->psk.hash == 2 ? 0x02 : 0x01 };
+	int hash = t->bind_hash ? t->bind_hash : t->psk.hash;
+	const unsigned char cid[2] = { 0x13, hash == 2 ? 0x02 : 0x01 };
 	SSL_SESSION *s;
 
 	*sess = NULL;
@@ -249,6 +252,22 @@ static void term_stop(struct term *t)
 	free(t);
 }
 
+/* The terminator's count of failed handshakes, once it reached @want (or 2 s passed). */
+static unsigned int term_failed(struct term *t, unsigned int want)
+{
+	unsigned int n = 0;
+
+	for (int ms = 0; ms < 2000; ms += 10) {
+		pthread_mutex_lock(&t->lock);
+		n = t->handshakes_failed;
+		pthread_mutex_unlock(&t->lock);
+		if (n >= want)
+			break;
+		usleep(10 * 1000);
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------- helpers */
 
 static void psk_of(const char *key, struct nvmf_tls_psk *out)
@@ -308,11 +327,18 @@ static const struct tls_variant {
 	const char *key;
 	bool digests;
 	const char *cipher;
+	int bind_hash;		/* the terminator's (struct term) */
 } variants[] = {
-	{ KEY01, false, "TLS_AES_128_GCM_SHA256" },
-	{ KEY01, true, "TLS_AES_128_GCM_SHA256" },
-	{ KEY02, false, "TLS_AES_256_GCM_SHA384" },
-	{ KEY02, true, "TLS_AES_256_GCM_SHA384" },
+	{ KEY01, false, "TLS_AES_128_GCM_SHA256", 0 },
+	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0 },
+	{ KEY02, false, "TLS_AES_256_GCM_SHA384", 0 },
+	{ KEY02, true, "TLS_AES_256_GCM_SHA384", 0 },
+	/*
+	 * A target that binds every external PSK to SHA-256 (tlshd on GnuTLS
+	 * < 3.8.11) refuses the SHA-384 handshake of a hash 02 key; each
+	 * queue then offers the same key bound to SHA-256.
+	 */
+	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1 },
 };
 
 START_TEST(test_tls_io)
@@ -335,9 +361,12 @@ START_TEST(test_tls_io)
 	ck_assert_ptr_nonnull(ft);
 	psk_of(v->key, &psk);
 	t = term_start(ft_port(ft), &psk);
+	t->bind_hash = v->bind_hash;
 	rc = connect_tls(t->port, v->key, v->digests, 2, &c, err, sizeof(err));
 	ck_assert_msg(rc == 0, "connect over TLS: %d %s", rc, err);
 	ck_assert_uint_eq(t->handshakes_ok, 3);		/* admin + 2 I/O queues */
+	/* SHA-384 first, on each queue: taken, or refused once. */
+	ck_assert_uint_eq(term_failed(t, v->bind_hash ? 3 : 0), v->bind_hash ? 3 : 0);
 	ck_assert_str_eq(t->cipher, v->cipher);
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		for (uint32_t i = 0; i < sizes[k]; i++)
@@ -390,26 +419,35 @@ START_TEST(test_tls_refused)
 	struct nvmf_ctrl *c = NULL;
 	struct term *t;
 	struct ft *ft;
+	const char *key = _i < 2 ? KEY01 : KEY02;
 	char err[512] = "";
 	int rc;
 
 	ft_config_default(&cfg);
 	ft = ft_start(&cfg);
 	ck_assert_ptr_nonnull(ft);
-	psk_of(KEY01, &psk);
-	if (_i == 0)
+	psk_of(key, &psk);
+	if (_i % 2 == 0)
 		psk.key[0] ^= 1;	/* same identity, another key */
 	else
 		psk.identity[5] = 'X';	/* it knows no key for our identity */
 	t = term_start(ft_port(ft), &psk);
-	rc = connect_tls(t->port, KEY01, false, 1, &c, err, sizeof(err));
-	fprintf(stderr, "refused (%s): %s\n", _i ? "unknown identity" : "wrong key", err);
+	t->bind_hash = _i == 2 ? 1 : 0;	/* refused with either binding */
+	rc = connect_tls(t->port, key, false, 1, &c, err, sizeof(err));
+	fprintf(stderr, "refused (%s): %s\n", _i % 2 ? "unknown identity" : "wrong key", err);
 	ck_assert_int_eq(rc, -EKEYREJECTED);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(strstr(err, "TLS handshake with 127.0.0.1:") && !strchr(err, '\n'), "%s", err);
-	ck_assert_msg(strstr(err, "NVMe0R01 " HOSTNQN " " FT_SUBNQN), "no identity: %s", err);
+	ck_assert_msg(strstr(err, _i < 2 ? "NVMe0R01 " HOSTNQN " " FT_SUBNQN :
+			     "NVMe0R02 " HOSTNQN " " FT_SUBNQN), "no identity: %s", err);
 	ck_assert_ptr_null(strstr(err, "VRLb"));
 	ck_assert_uint_eq(t->handshakes_ok, 0);
+	/*
+	 * A SHA-384 key is offered twice (SHA-384, then bound to SHA-256), and
+	 * says so. (The terminator counts a failure after it sent its alert.)
+	 */
+	ck_assert_uint_eq(term_failed(t, _i < 2 ? 1 : 2), _i < 2 ? 1 : 2);
+	ck_assert_msg((_i < 2) == !strstr(err, "refused bound to SHA-256 too"), "%s", err);
 	term_stop(t);
 	ft_stop(ft);
 }
@@ -444,7 +482,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_tls_io, 0, sizeof(variants) / sizeof(variants[0]));
-	tcase_add_loop_test(tc, test_tls_refused, 0, 2);
+	tcase_add_loop_test(tc, test_tls_refused, 0, 4);
 	tcase_add_test(tc, test_tls_to_plaintext);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
