@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "dontdump.h"
 #include "fake_target.h"
 #include "host/nvmf.h"
 #include "host/tls_key.h"
@@ -368,6 +369,9 @@ START_TEST(test_tls_io)
 	/* SHA-384 first, on each queue: taken, or refused once. */
 	ck_assert_uint_eq(term_failed(t, v->bind_hash ? 3 : 0), v->bind_hash ? 3 : 0);
 	ck_assert_str_eq(t->cipher, v->cipher);
+	/* The controller's copies of the key are kept out of core dumps. */
+	ck_assert_int_eq(dontdump_of(c->tls_psk), 1);
+	ck_assert_int_eq(dontdump_of(c->opts.tls_key), 1);
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		for (uint32_t i = 0; i < sizes[k]; i++)
 			wbuf[i] = (uint8_t)(i * 7 + k + _i);
