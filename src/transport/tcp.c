@@ -925,8 +925,8 @@ static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p, in
 		}
 	}
 	if (rc == 0) {
-		nvmf_debug("queue %u: TLS 1.3 with %s, PSK identity \"%s\"", p->qid,
-			   nvmf_tls_cipher(tq->tls), p->tls->identity);
+		nvmf_debug("queue %u: TLS 1.3 with %s (records: %s), PSK identity \"%s\"", p->qid,
+			   nvmf_tls_cipher(tq->tls), nvmf_tls_ktls(tq->tls), p->tls->identity);
 		return 0;
 	}
 	/*

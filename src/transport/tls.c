@@ -8,6 +8,12 @@
  * error message. The PSK reaches OpenSSL as a resumption session (the
  * psk_use_session callback), which is how OpenSSL offers an external PSK
  * in TLS 1.3, with the one cipher suite allowed.
+ *
+ * kTLS (NVMFUSE_KTLS=1): OpenSSL hands the record encryption to the
+ * kernel (SSL_OP_ENABLE_KTLS) only through its own socket BIO, so then the
+ * channel uses that one; OpenSSL 3.0 does so for sending only (it keeps
+ * decrypting TLS 1.3 itself). Its send() raises SIGPIPE on a closed
+ * connection: the processes that run queue pairs ignore SIGPIPE.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +36,7 @@ struct nvmf_tls {
 	SSL *ssl;
 	int fd;
 	int sock_errno;			/* the BIO's last error other than EAGAIN */
+	bool own_bio;			/* false: OpenSSL's socket BIO (kTLS) */
 	short want;			/* POLLOUT when OpenSSL waits to write */
 	/* transmit staging: bytes [woff, wlen) are taken but not yet written */
 	uint8_t *wbuf;
@@ -174,6 +181,8 @@ static int ssl_fail(struct nvmf_tls *t, int rc, const char *what)
 		return -ECONNRESET;
 	case SSL_ERROR_SYSCALL:
 		ec = ERR_peek_last_error();
+		if (!t->own_bio && !t->sock_errno && errno && errno != EAGAIN)
+			t->sock_errno = errno;	/* OpenSSL's socket BIO leaves it */
 		if (!ec) {
 			int se = t->sock_errno ? t->sock_errno : ECONNRESET;
 
@@ -201,6 +210,14 @@ static int ssl_fail(struct nvmf_tls *t, int rc, const char *what)
 	}
 	snprintf(t->err, sizeof(t->err), "%s: %s", what, reason);
 	return -EPROTO;
+}
+
+/* NVMFUSE_KTLS=1 asks for kernel TLS (see the top of this file). */
+static bool ktls_wanted(void)
+{
+	const char *e = getenv("NVMFUSE_KTLS");
+
+	return e && !strcmp(e, "1");
 }
 
 /* ------------------------------------------------------------------- API */
@@ -239,13 +256,22 @@ int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, int hash, struct nvmf_t
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_clear_mode(t->ctx, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_set_psk_use_session_callback(t->ctx, psk_use_session);
+	t->own_bio = !ktls_wanted();
+	if (!t->own_bio)
+		SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
 	t->ssl = SSL_new(t->ctx);
-	bio = BIO_new(bio_meth);
-	if (!t->ssl || !bio)
+	if (!t->ssl)
 		goto fail_msg;
-	BIO_set_data(bio, t);
-	SSL_set_bio(t->ssl, bio, bio);
-	bio = NULL;
+	if (t->own_bio) {
+		bio = BIO_new(bio_meth);
+		if (!bio)
+			goto fail_msg;
+		BIO_set_data(bio, t);
+		SSL_set_bio(t->ssl, bio, bio);
+		bio = NULL;
+	} else if (!SSL_set_fd(t->ssl, fd)) {
+		goto fail_msg;
+	}
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_connect_state(t->ssl);
 	rc = make_session(t, psk, hash);
@@ -377,6 +403,14 @@ const char *nvmf_tls_cipher(const struct nvmf_tls *t)
 	const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
 
 	return c ? SSL_CIPHER_standard_name(c) : "none";
+}
+
+const char *nvmf_tls_ktls(const struct nvmf_tls *t)
+{
+	bool tx = !t->own_bio && BIO_get_ktls_send(SSL_get_wbio(t->ssl));
+	bool rx = !t->own_bio && BIO_get_ktls_recv(SSL_get_rbio(t->ssl));
+
+	return tx && rx ? "kTLS" : tx ? "kTLS send" : rx ? "kTLS receive" : "user space";
 }
 
 void nvmf_tls_free(struct nvmf_tls *t)

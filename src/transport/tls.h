@@ -82,6 +82,12 @@ const char *nvmf_tls_error(const struct nvmf_tls *t);
 /* The negotiated cipher suite, e.g. "TLS_AES_128_GCM_SHA256". */
 const char *nvmf_tls_cipher(const struct nvmf_tls *t);
 
+/*
+ * Where records are encrypted and decrypted after the handshake: "user
+ * space" (OpenSSL), "kTLS", "kTLS send" or "kTLS receive" (the kernel).
+ */
+const char *nvmf_tls_ktls(const struct nvmf_tls *t);
+
 /* Send close_notify if possible (never waits) and free. NULL is fine. */
 void nvmf_tls_free(struct nvmf_tls *t);
 

@@ -329,6 +329,7 @@ static const struct tls_variant {
 	bool digests;
 	const char *cipher;
 	int bind_hash;		/* the terminator's (struct term) */
+	bool ktls;		/* NVMFUSE_KTLS=1: OpenSSL's socket BIO */
 } variants[] = {
 	{ KEY01, false, "TLS_AES_128_GCM_SHA256", 0 },
 	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0 },
@@ -340,6 +341,12 @@ static const struct tls_variant {
 	 * queue then offers the same key bound to SHA-256.
 	 */
 	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1 },
+	/*
+	 * Asking for kTLS: OpenSSL's socket BIO instead of ours, and the
+	 * kernel's TLS where it has one (else OpenSSL goes on encrypting).
+	 */
+	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0, true },
+	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1, true },
 };
 
 START_TEST(test_tls_io)
@@ -363,6 +370,8 @@ START_TEST(test_tls_io)
 	psk_of(v->key, &psk);
 	t = term_start(ft_port(ft), &psk);
 	t->bind_hash = v->bind_hash;
+	if (v->ktls)
+		setenv("NVMFUSE_KTLS", "1", 1);	/* this test's own process (Check forks) */
 	rc = connect_tls(t->port, v->key, v->digests, 2, &c, err, sizeof(err));
 	ck_assert_msg(rc == 0, "connect over TLS: %d %s", rc, err);
 	ck_assert_uint_eq(t->handshakes_ok, 3);		/* admin + 2 I/O queues */
@@ -423,7 +432,8 @@ START_TEST(test_tls_refused)
 	struct nvmf_ctrl *c = NULL;
 	struct term *t;
 	struct ft *ft;
-	const char *key = _i < 2 ? KEY01 : KEY02;
+	int k = _i % 4;		/* 4..7: the same with kTLS asked */
+	const char *key = k < 2 ? KEY01 : KEY02;
 	char err[512] = "";
 	int rc;
 
@@ -431,18 +441,20 @@ START_TEST(test_tls_refused)
 	ft = ft_start(&cfg);
 	ck_assert_ptr_nonnull(ft);
 	psk_of(key, &psk);
-	if (_i % 2 == 0)
+	if (k % 2 == 0)
 		psk.key[0] ^= 1;	/* same identity, another key */
 	else
 		psk.identity[5] = 'X';	/* it knows no key for our identity */
 	t = term_start(ft_port(ft), &psk);
-	t->bind_hash = _i == 2 ? 1 : 0;	/* refused with either binding */
+	t->bind_hash = k == 2 ? 1 : 0;	/* refused with either binding */
+	if (_i >= 4)
+		setenv("NVMFUSE_KTLS", "1", 1);
 	rc = connect_tls(t->port, key, false, 1, &c, err, sizeof(err));
-	fprintf(stderr, "refused (%s): %s\n", _i % 2 ? "unknown identity" : "wrong key", err);
+	fprintf(stderr, "refused (%s): %s\n", k % 2 ? "unknown identity" : "wrong key", err);
 	ck_assert_int_eq(rc, -EKEYREJECTED);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(strstr(err, "TLS handshake with 127.0.0.1:") && !strchr(err, '\n'), "%s", err);
-	ck_assert_msg(strstr(err, _i < 2 ? "NVMe0R01 " HOSTNQN " " FT_SUBNQN :
+	ck_assert_msg(strstr(err, k < 2 ? "NVMe0R01 " HOSTNQN " " FT_SUBNQN :
 			     "NVMe0R02 " HOSTNQN " " FT_SUBNQN), "no identity: %s", err);
 	ck_assert_ptr_null(strstr(err, "VRLb"));
 	ck_assert_uint_eq(t->handshakes_ok, 0);
@@ -450,8 +462,8 @@ START_TEST(test_tls_refused)
 	 * A SHA-384 key is offered twice (SHA-384, then bound to SHA-256), and
 	 * says so. (The terminator counts a failure after it sent its alert.)
 	 */
-	ck_assert_uint_eq(term_failed(t, _i < 2 ? 1 : 2), _i < 2 ? 1 : 2);
-	ck_assert_msg((_i < 2) == !strstr(err, "refused bound to SHA-256 too"), "%s", err);
+	ck_assert_uint_eq(term_failed(t, k < 2 ? 1 : 2), k < 2 ? 1 : 2);
+	ck_assert_msg((k < 2) == !strstr(err, "refused bound to SHA-256 too"), "%s", err);
 	term_stop(t);
 	ft_stop(ft);
 }
@@ -469,8 +481,10 @@ START_TEST(test_tls_to_plaintext)
 	ft_config_default(&cfg);
 	ft = ft_start(&cfg);
 	ck_assert_ptr_nonnull(ft);
+	if (_i)
+		setenv("NVMFUSE_KTLS", "1", 1);
 	rc = connect_tls(ft_port(ft), KEY01, false, 1, &c, err, sizeof(err));
-	fprintf(stderr, "to plaintext: %s\n", err);
+	fprintf(stderr, "to plaintext%s: %s\n", _i ? " (kTLS asked)" : "", err);
 	ck_assert_int_lt(rc, 0);
 	ck_assert_msg(strstr(err, "TLS handshake") && !strchr(err, '\n'), "%s", err);
 	ft_stop(ft);
@@ -486,8 +500,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_tls_io, 0, sizeof(variants) / sizeof(variants[0]));
-	tcase_add_loop_test(tc, test_tls_refused, 0, 4);
-	tcase_add_test(tc, test_tls_to_plaintext);
+	tcase_add_loop_test(tc, test_tls_refused, 0, 8);
+	tcase_add_loop_test(tc, test_tls_to_plaintext, 0, 2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
