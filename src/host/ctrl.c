@@ -362,6 +362,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.timeout_ms = c->opts.timeout_ms,
 			.cancel_fd = c->opts.cancel_fd,
 			.tls = c->tls_psk,	/* the admin queue's PSK (NVMe/TCP 1.1 3.6.1.3) */
+			.tls_hash = c->adminq->tls_hash,	/* and the hash it settled on */
 		};
 		struct nvmf_auth_info ai = { 0 };
 

@@ -957,7 +957,9 @@ static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p, in
  * refuses the SHA-384 handshake and accepts this one; the kernel host
  * gets through the same way, its own tlshd binding the PSK to SHA-256.
  * The key is the same and never leaves the host: a target that holds
- * another key refuses both.
+ * another key refuses both. The queue records the hash that worked
+ * (qp.tls_hash), and the association's I/O queues ask for that one only
+ * (p->tls_hash), so only its admin queue pays for a refused offer.
  */
 static int tls_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		       uint64_t deadline, char *err, size_t errlen)
@@ -965,8 +967,9 @@ static int tls_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 	char first[512];
 	int rc;
 
-	rc = tls_start(tq, p, p->tls->hash, deadline, err, errlen);
-	if (rc != -EKEYREJECTED || p->tls->hash != 2)
+	tq->qp.tls_hash = p->tls_hash ? p->tls_hash : p->tls->hash;
+	rc = tls_start(tq, p, tq->qp.tls_hash, deadline, err, errlen);
+	if (rc != -EKEYREJECTED || tq->qp.tls_hash != 2 || p->tls_hash)
 		return rc;
 	snprintf(first, sizeof(first), "%s", err);
 	nvmf_tls_free(tq->tls);
@@ -974,6 +977,7 @@ static int tls_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 	close(tq->fd);
 	tq->fd = -1;
 	rc = sock_connect(tq, p, deadline, err, errlen);
+	tq->qp.tls_hash = 1;
 	if (rc == 0)
 		rc = tls_start(tq, p, 1, deadline, err, errlen);
 	if (rc == 0) {
