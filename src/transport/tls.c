@@ -9,11 +9,13 @@
  * psk_use_session callback), which is how OpenSSL offers an external PSK
  * in TLS 1.3, with the one cipher suite allowed.
  *
- * kTLS (NVMFUSE_KTLS=1): OpenSSL hands the record encryption to the
- * kernel (SSL_OP_ENABLE_KTLS) only through its own socket BIO, so then the
- * channel uses that one; OpenSSL 3.0 does so for sending only (it keeps
- * decrypting TLS 1.3 itself). Its send() raises SIGPIPE on a closed
- * connection: the processes that run queue pairs ignore SIGPIPE.
+ * kTLS (the default; NVMFUSE_KTLS=0 turns it off): OpenSSL hands the
+ * record encryption to the kernel (SSL_OP_ENABLE_KTLS) only through its
+ * own socket BIO, so then the channel uses that one; OpenSSL 3.0 does so
+ * for sending only (it keeps decrypting TLS 1.3 itself), and without the
+ * kernel's tls module it goes on encrypting. Its send() raises SIGPIPE
+ * on a closed connection: the processes that run queue pairs ignore
+ * SIGPIPE.
  */
 #include <errno.h>
 #include <poll.h>
@@ -212,12 +214,16 @@ static int ssl_fail(struct nvmf_tls *t, int rc, const char *what)
 	return -EPROTO;
 }
 
-/* NVMFUSE_KTLS=1 asks for kernel TLS (see the top of this file). */
+/*
+ * Kernel TLS unless NVMFUSE_KTLS=0 (see the top of this file): measured
+ * faster for sending (tests/bench/RESULTS.md, bench-tls), the same for
+ * receiving, which OpenSSL 3.0 keeps.
+ */
 static bool ktls_wanted(void)
 {
 	const char *e = getenv("NVMFUSE_KTLS");
 
-	return e && !strcmp(e, "1");
+	return !e || strcmp(e, "0");
 }
 
 /* ------------------------------------------------------------------- API */
