@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "daemon/registry.h"
 #include "host/hostid.h"
 #include "tools/cli.h"
@@ -154,7 +154,8 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
  * the argument wiped so that ps and /proc/PID/cmdline do not show it. The
  * same argv may be parsed again (connect-all and discover once per
  * discovery.conf line): an argument wiped before gives the copy kept then.
- * NULL when out of memory.
+ * Both copies live in memory kept out of core dumps (base/secret.h); the
+ * one returned goes back with cli_secret_free(). NULL when out of memory.
  */
 #define CLI_SECRETS_MAX 8
 
@@ -168,12 +169,12 @@ static char *take_secret(const char *arg)
 
 	for (int i = 0; i < CLI_SECRETS_MAX; i++)
 		if (taken[i].arg == arg)
-			return strdup(taken[i].value);
-	copy = strdup(arg);
+			return nvmf_secret_strdup(taken[i].value);
+	copy = nvmf_secret_strdup(arg);
 	for (int i = 0; copy && i < CLI_SECRETS_MAX; i++) {
 		if (taken[i].arg)
 			continue;
-		taken[i].value = strdup(arg);
+		taken[i].value = nvmf_secret_strdup(arg);
 		if (!taken[i].value)
 			break;
 		taken[i].arg = arg;
@@ -192,11 +193,7 @@ static int cli_tls_key(struct cli_fabrics *f, const char *arg)
 {
 	char buf[256], err[512];
 
-	if (f->tls_key) {
-		explicit_bzero(f->tls_key, strlen(f->tls_key));
-		free(f->tls_key);
-		f->tls_key = NULL;
-	}
+	cli_secret_free(&f->tls_key);
 	/* A wiped argument (a second parse) is all zeroes: take_secret knows it. */
 	if (!*arg || !strncmp(arg, NVMF_TLS_KEY_PREFIX, strlen(NVMF_TLS_KEY_PREFIX))) {
 		f->tls_key = take_secret(arg);
@@ -205,7 +202,7 @@ static int cli_tls_key(struct cli_fabrics *f, const char *arg)
 			cli_error("--tls-key: %s", err);
 			return -1;
 		}
-		f->tls_key = strdup(buf);
+		f->tls_key = nvmf_secret_strdup(buf);
 		explicit_bzero(buf, sizeof(buf));
 	}
 	if (!f->tls_key) {
@@ -217,9 +214,7 @@ static int cli_tls_key(struct cli_fabrics *f, const char *arg)
 
 void cli_secret_free(char **s)
 {
-	if (*s)
-		OPENSSL_cleanse(*s, strlen(*s));
-	free(*s);
+	nvmf_secret_free(*s);	/* wipes it */
 	*s = NULL;
 }
 
@@ -230,11 +225,7 @@ void cli_fabrics_free(struct cli_fabrics *f)
 	free(f->hostnqn);
 	free(f->hostid);
 	f->hostnqn = f->hostid = NULL;
-	if (f->tls_key) {
-		explicit_bzero(f->tls_key, strlen(f->tls_key));
-		free(f->tls_key);
-		f->tls_key = NULL;
-	}
+	cli_secret_free(&f->tls_key);
 }
 
 int cli_no_more_args(int argc, char **argv, int optind_)

@@ -3,6 +3,7 @@
  * nvmfuse: a userspace NVMe over Fabrics host. Subcommands mirror nvme-cli's
  * fabrics commands and flag names; each lives in tools/cmd_*.c.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,13 @@ int main(int argc, char **argv)
 		printf("nvmfuse %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	/*
+	 * A peer that closes its connection must be an error, not the end of
+	 * the process: queue pairs run here (perf, discover) and in the daemons
+	 * forked from here, and OpenSSL's socket BIO (kTLS) sends without
+	 * MSG_NOSIGNAL.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++) {
 		if (strcmp(argv[1], subcmds[i].name))
 			continue;

@@ -150,6 +150,12 @@ struct nvmf_xport_params {
 	 * transport's create op reads it (tcp only: rdma refuses it).
 	 */
 	const struct nvmf_tls_psk *tls;
+	/*
+	 * 0: bind the PSK to its own hash and, for SHA-384, fall back to
+	 * SHA-256 when refused (transport/tcp.c); 1 or 2: that hash only
+	 * (what the admin queue of the association settled on).
+	 */
+	uint8_t tls_hash;
 };
 
 struct nvmf_transport_ops {
@@ -229,6 +235,8 @@ struct nvmf_qpair {
 	 * its receive system call. False means "may be readable".
 	 */
 	bool rx_idle;
+	/* TLS: the hash the handshake bound the PSK to (1, 2); 0 without TLS. */
+	uint8_t tls_hash;
 	int cancel_fd;		/* > 0: nvmf_qpair_exec() gives up when readable */
 	/* Called on the owner thread for a command past its abort_ms (see ctrl). */
 	void (*abort_hook)(struct nvmf_qpair *qp, struct nvmf_request *req, void *arg);

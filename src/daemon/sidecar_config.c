@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "base/secret.h"
 #include "daemon/sidecar_config.h"
 
 #define SC_DEPTH 8		/* object > hosts > host > subsystems > subsys > ports > port */
@@ -448,6 +449,57 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 	return 0;
 }
 
+/* The secret members of @c, for take_secrets(). */
+static void secret_fields(struct sc_ctrl_cfg *c, const char **f[3])
+{
+	f[0] = &c->tls_key;
+	f[1] = &c->dhchap_key;
+	f[2] = &c->dhchap_ctrl_key;
+}
+
+/*
+ * Move the secrets out of the JSON tree, which lives as long as the
+ * sidecar: each distinct string into memory left out of core dumps, every
+ * member that pointed at it re-pointed, and its bytes in the tree wiped.
+ * 0 or -ENOMEM.
+ */
+static int take_secrets(struct sc_config *cfg)
+{
+	cfg->secrets = calloc((size_t)cfg->nr_ctrls * 3, sizeof(*cfg->secrets));
+	if (!cfg->secrets)
+		return -ENOMEM;
+	for (int i = 0; i < cfg->nr_ctrls; i++) {
+		const char **f[3];
+
+		secret_fields(&cfg->ctrls[i], f);
+		for (int k = 0; k < 3; k++) {
+			const char *orig = *f[k];
+			char *copy;
+			bool taken = false;
+
+			for (int s = 0; orig && s < cfg->nr_secrets; s++)
+				taken |= cfg->secrets[s] == orig;
+			if (!orig || taken)
+				continue;
+			copy = nvmf_secret_strdup(orig);
+			if (!copy)
+				return -ENOMEM;
+			cfg->secrets[cfg->nr_secrets++] = copy;
+			/* Earlier controllers sharing it were re-pointed when they came. */
+			for (int j = i; j < cfg->nr_ctrls; j++) {
+				const char **g[3];
+
+				secret_fields(&cfg->ctrls[j], g);
+				for (int m = 0; m < 3; m++)
+					if (*g[m] == orig)
+						*g[m] = copy;
+			}
+			explicit_bzero((char *)orig, strlen(orig));
+		}
+	}
+	return 0;
+}
+
 int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
 		    char *err, size_t errlen)
 {
@@ -532,6 +584,10 @@ int sc_config_parse_flags(const char *buf, size_t len, const char *file, unsigne
 		rc = fail(&p, -EINVAL, "", "no controller: no host lists a subsystem with a port");
 		goto out;
 	}
+	if (take_secrets(cfg) < 0) {
+		rc = fail(&p, -ENOMEM, "", "out of memory");
+		goto out;
+	}
 	return 0;
 out:
 	sc_config_free(cfg);
@@ -609,6 +665,9 @@ int sc_config_load_flags(const char *path, unsigned int flags, struct sc_config 
 
 void sc_config_free(struct sc_config *cfg)
 {
+	for (int i = 0; i < cfg->nr_secrets; i++)
+		nvmf_secret_free(cfg->secrets[i]);	/* wipes it */
+	free(cfg->secrets);
 	free(cfg->ctrls);
 	json_object_put(cfg->root);
 	memset(cfg, 0, sizeof(*cfg));

@@ -95,10 +95,18 @@ struct sc_ctrl_cfg {
 };
 
 struct sc_config {
-	struct sc_ctrl_cfg *ctrls;	/* every string points into the parsed JSON */
+	/*
+	 * Every string points into the parsed JSON, except the secrets
+	 * (tls_key, dhchap_key, dhchap_ctrl_key): those are copies in memory
+	 * left out of core dumps (base/secret.h), their bytes in the JSON
+	 * tree wiped once copied.
+	 */
+	struct sc_ctrl_cfg *ctrls;
 	int nr_ctrls;
 	int nr_hosts;
 	struct json_object *root;	/* owns the strings */
+	char **secrets;			/* owns the secrets' copies */
+	int nr_secrets;
 };
 
 /*

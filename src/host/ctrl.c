@@ -22,9 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "base/log.h"
+#include "base/secret.h"
 #include "host/auth.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
@@ -364,6 +363,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.timeout_ms = c->opts.timeout_ms,
 			.cancel_fd = c->opts.cancel_fd,
 			.tls = c->tls_psk,	/* the admin queue's PSK (NVMe/TCP 1.1 3.6.1.3) */
+			.tls_hash = c->adminq->tls_hash,	/* and the hash it settled on */
 		};
 		struct nvmf_auth_info ai = { 0 };
 
@@ -464,7 +464,8 @@ static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
 	c->opts = *o;
 	for (size_t i = 0; i < nstr; i++)
 		total += (src[i] ? strlen(src[i]) : 0) + 1;
-	c->strings = malloc(total);
+	/* They hold the TLS key and DH-HMAC-CHAP secrets: kept out of core dumps. */
+	c->strings = nvmf_secret_alloc(total);
 	if (!c->strings)
 		return -ENOMEM;
 	c->strings_len = total;
@@ -494,7 +495,7 @@ static int tls_resolve(struct nvmf_ctrl *c, char *err, size_t errlen)
 		snprintf(err, errlen, "TLS is an NVMe/TCP feature: not with transport rdma");
 		return -EPROTONOSUPPORT;
 	}
-	c->tls_psk = calloc(1, sizeof(*c->tls_psk));
+	c->tls_psk = nvmf_secret_alloc(sizeof(*c->tls_psk));
 	if (!c->tls_psk)
 		return -ENOMEM;
 	if (o->tls_key[0]) {
@@ -527,7 +528,7 @@ static int parse_secrets(struct nvmf_ctrl *c, char *err, size_t errlen)
 	for (int i = 0; i < 2; i++) {
 		if (!src[i] || !src[i][0])
 			continue;
-		*dst[i] = calloc(1, sizeof(**dst[i]));
+		*dst[i] = nvmf_secret_alloc(sizeof(**dst[i]));
 		if (!*dst[i]) {
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
@@ -552,16 +553,13 @@ static void ctrl_free(struct nvmf_ctrl *c)
 	nvmf_ctrl_scan_free(c);
 	free(c->ioq);
 	free(c->ns);
-	if (c->strings)
-		OPENSSL_cleanse(c->strings, c->strings_len);	/* TLS key, DH-HMAC-CHAP secrets */
-	free(c->strings);
-	if (c->tls_psk)
-		OPENSSL_cleanse(c->tls_psk, sizeof(*c->tls_psk));
-	free(c->tls_psk);
+	/* TLS key, DH-HMAC-CHAP secrets: wiped as they are unmapped. */
+	nvmf_secret_free(c->strings);
+	nvmf_secret_free(c->tls_psk);
 	nvmf_dhchap_key_clear(c->dhchap_key);
 	nvmf_dhchap_key_clear(c->dhchap_ctrl_key);
-	free(c->dhchap_key);
-	free(c->dhchap_ctrl_key);
+	nvmf_secret_free(c->dhchap_key);
+	nvmf_secret_free(c->dhchap_ctrl_key);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
 	pthread_mutex_destroy(&c->ns_lock);

@@ -974,14 +974,14 @@ io_err:
  * The TLS 1.3 handshake on the connected socket, bounded by @deadline.
  * Failures say which step failed, OpenSSL's reason, and the likely cause.
  */
-static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
+static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p, int hash,
 		     uint64_t deadline, char *err, size_t errlen)
 {
 	char why[256];
 	short ev = 0;
 	int rc;
 
-	rc = nvmf_tls_new(tq->fd, p->tls, &tq->tls, err, errlen);
+	rc = nvmf_tls_new(tq->fd, p->tls, hash, &tq->tls, err, errlen);
 	if (rc < 0)
 		return rc;
 	while ((rc = nvmf_tls_handshake(tq->tls, &ev, why, sizeof(why))) == -EAGAIN) {
@@ -1002,8 +1002,8 @@ static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		}
 	}
 	if (rc == 0) {
-		nvmf_debug("queue %u: TLS 1.3 with %s, PSK identity \"%s\"", p->qid,
-			   nvmf_tls_cipher(tq->tls), p->tls->identity);
+		nvmf_debug("queue %u: TLS 1.3 with %s (records: %s), PSK identity \"%s\"", p->qid,
+			   nvmf_tls_cipher(tq->tls), nvmf_tls_ktls(tq->tls), p->tls->identity);
 		return 0;
 	}
 	/*
@@ -1022,6 +1022,51 @@ static int tls_start(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		snprintf(err, errlen, "%s with %s failed: %s (not a TLS port?)", "TLS handshake",
 			 tq->peer, why + strlen("TLS handshake: "));
 	return rc;
+}
+
+/*
+ * TLS on the connected socket, with the PSK bound to its own hash as
+ * NVMe/TCP says (SHA-384 and TLS_AES_256_GCM_SHA384 for hash 02). A
+ * SHA-384 PSK the target refuses is offered once more, on a new
+ * connection, bound to SHA-256 with TLS_AES_128_GCM_SHA256: GnuTLS before
+ * 3.8.11 verifies every external PSK's binder with HMAC-SHA256 and
+ * accepts only SHA-256 suites with it, so tlshd built on it (Debian 13's)
+ * refuses the SHA-384 handshake and accepts this one; the kernel host
+ * gets through the same way, its own tlshd binding the PSK to SHA-256.
+ * The key is the same and never leaves the host: a target that holds
+ * another key refuses both. The queue records the hash that worked
+ * (qp.tls_hash), and the association's I/O queues ask for that one only
+ * (p->tls_hash), so only its admin queue pays for a refused offer.
+ */
+static int tls_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
+		       uint64_t deadline, char *err, size_t errlen)
+{
+	char first[512];
+	int rc;
+
+	tq->qp.tls_hash = p->tls_hash ? p->tls_hash : p->tls->hash;
+	rc = tls_start(tq, p, tq->qp.tls_hash, deadline, err, errlen);
+	if (rc != -EKEYREJECTED || tq->qp.tls_hash != 2 || p->tls_hash)
+		return rc;
+	snprintf(first, sizeof(first), "%s", err);
+	nvmf_tls_free(tq->tls);
+	tq->tls = NULL;
+	close(tq->fd);
+	tq->fd = -1;
+	rc = sock_connect(tq, p, deadline, err, errlen);
+	tq->qp.tls_hash = 1;
+	if (rc == 0)
+		rc = tls_start(tq, p, 1, deadline, err, errlen);
+	if (rc == 0) {
+		nvmf_log(p->qid ? NVMF_LOG_DEBUG : NVMF_LOG_INFO,
+			 "queue %u: %s refused the SHA-384 TLS handshake and took the same PSK "
+			 "bound to SHA-256 (a target on GnuTLS < 3.8.11, like tlshd 1.0)",
+			 p->qid, tq->peer);
+		return 0;
+	}
+	/* Both refused: the first attempt's words, and that the second failed too. */
+	snprintf(err, errlen, "%s; refused bound to SHA-256 too", first);
+	return rc == -ECANCELED || rc == -ETIMEDOUT ? rc : -EKEYREJECTED;
 }
 
 static void tcp_destroy(struct nvmf_qpair *qp)
@@ -1071,7 +1116,7 @@ static int tcp_create(const struct nvmf_xport_params *p, struct nvmf_qpair **out
 	if (rc < 0)
 		goto fail;
 	if (p->tls) {
-		rc = tls_start(tq, p, deadline, err, errlen);
+		rc = tls_connect(tq, p, deadline, err, errlen);
 		if (rc < 0)
 			goto fail;
 	}

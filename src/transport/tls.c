@@ -8,6 +8,14 @@
  * error message. The PSK reaches OpenSSL as a resumption session (the
  * psk_use_session callback), which is how OpenSSL offers an external PSK
  * in TLS 1.3, with the one cipher suite allowed.
+ *
+ * kTLS (the default; NVMFUSE_KTLS=0 turns it off): OpenSSL hands the
+ * record encryption to the kernel (SSL_OP_ENABLE_KTLS) only through its
+ * own socket BIO, so then the channel uses that one; OpenSSL 3.0 does so
+ * for sending only (it keeps decrypting TLS 1.3 itself), and without the
+ * kernel's tls module it goes on encrypting. Its send() raises SIGPIPE
+ * on a closed connection: the processes that run queue pairs ignore
+ * SIGPIPE.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +38,7 @@ struct nvmf_tls {
 	SSL *ssl;
 	int fd;
 	int sock_errno;			/* the BIO's last error other than EAGAIN */
+	bool own_bio;			/* false: OpenSSL's socket BIO (kTLS) */
 	short want;			/* POLLOUT when OpenSSL waits to write */
 	/* transmit staging: bytes [woff, wlen) are taken but not yet written */
 	uint8_t *wbuf;
@@ -134,10 +143,10 @@ static int psk_use_session(SSL *ssl, const EVP_MD *md, const unsigned char **id,
 	return 1;
 }
 
-static int make_session(struct nvmf_tls *t, const struct nvmf_tls_psk *psk)
+static int make_session(struct nvmf_tls *t, const struct nvmf_tls_psk *psk, int hash)
 {
 	/* TLS_AES_128_GCM_SHA256 = {0x13, 0x01}, TLS_AES_256_GCM_SHA384 = {0x13, 0x02} */
-	const unsigned char id[2] = { 0x13, psk->hash == 2 ? 0x02 : 0x01 };
+	const unsigned char id[2] = { 0x13, hash == 2 ? 0x02 : 0x01 };
 	const SSL_CIPHER *c = SSL_CIPHER_find(t->ssl, id);
 
 	t->sess = SSL_SESSION_new();
@@ -174,6 +183,8 @@ static int ssl_fail(struct nvmf_tls *t, int rc, const char *what)
 		return -ECONNRESET;
 	case SSL_ERROR_SYSCALL:
 		ec = ERR_peek_last_error();
+		if (!t->own_bio && !t->sock_errno && errno && errno != EAGAIN)
+			t->sock_errno = errno;	/* OpenSSL's socket BIO leaves it */
 		if (!ec) {
 			int se = t->sock_errno ? t->sock_errno : ECONNRESET;
 
@@ -203,20 +214,33 @@ static int ssl_fail(struct nvmf_tls *t, int rc, const char *what)
 	return -EPROTO;
 }
 
+/*
+ * Kernel TLS unless NVMFUSE_KTLS=0 (see the top of this file): measured
+ * faster for sending (tests/bench/RESULTS.md, bench-tls), the same for
+ * receiving, which OpenSSL 3.0 keeps.
+ */
+static bool ktls_wanted(void)
+{
+	const char *e = getenv("NVMFUSE_KTLS");
+
+	return !e || strcmp(e, "0");
+}
+
 /* ------------------------------------------------------------------- API */
 
-int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, struct nvmf_tls **out, char *err,
-		 size_t errlen)
+int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, int hash, struct nvmf_tls **out,
+		 char *err, size_t errlen)
 {
-	const char *suite = psk->hash == 2 ? "TLS_AES_256_GCM_SHA384" : "TLS_AES_128_GCM_SHA256";
+	const char *suite = hash == 2 ? "TLS_AES_256_GCM_SHA384" : "TLS_AES_128_GCM_SHA256";
 	struct nvmf_tls *t;
 	BIO *bio = NULL;
 	int rc = -ENOMEM;
 
 	if ((psk->hash != 1 && psk->hash != 2) || psk->len != (psk->hash == 2 ? 48 : 32) ||
-	    !psk->identity[0]) {
-		snprintf(err, errlen, "TLS PSK of %u bytes with hash %u and %s identity: "
-			 "not usable", psk->len, psk->hash, psk->identity[0] ? "an" : "no");
+	    !psk->identity[0] || (hash != 1 && hash != 2) || hash > psk->hash) {
+		snprintf(err, errlen, "TLS PSK of %u bytes with hash %u, handshake hash %d and "
+			 "%s identity: not usable", psk->len, psk->hash, hash,
+			 psk->identity[0] ? "an" : "no");
 		return -EINVAL;
 	}
 	pthread_once(&bio_once, bio_init_once);
@@ -238,16 +262,25 @@ int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, struct nvmf_tls **out, 
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_clear_mode(t->ctx, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_set_psk_use_session_callback(t->ctx, psk_use_session);
+	t->own_bio = !ktls_wanted();
+	if (!t->own_bio)
+		SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
 	t->ssl = SSL_new(t->ctx);
-	bio = BIO_new(bio_meth);
-	if (!t->ssl || !bio)
+	if (!t->ssl)
 		goto fail_msg;
-	BIO_set_data(bio, t);
-	SSL_set_bio(t->ssl, bio, bio);
-	bio = NULL;
+	if (t->own_bio) {
+		bio = BIO_new(bio_meth);
+		if (!bio)
+			goto fail_msg;
+		BIO_set_data(bio, t);
+		SSL_set_bio(t->ssl, bio, bio);
+		bio = NULL;
+	} else if (!SSL_set_fd(t->ssl, fd)) {
+		goto fail_msg;
+	}
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_connect_state(t->ssl);
-	rc = make_session(t, psk);
+	rc = make_session(t, psk, hash);
 	if (rc < 0)
 		goto fail_msg;
 	*out = t;
@@ -376,6 +409,14 @@ const char *nvmf_tls_cipher(const struct nvmf_tls *t)
 	const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
 
 	return c ? SSL_CIPHER_standard_name(c) : "none";
+}
+
+const char *nvmf_tls_ktls(const struct nvmf_tls *t)
+{
+	bool tx = !t->own_bio && BIO_get_ktls_send(SSL_get_wbio(t->ssl));
+	bool rx = !t->own_bio && BIO_get_ktls_recv(SSL_get_rbio(t->ssl));
+
+	return tx && rx ? "kTLS" : tx ? "kTLS send" : rx ? "kTLS receive" : "user space";
 }
 
 void nvmf_tls_free(struct nvmf_tls *t)

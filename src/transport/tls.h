@@ -35,9 +35,16 @@
 
 struct nvmf_tls;
 
-/* A client channel on connected socket @fd. 0 or -errno with a message. */
-int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, struct nvmf_tls **out, char *err,
-		 size_t errlen);
+/*
+ * A client channel on connected socket @fd. @hash is the hash the
+ * handshake binds the PSK to (its binder, key schedule and the one cipher
+ * suite offered): psk->hash, as NVMe/TCP says, or 1 (SHA-256 with
+ * TLS_AES_128_GCM_SHA256) for a 48-byte PSK toward a target whose TLS
+ * library binds every external PSK to SHA-256 (GnuTLS < 3.8.11, so
+ * tlshd of Debian 13: see tcp.c). 0 or -errno with a message.
+ */
+int nvmf_tls_new(int fd, const struct nvmf_tls_psk *psk, int hash, struct nvmf_tls **out,
+		 char *err, size_t errlen);
 
 /*
  * Advance the handshake: 0 once it is complete, -EAGAIN to be called again
@@ -74,6 +81,12 @@ const char *nvmf_tls_error(const struct nvmf_tls *t);
 
 /* The negotiated cipher suite, e.g. "TLS_AES_128_GCM_SHA256". */
 const char *nvmf_tls_cipher(const struct nvmf_tls *t);
+
+/*
+ * Where records are encrypted and decrypted after the handshake: "user
+ * space" (OpenSSL), "kTLS", "kTLS send" or "kTLS receive" (the kernel).
+ */
+const char *nvmf_tls_ktls(const struct nvmf_tls *t);
 
 /* Send close_notify if possible (never waits) and free. NULL is fine. */
 void nvmf_tls_free(struct nvmf_tls *t);

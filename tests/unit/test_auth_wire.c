@@ -16,6 +16,7 @@
 
 #include "host/auth.h"
 #include "host/nvmf.h"
+#include "dontdump.h"
 #include "fake_target.h"
 
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
@@ -77,6 +78,11 @@ START_TEST(test_auth_ok)
 	ck_assert_uint_eq(c->auth.dhgroup, dh);
 	ck_assert_int_eq(c->auth.bidirectional, bidi);
 	ck_assert_uint_eq(c->auths, 3);		/* admin + 2 I/O queues */
+	/* The secrets, as strings and parsed, are kept out of core dumps. */
+	ck_assert_int_eq(dontdump_of(c->dhchap_key), 1);
+	ck_assert_int_eq(dontdump_of(c->opts.dhchap_secret), 1);
+	if (bidi)
+		ck_assert_int_eq(dontdump_of(c->dhchap_ctrl_key), 1);
 	nvmf_ctrl_disconnect(c);
 	ft_get_stats(ft, &st);
 	ck_assert_msg(!st.violations, "%s", st.violation);

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "daemon/sidecar_config.h"
+#include "dontdump.h"
 
 #define NQN1 "nqn.2024-01.io.nvmfuse:one"
 #define NQN2 "nqn.2024-01.io.nvmfuse:two"
@@ -78,6 +79,7 @@ START_TEST(test_good_object_form)
 	ck_assert(c->hdr_digest && c->data_digest && c->disable_sqflow && !c->optional);
 	ck_assert(c->tls);
 	ck_assert_str_eq(c->tls_key, TLSKEY);
+	ck_assert_int_eq(dontdump_of(c->tls_key), 1);
 	ck_assert_str_eq(c->keyring, ".nvme");
 	ck_assert_str_eq(c->tls_key_identity, "NVMe0R01 a b");
 	c = &cfg.ctrls[1];
@@ -368,7 +370,8 @@ START_TEST(test_dhchap_keys)
 	static const char text[] =
 		"{\"hosts\":[{\"dhchap_key\":\"" KEY_H "\",\"subsystems\":[{\"nqn\":\"" NQN1 "\","
 		"\"ports\":[{" TCP "},{\"transport\":\"tcp\",\"traddr\":\"10.0.0.2\",\"dhchap_key\":"
-		"\"" KEY_P "\",\"dhchap_ctrl_key\":\"" KEY_C "\"}]}]},{\"subsystems\":[{\"nqn\":\""
+		"\"" KEY_P "\",\"dhchap_ctrl_key\":\"" KEY_C "\"},{\"transport\":\"tcp\","
+		"\"traddr\":\"10.0.0.3\"}]}]},{\"subsystems\":[{\"nqn\":\""
 		NQN2 "\",\"ports\":[{" TCP "}]}]}]}";
 	char path[] = "/tmp/test_sidecar_config.XXXXXX", err[512] = "";
 	struct sc_config cfg;
@@ -376,12 +379,30 @@ START_TEST(test_dhchap_keys)
 	int fd;
 
 	ck_assert_msg(parse(text, &cfg, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(cfg.nr_ctrls, 3);
+	ck_assert_int_eq(cfg.nr_ctrls, 4);
 	ck_assert_str_eq(cfg.ctrls[0].dhchap_key, KEY_H);
 	ck_assert_ptr_null(cfg.ctrls[0].dhchap_ctrl_key);
 	ck_assert_str_eq(cfg.ctrls[1].dhchap_key, KEY_P);
 	ck_assert_str_eq(cfg.ctrls[1].dhchap_ctrl_key, KEY_C);
-	ck_assert_ptr_null(cfg.ctrls[2].dhchap_key);	/* another host entry */
+	ck_assert_str_eq(cfg.ctrls[2].dhchap_key, KEY_H);
+	ck_assert_ptr_null(cfg.ctrls[3].dhchap_key);	/* another host entry */
+	/*
+	 * The secrets are copies in memory left out of core dumps, one per
+	 * distinct string (the host's, shared), and the JSON tree, which
+	 * lives as long as the sidecar, no longer holds them.
+	 */
+	ck_assert_int_eq(cfg.nr_secrets, 3);
+	ck_assert_ptr_eq(cfg.ctrls[0].dhchap_key, cfg.ctrls[2].dhchap_key);
+	ck_assert_int_eq(dontdump_of(cfg.ctrls[0].dhchap_key), 1);
+	ck_assert_int_eq(dontdump_of(cfg.ctrls[1].dhchap_key), 1);
+	ck_assert_int_eq(dontdump_of(cfg.ctrls[1].dhchap_ctrl_key), 1);
+	ck_assert_int_eq(dontdump_of(cfg.ctrls[0].subnqn), 0);	/* the rest stays in the tree */
+	{
+		const char *js = json_object_to_json_string(cfg.root);
+
+		ck_assert_msg(!strstr(js, "hostkey") && !strstr(js, "portkey") &&
+			      !strstr(js, "ctrlkey") && strstr(js, NQN1), "%s", js);
+	}
 	sc_config_free(&cfg);
 
 	fd = mkstemp(path);

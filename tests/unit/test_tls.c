@@ -5,7 +5,8 @@
  * server in a thread, as tlshd is in front of nvmet) to the fake
  * controller of tests/unit/fake_target.c, and moves data of every size up
  * to 1 MiB, many commands in flight, with and without digests, for both
- * PSK hashes. The terminator relays without blocking, in records of any
+ * PSK hashes (and a SHA-384 key toward a target that binds PSKs to
+ * SHA-256). The terminator relays without blocking, in records of any
  * size, so the host sees partial records, OpenSSL's buffered bytes and
  * full socket buffers. Failures: a wrong key, an unknown identity, and a
  * plaintext controller each end the connect with one line naming the TLS
@@ -28,6 +29,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "dontdump.h"
 #include "fake_target.h"
 #include "host/nvmf.h"
 #include "host/tls_key.h"
@@ -44,6 +46,7 @@ struct term {
 	char port[8];
 	const char *target_port;
 	struct nvmf_tls_psk psk;	/* what the "target" holds */
+	int bind_hash;			/* 1: binds every PSK to SHA-256 (GnuTLS < 3.8.11) */
 	bool plain;			/* relay without TLS (no terminator) */
 	volatile bool stop;
 	pthread_t thread;
@@ -60,7 +63,8 @@ struct relay {
 static int psk_find(SSL *ssl, const unsigned char *id, size_t len, SSL_SESSION **sess)
 {
 	struct term *t = SSL_get_app_data(ssl);
-	const unsigned char cid[2] = { 0x13, t->psk.hash == 2 ? 0x02 : 0x01 };
+	int hash = t->bind_hash ? t->bind_hash : t->psk.hash;
+	const unsigned char cid[2] = { 0x13, hash == 2 ? 0x02 : 0x01 };
 	SSL_SESSION *s;
 
 	*sess = NULL;
@@ -249,6 +253,29 @@ static void term_stop(struct term *t)
 	free(t);
 }
 
+/*
+ * The terminator's count of failed handshakes, once it reached @want (or
+ * 2 s passed) and then stayed for 100 ms: it counts a failure after its
+ * alert, so after the client saw it.
+ */
+static unsigned int term_failed(struct term *t, unsigned int want)
+{
+	unsigned int n = 0;
+	int reached = -1;
+
+	for (int ms = 0; ms < 2100; ms += 10) {
+		pthread_mutex_lock(&t->lock);
+		n = t->handshakes_failed;
+		pthread_mutex_unlock(&t->lock);
+		if (n >= want && reached < 0)
+			reached = ms;
+		if (reached >= 0 && ms - reached >= 100)
+			break;
+		usleep(10 * 1000);
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------- helpers */
 
 static void psk_of(const char *key, struct nvmf_tls_psk *out)
@@ -308,11 +335,25 @@ static const struct tls_variant {
 	const char *key;
 	bool digests;
 	const char *cipher;
+	int bind_hash;		/* the terminator's (struct term) */
+	bool ktls;		/* NVMFUSE_KTLS 1 (OpenSSL's socket BIO) or 0 (ours) */
 } variants[] = {
-	{ KEY01, false, "TLS_AES_128_GCM_SHA256" },
-	{ KEY01, true, "TLS_AES_128_GCM_SHA256" },
-	{ KEY02, false, "TLS_AES_256_GCM_SHA384" },
-	{ KEY02, true, "TLS_AES_256_GCM_SHA384" },
+	{ KEY01, false, "TLS_AES_128_GCM_SHA256", 0 },
+	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0 },
+	{ KEY02, false, "TLS_AES_256_GCM_SHA384", 0 },
+	{ KEY02, true, "TLS_AES_256_GCM_SHA384", 0 },
+	/*
+	 * A target that binds every external PSK to SHA-256 (tlshd on GnuTLS
+	 * < 3.8.11) refuses the SHA-384 handshake of a hash 02 key; each
+	 * queue then offers the same key bound to SHA-256.
+	 */
+	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1 },
+	/*
+	 * Asking for kTLS: OpenSSL's socket BIO instead of ours, and the
+	 * kernel's TLS where it has one (else OpenSSL goes on encrypting).
+	 */
+	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0, true },
+	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1, true },
 };
 
 START_TEST(test_tls_io)
@@ -335,10 +376,18 @@ START_TEST(test_tls_io)
 	ck_assert_ptr_nonnull(ft);
 	psk_of(v->key, &psk);
 	t = term_start(ft_port(ft), &psk);
+	t->bind_hash = v->bind_hash;
+	/* (this test's own process: Check forks one per test) */
+	setenv("NVMFUSE_KTLS", v->ktls ? "1" : "0", 1);
 	rc = connect_tls(t->port, v->key, v->digests, 2, &c, err, sizeof(err));
 	ck_assert_msg(rc == 0, "connect over TLS: %d %s", rc, err);
 	ck_assert_uint_eq(t->handshakes_ok, 3);		/* admin + 2 I/O queues */
+	/* SHA-384 first: taken, or refused on the admin queue only. */
+	ck_assert_uint_eq(term_failed(t, v->bind_hash ? 1 : 0), v->bind_hash ? 1 : 0);
 	ck_assert_str_eq(t->cipher, v->cipher);
+	/* The controller's copies of the key are kept out of core dumps. */
+	ck_assert_int_eq(dontdump_of(c->tls_psk), 1);
+	ck_assert_int_eq(dontdump_of(c->opts.tls_key), 1);
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		for (uint32_t i = 0; i < sizes[k]; i++)
 			wbuf[i] = (uint8_t)(i * 7 + k + _i);
@@ -390,26 +439,37 @@ START_TEST(test_tls_refused)
 	struct nvmf_ctrl *c = NULL;
 	struct term *t;
 	struct ft *ft;
+	int k = _i % 4;		/* 4..7: the same with kTLS asked */
+	const char *key = k < 2 ? KEY01 : KEY02;
 	char err[512] = "";
 	int rc;
 
 	ft_config_default(&cfg);
 	ft = ft_start(&cfg);
 	ck_assert_ptr_nonnull(ft);
-	psk_of(KEY01, &psk);
-	if (_i == 0)
+	psk_of(key, &psk);
+	if (k % 2 == 0)
 		psk.key[0] ^= 1;	/* same identity, another key */
 	else
 		psk.identity[5] = 'X';	/* it knows no key for our identity */
 	t = term_start(ft_port(ft), &psk);
-	rc = connect_tls(t->port, KEY01, false, 1, &c, err, sizeof(err));
-	fprintf(stderr, "refused (%s): %s\n", _i ? "unknown identity" : "wrong key", err);
+	t->bind_hash = k == 2 ? 1 : 0;	/* refused with either binding */
+	setenv("NVMFUSE_KTLS", _i >= 4 ? "1" : "0", 1);
+	rc = connect_tls(t->port, key, false, 1, &c, err, sizeof(err));
+	fprintf(stderr, "refused (%s): %s\n", k % 2 ? "unknown identity" : "wrong key", err);
 	ck_assert_int_eq(rc, -EKEYREJECTED);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(strstr(err, "TLS handshake with 127.0.0.1:") && !strchr(err, '\n'), "%s", err);
-	ck_assert_msg(strstr(err, "NVMe0R01 " HOSTNQN " " FT_SUBNQN), "no identity: %s", err);
+	ck_assert_msg(strstr(err, k < 2 ? "NVMe0R01 " HOSTNQN " " FT_SUBNQN :
+			     "NVMe0R02 " HOSTNQN " " FT_SUBNQN), "no identity: %s", err);
 	ck_assert_ptr_null(strstr(err, "VRLb"));
 	ck_assert_uint_eq(t->handshakes_ok, 0);
+	/*
+	 * A SHA-384 key is offered twice (SHA-384, then bound to SHA-256), and
+	 * says so. (The terminator counts a failure after it sent its alert.)
+	 */
+	ck_assert_uint_eq(term_failed(t, k < 2 ? 1 : 2), k < 2 ? 1 : 2);
+	ck_assert_msg((k < 2) == !strstr(err, "refused bound to SHA-256 too"), "%s", err);
 	term_stop(t);
 	ft_stop(ft);
 }
@@ -427,8 +487,9 @@ START_TEST(test_tls_to_plaintext)
 	ft_config_default(&cfg);
 	ft = ft_start(&cfg);
 	ck_assert_ptr_nonnull(ft);
+	setenv("NVMFUSE_KTLS", _i ? "1" : "0", 1);
 	rc = connect_tls(ft_port(ft), KEY01, false, 1, &c, err, sizeof(err));
-	fprintf(stderr, "to plaintext: %s\n", err);
+	fprintf(stderr, "to plaintext%s: %s\n", _i ? " (kTLS asked)" : "", err);
 	ck_assert_int_lt(rc, 0);
 	ck_assert_msg(strstr(err, "TLS handshake") && !strchr(err, '\n'), "%s", err);
 	ft_stop(ft);
@@ -444,8 +505,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_tls_io, 0, sizeof(variants) / sizeof(variants[0]));
-	tcase_add_loop_test(tc, test_tls_refused, 0, 2);
-	tcase_add_test(tc, test_tls_to_plaintext);
+	tcase_add_loop_test(tc, test_tls_refused, 0, 8);
+	tcase_add_loop_test(tc, test_tls_to_plaintext, 0, 2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
