@@ -48,8 +48,9 @@ struct connect_args {
 	struct cuse_opts cuse;		/* node mode and owner */
 	int reconnect_delay;		/* -c, seconds */
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
-	int fast_io_fail_tmo;		/* seconds; -1 off */
+	int fast_io_fail_tmo;		/* -F, seconds; -1 off */
 	bool json;			/* -o json: {"device":"nvmeN"} on success */
+	struct cli_disc disc;		/* connect-all: -r, --quiet, --nbft... */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -57,7 +58,6 @@ enum {
 	OPT_DEV_MODE = 1024,
 	OPT_DEV_OWNER,
 	OPT_DEV_GROUP,
-	OPT_FAST_IO_FAIL,
 	OPT_LOG_FORMAT,
 };
 
@@ -72,6 +72,7 @@ static int run_controller(const struct connect_args *a, int report_fd)
 		.reconnect_delay = a->reconnect_delay,
 		.ctrl_loss_tmo = a->ctrl_loss_tmo,
 		.fast_io_fail_tmo = a->fast_io_fail_tmo,
+		.context = a->f.context,
 		.prog = cli_prog,
 		.log_file = report_fd >= 0,	/* a daemon: RUNDIR/nvmeN.log */
 	};
@@ -105,8 +106,8 @@ static size_t read_full(int fd, void *buf, size_t cap)
 static int report_wait_ms(const struct connect_args *a)
 {
 	int per = a->f.timeout_ms > 0 ? a->f.timeout_ms : 10000;
-	int n = a->f.nr_io_queues + a->f.nr_poll_queues > 0 ?
-		a->f.nr_io_queues + a->f.nr_poll_queues : 1;
+	int n = a->f.nr_io_queues + a->f.nr_write_queues + a->f.nr_poll_queues > 0 ?
+		a->f.nr_io_queues + a->f.nr_write_queues + a->f.nr_poll_queues : 1;
 
 	return per * (6 + n) + 30000;
 }
@@ -243,9 +244,21 @@ static bool json_str_eq(struct json_object *o, const char *key, const char *want
 	       want && !strcmp(json_object_get_string(v), want);
 }
 
+/* As json_str_eq(), where NULL, "", a null member and no member all mean "none". */
+static bool json_opt_eq(struct json_object *o, const char *key, const char *want)
+{
+	struct json_object *v;
+	const char *have = json_object_object_get_ex(o, key, &v) &&
+			   json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	return !strcmp(have, want ? want : "");
+}
+
 /*
- * Is there a daemon for this subsystem at this address already (live, or
- * still on its first connect: @name gets " (still connecting)" then)?
+ * Is there a daemon for this subsystem at this address from the same host
+ * address and interface already (live, or still on its first connect:
+ * @name gets " (still connecting)" then)? nvme-cli's test: another -w or
+ * -f is another path, not a duplicate.
  */
 static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
 {
@@ -264,7 +277,9 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 		/* Field by field (json-c): key order and escaping do not matter. */
 		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
 		    json_str_eq(c, "traddr", f->traddr) &&
-		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
+		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420") &&
+		    json_opt_eq(c, "host_traddr", f->host_traddr) &&
+		    json_opt_eq(c, "host_iface", f->host_iface)) {
 			snprintf(name, len, "%s%s", names[i], json_str_eq(c, "state", "connecting") ?
 				 " (still connecting)" : "");
 			found = true;
@@ -278,9 +293,13 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 static void usage(FILE *out, bool all)
 {
 	fprintf(out,
-		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
+		"usage: nvmfuse %s -t tcp|rdma -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
 		"         [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS]\n"
-		"         [-g] [-G]\n"
+		"         [-c RECONNECT_DELAY] [-l CTRL_LOSS_TMO]\n"
+		"         [-F|--fast_io_fail_tmo|--fast-io-fail-tmo SECONDS]\n"
+		"         [-g] [-G] [--disable-sqflow]\n"
+		CLI_HOST_USAGE
+		"%s"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
 		"         [--run-dir DIR]\n"
 		CLI_IDENTITY_USAGE
@@ -288,7 +307,7 @@ static void usage(FILE *out, bool all)
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_DEVAUTH_USAGE,
-		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
+		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ", all ? CLI_DISC_USAGE : "");
 }
 
 /*
@@ -313,36 +332,43 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 	return 0;
 }
 
+/* The options of connect, then connect-all's (nvme-cli's discovery options) too. */
+#define CONNECT_LONGOPTS \
+		CLI_FABRICS_LONGOPTS, \
+		CLI_HOST_LONGOPTS, \
+		{ "nqn", required_argument, NULL, 'n' }, \
+		{ "hostnqn", required_argument, NULL, 'q' }, \
+		{ "queue-size", required_argument, NULL, 'Q' }, \
+		{ "keep-alive-tmo", required_argument, NULL, 'k' }, \
+		{ "no-cuse", no_argument, NULL, OPT_NO_CUSE }, \
+		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK }, \
+		{ "foreground", no_argument, NULL, OPT_FOREGROUND }, \
+		{ "instance", required_argument, NULL, OPT_INSTANCE }, \
+		CLI_RUN_DIR_LONGOPT, \
+		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE }, \
+		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER }, \
+		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP }, \
+		CLI_DEVAUTH_LONGOPTS, \
+		{ "reconnect-delay", required_argument, NULL, 'c' }, \
+		{ "ctrl-loss-tmo", required_argument, NULL, 'l' }, \
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT }, \
+		{ "output-format", required_argument, NULL, 'o' }, \
+		{ "help", no_argument, NULL, 'h' }
+
 static int parse_connect(int argc, char **argv, struct connect_args *a, bool all)
 {
-	static const struct option longopts[] = {
-		CLI_FABRICS_LONGOPTS,
-		{ "nqn", required_argument, NULL, 'n' },
-		{ "hostnqn", required_argument, NULL, 'q' },
-		{ "queue-size", required_argument, NULL, 'Q' },
-		{ "keep-alive-tmo", required_argument, NULL, 'k' },
-		{ "no-cuse", no_argument, NULL, OPT_NO_CUSE },
-		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
-		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
-		{ "instance", required_argument, NULL, OPT_INSTANCE },
-		CLI_RUN_DIR_LONGOPT,
-		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
-		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
-		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
-		CLI_DEVAUTH_LONGOPTS,
-		{ "reconnect-delay", required_argument, NULL, 'c' },
-		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
-		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
-		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-		{ "output-format", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option connect_longopts[] = { CONNECT_LONGOPTS, { 0 } };
+	static const struct option all_longopts[] = { CONNECT_LONGOPTS, CLI_DISC_LONGOPTS, { 0 } };
+	const struct option *longopts = all ? all_longopts : connect_longopts;
+	const char *shortopts = all ? "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGhr:" CLI_HOST_SHORTOPTS :
+				"t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh" CLI_HOST_SHORTOPTS;
 	long long v;
 	int opt, rc;
 
 	memset(a, 0, sizeof(*a));
 	cli_fabrics_defaults(&a->f);
+	cli_disc_defaults(&a->disc);
+	a->f.nr_io_queues = cli_default_io_queues();	/* the kernel host's default */
 	a->instance = -1;
 	a->cuse.mode = 0600;
 	a->cuse.uid = (uid_t)-1;
@@ -350,8 +376,11 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh", longopts, NULL)) != -1) {
+	opterr = 0;	/* cli_bad_option() says it in one line */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
+		if (rc == 0 && all)
+			rc = cli_disc_opt(&a->disc, opt, optarg);
 		if (rc < 0)
 			return -1;
 		if (rc)
@@ -367,8 +396,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 				return -1;
 			a->ctrl_loss_tmo = (int)v;
 			break;
-		case OPT_FAST_IO_FAIL:
-			if (cli_parse_int(optarg, "--fast-io-fail-tmo", -1, 86400, &v) < 0)
+		case 'F':
+			if (cli_parse_int(optarg, "--fast_io_fail_tmo", -1, 86400, &v) < 0)
 				return -1;
 			a->fast_io_fail_tmo = (int)v;
 			break;
@@ -432,7 +461,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			usage(stdout, all);
 			exit(0);
 		default:
-			usage(stderr, all);
+			cli_bad_option(all ? "connect-all" : "connect", shortopts, argv);
 			return -1;
 		}
 	}
@@ -444,6 +473,14 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	}
 	if (cli_need_io_queue(&a->f) < 0)
 		return -1;
+	if (all && cli_disc_nbft(&a->disc) < 0)
+		return -1;
+	if (a->f.nr_write_queues && !a->disc.quiet)
+		/* The one line that says how -W differs from the kernel host. */
+		fprintf(stderr, "%s: note: -W %d: %d more I/O queue(s), each carrying reads and "
+			"writes (a ublk queue keeps its requests on its own queue's thread, so "
+			"writes are not moved to queues of their own)\n", cli_prog,
+			a->f.nr_write_queues, a->f.nr_write_queues);
 	if (all && !a->f.traddr)
 		return 1;	/* the discovery controllers of discovery.conf */
 	return cli_fabrics_finish(&a->f, !all);
@@ -462,8 +499,9 @@ int cmd_connect(int argc, char **argv)
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
-	if (already_connected(&a.f, name, sizeof(name))) {
-		cli_error("already connected to %s at %s:%s as %s", a.f.subnqn, a.f.traddr,
+	if (!a.f.duplicate_connect && already_connected(&a.f, name, sizeof(name))) {
+		cli_error("already connected to %s at %s:%s as %s (-D/--duplicate-connect "
+			  "connects again)", a.f.subnqn, a.f.traddr,
 			  a.f.trsvcid ? a.f.trsvcid : "4420", name);
 		cli_fabrics_free(&a.f);
 		return 1;
@@ -630,8 +668,9 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 			printf("%s at %s:%s: TLS 1.3 (the discovery log's SECTYPE)\n", e->subnqn,
 			       e->traddr, e->trsvcid);
 		}
-		if (already_connected(&one.f, name, sizeof(name))) {
-			printf("%s: already connected to %s\n", name, e->subnqn);
+		if (!one.f.duplicate_connect && already_connected(&one.f, name, sizeof(name))) {
+			if (!a->disc.quiet)
+				printf("%s: already connected to %s\n", name, e->subnqn);
 			continue;
 		}
 		if (spawn_controller(&one) != 0)
@@ -669,6 +708,11 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 			(*failed)++;	/* a referral that does not answer: the others go on */
 			continue;
 		}
+		/* -r: each log read goes to the file, the last one stays (as nvme-cli). */
+		if (a->disc.raw && cli_save_raw_log(a->disc.raw, log, n) < 0)
+			(*failed)++;
+		else if (a->disc.raw)
+			printf("Discovery log is saved to %s\n", a->disc.raw);
 		connect_log_entries(a, log, n, dc, &ndc, dc[k].depth, done, failed);
 		free(log);
 	}

@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,90 +127,157 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
-		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n"
-		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
+		"usage: nvmfuse discover -t tcp|rdma -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
+		"                        [-g] [-G] [-o normal|json|binary] [--timeout SECONDS]\n"
+		"         [-w|--host-traddr ADDR] [-f|--host-iface IFACE] [-T|--tos 0-255] [-v]\n"
+		CLI_DISC_USAGE CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE
+		"         accepted, no effect on a discovery association (no I/O queues, none kept):\n"
+		"         [-i N] [-W N] [-P N] [-Q N] [-k S] [-c S] [-l S] [-F S] [-D]\n"
+		"         [--disable-sqflow] [--context NAME]\n");
+}
+
+/* What discover prints, and where its options go. */
+struct discover_args {
+	struct cli_fabrics f;
+	struct cli_disc disc;
+	const char *fmt;		/* normal, json or binary */
+	char ignored[128];		/* options that do not apply, for the note */
+};
+
+/* Remember option @name as one with no effect on discovery (the note). */
+static void ignored(struct discover_args *d, const char *name)
+{
+	size_t off = strlen(d->ignored);
+
+	if (!strstr(d->ignored, name))
+		snprintf(d->ignored + off, sizeof(d->ignored) - off, "%s%s", off ? ", " : "", name);
 }
 
 /*
- * Parse discover's arguments into @f and *@fmt. Returns 0, 1 for -h (usage
- * printed), 2 when no -a was given (discovery.conf's lines then), or -1
- * after printing the error.
+ * Parse discover's arguments into @d. Returns 0, 1 for -h (usage printed),
+ * 2 when no -a was given (discovery.conf's lines then), or -1 after
+ * printing the error.
  */
-static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt)
+static int parse_discover(int argc, char **argv, struct discover_args *d)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
+		CLI_HOST_LONGOPTS,
+		CLI_DISC_LONGOPTS,
 		{ "hostnqn", required_argument, NULL, 'q' },
+		{ "queue-size", required_argument, NULL, 'Q' },
+		{ "keep-alive-tmo", required_argument, NULL, 'k' },
+		{ "reconnect-delay", required_argument, NULL, 'c' },
+		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
 		{ "output-format", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	static const char shortopts[] = "t:a:s:q:I:S:C:gGo:hr:i:P:Q:k:c:l:" CLI_HOST_SHORTOPTS;
+	struct cli_fabrics *f = &d->f;
 	int opt, rc;
 
 	cli_fabrics_defaults(f);
-	*fmt = "normal";
-	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:h", longopts, NULL)) != -1) {
+	cli_disc_defaults(&d->disc);
+	d->fmt = "normal";
+	d->ignored[0] = 0;
+	opterr = 0;	/* cli_bad_option() says it in one line */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (opt) {
+		/* Queues, reconnects and duplicates: for I/O controllers, not discovery. */
+		case 'i': case 'P': case 'W': case 'Q': case 'k': case 'c': case 'l': case 'F':
+		case 'D': case OPT_DISABLE_SQFLOW: case OPT_CONTEXT: {
+			static const char *const names[] = {
+				['i'] = "-i", ['P'] = "-P", ['W'] = "-W", ['Q'] = "-Q", ['k'] = "-k",
+				['c'] = "-c", ['l'] = "-l", ['F'] = "-F", ['D'] = "-D",
+			};
+
+			ignored(d, opt == OPT_DISABLE_SQFLOW ? "--disable-sqflow" :
+				   opt == OPT_CONTEXT ? "--context" : names[opt]);
+			continue;
+		}
+		}
 		rc = cli_fabrics_opt(f, opt, optarg);
+		if (rc == 0)
+			rc = cli_disc_opt(&d->disc, opt, optarg);
 		if (rc < 0)
 			return -1;
 		if (rc)
 			continue;
 		switch (opt) {
 		case 'o':
-			*fmt = optarg;
+			d->fmt = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			cli_bad_option("discover", shortopts, argv);
 			return -1;
 		}
 	}
-	if (cli_no_more_args(argc, argv, optind) < 0 || cli_check_format(*fmt) < 0)
+	if (cli_no_more_args(argc, argv, optind) < 0)
 		return -1;
+	if (strcmp(d->fmt, "binary") && cli_check_format(d->fmt) < 0)
+		return -1;
+	if (cli_disc_nbft(&d->disc) < 0)
+		return -1;
+	if (d->ignored[0] && !d->disc.quiet)
+		fprintf(stderr, "%s: note: %s: no effect on a discovery association (no I/O queues, "
+			"none kept)\n", cli_prog, d->ignored);
 	if (!f->traddr)
 		return 2;
 	return cli_fabrics_finish(f, false) < 0 ? -1 : 0;
 }
 
-/* Read and print the discovery log of @f's controller (freed). 0 or -1. */
-static int discover_print(struct cli_fabrics *f, const char *fmt)
+/* Read and print the discovery log of @d's controller (its options freed). 0 or -1. */
+static int discover_print(struct discover_args *d)
 {
 	struct nvmf_discovery_log *log = NULL;
 	uint64_t n = 0;
-	int rc = cli_fetch_discovery(f, &log, &n);
+	int rc = cli_fetch_discovery(&d->f, &log, &n);
 
-	cli_fabrics_free(f);
+	cli_fabrics_free(&d->f);
 	if (rc < 0)
 		return -1;
-	if (!strcmp(fmt, "json"))
+	if (d->disc.raw) {
+		/* nvme-cli: -r saves the log instead of printing it. */
+		rc = cli_save_raw_log(d->disc.raw, log, n);
+		if (rc == 0)
+			printf("Discovery log is saved to %s\n", d->disc.raw);
+	} else if (!strcmp(d->fmt, "binary")) {
+		size_t len = offsetof(struct nvmf_discovery_log, entries) +
+			     (size_t)n * sizeof(struct nvmf_disc_log_entry);
+
+		if (fwrite(log, 1, len, stdout) != len || fflush(stdout)) {
+			cli_error("-o binary: cannot write the log to standard output");
+			rc = -1;
+		}
+	} else if (!strcmp(d->fmt, "json")) {
 		print_json(log, n);
-	else
+	} else {
 		print_normal(log, n);
+	}
 	free(log);
-	return 0;
+	return rc;
 }
 
 /* One line of discovery.conf (cli_discovery_conf). */
 static int discover_line(int argc, char **argv, const char *where, void *arg)
 {
-	struct cli_fabrics f;
-	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt);
+	struct discover_args d;
+	int rc = parse_discover(argc, argv, &d);
 
 	(void)arg;
 	if (rc == 2)
 		cli_error("%s: no -a/--traddr", where);
-	return rc ? -1 : discover_print(&f, fmt);
+	return rc ? -1 : discover_print(&d);
 }
 
 int cmd_discover(int argc, char **argv)
 {
-	struct cli_fabrics f;
-	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt);
+	struct discover_args d;
+	int rc = parse_discover(argc, argv, &d);
 
 	if (rc == 1)
 		return 0;
@@ -217,5 +285,5 @@ int cmd_discover(int argc, char **argv)
 		return 1;
 	if (rc == 2)	/* no -a: every controller of discovery.conf, as nvme-cli */
 		return cli_discovery_conf(argc, argv, discover_line, NULL) ? 1 : 0;
-	return discover_print(&f, fmt) < 0 ? 1 : 0;
+	return discover_print(&d) < 0 ? 1 : 0;
 }
