@@ -566,6 +566,18 @@ static int next_cm_event(struct rdma_qpair *rq, uint64_t deadline, int cancel_fd
 }
 
 /* Explain a CM event that is not the one a connection step waited for. */
+/* Address resolution failed with errno @st: one line, naming -w's address if given. */
+static void addr_error(const struct nvmf_xport_params *p, int st, char *err, size_t errlen)
+{
+	if (p->host_traddr && p->host_traddr[0])
+		snprintf(err, errlen, "cannot resolve %s from host address %s to a local RDMA "
+			 "device: %s (is %s on an RDMA interface?)", p->traddr, p->host_traddr,
+			 strerror(st), p->host_traddr);
+	else
+		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
+			 "interface routes there?)", p->traddr, strerror(st));
+}
+
 static int cm_event_error(struct rdma_qpair *rq, const struct rdma_cm_event *ev,
 			  const struct nvmf_xport_params *p, char *err, size_t errlen)
 {
@@ -574,12 +586,13 @@ static int cm_event_error(struct rdma_qpair *rq, const struct rdma_cm_event *ev,
 
 	switch (ev->event) {
 	case RDMA_CM_EVENT_ADDR_ERROR:
-		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
-			 "interface routes there?)", p->traddr, strerror(st));
+		addr_error(p, st, err, errlen);
 		return -ENETUNREACH;
 	case RDMA_CM_EVENT_ROUTE_ERROR:
-		snprintf(err, errlen, "no RDMA route to %s: %s (is it reached through an "
-			 "RDMA-capable interface?)", p->traddr, strerror(st));
+		snprintf(err, errlen, "no RDMA route to %s%s%s: %s (is it reached through an "
+			 "RDMA-capable interface?)", p->traddr,
+			 p->host_traddr && p->host_traddr[0] ? " from " : "",
+			 p->host_traddr && p->host_traddr[0] ? p->host_traddr : "", strerror(st));
 		return -EHOSTUNREACH;
 	case RDMA_CM_EVENT_UNREACHABLE:
 		snprintf(err, errlen, "%s is unreachable over RDMA (%s)", rq->peer,
@@ -690,13 +703,7 @@ static int resolve(struct rdma_qpair *rq, const struct nvmf_xport_params *p,
 		freeaddrinfo(src);
 	if (rc) {
 		rc = -errno;
-		if (p->host_traddr && p->host_traddr[0])
-			snprintf(err, errlen, "cannot resolve %s from host address %s to a local RDMA "
-				 "device: %s (is %s on an RDMA interface?)", p->traddr,
-				 p->host_traddr, strerror(-rc), p->host_traddr);
-		else
-			snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
-				 "interface routes there?)", p->traddr, strerror(-rc));
+		addr_error(p, -rc, err, errlen);
 		return rc;
 	}
 	rc = wait_cm(rq, RDMA_CM_EVENT_ADDR_RESOLVED, "resolving the address", p, deadline,
