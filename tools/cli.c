@@ -530,16 +530,19 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 		cli_error("--concat (TLS over a channel DH-HMAC-CHAP set up) is not supported: "
 			  "use --tls with a configured PSK");
 		return -1;
-	case 'v': {
-		/* nvme-cli's -v, -vv: one level more each; the daemons inherit it. */
-		enum nvmf_log_level l = nvmf_log_get_level();
-
-		if (l < NVMF_LOG_DEBUG)
-			nvmf_log_set_level((enum nvmf_log_level)(l + 1));
+	case 'v':
+		cli_more_verbose();
 		return 1;
 	}
-	}
 	return 0;
+}
+
+void cli_more_verbose(void)
+{
+	enum nvmf_log_level l = nvmf_log_get_level();
+
+	if (l < NVMF_LOG_DEBUG)
+		nvmf_log_set_level((enum nvmf_log_level)(l + 1));
 }
 
 int cli_parse_tos(const char *arg, int *out)

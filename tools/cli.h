@@ -298,3 +298,6 @@ int cli_parse_tos(const char *arg, int *out);
  * list is (@cmd --help). @shortopts as given to getopt_long.
  */
 void cli_bad_option(const char *cmd, const char *shortopts, char **argv);
+
+/* nvme-cli's -v, -vv: one log level more each (warn, info, debug); daemons forked inherit it. */
+void cli_more_verbose(void);

@@ -297,7 +297,7 @@ static void usage(FILE *out, bool all)
 		"         [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS]\n"
 		"         [-c RECONNECT_DELAY] [-l CTRL_LOSS_TMO]\n"
 		"         [-F|--fast_io_fail_tmo|--fast-io-fail-tmo SECONDS]\n"
-		"         [-g] [-G] [--disable-sqflow]\n"
+		"         [-g] [-G] [%s--disable-sqflow]\n"
 		CLI_HOST_USAGE
 		"%s"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
@@ -307,7 +307,8 @@ static void usage(FILE *out, bool all)
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_DEVAUTH_USAGE,
-		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ", all ? CLI_DISC_USAGE : "");
+		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ", all ? "" : "-d|",
+		all ? CLI_DISC_USAGE : "");
 }
 
 /*
@@ -361,7 +362,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	static const struct option all_longopts[] = { CONNECT_LONGOPTS, CLI_DISC_LONGOPTS, { 0 } };
 	const struct option *longopts = all ? all_longopts : connect_longopts;
 	const char *shortopts = all ? "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGhr:" CLI_HOST_SHORTOPTS :
-				"t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh" CLI_HOST_SHORTOPTS;
+				"t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGhd" CLI_HOST_SHORTOPTS;
 	long long v;
 	int opt, rc;
 
@@ -386,6 +387,9 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		if (rc)
 			continue;
 		switch (opt) {
+		case 'd':	/* connect only: nvme-cli 2.3's -d (later ones dropped it for --device) */
+			a->f.disable_sqflow = true;
+			break;
 		case 'c':
 			if (cli_parse_int(optarg, "--reconnect-delay", 1, 3600, &v) < 0)
 				return -1;

@@ -249,6 +249,10 @@ static struct json_object *info_json(const struct daemon *d)
 	put_u64(o, "io_queues", (uint64_t)c->nr_ioq);
 	put_u64(o, "poll_queues", (uint64_t)c->nr_poll_ioq);
 	put_u64(o, "queue_size", c->io_depth);
+	/* As asked (-g, -G, --disable-sqflow); the controller may have said no to a digest. */
+	json_object_object_add(o, "hdr_digest", json_object_new_boolean(c->opts.hdgst));
+	json_object_object_add(o, "data_digest", json_object_new_boolean(c->opts.ddgst));
+	json_object_object_add(o, "disable_sqflow", json_object_new_boolean(c->opts.disable_sqflow));
 	/* The timers as given (-k, -c, -l, -F), seconds; -1: off. */
 	json_object_object_add(o, "keep_alive_tmo", json_object_new_int(c->opts.kato_s));
 	json_object_object_add(o, "reconnect_delay", json_object_new_int(d->args->reconnect_delay));
