@@ -675,6 +675,7 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 		if (!one.f.duplicate_connect && already_connected(&one.f, name, sizeof(name))) {
 			if (!a->disc.quiet)
 				printf("%s: already connected to %s\n", name, e->subnqn);
+			(*done)++;	/* there is one: not "no NVMe subsystems" */
 			continue;
 		}
 		if (spawn_controller(&one) != 0)
