@@ -248,7 +248,8 @@ static struct json_object *info_json(const struct daemon *d)
 	/* I/O queues connected (the controller may grant fewer than asked), poll ones among them. */
 	put_u64(o, "io_queues", (uint64_t)c->nr_ioq);
 	put_u64(o, "poll_queues", (uint64_t)c->nr_poll_ioq);
-	put_u64(o, "queue_size", c->io_depth);
+	/* Entries per I/O queue as -Q counts them: SQSIZE + 1 (io_depth is SQSIZE). */
+	put_u64(o, "queue_size", (uint64_t)c->io_depth + 1);
 	/* As asked (-g, -G, --disable-sqflow); the controller may have said no to a digest. */
 	json_object_object_add(o, "hdr_digest", json_object_new_boolean(c->opts.hdgst));
 	json_object_object_add(o, "data_digest", json_object_new_boolean(c->opts.ddgst));
