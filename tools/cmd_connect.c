@@ -293,9 +293,9 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 static void usage(FILE *out, bool all)
 {
 	fprintf(out,
-		"usage: nvmfuse %s -t tcp|rdma -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
-		"         [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS]\n"
-		"         [-c RECONNECT_DELAY] [-l CTRL_LOSS_TMO]\n"
+		"usage: nvmfuse %s -t tcp|rdma -a TRADDR [-s TRSVCID] %s\n"
+		"         [-q HOSTNQN] [-I HOSTID] [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES]\n"
+		"         [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-c RECONNECT_DELAY] [-l CTRL_LOSS_TMO]\n"
 		"         [-F|--fast_io_fail_tmo|--fast-io-fail-tmo SECONDS]\n"
 		"         [-g] [-G] [%s--disable-sqflow]\n"
 		CLI_HOST_USAGE
@@ -307,7 +307,8 @@ static void usage(FILE *out, bool all)
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_DEVAUTH_USAGE,
-		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ", all ? "" : "-d|",
+		all ? "connect-all" : "connect", all ? "[-n DISCOVERY_NQN]" : "-n SUBNQN",
+		all ? "" : "-d|",
 		all ? CLI_DISC_USAGE : "");
 }
 
@@ -606,6 +607,7 @@ static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery
 struct disc_ctrl {
 	char traddr[NVMF_TRADDR_SIZE + 1];
 	char trsvcid[NVMF_TRSVCID_SIZE + 1];
+	char subnqn[NVMF_NQN_SIZE + 1];	/* "": the well-known discovery NQN */
 	int depth;
 };
 
@@ -629,6 +631,7 @@ static int add_referral(struct disc_ctrl *dc, int *ndc, const struct nvmf_disc_l
 	}
 	snprintf(dc[*ndc].traddr, sizeof(dc[*ndc].traddr), "%s", e->traddr);
 	snprintf(dc[*ndc].trsvcid, sizeof(dc[*ndc].trsvcid), "%s", e->trsvcid);
+	snprintf(dc[*ndc].subnqn, sizeof(dc[*ndc].subnqn), "%s", e->subnqn);	/* as nvme-cli */
 	dc[*ndc].depth = depth + 1;
 	(*ndc)++;
 	return 1;
@@ -699,6 +702,8 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 	/* No -s: nvme-cli's default, so that a referral back to it is known. */
 	snprintf(dc[0].trsvcid, sizeof(dc[0].trsvcid), "%s", a->f.trsvcid ? a->f.trsvcid :
 		 !strcmp(a->f.transport, "rdma") ? "4420" : "8009");
+	/* -n: the discovery controller's NQN (nvme-cli's, e.g. a unique one), else the default. */
+	snprintf(dc[0].subnqn, sizeof(dc[0].subnqn), "%s", a->f.subnqn ? a->f.subnqn : "");
 	dc[0].depth = 0;
 	for (int k = 0; k < ndc; k++) {
 		struct nvmf_discovery_log *log = NULL;
@@ -707,6 +712,7 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 
 		f.traddr = dc[k].traddr;
 		f.trsvcid = dc[k].trsvcid;
+		f.subnqn = dc[k].subnqn[0] ? dc[k].subnqn : NULL;
 		if (fetch_discovery_isolated(&f, &log, &n) < 0) {
 			if (k == 0)
 				return -1;

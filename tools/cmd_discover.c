@@ -105,7 +105,9 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 	int rc;
 
 	cli_fabrics_to_opts(f, &o);
-	o.subnqn = NVMF_DISC_NQN;
+	/* -n: nvme-cli's discovery controller NQN (a unique one, TP 8013), else the well-known one. */
+	o.subnqn = f->subnqn ? f->subnqn : NVMF_DISC_NQN;
+	o.discovery = true;
 	o.nr_io_queues = 0;
 	o.kato_s = 0;
 	/* No -s: the engine picks nvme-cli's default (8009 TCP, 4420 RDMA). */
@@ -127,7 +129,8 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nvmfuse discover -t tcp|rdma -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
+		"usage: nvmfuse discover -t tcp|rdma -a TRADDR [-s TRSVCID] [-n DISCOVERY_NQN]\n"
+		"                        [-q HOSTNQN] [-I HOSTID]\n"
 		"                        [-g] [-G] [-o normal|json|binary] [--timeout SECONDS]\n"
 		"         [-w|--host-traddr ADDR] [-f|--host-iface IFACE] [-T|--tos 0-255] [-v]\n"
 		CLI_DISC_USAGE CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE
@@ -165,6 +168,7 @@ static int parse_discover(int argc, char **argv, struct discover_args *d)
 		CLI_HOST_LONGOPTS,
 		CLI_DISC_LONGOPTS,
 		{ "hostnqn", required_argument, NULL, 'q' },
+		{ "nqn", required_argument, NULL, 'n' },
 		{ "queue-size", required_argument, NULL, 'Q' },
 		{ "keep-alive-tmo", required_argument, NULL, 'k' },
 		{ "reconnect-delay", required_argument, NULL, 'c' },
@@ -173,7 +177,7 @@ static int parse_discover(int argc, char **argv, struct discover_args *d)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static const char shortopts[] = "t:a:s:q:I:S:C:gGo:hr:i:P:Q:k:c:l:" CLI_HOST_SHORTOPTS;
+	static const char shortopts[] = "t:a:s:n:q:I:S:C:gGo:hr:i:P:Q:k:c:l:" CLI_HOST_SHORTOPTS;
 	struct cli_fabrics *f = &d->f;
 	int opt, rc;
 

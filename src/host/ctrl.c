@@ -615,7 +615,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = -EPROTONOSUPPORT;
 		goto fail;
 	}
-	c->discovery = !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
+	c->discovery = c->opts.discovery || !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
 	rc = tls_resolve(c, err, errlen);
 	if (rc == 0)
 		rc = parse_secrets(c, err, errlen);

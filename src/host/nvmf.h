@@ -141,6 +141,11 @@ struct nvmf_ctrl_opts {
 	const char *dhchap_secret;
 	const char *dhchap_ctrl_secret;
 	int timeout_ms;		/* per step of association setup */
+	/*
+	 * A discovery controller whatever @subnqn is (nvme-cli's discover -n:
+	 * a unique discovery NQN, TP 8013); the well-known NQN is one anyway.
+	 */
+	bool discovery;
 	/* -w, -f, -T: the host side of every queue's connection (base/qpair.h) */
 	const char *host_traddr;	/* NULL or "": any source address */
 	const char *host_iface;		/* NULL or "": any interface (TCP only) */
