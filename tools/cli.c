@@ -507,6 +507,15 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 	case OPT_TLS_COMPAT:
 		f->tls_compat = true;
 		return 1;
+	}
+	return 0;
+}
+
+int cli_host_opt(struct cli_fabrics *f, int opt, const char *arg)
+{
+	long long v;
+
+	switch (opt) {
 	case 'w':
 		f->host_traddr = arg;
 		return 1;

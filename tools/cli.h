@@ -226,8 +226,9 @@ int cli_parse_hex(const char *arg, const char *opt, uint8_t *out, size_t len);
  * nvme-cli's fabrics options that connect, discover and connect-all share
  * beyond CLI_FABRICS_LONGOPTS (perf has other meanings for -w and -T):
  * the host side of the connection, write queues, duplicates, the context
- * label, verbosity. cli_fabrics_opt() takes them; -F (fast_io_fail_tmo,
- * nvme-cli's spelling, and --fast-io-fail-tmo) is the command's own.
+ * label, verbosity. cli_host_opt() takes them (never cli_fabrics_opt(),
+ * which perf calls too); -F (fast_io_fail_tmo, nvme-cli's spelling, and
+ * --fast-io-fail-tmo) is the command's own.
  */
 #define CLI_HOST_SHORTOPTS "w:f:T:W:DvF:"
 #define CLI_HOST_LONGOPTS \
@@ -241,6 +242,8 @@ int cli_parse_hex(const char *arg, const char *opt, uint8_t *out, size_t len);
 	{ "context", required_argument, NULL, OPT_CONTEXT }, \
 	{ "concat", no_argument, NULL, OPT_CONCAT }, \
 	{ "verbose", no_argument, NULL, 'v' }
+/* CLI_HOST_LONGOPTS: 1 taken, 0 not one of them, -1 bad value (printed). */
+int cli_host_opt(struct cli_fabrics *f, int opt, const char *arg);
 #define CLI_HOST_USAGE \
 	"         [-w|--host-traddr ADDR] [-f|--host-iface IFACE] [-T|--tos 0-255]\n" \
 	"         [-W|--nr-write-queues N] [-D|--duplicate-connect] [--context NAME] [-v]\n"

@@ -381,6 +381,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	opterr = 0;	/* cli_bad_option() says it in one line */
 	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
+		if (rc == 0)
+			rc = cli_host_opt(&a->f, opt, optarg);
 		if (rc == 0 && all)
 			rc = cli_disc_opt(&a->disc, opt, optarg);
 		if (rc < 0)

@@ -203,6 +203,8 @@ static int parse_discover(int argc, char **argv, struct discover_args *d)
 		}
 		rc = cli_fabrics_opt(f, opt, optarg);
 		if (rc == 0)
+			rc = cli_host_opt(f, opt, optarg);
+		if (rc == 0)
 			rc = cli_disc_opt(&d->disc, opt, optarg);
 		if (rc < 0)
 			return -1;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The nvme-cli fabrics options' parsing in tools/cli.c, table-driven:
- * cli_fabrics_opt() and cli_disc_opt() for -w, -f, -T, -W, -D, --context,
+ * cli_host_opt() and cli_disc_opt() for -w, -f, -T, -W, -D, --context,
  * --concat, -v, -r, --quiet, --force and the NBFT options; the checks of
  * cli_fabrics_finish() on the host side; the NBFT answer; the one-line
  * error for an unknown option or a missing argument; the raw discovery
@@ -103,7 +103,8 @@ static const struct opt_row opt_rows[] = {
 	{ ROW(OPT_CONTEXT, "pod-a", 1, NULL), .context = "pod-a" },
 	{ ROW(OPT_CONCAT, NULL, -1, "--concat") },
 	{ ROW('Z', NULL, 0, NULL) },
-	{ ROW('r', "x", 0, NULL) },	/* a discovery option, not a fabrics one */
+	{ ROW('r', "x", 0, NULL) },	/* a discovery option, not a host one */
+	{ ROW('t', "tcp", 0, NULL) },	/* cli_fabrics_opt's */
 };
 #undef ROW
 #undef ROWT
@@ -118,7 +119,7 @@ START_TEST(test_fabrics_opt_table)
 	cli_fabrics_defaults(&f);
 	ck_assert_int_eq(f.tos, -1);
 	err_begin();
-	rc = cli_fabrics_opt(&f, r->opt, r->arg);
+	rc = cli_host_opt(&f, r->opt, r->arg);
 	err_end(err, sizeof(err));
 	ck_assert_msg(rc == r->rc, "row %d (opt %d '%s'): rc %d, want %d", _i, r->opt,
 		      r->arg ? r->arg : "", rc, r->rc);
@@ -137,17 +138,36 @@ START_TEST(test_fabrics_opt_table)
 }
 END_TEST
 
+/*
+ * perf's -w (workload) and -T (seconds) go through cli_fabrics_opt(): it
+ * must leave every host option alone (nvmfuse-bad-input caught perf's -w
+ * read as --host-traddr).
+ */
+START_TEST(test_fabrics_opt_not_host)
+{
+	static const int host[] = { 'w', 'f', 'T', 'W', 'D', 'v', OPT_CONTEXT, OPT_CONCAT };
+	struct cli_fabrics f;
+
+	cli_fabrics_defaults(&f);
+	for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++)
+		ck_assert_msg(cli_fabrics_opt(&f, host[i], "randread") == 0,
+			      "cli_fabrics_opt took host option %d", host[i]);
+	ck_assert_ptr_null(f.host_traddr);
+	ck_assert_int_eq(f.tos, -1);
+}
+END_TEST
+
 START_TEST(test_verbose_levels)
 {
 	struct cli_fabrics f;
 
 	cli_fabrics_defaults(&f);
 	nvmf_log_set_level(NVMF_LOG_WARN);
-	ck_assert_int_eq(cli_fabrics_opt(&f, 'v', NULL), 1);
+	ck_assert_int_eq(cli_host_opt(&f, 'v', NULL), 1);
 	ck_assert_int_eq(nvmf_log_get_level(), NVMF_LOG_INFO);
-	ck_assert_int_eq(cli_fabrics_opt(&f, 'v', NULL), 1);
+	ck_assert_int_eq(cli_host_opt(&f, 'v', NULL), 1);
 	ck_assert_int_eq(nvmf_log_get_level(), NVMF_LOG_DEBUG);
-	ck_assert_int_eq(cli_fabrics_opt(&f, 'v', NULL), 1);	/* -vvv: still debug */
+	ck_assert_int_eq(cli_host_opt(&f, 'v', NULL), 1);	/* -vvv: still debug */
 	ck_assert_int_eq(nvmf_log_get_level(), NVMF_LOG_DEBUG);
 	nvmf_log_set_level(NVMF_LOG_WARN);
 }
@@ -416,6 +436,7 @@ int main(void)
 	int failed;
 
 	tcase_add_loop_test(tc, test_fabrics_opt_table, 0, sizeof(opt_rows) / sizeof(opt_rows[0]));
+	tcase_add_test(tc, test_fabrics_opt_not_host);
 	tcase_add_test(tc, test_verbose_levels);
 	tcase_add_test(tc, test_default_io_queues);
 	tcase_add_loop_test(tc, test_finish_host_side, 0,
