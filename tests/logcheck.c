@@ -13,6 +13,12 @@
  *   logcheck [--ctrl NAME] [--pid N] [--min N] FILE
  *
  * Prints "FILE: N json lines ok", or "FILE:LINE: cause" and exits 1.
+ *
+ *   logcheck --doc FILE
+ *
+ * checks instead that FILE is one JSON object (command output such as
+ * connect -o json or list -o json), whatever its layout: "FILE: one json
+ * object ok", or the parser's cause and exit 1.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +28,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <json-c/json_util.h>
 
 /* YYYY-MM-DDThh:mm:ss.mmmZ, digits where digits go. */
 static bool iso8601_ms_utc(const char *s)
@@ -93,6 +100,18 @@ int main(int argc, char **argv)
 	ssize_t len;
 	FILE *f;
 
+	if (argc == 3 && !strcmp(argv[1], "--doc")) {
+		struct json_object *o = json_object_from_file(argv[2]);
+		bool ok = o && json_object_is_type(o, json_type_object);
+
+		if (!ok)
+			fprintf(stderr, "%s: not one JSON object: %s\n", argv[2],
+				o ? "another JSON type" : json_util_get_last_err());
+		else
+			printf("%s: one json object ok\n", argv[2]);
+		json_object_put(o);
+		return ok ? 0 : 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--ctrl") && i + 1 < argc)
 			want_ctrl = argv[++i];

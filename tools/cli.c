@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -37,7 +43,17 @@ void cli_fabrics_defaults(struct cli_fabrics *f)
 	f->queue_size = 128;
 	f->kato_s = 5;
 	f->timeout_ms = 10000;
+	f->tos = -1;
 }
+
+int cli_default_io_queues(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 128 ? 128 : (int)n;	/* 128: the -i range */
+}
+
+static int cli_host_side_check(const struct cli_fabrics *f);
 
 int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 {
@@ -65,7 +81,36 @@ int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 		cli_error("TLS (--tls, --tls-key, --keyring) is for -t tcp only");
 		return -1;
 	}
+	if (cli_host_side_check(f) < 0)
+		return -1;
 	return cli_identity(f);
+}
+
+/*
+ * -w and -f, checked before a daemon is forked so that the command says
+ * what is wrong: a numeric address, an interface that exists, and no
+ * interface with RDMA (the kernel's RDMA host has none either).
+ */
+static int cli_host_side_check(const struct cli_fabrics *f)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (f->host_traddr && inet_pton(AF_INET, f->host_traddr, buf) != 1 &&
+	    inet_pton(AF_INET6, f->host_traddr, buf) != 1) {
+		cli_error("-w/--host-traddr '%s' is not an IPv4 or IPv6 address", f->host_traddr);
+		return -1;
+	}
+	if (f->host_iface && strcmp(f->transport, "tcp")) {
+		cli_error("-f/--host-iface is for -t tcp: RDMA picks the device by the source "
+			  "address (-w/--host-traddr)");
+		return -1;
+	}
+	if (f->host_iface && (strlen(f->host_iface) >= IF_NAMESIZE ||
+			      !if_nametoindex(f->host_iface))) {
+		cli_error("-f/--host-iface '%s': no such network interface", f->host_iface);
+		return -1;
+	}
+	return 0;
 }
 
 int cli_identity(struct cli_fabrics *f)
@@ -117,9 +162,10 @@ int cli_identity(struct cli_fabrics *f)
 
 int cli_need_io_queue(const struct cli_fabrics *f)
 {
-	if (f->nr_io_queues + f->nr_poll_queues > 0)
+	if (f->nr_io_queues + f->nr_write_queues + f->nr_poll_queues > 0)
 		return 0;
-	cli_error("no I/O queue: --nr-io-queues 0 needs --nr-poll-queues 1 or more");
+	cli_error("no I/O queue: --nr-io-queues 0 needs --nr-write-queues or --nr-poll-queues "
+		  "1 or more");
 	return -1;
 }
 
@@ -133,7 +179,11 @@ void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o)
 	o->hostnqn = f->hostnqn;
 	o->hostid = f->hostid;
 	o->nr_io_queues = f->nr_io_queues;
+	o->nr_write_queues = f->nr_write_queues;
 	o->nr_poll_queues = f->nr_poll_queues;
+	o->host_traddr = f->host_traddr;
+	o->host_iface = f->host_iface;
+	o->tos = f->tos;
 	o->queue_size = f->queue_size;
 	o->kato_s = f->kato_s;
 	o->hdgst = f->hdgst;
@@ -460,6 +510,168 @@ int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg)
 	return 0;
 }
 
+int cli_host_opt(struct cli_fabrics *f, int opt, const char *arg)
+{
+	long long v;
+
+	switch (opt) {
+	case 'w':
+		f->host_traddr = arg;
+		return 1;
+	case 'f':
+		f->host_iface = arg;
+		return 1;
+	case 'T':
+		return cli_parse_tos(arg, &f->tos) < 0 ? -1 : 1;
+	case 'W':
+		if (cli_parse_int(arg, "--nr-write-queues", 0, 128, &v) < 0)
+			return -1;
+		f->nr_write_queues = (int)v;
+		return 1;
+	case 'D':
+		f->duplicate_connect = true;
+		return 1;
+	case OPT_CONTEXT:
+		f->context = arg;
+		return 1;
+	case OPT_CONCAT:
+		cli_error("--concat (TLS over a channel DH-HMAC-CHAP set up) is not supported: "
+			  "use --tls with a configured PSK");
+		return -1;
+	case 'v':
+		cli_more_verbose();
+		return 1;
+	}
+	return 0;
+}
+
+void cli_more_verbose(void)
+{
+	enum nvmf_log_level l = nvmf_log_get_level();
+
+	if (l < NVMF_LOG_DEBUG)
+		nvmf_log_set_level((enum nvmf_log_level)(l + 1));
+}
+
+int cli_parse_tos(const char *arg, int *out)
+{
+	long long v;
+
+	/* The kernel host: -1 leaves it, 0..255 is the byte (IPv4 TOS, IPv6 class). */
+	if (cli_parse_int(arg, "-T/--tos", -1, 255, &v) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+void cli_disc_defaults(struct cli_disc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->nbft_path = NVMF_NBFT_PATH;
+}
+
+int cli_disc_opt(struct cli_disc *d, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'r':
+		d->raw = arg;
+		return 1;
+	case OPT_QUIET:
+		d->quiet = true;
+		return 1;
+	case OPT_FORCE:
+		/*
+		 * nvme-cli: do not reuse an existing persistent discovery
+		 * controller. nvmfuse never reuses one: each discover and
+		 * connect-all opens its own association, so this is what it does.
+		 */
+		return 1;
+	case OPT_NBFT:
+		d->nbft_only = true;
+		return 1;
+	case OPT_NO_NBFT:
+		d->no_nbft = true;
+		return 1;
+	case OPT_NBFT_PATH:
+		d->nbft_path = arg;
+		d->nbft_path_set = true;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_nbft_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "NBFT", 4))
+			n++;
+	closedir(d);
+	return n;
+}
+
+int cli_disc_nbft(const struct cli_disc *d)
+{
+	char what[600];
+	int n;
+
+	if (d->nbft_only && d->no_nbft) {
+		cli_error("--nbft and --no-nbft contradict each other");
+		return -1;
+	}
+	if (!d->nbft_only && (!d->nbft_path_set || d->no_nbft))
+		return 0;	/* nvmfuse reads no NBFT: nothing to say */
+	n = cli_nbft_count(d->nbft_path);
+	if (n <= 0)
+		snprintf(what, sizeof(what), "no NBFT on this system (no NBFT table in %s%s%s)",
+			 d->nbft_path, n < 0 ? ": " : "", n < 0 ? strerror(-n) : "");
+	else
+		snprintf(what, sizeof(what), "%d NBFT table(s) in %s, but nvmfuse does not read "
+			 "NBFT: use -a/--traddr or %s", n, d->nbft_path, NVMF_DISCOVERY_CONF);
+	if (d->nbft_only) {
+		cli_error("--nbft: %s", what);
+		return -1;
+	}
+	fprintf(stderr, "%s: note: --nbft-path: %s\n", cli_prog, what);
+	return 0;
+}
+
+int cli_save_raw_log(const char *path, const struct nvmf_discovery_log *log, uint64_t n)
+{
+	size_t len = offsetof(struct nvmf_discovery_log, entries) +
+		     (size_t)n * sizeof(struct nvmf_disc_log_entry);
+	const uint8_t *p = (const uint8_t *)log;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		cli_error("-r/--raw: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			cli_error("-r/--raw: cannot write %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0) {
+		cli_error("-r/--raw: cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int cli_log_format(const char *arg)
 {
 	enum nvmf_log_format lf;
@@ -581,4 +793,18 @@ int cli_parse_hex(const char *arg, const char *opt, uint8_t *out, size_t len)
 	}
 	explicit_bzero((char *)arg, n);	/* off the command line */
 	return 0;
+}
+
+void cli_bad_option(const char *cmd, const char *shortopts, char **argv)
+{
+	const char *tok = optind > 0 ? argv[optind - 1] : "";
+
+	if (!optopt)	/* a long option getopt does not know (or an ambiguous prefix) */
+		cli_error("unrecognized option '%s' ('nvmfuse %s --help' lists them)", tok, cmd);
+	else if (!strncmp(tok, "--", 2))
+		cli_error("option '%s' needs an argument", tok);
+	else if (optopt < 256 && strchr(shortopts, optopt))
+		cli_error("option -%c needs an argument", optopt);
+	else
+		cli_error("unrecognized option '-%c' ('nvmfuse %s --help' lists them)", optopt, cmd);
 }

@@ -28,6 +28,7 @@ struct cli_fabrics {
 	char *hostnqn;		/* resolved */
 	char *hostid;
 	int nr_io_queues;
+	int nr_write_queues;		/* -W */
 	int nr_poll_queues;
 	int queue_size;
 	int kato_s;
@@ -43,9 +44,21 @@ struct cli_fabrics {
 	const char *keyring;
 	const char *tls_key_identity;
 	bool tls_compat;
+	/* The host side of the connections (struct nvmf_ctrl_opts has the meaning). */
+	const char *host_traddr;	/* -w */
+	const char *host_iface;		/* -f */
+	int tos;			/* -T, -1: the system's */
+	bool duplicate_connect;		/* -D: connect even when already connected */
+	const char *context;		/* --context: a label the daemon shows in list */
 };
 
+/*
+ * Zero @f and set nvme-cli's defaults; --nr-io-queues stays 1 (perf's
+ * default): connect and connect-all call cli_default_io_queues().
+ */
 void cli_fabrics_defaults(struct cli_fabrics *f);
+/* The kernel host's default for --nr-io-queues: the online CPUs, at least 1. */
+int cli_default_io_queues(void);
 /*
  * Check -t/-a and resolve the host identity (host/hostid.h: flags, env,
  * files, kept in the run dir, generated), warning on stderr when it was
@@ -55,7 +68,7 @@ void cli_fabrics_defaults(struct cli_fabrics *f);
 int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn);
 /* The identity part of cli_fabrics_finish(), alone. */
 int cli_identity(struct cli_fabrics *f);
-/* -i 0 is only for -P N: at least one I/O queue. 0, or -1 after printing why. */
+/* -i 0 is only for -W N or -P N: at least one I/O queue. 0, or -1 after printing why. */
 int cli_need_io_queue(const struct cli_fabrics *f);
 void cli_fabrics_to_opts(const struct cli_fabrics *f, struct nvmf_ctrl_opts *o);
 void cli_fabrics_free(struct cli_fabrics *f);
@@ -139,6 +152,12 @@ enum {
 	OPT_KEYRING,
 	OPT_TLS_KEY_IDENTITY,
 	OPT_TLS_COMPAT,
+	OPT_CONTEXT,
+	OPT_CONCAT,
+	OPT_QUIET,
+	OPT_NBFT,
+	OPT_NO_NBFT,
+	OPT_NBFT_PATH,
 };
 
 /*
@@ -205,3 +224,86 @@ int cli_parse_hex(const char *arg, const char *opt, uint8_t *out, size_t len);
 	{ "tls-key-identity", required_argument, NULL, OPT_TLS_KEY_IDENTITY }, \
 	{ "tls_key_identity", required_argument, NULL, OPT_TLS_KEY_IDENTITY }, \
 	{ "tls-compat", no_argument, NULL, OPT_TLS_COMPAT }
+
+/*
+ * nvme-cli's fabrics options that connect, discover and connect-all share
+ * beyond CLI_FABRICS_LONGOPTS (perf has other meanings for -w and -T):
+ * the host side of the connection, write queues, duplicates, the context
+ * label, verbosity. cli_host_opt() takes them (never cli_fabrics_opt(),
+ * which perf calls too); -F (fast_io_fail_tmo, nvme-cli's spelling, and
+ * --fast-io-fail-tmo) is the command's own.
+ */
+#define CLI_HOST_SHORTOPTS "w:f:T:W:DvF:"
+#define CLI_HOST_LONGOPTS \
+	{ "host-traddr", required_argument, NULL, 'w' }, \
+	{ "host-iface", required_argument, NULL, 'f' }, \
+	{ "tos", required_argument, NULL, 'T' }, \
+	{ "nr-write-queues", required_argument, NULL, 'W' }, \
+	{ "duplicate-connect", no_argument, NULL, 'D' }, \
+	{ "fast_io_fail_tmo", required_argument, NULL, 'F' }, \
+	{ "fast-io-fail-tmo", required_argument, NULL, 'F' }, \
+	{ "context", required_argument, NULL, OPT_CONTEXT }, \
+	{ "concat", no_argument, NULL, OPT_CONCAT }, \
+	{ "verbose", no_argument, NULL, 'v' }
+/* CLI_HOST_LONGOPTS: 1 taken, 0 not one of them, -1 bad value (printed). */
+int cli_host_opt(struct cli_fabrics *f, int opt, const char *arg);
+#define CLI_HOST_USAGE \
+	"         [-w|--host-traddr ADDR] [-f|--host-iface IFACE] [-T|--tos 0-255]\n" \
+	"         [-W|--nr-write-queues N] [-D|--duplicate-connect] [--context NAME] [-v]\n"
+
+/*
+ * The discovery-only options of discover and connect-all: -r/--raw FILE,
+ * --quiet, --force, --nbft, --no-nbft, --nbft-path DIR.
+ */
+#define CLI_DISC_LONGOPTS \
+	{ "raw", required_argument, NULL, 'r' }, \
+	{ "quiet", no_argument, NULL, OPT_QUIET }, \
+	{ "force", no_argument, NULL, OPT_FORCE }, \
+	{ "nbft", no_argument, NULL, OPT_NBFT }, \
+	{ "no-nbft", no_argument, NULL, OPT_NO_NBFT }, \
+	{ "nbft-path", required_argument, NULL, OPT_NBFT_PATH }
+#define CLI_DISC_USAGE \
+	"         [-r|--raw FILE] [--quiet] [--force] [--nbft|--no-nbft] [--nbft-path DIR]\n"
+
+struct cli_disc {
+	const char *raw;		/* -r: the discovery log, as read, to this file */
+	bool quiet;			/* --quiet: no "already connected" lines */
+	bool nbft_only;			/* --nbft */
+	bool no_nbft;			/* --no-nbft */
+	const char *nbft_path;		/* --nbft-path, default NVMF_NBFT_PATH */
+	bool nbft_path_set;
+};
+#define NVMF_NBFT_PATH "/sys/firmware/acpi/tables"
+
+/* Defaults of struct cli_disc. */
+void cli_disc_defaults(struct cli_disc *d);
+/* CLI_DISC_LONGOPTS: 1 taken, 0 not one of them, -1 bad value (printed). */
+int cli_disc_opt(struct cli_disc *d, int opt, const char *arg);
+/*
+ * The NBFT answer. nvmfuse reads no NVMe-oF boot firmware table; asked
+ * about them it says so in one line: "no NBFT on this system" when
+ * @d->nbft_path has no NBFT* table, else that they are not read. --nbft
+ * (only the tables): that line as the error, and -1. --nbft-path alone:
+ * the line as a note, and 0. Otherwise silent, 0.
+ */
+int cli_disc_nbft(const struct cli_disc *d);
+/*
+ * Count the ACPI NBFT tables (names starting "NBFT") in directory @dir:
+ * >= 0, or -errno when it cannot be read (-ENOENT: no such directory).
+ */
+int cli_nbft_count(const char *dir);
+/* Write the discovery log (@n entries) to @path as it came off the wire. 0 or -1 (printed). */
+struct nvmf_discovery_log;
+int cli_save_raw_log(const char *path, const struct nvmf_discovery_log *log, uint64_t n);
+/* -T/--tos: -1 (the system's) or 0..255, else -1 after printing why. */
+int cli_parse_tos(const char *arg, int *out);
+
+/*
+ * getopt_long() returned '?' (run with opterr = 0): print one line naming
+ * the option and why (unknown, or its argument missing), and where the
+ * list is (@cmd --help). @shortopts as given to getopt_long.
+ */
+void cli_bad_option(const char *cmd, const char *shortopts, char **argv);
+
+/* nvme-cli's -v, -vv: one log level more each (warn, info, debug); daemons forked inherit it. */
+void cli_more_verbose(void);

@@ -50,7 +50,7 @@ struct connect_args {
 	struct cuse_opts cuse;		/* node mode and owner */
 	int reconnect_delay;		/* -c, seconds */
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
-	int fast_io_fail_tmo;		/* seconds; -1 off */
+	int fast_io_fail_tmo;		/* -F, seconds; -1 off */
 	bool json;			/* -o json: {"device":"nvmeN"} on success */
 	struct cli_config conf;		/* -J, -O (tools/cli_config.h) */
 	bool quiet;			/* no summary line on success (discover -p -o json) */
@@ -58,6 +58,7 @@ struct connect_args {
 	bool keep_removed;		/* --keep-removed: with -p */
 	/* With -p: the connect command it runs per new subsystem (daemon/pdisc.h). */
 	char **pdisc_argv;
+	struct cli_disc disc;		/* connect-all: -r, --quiet, --nbft... */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -65,7 +66,6 @@ enum {
 	OPT_DEV_MODE = 1024,
 	OPT_DEV_OWNER,
 	OPT_DEV_GROUP,
-	OPT_FAST_IO_FAIL,
 	OPT_LOG_FORMAT,
 	OPT_KEEP_REMOVED,
 };
@@ -81,6 +81,7 @@ static int run_controller(const struct connect_args *a, int report_fd)
 		.reconnect_delay = a->reconnect_delay,
 		.ctrl_loss_tmo = a->ctrl_loss_tmo,
 		.fast_io_fail_tmo = a->fast_io_fail_tmo,
+		.context = a->f.context,
 		.prog = cli_prog,
 		.log_file = report_fd >= 0,	/* a daemon: RUNDIR/nvmeN.log */
 	};
@@ -114,8 +115,8 @@ static size_t read_full(int fd, void *buf, size_t cap)
 static int report_wait_ms(const struct connect_args *a)
 {
 	int per = a->f.timeout_ms > 0 ? a->f.timeout_ms : 10000;
-	int n = a->f.nr_io_queues + a->f.nr_poll_queues > 0 ?
-		a->f.nr_io_queues + a->f.nr_poll_queues : 1;
+	int n = a->f.nr_io_queues + a->f.nr_write_queues + a->f.nr_poll_queues > 0 ?
+		a->f.nr_io_queues + a->f.nr_write_queues + a->f.nr_poll_queues : 1;
 
 	return per * (6 + n) + 30000;
 }
@@ -343,9 +344,21 @@ static bool json_str_eq(struct json_object *o, const char *key, const char *want
 	       want && !strcmp(json_object_get_string(v), want);
 }
 
+/* As json_str_eq(), where NULL, "", a null member and no member all mean "none". */
+static bool json_opt_eq(struct json_object *o, const char *key, const char *want)
+{
+	struct json_object *v;
+	const char *have = json_object_object_get_ex(o, key, &v) &&
+			   json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	return !strcmp(have, want ? want : "");
+}
+
 /*
- * Is there a daemon for this subsystem at this address already (live, or
- * still on its first connect: @name gets " (still connecting)" then)?
+ * Is there a daemon for this subsystem at this address from the same host
+ * address and interface already (live, or still on its first connect:
+ * @name gets " (still connecting)" then)? nvme-cli's test: another -w or
+ * -f is another path, not a duplicate.
  */
 static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
 {
@@ -364,7 +377,9 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 		/* Field by field (json-c): key order and escaping do not matter. */
 		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
 		    json_str_eq(c, "traddr", f->traddr) &&
-		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
+		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420") &&
+		    json_opt_eq(c, "host_traddr", f->host_traddr) &&
+		    json_opt_eq(c, "host_iface", f->host_iface)) {
 			snprintf(name, len, "%s%s", names[i], json_str_eq(c, "state", "connecting") ?
 				 " (still connecting)" : "");
 			found = true;
@@ -378,19 +393,24 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 static void usage(FILE *out, bool all)
 {
 	fprintf(out,
-		"usage: nvmfuse %s -t tcp -a TRADDR [-s TRSVCID] %s[-q HOSTNQN] [-I HOSTID]\n"
-		"         [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [-Q QUEUE_SIZE] [-k KATO_SECONDS]\n"
-		"         [-g] [-G]\n"
+		"usage: nvmfuse %s -t tcp|rdma -a TRADDR [-s TRSVCID] %s\n"
+		"         [-q HOSTNQN] [-I HOSTID] [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES]\n"
+		"         [-Q QUEUE_SIZE] [-k KATO_SECONDS] [-c RECONNECT_DELAY] [-l CTRL_LOSS_TMO]\n"
+		"         [-F|--fast_io_fail_tmo|--fast-io-fail-tmo SECONDS]\n"
+		"         [-g] [-G] [%s--disable-sqflow]\n"
+		CLI_HOST_USAGE
+		"%s"
 		"         [--no-cuse] [--no-ublk] [--foreground] [--instance N] [--timeout SECONDS]\n"
 		"         [--run-dir DIR]\n"
 		CLI_IDENTITY_USAGE
 		CLI_DHCHAP_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
-		"         [--log-format text|json] [-o normal|json]%s\n"
+		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_CONFIG_USAGE
 		CLI_DEVAUTH_USAGE,
-		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ",
-		all ? "\n         [-p|--persistent] [--keep-removed]" : "");
+		all ? "connect-all" : "connect", all ? "[-n DISCOVERY_NQN]" : "-n SUBNQN",
+		all ? "" : "-d|",
+		all ? CLI_DISC_USAGE "         [-p|--persistent] [--keep-removed]\n" : "");
 }
 
 /*
@@ -415,6 +435,32 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 	return 0;
 }
 
+/* The options of connect, then connect-all's (nvme-cli's discovery options) too. */
+#define CONNECT_LONGOPTS \
+		CLI_FABRICS_LONGOPTS, \
+		CLI_HOST_LONGOPTS, \
+		{ "nqn", required_argument, NULL, 'n' }, \
+		{ "hostnqn", required_argument, NULL, 'q' }, \
+		{ "queue-size", required_argument, NULL, 'Q' }, \
+		{ "keep-alive-tmo", required_argument, NULL, 'k' }, \
+		{ "no-cuse", no_argument, NULL, OPT_NO_CUSE }, \
+		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK }, \
+		{ "foreground", no_argument, NULL, OPT_FOREGROUND }, \
+		{ "instance", required_argument, NULL, OPT_INSTANCE }, \
+		CLI_RUN_DIR_LONGOPT, \
+		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE }, \
+		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER }, \
+		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP }, \
+		CLI_DEVAUTH_LONGOPTS, \
+		{ "reconnect-delay", required_argument, NULL, 'c' }, \
+		{ "ctrl-loss-tmo", required_argument, NULL, 'l' }, \
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT }, \
+		{ "output-format", required_argument, NULL, 'o' }, \
+		CLI_CONFIG_LONGOPTS, \
+		{ "persistent", no_argument, NULL, 'p' }, \
+		{ "keep-removed", no_argument, NULL, OPT_KEEP_REMOVED }, \
+		{ "help", no_argument, NULL, 'h' }
+
 /*
  * Parse the command line into @a: connect's defaults, then config entry
  * @base when given (cli_config_apply), then the flags, which win. Returns
@@ -425,37 +471,18 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 static int parse_connect(int argc, char **argv, struct connect_args *a, bool all,
 			 const struct sc_ctrl_cfg *base)
 {
-	static const struct option longopts[] = {
-		CLI_FABRICS_LONGOPTS,
-		{ "nqn", required_argument, NULL, 'n' },
-		{ "hostnqn", required_argument, NULL, 'q' },
-		{ "queue-size", required_argument, NULL, 'Q' },
-		{ "keep-alive-tmo", required_argument, NULL, 'k' },
-		{ "no-cuse", no_argument, NULL, OPT_NO_CUSE },
-		{ "no-ublk", no_argument, NULL, OPT_NO_UBLK },
-		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
-		{ "instance", required_argument, NULL, OPT_INSTANCE },
-		CLI_RUN_DIR_LONGOPT,
-		{ "dev-mode", required_argument, NULL, OPT_DEV_MODE },
-		{ "dev-owner", required_argument, NULL, OPT_DEV_OWNER },
-		{ "dev-group", required_argument, NULL, OPT_DEV_GROUP },
-		CLI_DEVAUTH_LONGOPTS,
-		{ "reconnect-delay", required_argument, NULL, 'c' },
-		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
-		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
-		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-		{ "output-format", required_argument, NULL, 'o' },
-		CLI_CONFIG_LONGOPTS,
-		{ "persistent", no_argument, NULL, 'p' },
-		{ "keep-removed", no_argument, NULL, OPT_KEEP_REMOVED },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option connect_longopts[] = { CONNECT_LONGOPTS, { 0 } };
+	static const struct option all_longopts[] = { CONNECT_LONGOPTS, CLI_DISC_LONGOPTS, { 0 } };
+	const struct option *longopts = all ? all_longopts : connect_longopts;
+	const char *shortopts = all ? "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGhr:" CLI_HOST_SHORTOPTS :
+				"t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGhd" CLI_HOST_SHORTOPTS;
 	long long v;
 	int opt, rc;
 
 	memset(a, 0, sizeof(*a));
 	cli_fabrics_defaults(&a->f);
+	cli_disc_defaults(&a->disc);
+	a->f.nr_io_queues = cli_default_io_queues();	/* the kernel host's default */
 	a->instance = -1;
 	a->cuse.mode = 0600;
 	a->cuse.uid = (uid_t)-1;
@@ -466,14 +493,21 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	if (base && cli_config_apply(base, &a->f, &a->reconnect_delay, &a->ctrl_loss_tmo,
 				     &a->fast_io_fail_tmo) < 0)
 		return -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGh", longopts,
-				  NULL)) != -1) {
+	opterr = 0;	/* cli_bad_option() says it in one line */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
+		if (rc == 0)
+			rc = cli_host_opt(&a->f, opt, optarg);
+		if (rc == 0 && all)
+			rc = cli_disc_opt(&a->disc, opt, optarg);
 		if (rc < 0)
 			return -1;
 		if (rc || cli_config_opt(&a->conf, opt, optarg))
 			continue;
 		switch (opt) {
+		case 'd':	/* connect only: nvme-cli 2.3's -d (later ones dropped it for --device) */
+			a->f.disable_sqflow = true;
+			break;
 		case 'c':
 			if (cli_parse_int(optarg, "--reconnect-delay", 1, 3600, &v) < 0)
 				return -1;
@@ -484,8 +518,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 				return -1;
 			a->ctrl_loss_tmo = (int)v;
 			break;
-		case OPT_FAST_IO_FAIL:
-			if (cli_parse_int(optarg, "--fast-io-fail-tmo", -1, 86400, &v) < 0)
+		case 'F':
+			if (cli_parse_int(optarg, "--fast_io_fail_tmo", -1, 86400, &v) < 0)
 				return -1;
 			a->fast_io_fail_tmo = (int)v;
 			break;
@@ -561,7 +595,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			usage(stdout, all);
 			exit(0);
 		default:
-			usage(stderr, all);
+			cli_bad_option(all ? "connect-all" : "connect", shortopts, argv);
 			return -1;
 		}
 	}
@@ -579,6 +613,14 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	}
 	if (cli_need_io_queue(&a->f) < 0)
 		return -1;
+	if (all && cli_disc_nbft(&a->disc) < 0)
+		return -1;
+	if (a->f.nr_write_queues && !a->disc.quiet)
+		/* The one line that says how -W differs from the kernel host. */
+		fprintf(stderr, "%s: note: -W %d: %d more I/O queue(s), each carrying reads and "
+			"writes (a ublk queue keeps its requests on its own queue's thread, so "
+			"writes are not moved to queues of their own)\n", cli_prog,
+			a->f.nr_write_queues, a->f.nr_write_queues);
 	if (!base && ((all && !a->f.traddr) || (!all && cli_config_named(&a->conf))))
 		return 1;	/* config.json's entries, discovery.conf's lines */
 	return cli_fabrics_finish(&a->f, !all);
@@ -726,8 +768,9 @@ int cmd_connect(int argc, char **argv)
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
-	if (already_connected(&a.f, name, sizeof(name))) {
-		cli_error("already connected to %s at %s:%s as %s", a.f.subnqn, a.f.traddr,
+	if (!a.f.duplicate_connect && already_connected(&a.f, name, sizeof(name))) {
+		cli_error("already connected to %s at %s:%s as %s (-D/--duplicate-connect "
+			  "connects again)", a.f.subnqn, a.f.traddr,
 			  a.f.trsvcid ? a.f.trsvcid : "4420", name);
 		cli_fabrics_free(&a.f);
 		cli_config_free(&a.conf);
@@ -834,6 +877,7 @@ int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_lo
 struct disc_ctrl {
 	char traddr[NVMF_TRADDR_SIZE + 1];
 	char trsvcid[NVMF_TRSVCID_SIZE + 1];
+	char subnqn[NVMF_NQN_SIZE + 1];	/* "": the well-known discovery NQN */
 	int depth;
 };
 
@@ -857,6 +901,7 @@ static int add_referral(struct disc_ctrl *dc, int *ndc, const struct nvmf_disc_l
 	}
 	snprintf(dc[*ndc].traddr, sizeof(dc[*ndc].traddr), "%s", e->traddr);
 	snprintf(dc[*ndc].trsvcid, sizeof(dc[*ndc].trsvcid), "%s", e->trsvcid);
+	snprintf(dc[*ndc].subnqn, sizeof(dc[*ndc].subnqn), "%s", e->subnqn);	/* as nvme-cli */
 	dc[*ndc].depth = depth + 1;
 	(*ndc)++;
 	return 1;
@@ -900,8 +945,10 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 			printf("%s at %s:%s: TLS 1.3 (the discovery log's SECTYPE)\n", e->subnqn,
 			       e->traddr, e->trsvcid);
 		}
-		if (already_connected(&one.f, name, sizeof(name))) {
-			printf("%s: already connected to %s\n", name, e->subnqn);
+		if (!one.f.duplicate_connect && already_connected(&one.f, name, sizeof(name))) {
+			if (!a->disc.quiet)
+				printf("%s: already connected to %s\n", name, e->subnqn);
+			(*done)++;	/* there is one: not "no NVMe subsystems" */
 			continue;
 		}
 		if (spawn_controller(&one) != 0)
@@ -925,6 +972,8 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 	/* No -s: nvme-cli's default, so that a referral back to it is known. */
 	snprintf(dc[0].trsvcid, sizeof(dc[0].trsvcid), "%s", a->f.trsvcid ? a->f.trsvcid :
 		 !strcmp(a->f.transport, "rdma") ? "4420" : "8009");
+	/* -n: the discovery controller's NQN (nvme-cli's, e.g. a unique one), else the default. */
+	snprintf(dc[0].subnqn, sizeof(dc[0].subnqn), "%s", a->f.subnqn ? a->f.subnqn : "");
 	dc[0].depth = 0;
 	for (int k = 0; k < ndc; k++) {
 		struct nvmf_discovery_log *log = NULL;
@@ -933,12 +982,18 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 
 		f.traddr = dc[k].traddr;
 		f.trsvcid = dc[k].trsvcid;
+		f.subnqn = dc[k].subnqn[0] ? dc[k].subnqn : NULL;
 		if (cli_fetch_discovery_isolated(&f, &log, &n) < 0) {
 			if (k == 0)
 				return -1;
 			(*failed)++;	/* a referral that does not answer: the others go on */
 			continue;
 		}
+		/* -r: each log read goes to the file, the last one stays (as nvme-cli). */
+		if (a->disc.raw && cli_save_raw_log(a->disc.raw, log, n) < 0)
+			(*failed)++;
+		else if (a->disc.raw)
+			printf("Discovery log is saved to %s\n", a->disc.raw);
 		connect_log_entries(a, log, n, dc, &ndc, dc[k].depth, done, failed);
 		free(log);
 	}

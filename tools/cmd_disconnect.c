@@ -22,6 +22,7 @@
 #define DISCONNECT_TIMEOUT_MS 30000
 
 static bool g_force;
+static const char *g_transport;	/* disconnect-all -r: only this transport's */
 static bool g_keep_disks;	/* a handover: the daemon leaves its disks to the next one */
 
 static bool flags_conflict(void)
@@ -71,10 +72,10 @@ static int disconnect_one(const char *name)
 }
 
 /*
- * Is daemon @name's controller one of subsystem @nqn? 1 yes, 0 no or gone,
- * -1 when it cannot be told (error printed).
+ * Is daemon @name's controller's @key (subnqn, transport) @want? 1 yes, 0
+ * no or gone, -1 when it cannot be told (error printed).
  */
-static int has_subnqn(const char *name, const char *nqn)
+static int has_str(const char *name, const char *key, const char *want)
 {
 	struct json_object *reply, *c, *v;
 	int rc;
@@ -82,8 +83,8 @@ static int has_subnqn(const char *name, const char *nqn)
 	rc = cli_ctrl_info(name, 5000, &reply, &c);
 	if (rc)
 		return rc < 0 ? -1 : 0;
-	rc = json_object_object_get_ex(c, "subnqn", &v) && json_object_is_type(v, json_type_string) &&
-	     !strcmp(json_object_get_string(v), nqn);
+	rc = json_object_object_get_ex(c, key, &v) && json_object_is_type(v, json_type_string) &&
+	     !strcmp(json_object_get_string(v), want);
 	json_object_put(reply);
 	return rc;
 }
@@ -107,9 +108,11 @@ static int disconnect_matching(const char *nqn, const char *dev)
 	for (int i = 0; i < n; i++) {
 		if (dev && strcmp(names[i], dev))
 			continue;
-		if (nqn) {
-			int m = has_subnqn(names[i], nqn);
+		if (nqn || g_transport) {
+			int m = nqn ? has_str(names[i], "subnqn", nqn) : 1;
 
+			if (m > 0 && g_transport)
+				m = has_str(names[i], "transport", g_transport);
 			if (m < 0)
 				unknown++;	/* printed; disconnect -d NAME still works */
 			if (m <= 0)
@@ -169,19 +172,32 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "keep-disks", no_argument, NULL, OPT_KEEP_DISKS },
 		CLI_RUN_DIR_LONGOPT,
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	static const struct option all_longopts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "keep-disks", no_argument, NULL, OPT_KEEP_DISKS },
+		CLI_RUN_DIR_LONGOPT,
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "transport", required_argument, NULL, 'r' },
+		{ 0 }
+	};
 	const char *usage = all ?
-		"usage: nvmfuse disconnect-all [--force | --keep-disks] [--run-dir DIR]\n" :
+		"usage: nvmfuse disconnect-all [-r|--transport tcp|rdma] [--force | --keep-disks]\n"
+		"         [--run-dir DIR] [-v]\n" :
 		"usage: nvmfuse disconnect -n SUBNQN[,SUBNQN...] | -d NAME[,NAME...]|ublkbN\n"
-		"         [--force | --keep-disks] [--run-dir DIR]\n";
+		"         [--force | --keep-disks] [--run-dir DIR] [-v]\n";
+	const char *shortopts = all ? "r:vh" : "n:d:vh";
 	const char *nqn = NULL, *dev = NULL;
 	uint32_t dev_id;
 	int opt;
 
-	/* disconnect-all takes no -n/-d: getopt refuses them as unknown. */
-	while ((opt = getopt_long(argc, argv, all ? "h" : "n:d:h", all ? longopts + 2 : longopts,
+	/* disconnect-all takes no -n/-d, disconnect no -r: getopt refuses them as unknown. */
+	opterr = 0;	/* cli_bad_option() says it in one line */
+	while ((opt = getopt_long(argc, argv, shortopts, all ? all_longopts : longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -189,6 +205,16 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 			break;
 		case 'd':
 			dev = optarg;
+			break;
+		case 'r':
+			if (strcmp(optarg, "tcp") && strcmp(optarg, "rdma")) {
+				cli_error("-r/--transport '%s': nvmfuse serves tcp and rdma", optarg);
+				return 1;
+			}
+			g_transport = optarg;
+			break;
+		case 'v':
+			cli_more_verbose();
 			break;
 		case OPT_FORCE:
 			g_force = true;
@@ -204,7 +230,7 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
+			cli_bad_option(all ? "disconnect-all" : "disconnect", shortopts, argv);
 			return 1;
 		}
 	}

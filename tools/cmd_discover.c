@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,7 +112,9 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 	int rc;
 
 	cli_fabrics_to_opts(f, &o);
-	o.subnqn = NVMF_DISC_NQN;
+	/* -n: nvme-cli's discovery controller NQN (a unique one, TP 8013), else the well-known one. */
+	o.subnqn = f->subnqn ? f->subnqn : NVMF_DISC_NQN;
+	o.discovery = true;
 	o.nr_io_queues = 0;
 	o.kato_s = 0;
 	/* No -s: the engine picks nvme-cli's default (8009 TCP, 4420 RDMA). */
@@ -133,72 +136,132 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
-		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS] [-p]\n"
-		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE CLI_CONFIG_USAGE);
+		"usage: nvmfuse discover -t tcp|rdma -a TRADDR [-s TRSVCID] [-n DISCOVERY_NQN]\n"
+		"                        [-q HOSTNQN] [-I HOSTID]\n"
+		"                        [-g] [-G] [-o normal|json|binary] [--timeout SECONDS] [-p]\n"
+		"         [-w|--host-traddr ADDR] [-f|--host-iface IFACE] [-T|--tos 0-255] [-v]\n"
+		CLI_DISC_USAGE CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE CLI_CONFIG_USAGE
+		"         accepted, no effect on a discovery association (no I/O queues, none kept):\n"
+		"         [-i N] [-W N] [-P N] [-Q N] [-k S] [-c S] [-l S] [-F S] [-D]\n"
+		"         [--disable-sqflow] [--context NAME]\n");
+}
+
+/* What discover prints, and where its options go. */
+struct discover_args {
+	struct cli_fabrics f;
+	struct cli_disc disc;
+	const char *fmt;		/* normal, json or binary */
+	struct cli_config conf;		/* -J, -O (tools/cli_config.h); zeroed by the caller */
+	bool persistent;		/* -p: leave a persistent discovery daemon */
+	char ignored[128];		/* options that do not apply, for the note */
+};
+
+/* Remember option @name as one with no effect on discovery (the note). */
+static void ignored(struct discover_args *d, const char *name)
+{
+	size_t off = strlen(d->ignored);
+
+	if (!strstr(d->ignored, name))
+		snprintf(d->ignored + off, sizeof(d->ignored) - off, "%s%s", off ? ", " : "", name);
 }
 
 /*
- * Parse discover's arguments into @f, *@fmt, @conf (-J, -O) and
- * *@persistent (-p): the
+ * Parse discover's arguments into @d (its conf zeroed by the caller): the
  * defaults, then config entry @base when given (its address and host),
  * then the flags, which win. Returns 0, 1 for -h (usage printed), 2 when
  * no -a was given (config.json's and discovery.conf's controllers then),
  * or -1 after printing the error.
  */
-static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt,
-			  struct cli_config *conf, const struct sc_ctrl_cfg *base, bool *persistent)
+static int parse_discover(int argc, char **argv, struct discover_args *d,
+			  const struct sc_ctrl_cfg *base)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
+		CLI_HOST_LONGOPTS,
+		CLI_DISC_LONGOPTS,
 		{ "hostnqn", required_argument, NULL, 'q' },
+		{ "nqn", required_argument, NULL, 'n' },
+		{ "queue-size", required_argument, NULL, 'Q' },
+		{ "keep-alive-tmo", required_argument, NULL, 'k' },
+		{ "reconnect-delay", required_argument, NULL, 'c' },
+		{ "ctrl-loss-tmo", required_argument, NULL, 'l' },
 		{ "output-format", required_argument, NULL, 'o' },
 		CLI_CONFIG_LONGOPTS,
 		{ "persistent", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	static const char shortopts[] = "t:a:s:n:q:I:S:C:gGo:J:Ophr:i:P:Q:k:c:l:" CLI_HOST_SHORTOPTS;
+	struct cli_fabrics *f = &d->f;
 	int opt, rc, timers[3];
 
 	cli_fabrics_defaults(f);
-	*fmt = "normal";
-	*persistent = false;
+	cli_disc_defaults(&d->disc);
+	d->fmt = "normal";
+	d->ignored[0] = 0;
+	d->persistent = false;
 	if (base && cli_config_apply(base, f, &timers[0], &timers[1], &timers[2]) < 0)
 		return -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:J:Oph", longopts, NULL)) != -1) {
+	opterr = 0;	/* cli_bad_option() says it in one line */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (opt) {
+		/* Queues, reconnects and duplicates: for I/O controllers, not discovery. */
+		case 'i': case 'P': case 'W': case 'Q': case 'k': case 'c': case 'l': case 'F':
+		case 'D': case OPT_DISABLE_SQFLOW: case OPT_CONTEXT: {
+			static const char *const names[] = {
+				['i'] = "-i", ['P'] = "-P", ['W'] = "-W", ['Q'] = "-Q", ['k'] = "-k",
+				['c'] = "-c", ['l'] = "-l", ['F'] = "-F", ['D'] = "-D",
+			};
+
+			ignored(d, opt == OPT_DISABLE_SQFLOW ? "--disable-sqflow" :
+				   opt == OPT_CONTEXT ? "--context" : names[opt]);
+			continue;
+		}
+		}
 		rc = cli_fabrics_opt(f, opt, optarg);
+		if (rc == 0)
+			rc = cli_host_opt(f, opt, optarg);
+		if (rc == 0)
+			rc = cli_disc_opt(&d->disc, opt, optarg);
 		if (rc < 0)
 			return -1;
-		if (rc || cli_config_opt(conf, opt, optarg))
+		if (rc || cli_config_opt(&d->conf, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'o':
-			*fmt = optarg;
+			d->fmt = optarg;
 			break;
 		case 'p':
-			*persistent = true;
+			d->persistent = true;
 			break;
 		case 'h':
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			cli_bad_option("discover", shortopts, argv);
 			return -1;
 		}
 	}
-	if (cli_no_more_args(argc, argv, optind) < 0 || cli_check_format(*fmt) < 0)
+	if (cli_no_more_args(argc, argv, optind) < 0)
 		return -1;
+	if (strcmp(d->fmt, "binary") && cli_check_format(d->fmt) < 0)
+		return -1;
+	if (cli_disc_nbft(&d->disc) < 0)
+		return -1;
+	if (d->ignored[0] && !d->disc.quiet)
+		fprintf(stderr, "%s: note: %s: no effect on a discovery association (no I/O queues, "
+			"none kept)\n", cli_prog, d->ignored);
 	if (!f->traddr)
 		return 2;
 	return cli_fabrics_finish(f, false) < 0 ? -1 : 0;
 }
 
 /*
- * Read and print the discovery log of @f's controller (freed), then with
- * @persistent leave a persistent discovery daemon on it (as nvme-cli
+ * Read and print the discovery log of @d's controller (its options freed),
+ * then with -p leave a persistent discovery daemon on it (as nvme-cli
  * leaves a persistent discovery controller). 0 or -1.
  */
-static int discover_print(struct cli_fabrics *f, const char *fmt, bool persistent)
+static int discover_print(struct discover_args *d)
 {
 	struct nvmf_discovery_log *log = NULL;
 	uint64_t n = 0;
@@ -206,38 +269,49 @@ static int discover_print(struct cli_fabrics *f, const char *fmt, bool persisten
 	 * With -p this process forks the daemon afterwards: it must not have
 	 * touched RDMA itself (a forked verbs context is refused, EACCES).
 	 */
-	int rc = persistent ? cli_fetch_discovery_isolated(f, &log, &n) :
-		 cli_fetch_discovery(f, &log, &n);
+	int rc = d->persistent ? cli_fetch_discovery_isolated(&d->f, &log, &n) :
+		 cli_fetch_discovery(&d->f, &log, &n);
 
 	if (rc < 0) {
-		cli_fabrics_free(f);
+		cli_fabrics_free(&d->f);
 		return -1;
 	}
-	if (!strcmp(fmt, "json"))
+	if (d->disc.raw) {
+		/* nvme-cli: -r saves the log instead of printing it. */
+		rc = cli_save_raw_log(d->disc.raw, log, n);
+		if (rc == 0)
+			printf("Discovery log is saved to %s\n", d->disc.raw);
+	} else if (!strcmp(d->fmt, "binary")) {
+		size_t len = offsetof(struct nvmf_discovery_log, entries) +
+			     (size_t)n * sizeof(struct nvmf_disc_log_entry);
+
+		if (fwrite(log, 1, len, stdout) != len || fflush(stdout)) {
+			cli_error("-o binary: cannot write the log to standard output");
+			rc = -1;
+		}
+	} else if (!strcmp(d->fmt, "json")) {
 		print_json(log, n);
-	else
+	} else {
 		print_normal(log, n);
+	}
 	free(log);
 	fflush(stdout);
-	if (persistent && cli_discover_persistent(f, !strcmp(fmt, "json")) != 0)
+	if (d->persistent && cli_discover_persistent(&d->f, !strcmp(d->fmt, "json")) != 0)
 		rc = -1;
-	cli_fabrics_free(f);
+	cli_fabrics_free(&d->f);
 	return rc;
 }
 
 /* One line of discovery.conf (cli_discovery_conf). */
 static int discover_line(int argc, char **argv, const char *where, void *arg)
 {
-	struct cli_config conf = { 0 };
-	struct cli_fabrics f;
-	const char *fmt;
-	bool persistent;
-	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL, &persistent);
+	struct discover_args d = { 0 };
+	int rc = parse_discover(argc, argv, &d, NULL);
 
 	(void)arg;
 	if (rc == 2)
 		cli_error("%s: no -a/--traddr", where);
-	return rc ? -1 : discover_print(&f, fmt, persistent);
+	return rc ? -1 : discover_print(&d);
 }
 
 /* Has an entry before @i the same address and host as entry @i (one discovery each)? */
@@ -271,16 +345,12 @@ static int discover_files(int argc, char **argv, struct cli_config *conf,
 		return 1;
 	for (int i = 0; loaded && i < conf->cfg.nr_ctrls; i++) {
 		const struct sc_ctrl_cfg *e = &conf->cfg.ctrls[i];
-		struct cli_config again = { 0 };
-		struct cli_fabrics f;
-		const char *fmt;
-		bool persistent;
+		struct discover_args again = { 0 };
 
 		if (seen_before(&conf->cfg, i) || !cli_config_host_matches(e, flags))
 			continue;
 		optind = 0;	/* the command line again, over the entry */
-		if (parse_discover(argc, argv, &f, &fmt, &again, e, &persistent) != 0 ||
-		    discover_print(&f, fmt, persistent) < 0)
+		if (parse_discover(argc, argv, &again, e) != 0 || discover_print(&again) < 0)
 			failed++;
 	}
 	if (!cli_config_named(conf) && (!loaded || !access(NVMF_DISCOVERY_CONF, F_OK)))
@@ -292,27 +362,24 @@ static int discover_files(int argc, char **argv, struct cli_config *conf,
 
 int cmd_discover(int argc, char **argv)
 {
-	struct cli_config conf = { 0 };
-	struct cli_fabrics f;
-	const char *fmt;
-	bool persistent;
-	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL, &persistent);
+	struct discover_args d = { 0 };
+	int rc = parse_discover(argc, argv, &d, NULL);
 
 	if (rc == 1)
 		return 0;
 	if (rc < 0)
 		return 1;
 	if (rc == 2) {	/* no -a: config.json's and discovery.conf's controllers, as nvme-cli */
-		rc = discover_files(argc, argv, &conf, &f);
-		cli_config_free(&conf);
-		cli_fabrics_free(&f);
+		rc = discover_files(argc, argv, &d.conf, &d.f);
+		cli_config_free(&d.conf);
+		cli_fabrics_free(&d.f);
 		return rc;
 	}
-	if (cli_config_named(&conf))
+	if (cli_config_named(&d.conf))
 		fprintf(stderr, "%s: warning: -J %s: not read, -a %s names the discovery "
-			"controller\n", cli_prog, conf.path, f.traddr);
-	rc = discover_print(&f, fmt, persistent) < 0 ? 1 : 0;
-	if (conf.dump && cli_config_dump(&conf) < 0)
+			"controller\n", cli_prog, d.conf.path, d.f.traddr);
+	rc = discover_print(&d) < 0 ? 1 : 0;
+	if (d.conf.dump && cli_config_dump(&d.conf) < 0)
 		rc = 1;
 	return rc;
 }

@@ -467,11 +467,11 @@ static void report(const struct perf_cfg *cfg, struct worker *ws, int n, double 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nvmfuse perf -t tcp -a TRADDR [-s TRSVCID] -n SUBNQN [--nsid N]\n"
+		"usage: nvmfuse perf -t tcp|rdma -a TRADDR [-s TRSVCID] -n SUBNQN [--nsid N]\n"
 		"         -q QUEUE_DEPTH -o IO_BYTES -w read|write|randread|randwrite|rw\n"
 		"         [-T SECONDS] [-i NR_IO_QUEUES] [-P NR_POLL_QUEUES] [--verify] [--seed N]\n"
 		"         [--size BYTES]\n"
-		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--timeout SECONDS]\n"
+		"         [--hostnqn NQN] [-I HOSTID] [-g] [-G] [--disable-sqflow] [--timeout SECONDS]\n"
 		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
 }
 

@@ -188,6 +188,7 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.ctrl.dhchap_secret = c->dhchap_key;
 		s->svc.ctrl.dhchap_ctrl_secret = c->dhchap_ctrl_key;
 		s->svc.ctrl.timeout_ms = flags.timeout_ms;
+		s->svc.ctrl.tos = flags.tos;	/* -1: the system's */
 		s->svc.no_cuse = no_cuse;
 		s->svc.no_ublk = no_ublk;
 		s->svc.instance = -1;

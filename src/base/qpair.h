@@ -156,6 +156,18 @@ struct nvmf_xport_params {
 	 * (what the admin queue of the association settled on).
 	 */
 	uint8_t tls_hash;
+	/*
+	 * Where the connection leaves this host (nvme-cli's -w, -f, -T), as
+	 * the kernel host applies them: @host_traddr (NULL or "": any) is the
+	 * numeric source address (TCP: bind() before connect(); RDMA: the
+	 * source of rdma_resolve_addr()); @host_iface (NULL or "": any) the
+	 * interface the socket is bound to (SO_BINDTODEVICE; TCP only, rdma
+	 * refuses it); @tos (-1: the system's) the IPv4 TOS / IPv6 traffic
+	 * class byte (TCP), or the RDMA CM type of service.
+	 */
+	const char *host_traddr;
+	const char *host_iface;
+	int tos;
 };
 
 struct nvmf_transport_ops {

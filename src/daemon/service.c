@@ -117,6 +117,22 @@ static void put_str(struct json_object *o, const char *key, const char *s)
 	json_object_object_add(o, key, s ? json_object_new_string(s) : NULL);
 }
 
+/* As put_str(), "" also null: options given or not (the host side, the context). */
+static void put_opt(struct json_object *o, const char *key, const char *s)
+{
+	put_str(o, key, s && s[0] ? s : NULL);
+}
+
+/* How the connections leave this host (-w, -f, -T) and the caller's --context. */
+static void put_host_side(struct json_object *o, const struct nvmf_ctrl_opts *co,
+			  const char *context)
+{
+	put_opt(o, "host_traddr", co->host_traddr);
+	put_opt(o, "host_iface", co->host_iface);
+	json_object_object_add(o, "tos", json_object_new_int(co->tos >= 0 ? co->tos : -1));
+	put_opt(o, "context", context);
+}
+
 static void put_u64(struct json_object *o, const char *key, uint64_t v)
 {
 	json_object_object_add(o, key, json_object_new_uint64(v));
@@ -222,6 +238,7 @@ static struct json_object *connecting_json(const struct daemon *d, struct json_o
 	put_str(o, "trsvcid", co->trsvcid && co->trsvcid[0] ? co->trsvcid : "4420");
 	put_str(o, "hostnqn", co->hostnqn);
 	put_str(o, "hostid", co->hostid);
+	put_host_side(o, co, d->args->context);
 	put_str(o, "state", "connecting");
 	json_object_object_add(o, "config", config_json(d));
 	json_object_object_add(o, "discovery", json_object_new_boolean(false));
@@ -261,7 +278,23 @@ static struct json_object *info_json(const struct daemon *d)
 	put_str(o, "trsvcid", c->opts.trsvcid);
 	put_str(o, "hostnqn", c->opts.hostnqn);
 	put_str(o, "hostid", c->opts.hostid);
+	put_host_side(o, &c->opts, d->args->context);
 	put_u64(o, "cntlid", c->cntlid);
+	/* I/O queues connected (the controller may grant fewer than asked), poll ones among them. */
+	put_u64(o, "io_queues", (uint64_t)c->nr_ioq);
+	put_u64(o, "poll_queues", (uint64_t)c->nr_poll_ioq);
+	/* Entries per I/O queue as -Q counts them: SQSIZE + 1 (io_depth is SQSIZE). */
+	put_u64(o, "queue_size", (uint64_t)c->io_depth + 1);
+	/* As asked (-g, -G, --disable-sqflow); the controller may have said no to a digest. */
+	json_object_object_add(o, "hdr_digest", json_object_new_boolean(c->opts.hdgst));
+	json_object_object_add(o, "data_digest", json_object_new_boolean(c->opts.ddgst));
+	json_object_object_add(o, "disable_sqflow", json_object_new_boolean(c->opts.disable_sqflow));
+	/* The timers as given (-k, -c, -l, -F), seconds; -1: off. */
+	json_object_object_add(o, "keep_alive_tmo", json_object_new_int(c->opts.kato_s));
+	json_object_object_add(o, "reconnect_delay", json_object_new_int(d->args->reconnect_delay));
+	json_object_object_add(o, "ctrl_loss_tmo", json_object_new_int(d->args->ctrl_loss_tmo));
+	json_object_object_add(o, "fast_io_fail_tmo",
+			       json_object_new_int(d->args->fast_io_fail_tmo));
 	put_str(o, "state", d->reconnecting ? "reconnecting" :
 		nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
 	json_object_object_add(o, "discovery", json_object_new_boolean(false));	/* pdisc.h: true */

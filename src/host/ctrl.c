@@ -285,6 +285,9 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.timeout_ms = c->opts.timeout_ms,
 		.cancel_fd = c->opts.cancel_fd,
 		.tls = c->tls_psk,
+		.host_traddr = c->opts.host_traddr,
+		.host_iface = c->opts.host_iface,
+		.tos = c->opts.tos,
 	};
 	struct nvmf_connect_args a = {
 		.subnqn = c->opts.subnqn,
@@ -327,7 +330,9 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.dhchap_key = c->dhchap_key,
 		.dhchap_ctrl_key = c->dhchap_ctrl_key,
 	};
-	uint32_t want = (uint32_t)c->opts.nr_io_queues + (uint32_t)c->opts.nr_poll_queues;
+	/* Default and write queues first, as the kernel host orders them; poll queues last. */
+	uint32_t plain = (uint32_t)c->opts.nr_io_queues + (uint32_t)c->opts.nr_write_queues;
+	uint32_t want = plain + (uint32_t)c->opts.nr_poll_queues;
 	uint32_t granted;
 	uint16_t status;
 	int rc;
@@ -346,8 +351,7 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 		want = granted;
 	}
 	/* As the kernel host: the default queues first, poll queues get the rest. */
-	c->nr_poll_ioq = want > (uint32_t)c->opts.nr_io_queues ?
-			 (int)(want - (uint32_t)c->opts.nr_io_queues) : 0;
+	c->nr_poll_ioq = want > plain ? (int)(want - plain) : 0;
 	c->ioq = calloc(want, sizeof(*c->ioq));
 	if (!c->ioq)
 		return -ENOMEM;
@@ -364,6 +368,9 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 			.cancel_fd = c->opts.cancel_fd,
 			.tls = c->tls_psk,	/* the admin queue's PSK (NVMe/TCP 1.1 3.6.1.3) */
 			.tls_hash = c->adminq->tls_hash,	/* and the hash it settled on */
+			.host_traddr = c->opts.host_traddr,
+			.host_iface = c->opts.host_iface,
+			.tos = c->opts.tos,
 		};
 		struct nvmf_auth_info ai = { 0 };
 
@@ -453,11 +460,12 @@ static int copy_opts(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o)
 {
 	const char *src[] = { o->transport, o->traddr, o->trsvcid, o->subnqn, o->hostnqn, o->hostid,
 			      o->tls_key, o->keyring, o->tls_key_identity, o->dhchap_secret,
-			      o->dhchap_ctrl_secret };
+			      o->dhchap_ctrl_secret, o->host_traddr, o->host_iface };
 	const char **dst[] = { &c->opts.transport, &c->opts.traddr, &c->opts.trsvcid,
 			       &c->opts.subnqn, &c->opts.hostnqn, &c->opts.hostid,
 			       &c->opts.tls_key, &c->opts.keyring, &c->opts.tls_key_identity,
-			       &c->opts.dhchap_secret, &c->opts.dhchap_ctrl_secret };
+			       &c->opts.dhchap_secret, &c->opts.dhchap_ctrl_secret,
+			       &c->opts.host_traddr, &c->opts.host_iface };
 	const size_t nstr = sizeof(src) / sizeof(src[0]);
 	size_t total = 0, off = 0;
 
@@ -637,7 +645,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = -EPROTONOSUPPORT;
 		goto fail;
 	}
-	c->discovery = !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
+	c->discovery = c->opts.discovery || !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
 	rc = tls_resolve(c, err, errlen);
 	if (rc == 0)
 		rc = parse_secrets(c, err, errlen);

@@ -107,6 +107,14 @@ struct nvmf_ctrl_opts {
 	const char *hostnqn;	/* -q */
 	const char *hostid;	/* -I, UUID text */
 	int nr_io_queues;	/* -i; 0 for none */
+	/*
+	 * -W: more I/O queues, as many as the kernel host would connect. Its
+	 * block layer sends writes to them; here every I/O queue carries
+	 * reads and writes alike, because a ublk queue's requests stay on
+	 * their own NVMe queue's thread (no thread hop per request), so
+	 * these are more queues, not write-only ones.
+	 */
+	int nr_write_queues;
 	int nr_poll_queues;	/* -P: more I/O queues, served by busy-polling threads */
 	int queue_size;		/* -Q, I/O queue entries */
 	int kato_s;		/* -k; 0 disables keep-alive */
@@ -133,6 +141,15 @@ struct nvmf_ctrl_opts {
 	const char *dhchap_secret;
 	const char *dhchap_ctrl_secret;
 	int timeout_ms;		/* per step of association setup */
+	/*
+	 * A discovery controller whatever @subnqn is (nvme-cli's discover -n:
+	 * a unique discovery NQN, TP 8013); the well-known NQN is one anyway.
+	 */
+	bool discovery;
+	/* -w, -f, -T: the host side of every queue's connection (base/qpair.h) */
+	const char *host_traddr;	/* NULL or "": any source address */
+	const char *host_iface;		/* NULL or "": any interface (TCP only) */
+	int tos;		/* -1: the system's; zeroed opts give 0, the same byte */
 	/*
 	 * > 0: an fd (eventfd, signalfd) that, once readable, makes a
 	 * connect in progress give up with -ECANCELED at its next wait. Only

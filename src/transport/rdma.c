@@ -566,6 +566,18 @@ static int next_cm_event(struct rdma_qpair *rq, uint64_t deadline, int cancel_fd
 }
 
 /* Explain a CM event that is not the one a connection step waited for. */
+/* Address resolution failed with errno @st: one line, naming -w's address if given. */
+static void addr_error(const struct nvmf_xport_params *p, int st, char *err, size_t errlen)
+{
+	if (p->host_traddr && p->host_traddr[0])
+		snprintf(err, errlen, "cannot resolve %s from host address %s to a local RDMA "
+			 "device: %s (is %s on an RDMA interface?)", p->traddr, p->host_traddr,
+			 strerror(st), p->host_traddr);
+	else
+		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
+			 "interface routes there?)", p->traddr, strerror(st));
+}
+
 static int cm_event_error(struct rdma_qpair *rq, const struct rdma_cm_event *ev,
 			  const struct nvmf_xport_params *p, char *err, size_t errlen)
 {
@@ -574,12 +586,13 @@ static int cm_event_error(struct rdma_qpair *rq, const struct rdma_cm_event *ev,
 
 	switch (ev->event) {
 	case RDMA_CM_EVENT_ADDR_ERROR:
-		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
-			 "interface routes there?)", p->traddr, strerror(st));
+		addr_error(p, st, err, errlen);
 		return -ENETUNREACH;
 	case RDMA_CM_EVENT_ROUTE_ERROR:
-		snprintf(err, errlen, "no RDMA route to %s: %s (is it reached through an "
-			 "RDMA-capable interface?)", p->traddr, strerror(st));
+		snprintf(err, errlen, "no RDMA route to %s%s%s: %s (is it reached through an "
+			 "RDMA-capable interface?)", p->traddr,
+			 p->host_traddr && p->host_traddr[0] ? " from " : "",
+			 p->host_traddr && p->host_traddr[0] ? p->host_traddr : "", strerror(st));
 		return -EHOSTUNREACH;
 	case RDMA_CM_EVENT_UNREACHABLE:
 		snprintf(err, errlen, "%s is unreachable over RDMA (%s)", rq->peer,
@@ -656,28 +669,58 @@ static int resolve(struct rdma_qpair *rq, const struct nvmf_xport_params *p,
 		   uint64_t deadline, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-	struct addrinfo *res = NULL;
+	struct addrinfo *res = NULL, *src = NULL;
 	int ms = p->timeout_ms > 0 ? p->timeout_ms : 3000;
 	int gai, rc;
 
+	if (p->host_iface && p->host_iface[0]) {
+		/* As the kernel's RDMA host, which has no host_iface either. */
+		snprintf(err, errlen, "a host interface (%s) is for TCP: RDMA picks the device "
+			 "by the source address (-w/--host-traddr)", p->host_iface);
+		return -EINVAL;
+	}
 	gai = getaddrinfo(p->traddr, p->trsvcid, &hints, &res);
 	if (gai) {
 		snprintf(err, errlen, "cannot resolve address %s port %s: %s", p->traddr,
 			 p->trsvcid, gai_strerror(gai));
 		return -EINVAL;
 	}
-	rc = rdma_resolve_addr(rq->id, NULL, res->ai_addr, ms);
+	if (p->host_traddr && p->host_traddr[0]) {
+		struct addrinfo sh = { .ai_socktype = SOCK_STREAM, .ai_family = res->ai_family,
+				       .ai_flags = AI_NUMERICHOST | AI_PASSIVE };
+
+		if (getaddrinfo(p->host_traddr, NULL, &sh, &src)) {
+			snprintf(err, errlen, "host address %s is not an %s address like the "
+				 "target's", p->host_traddr,
+				 res->ai_family == AF_INET6 ? "IPv6" : "IPv4");
+			freeaddrinfo(res);
+			return -EAFNOSUPPORT;
+		}
+	}
+	rc = rdma_resolve_addr(rq->id, src ? src->ai_addr : NULL, res->ai_addr, ms);
 	freeaddrinfo(res);
+	if (src)
+		freeaddrinfo(src);
 	if (rc) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot resolve %s to a local RDMA device: %s (no RDMA "
-			 "interface routes there?)", p->traddr, strerror(-rc));
+		addr_error(p, -rc, err, errlen);
 		return rc;
 	}
 	rc = wait_cm(rq, RDMA_CM_EVENT_ADDR_RESOLVED, "resolving the address", p, deadline,
 		     err, errlen);
 	if (rc < 0)
 		return rc;
+	if (p->tos >= 0) {
+		/* The kernel host sets it here too, between address and route. */
+		uint8_t tos = (uint8_t)p->tos;
+
+		if (rdma_set_option(rq->id, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &tos, sizeof(tos))) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot set the RDMA type of service %d: %s", p->tos,
+				 strerror(-rc));
+			return rc;
+		}
+	}
 	if (rdma_resolve_route(rq->id, ms)) {
 		rc = -errno;
 		snprintf(err, errlen, "no RDMA route to %s: %s", p->traddr, strerror(-rc));

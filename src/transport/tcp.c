@@ -808,11 +808,67 @@ static int wait_fd(int fd, short events, uint64_t deadline, int cancel_fd)
 	}
 }
 
+/*
+ * The host side of a new socket @fd of family @family, before connect():
+ * the interface it is bound to, its source address and its TOS / traffic
+ * class (struct nvmf_xport_params). Returns 0, or -errno with one line in
+ * @err; -EAFNOSUPPORT when the source address is of another family (the
+ * caller tries the target's next address).
+ */
+static int sock_host_side(int fd, int family, const struct nvmf_xport_params *p, char *err,
+			  size_t errlen)
+{
+	if (p->host_iface && p->host_iface[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->host_iface,
+		       (socklen_t)strlen(p->host_iface)) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot bind to host interface %s: %s", p->host_iface,
+			 e == ENODEV ? "no such interface" : strerror(e));
+		return -e;
+	}
+	if (p->host_traddr && p->host_traddr[0]) {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = family,
+					  .ai_flags = AI_NUMERICHOST | AI_PASSIVE };
+		struct addrinfo *src = NULL;
+		int gai = getaddrinfo(p->host_traddr, NULL, &hints, &src), rc = 0;
+
+		if (gai) {
+			snprintf(err, errlen, "host address %s is not an %s address like the target's",
+				 p->host_traddr, family == AF_INET6 ? "IPv6" : "IPv4");
+			return -EAFNOSUPPORT;
+		}
+		if (bind(fd, src->ai_addr, src->ai_addrlen) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot use host address %s as the source: %s",
+				 p->host_traddr, strerror(-rc));
+		}
+		freeaddrinfo(src);
+		if (rc < 0)
+			return rc;
+	}
+	if (p->tos >= 0) {
+		int tos = p->tos;
+		int rc = family == AF_INET6 ?
+			 setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)) :
+			 setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+
+		if (rc < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot set type of service %d: %s", tos,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int sock_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 			uint64_t deadline, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
 	struct addrinfo *res = NULL, *ai;
+	char host_err[256] = "";
 	int rc, gai, one = 1;
 
 	gai = getaddrinfo(p->traddr, p->trsvcid, &hints, &res);
@@ -833,6 +889,12 @@ static int sock_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		rc = sock_host_side(fd, ai->ai_family, p, host_err, sizeof(host_err));
+		if (rc < 0) {
+			close(fd);
+			continue;
+		}
+		host_err[0] = 0;	/* a failure from here on is the connection's */
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
 			rc = -errno;
 			close(fd);
@@ -848,7 +910,9 @@ static int sock_connect(struct tcp_qpair *tq, const struct nvmf_xport_params *p,
 		close(fd);
 	}
 	freeaddrinfo(res);
-	if (rc == -ECONNREFUSED)
+	if (rc < 0 && host_err[0])
+		snprintf(err, errlen, "%s", host_err);	/* the host side: the last cause */
+	else if (rc == -ECONNREFUSED)
 		snprintf(err, errlen, "connection refused by %s (nothing listens on that port)",
 			 tq->peer);
 	else if (rc == -ETIMEDOUT)

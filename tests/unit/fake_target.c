@@ -1439,8 +1439,11 @@ static void *accept_main(void *arg)
 	struct ft *ft = arg;
 
 	for (;;) {
-		int fd = accept(ft->lfd, NULL, NULL);
+		struct sockaddr_in peer = { 0 };
+		socklen_t pl = sizeof(peer);
+		int fd = accept(ft->lfd, (struct sockaddr *)&peer, &pl);
 		struct conn *c, **more;
+		char addr[INET_ADDRSTRLEN] = "";
 
 		if (fd < 0 && errno == EINTR)
 			continue;
@@ -1468,6 +1471,11 @@ static void *accept_main(void *arg)
 			free(c);
 		} else {
 			ft->conns[ft->nconns++] = c;
+			/* Where the host's connections come from (its -w). */
+			inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof(addr));
+			if (ft->st.connections && strcmp(ft->st.peer, addr))
+				ft->st.peer_mixed++;
+			snprintf(ft->st.peer, sizeof(ft->st.peer), "%s", addr);
 			ft->st.connections++;
 		}
 		unlock(ft);

@@ -105,6 +105,8 @@ enum ft_fault {
 
 struct ft_stats {
 	unsigned int connections;	/* TCP connections accepted */
+	char peer[48];			/* the last one's source address */
+	unsigned int peer_mixed;	/* connections from another source than the one before */
 	unsigned int admin_connects, io_connects, connects_rejected;
 	uint16_t cntlid;		/* of the current association */
 	uint8_t hostid[16];		/* HOSTID of the last admin Connect */

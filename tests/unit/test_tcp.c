@@ -272,6 +272,76 @@ START_TEST(test_connect_fewer_queues_granted)
 }
 END_TEST
 
+/*
+ * nvme-cli's -w/-T/-f and -W (struct nvmf_ctrl_opts): every queue's
+ * connection comes from the source address, the write queues are
+ * connected as more I/O queues before the poll queues, and what cannot be
+ * done is one line naming it.
+ */
+START_TEST(test_connect_host_side)
+{
+	struct ft_config cfg;
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c = NULL;
+	struct ft_stats st;
+	char err[256] = "";
+	struct ft *ft;
+	int rc;
+
+	ft_config_default(&cfg);
+	ft = start_target(&cfg);
+	opts_fill(&o, ft, FT_SUBNQN);
+	o.nr_io_queues = 1;
+	o.nr_write_queues = 2;
+	o.nr_poll_queues = 1;
+	o.host_traddr = "127.0.0.2";	/* 127/8 is this host's on Linux */
+	o.tos = 0x28;
+	/* SO_BINDTODEVICE needs CAP_NET_RAW: only as root (the guest test does it always). */
+	o.host_iface = geteuid() == 0 ? "lo" : NULL;
+	if (!o.host_iface)
+		printf("test_connect_host_side: not root, -f lo left out (needs CAP_NET_RAW)\n");
+	rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
+	ck_assert_msg(rc == 0, "connect with -w -T -f -W -P: %d (%s)", rc, err);
+	ck_assert_int_eq(c->nr_ioq, 4);		/* 1 + 2 write + 1 poll */
+	ck_assert_int_eq(c->nr_poll_ioq, 1);	/* the last one */
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.connections, 5);
+	ck_assert_uint_eq(st.io_connects, 4);
+	ck_assert_str_eq(st.peer, "127.0.0.2");
+	ck_assert_uint_eq(st.peer_mixed, 0);	/* the admin queue's too */
+	nvmf_ctrl_disconnect(c);
+
+	/* An address this host does not have. */
+	o.host_iface = NULL;
+	o.host_traddr = "192.0.2.1";
+	rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
+	ck_assert_int_eq(rc, -EADDRNOTAVAIL);
+	ck_assert_msg(strstr(err, "cannot use host address 192.0.2.1") && !strchr(err, '\n'),
+		      "message: %s", err);
+	/* Another family than the target's. */
+	o.host_traddr = "::1";
+	rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
+	ck_assert_int_eq(rc, -EAFNOSUPPORT);
+	ck_assert_msg(strstr(err, "::1 is not an IPv4 address"), "message: %s", err);
+	/* No such interface (root only: as a user SO_BINDTODEVICE fails with EPERM first). */
+	o.host_traddr = NULL;
+	o.host_iface = "nosuch0";
+	rc = nvmf_ctrl_connect(&o, &c, err, sizeof(err));
+	if (geteuid() == 0) {
+		ck_assert_int_eq(rc, -ENODEV);
+		ck_assert_msg(strstr(err, "host interface nosuch0: no such interface"),
+			      "message: %s", err);
+	} else {
+		ck_assert_int_lt(rc, 0);
+		ck_assert_msg(strstr(err, "host interface nosuch0"), "message: %s", err);
+	}
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.connections, 5);	/* none of them reached the target */
+	expect_clean(ft);
+	ft_stop(ft);
+}
+END_TEST
+
 /* ------------------------------------------------------------- I/O */
 
 struct io_variant {
@@ -1321,6 +1391,7 @@ static Suite *tcp_suite(void)
 	tc = tcase_create("connect");
 	tcase_add_loop_test(tc, test_connect_digests, 0, 4);
 	tcase_add_test(tc, test_connect_fewer_queues_granted);
+	tcase_add_test(tc, test_connect_host_side);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_connect_not_nvme);
 	tcase_add_test(tc, test_connect_unknown_subnqn);
