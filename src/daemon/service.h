@@ -48,6 +48,7 @@ struct nvmf_service_opts {
 	int reconnect_delay;		/* -c, seconds */
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
+	int iopolicy;			/* enum nvmf_iopolicy (host/mpath.h): --iopolicy */
 	const char *prog;		/* for messages in the foreground ("nvmfuse connect") */
 	/*
 	 * At a stop signal, disks still in use (mounted, open): wait up to this
