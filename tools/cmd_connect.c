@@ -33,6 +33,7 @@
 #include "cuse/cuse.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
+#include "host/mpath.h"
 #include "host/nvmf.h"
 #include "tools/cli.h"
 #include "tools/cli_devauth.h"
@@ -50,6 +51,8 @@ struct connect_args {
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
 	bool json;			/* -o json: {"device":"nvmeN"} on success */
+	bool duplicate;			/* -D: an independent controller, never a path */
+	const char *iopolicy;		/* --iopolicy, NULL: numa (or unchanged) */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -59,6 +62,7 @@ enum {
 	OPT_DEV_GROUP,
 	OPT_FAST_IO_FAIL,
 	OPT_LOG_FORMAT,
+	OPT_IOPOLICY,
 };
 
 /* Run the controller service in this process with @a's options. */
@@ -72,11 +76,18 @@ static int run_controller(const struct connect_args *a, int report_fd)
 		.reconnect_delay = a->reconnect_delay,
 		.ctrl_loss_tmo = a->ctrl_loss_tmo,
 		.fast_io_fail_tmo = a->fast_io_fail_tmo,
+		.iopolicy = NVMF_IOPOLICY_NUMA,
 		.prog = cli_prog,
 		.log_file = report_fd >= 0,	/* a daemon: RUNDIR/nvmeN.log */
 	};
 
 	cli_fabrics_to_opts(&a->f, &o.ctrl);
+	if (a->iopolicy) {
+		enum nvmf_iopolicy pol;
+
+		(void)nvmf_iopolicy_parse(a->iopolicy, &pol);	/* checked by the parser */
+		o.iopolicy = (int)pol;
+	}
 	return nvmf_service_run(&o, report_fd);
 }
 
@@ -244,10 +255,13 @@ static bool json_str_eq(struct json_object *o, const char *key, const char *want
 }
 
 /*
- * Is there a daemon for this subsystem at this address already (live, or
- * still on its first connect: @name gets " (still connecting)" then)?
+ * A daemon serving @f's subsystem: with @anywhere, the one for the same
+ * host at any address that is live (a daemon still on its first connect
+ * cannot take a path yet), for a new path; else one at @f's very address,
+ * live or still connecting (@name then gets " (still connecting)"). Its
+ * name in @name; false when there is none.
  */
-static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
+static bool find_daemon(const struct cli_fabrics *f, bool anywhere, char *name, size_t len)
 {
 	char **names;
 	bool found = false;
@@ -257,22 +271,79 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 		return false;
 	for (int i = 0; i < n && !found; i++) {
 		struct json_object *reply, *c;
+		bool connecting;
 
 		/* A daemon that cannot answer was named on stderr; it is not a match. */
 		if (cli_ctrl_info(names[i], 2000, &reply, &c))
 			continue;
+		connecting = json_str_eq(c, "state", "connecting");
 		/* Field by field (json-c): key order and escaping do not matter. */
-		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
-		    json_str_eq(c, "traddr", f->traddr) &&
-		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420")) {
-			snprintf(name, len, "%s%s", names[i], json_str_eq(c, "state", "connecting") ?
-				 " (still connecting)" : "");
-			found = true;
-		}
+		if (!json_str_eq(c, "subnqn", f->subnqn))
+			found = false;
+		else if (anywhere)
+			found = json_str_eq(c, "hostnqn", f->hostnqn) && !connecting;
+		else
+			found = json_str_eq(c, "transport", f->transport) &&
+				json_str_eq(c, "traddr", f->traddr) &&
+				json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420");
+		if (found)
+			snprintf(name, len, "%s%s", names[i],
+				 !anywhere && connecting ? " (still connecting)" : "");
 		json_object_put(reply);
 	}
 	reg_names_free(names, n);
 	return found;
+}
+
+static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
+{
+	return find_daemon(f, false, name, len);
+}
+
+/*
+ * Multipath (host/mpath.h): ask daemon @name to add @a's address as a
+ * path to its subsystem. The daemon connects with its own host identity
+ * and options; @a's other options are not used. Returns the exit status.
+ */
+static int add_path(const struct connect_args *a, const char *name)
+{
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_ADD_PATH };
+	struct json_object *reply, *v;
+	char err[1100];
+	int rc;
+
+	snprintf(rq.transport, sizeof(rq.transport), "%s", a->f.transport);
+	snprintf(rq.traddr, sizeof(rq.traddr), "%s", a->f.traddr);
+	snprintf(rq.trsvcid, sizeof(rq.trsvcid), "%s", a->f.trsvcid ? a->f.trsvcid : "4420");
+	if (a->iopolicy)
+		snprintf(rq.iopolicy, sizeof(rq.iopolicy), "%s", a->iopolicy);
+	rc = reg_call(name, &rq, &reply, report_wait_ms(a), err, sizeof(err));
+	if (rc < 0) {
+		cli_error("%s: %s", name, err);
+		return 1;
+	}
+	v = json_object_object_get(reply, "path");
+	if (a->json)
+		printf("{\"device\":\"%s\",\"path\":\"%s\"}\n", name,
+		       v ? json_object_get_string(v) : "");
+	else
+		printf("%s: path %s to %s at %s %s:%s added\n", name, v ? json_object_get_string(v) : "?",
+		       a->f.subnqn, a->f.transport, a->f.traddr, rq.trsvcid);
+	json_object_put(reply);
+	return 0;
+}
+
+/*
+ * A controller for @a: a new path of the daemon that serves its
+ * subsystem already (unless -D), else a daemon of its own.
+ */
+static int connect_one(struct connect_args *a)
+{
+	char name[REG_NAME_MAX + 1];
+
+	if (!a->duplicate && !a->foreground && find_daemon(&a->f, true, name, sizeof(name)))
+		return add_path(a, name);
+	return a->foreground ? run_controller(a, -1) : spawn_controller(a);
 }
 
 static void usage(FILE *out, bool all)
@@ -287,6 +358,7 @@ static void usage(FILE *out, bool all)
 		CLI_DHCHAP_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
+		"         [-D] [--iopolicy numa|round-robin|queue-depth]\n"
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
 }
@@ -335,6 +407,8 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "output-format", required_argument, NULL, 'o' },
+		{ "duplicate-connect", no_argument, NULL, 'D' },
+		{ "iopolicy", required_argument, NULL, OPT_IOPOLICY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -350,7 +424,7 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGDh", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
@@ -385,6 +459,19 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			if (cli_log_format(optarg) < 0)
 				return -1;
 			break;
+		case 'D':
+			a->duplicate = true;
+			break;
+		case OPT_IOPOLICY: {
+			enum nvmf_iopolicy pol;
+
+			if (nvmf_iopolicy_parse(optarg, &pol) < 0) {
+				cli_error("--iopolicy %s: not numa, round-robin or queue-depth", optarg);
+				return -1;
+			}
+			a->iopolicy = optarg;
+			break;
+		}
 		case OPT_NO_CUSE:
 			a->no_cuse = true;
 			break;
@@ -462,13 +549,13 @@ int cmd_connect(int argc, char **argv)
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
-	if (already_connected(&a.f, name, sizeof(name))) {
+	if (!a.duplicate && already_connected(&a.f, name, sizeof(name))) {
 		cli_error("already connected to %s at %s:%s as %s", a.f.subnqn, a.f.traddr,
 			  a.f.trsvcid ? a.f.trsvcid : "4420", name);
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
-	rc = a.foreground ? run_controller(&a, -1) : spawn_controller(&a);
+	rc = connect_one(&a);
 	cli_fabrics_free(&a.f);
 	return rc;
 }
@@ -630,11 +717,11 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 			printf("%s at %s:%s: TLS 1.3 (the discovery log's SECTYPE)\n", e->subnqn,
 			       e->traddr, e->trsvcid);
 		}
-		if (already_connected(&one.f, name, sizeof(name))) {
+		if (!one.duplicate && already_connected(&one.f, name, sizeof(name))) {
 			printf("%s: already connected to %s\n", name, e->subnqn);
 			continue;
 		}
-		if (spawn_controller(&one) != 0)
+		if (connect_one(&one) != 0)
 			(*failed)++;
 		else
 			(*done)++;

@@ -22,6 +22,7 @@ static const struct subcmd subcmds[] = {
 	{ "disconnect", cmd_disconnect, "disconnect controllers by subsystem NQN or name" },
 	{ "disconnect-all", cmd_disconnect_all, "disconnect every nvmfuse controller" },
 	{ "list", cmd_list, "list the live nvmfuse controllers and namespaces" },
+	{ "list-subsys", cmd_list_subsys, "list the subsystems with their paths (multipath)" },
 	{ "sidecar", cmd_sidecar, "keep the controllers of a config.json served, in the foreground" },
 	{ "status", cmd_status, "exit 0 when every controller of the run dir is live (probes)" },
 	{ "perf", cmd_perf, "drive I/O through the host engine and report performance" },
