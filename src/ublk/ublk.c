@@ -311,7 +311,7 @@ static void io_wait_path(void *arg)
  * flight twice. Not counted as a retry. Returns false when nothing was
  * done: no other path, no hold; the caller fails the request as before.
  */
-static bool io_failover(struct ublk_queue *q, struct ublk_io *io)
+static bool io_failover(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpath_path *failed)
 {
 	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
 	int slot;
@@ -321,8 +321,8 @@ static bool io_failover(struct ublk_queue *q, struct ublk_io *io)
 		return false;
 	slot = nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, io->slot);
 	if (slot >= 0) {
-		if (io->path)
-			__atomic_add_fetch(&io->path->failovers, 1, __ATOMIC_RELAXED);
+		if (failed)
+			__atomic_add_fetch(&failed->failovers, 1, __ATOMIC_RELAXED);
 		q->stats.failovers++;
 		nvmf_debug("%s: tag %u: path %d failed (%s), sent on path %d", q->d->path, io->tag,
 			   io->slot, io->req.xport_err ? strerror(-io->req.xport_err) :
@@ -393,20 +393,16 @@ static void wz_start(struct ublk_queue *q, struct ublk_io *io)
 	wz_send(q, io);
 }
 
-static void io_done(struct nvmf_request *req)
+/* io_done() for the attempt that went to @path (NULL: no path set). */
+static void io_finish(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpath_path *path)
 {
-	struct ublk_io *io = req->cb_arg;
-	struct ublk_queue *q = io->q;
+	struct nvmf_request *req = &io->req;
 	struct nvmf_retry_decision d;
 	int result;
 
-	if (io->path) {
-		__atomic_sub_fetch(&io->path->inflight, 1, __ATOMIC_RELAXED);
-		io->path = NULL;
-	}
 	d = nvmf_retry_decide_ctrl(req, io->attempts, &q->d->c->id, 1u << q->d->lba_shift);
 	if ((d.action == NVMF_RETRY_RECONNECT || d.action == NVMF_RETRY_AGAIN) &&
-	    io_failover(q, io))
+	    io_failover(q, io, path))
 		return;
 	if (d.action == NVMF_RETRY_RECONNECT && nvmf_worker_holding(q->w)) {
 		/* The connection is being re-established: wait in line for it. */
@@ -461,6 +457,22 @@ static void io_done(struct nvmf_request *req)
 		result = unsupported ? -EOPNOTSUPP : -EIO;
 	}
 	commit(q, io, result);
+}
+
+/*
+ * A command's completion, on the queue's thread. Its path's in-flight
+ * count drops only afterwards: the daemon frees a removed path once that
+ * count is 0, and io_finish still counts a failover on it.
+ */
+static void io_done(struct nvmf_request *req)
+{
+	struct ublk_io *io = req->cb_arg;
+	struct nvmf_mpath_path *path = io->path;
+
+	io->path = NULL;
+	io_finish(io->q, io, path);
+	if (path)
+		__atomic_sub_fetch(&path->inflight, 1, __ATOMIC_RELAXED);
 }
 
 static void trim_arm(struct ublk_queue *q);
