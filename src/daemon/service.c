@@ -1062,35 +1062,39 @@ static bool ns_identity_same(const struct nvmf_ns *want, const struct nvmf_ns *h
 /*
  * Do @c's namespaces match the disks' (each disk's namespace present
  * with the same identifiers)? The disks keep the identity they were made
- * for, also while path 0 is down. Main thread.
+ * for, also while path 0 is down; without disks (--no-ublk), path 0's
+ * namespaces as it last saw them. Main thread.
  */
 static bool path_same_namespaces(struct daemon *d, struct nvmf_ctrl *c, char *why, size_t len)
 {
-	struct nvmf_ns *ns;
-	int n;
+	struct nvmf_ns *ns, *p0 = NULL;
+	int n, n0 = 0, nwant;
+	bool ok = true;
 
+	if (!d->nr_ublk && nvmf_ctrl_ns_snapshot(d->ctrl, &p0, &n0) < 0)
+		n0 = 0;
 	if (nvmf_ctrl_ns_snapshot(c, &ns, &n) < 0) {
 		snprintf(why, len, "out of memory");
+		free(p0);
 		return false;
 	}
-	for (int i = 0; i < d->nr_ublk; i++) {
-		const struct nvmf_ns *want = ublk_dev_ns(d->ublk[i]);
+	nwant = d->nr_ublk ? d->nr_ublk : n0;
+	for (int i = 0; ok && i < nwant; i++) {
+		const struct nvmf_ns *want = d->nr_ublk ? ublk_dev_ns(d->ublk[i]) : &p0[i];
 		int j;
 
 		for (j = 0; j < n && ns[j].nsid != want->nsid; j++)
 			;
 		if (j == n) {
 			snprintf(why, len, "namespace %u is not there", want->nsid);
-			free(ns);
-			return false;
-		}
-		if (!ns_identity_same(want, &ns[j], why, len)) {
-			free(ns);
-			return false;
+			ok = false;
+		} else {
+			ok = ns_identity_same(want, &ns[j], why, len);
 		}
 	}
 	free(ns);
-	return true;
+	free(p0);
+	return ok;
 }
 
 /*
