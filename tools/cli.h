@@ -114,6 +114,7 @@ int cmd_connect_all(int argc, char **argv);
 int cmd_disconnect(int argc, char **argv);
 int cmd_disconnect_all(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_list_subsys(int argc, char **argv);	/* tools/cmd_list.c */
 int cmd_perf(int argc, char **argv);
 int cmd_sidecar(int argc, char **argv);	/* tools/cmd_sidecar.c */
 int cmd_status(int argc, char **argv);	/* tools/cmd_status.c */

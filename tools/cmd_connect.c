@@ -34,6 +34,7 @@
 #include "daemon/pdisc.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
+#include "host/mpath.h"
 #include "host/nvmf.h"
 #include "tools/cli.h"
 #include "tools/cli_config.h"
@@ -59,6 +60,7 @@ struct connect_args {
 	/* With -p: the connect command it runs per new subsystem (daemon/pdisc.h). */
 	char **pdisc_argv;
 	struct cli_disc disc;		/* connect-all: -r, --quiet, --nbft... */
+	const char *iopolicy;		/* --iopolicy, NULL: numa (or unchanged) */
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -68,6 +70,7 @@ enum {
 	OPT_DEV_GROUP,
 	OPT_LOG_FORMAT,
 	OPT_KEEP_REMOVED,
+	OPT_IOPOLICY,
 };
 
 /* Run the controller service in this process with @a's options. */
@@ -82,11 +85,18 @@ static int run_controller(const struct connect_args *a, int report_fd)
 		.ctrl_loss_tmo = a->ctrl_loss_tmo,
 		.fast_io_fail_tmo = a->fast_io_fail_tmo,
 		.context = a->f.context,
+		.iopolicy = NVMF_IOPOLICY_NUMA,
 		.prog = cli_prog,
 		.log_file = report_fd >= 0,	/* a daemon: RUNDIR/nvmeN.log */
 	};
 
 	cli_fabrics_to_opts(&a->f, &o.ctrl);
+	if (a->iopolicy) {
+		enum nvmf_iopolicy pol;
+
+		(void)nvmf_iopolicy_parse(a->iopolicy, &pol);	/* checked by the parser */
+		o.iopolicy = (int)pol;
+	}
 	return nvmf_service_run(&o, report_fd);
 }
 
@@ -355,12 +365,15 @@ static bool json_opt_eq(struct json_object *o, const char *key, const char *want
 }
 
 /*
- * Is there a daemon for this subsystem at this address from the same host
- * address and interface already (live, or still on its first connect:
- * @name gets " (still connecting)" then)? nvme-cli's test: another -w or
- * -f is another path, not a duplicate.
+ * A daemon serving @f's subsystem: with @anywhere, the one for the same
+ * host at any address that is live (a daemon still on its first connect
+ * cannot take a path yet), for a new path; else one at @f's very address,
+ * live or still connecting (@name then gets " (still connecting)"). Its
+ * name in @name; false when there is none.
+ * nvme-cli's test for the very address: another -w or -f is another path,
+ * not a duplicate.
  */
-static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
+static bool find_daemon(const struct cli_fabrics *f, bool anywhere, char *name, size_t len)
 {
 	char **names;
 	bool found = false;
@@ -370,24 +383,81 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 		return false;
 	for (int i = 0; i < n && !found; i++) {
 		struct json_object *reply, *c;
+		bool connecting;
 
 		/* A daemon that cannot answer was named on stderr; it is not a match. */
 		if (cli_ctrl_info(names[i], 2000, &reply, &c))
 			continue;
+		connecting = json_str_eq(c, "state", "connecting");
 		/* Field by field (json-c): key order and escaping do not matter. */
-		if (json_str_eq(c, "subnqn", f->subnqn) && json_str_eq(c, "transport", f->transport) &&
-		    json_str_eq(c, "traddr", f->traddr) &&
-		    json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420") &&
-		    json_opt_eq(c, "host_traddr", f->host_traddr) &&
-		    json_opt_eq(c, "host_iface", f->host_iface)) {
-			snprintf(name, len, "%s%s", names[i], json_str_eq(c, "state", "connecting") ?
-				 " (still connecting)" : "");
-			found = true;
-		}
+		if (!json_str_eq(c, "subnqn", f->subnqn))
+			found = false;
+		else if (anywhere)
+			found = json_str_eq(c, "hostnqn", f->hostnqn) && !connecting;
+		else
+			found = json_str_eq(c, "transport", f->transport) &&
+				json_str_eq(c, "traddr", f->traddr) &&
+				json_str_eq(c, "trsvcid", f->trsvcid ? f->trsvcid : "4420") &&
+				json_opt_eq(c, "host_traddr", f->host_traddr) &&
+				json_opt_eq(c, "host_iface", f->host_iface);
+		if (found)
+			snprintf(name, len, "%s%s", names[i],
+				 !anywhere && connecting ? " (still connecting)" : "");
 		json_object_put(reply);
 	}
 	reg_names_free(names, n);
 	return found;
+}
+
+static bool already_connected(const struct cli_fabrics *f, char *name, size_t len)
+{
+	return find_daemon(f, false, name, len);
+}
+
+/*
+ * Multipath (host/mpath.h): ask daemon @name to add @a's address as a
+ * path to its subsystem. The daemon connects with its own host identity
+ * and options; @a's other options are not used. Returns the exit status.
+ */
+static int add_path(const struct connect_args *a, const char *name)
+{
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_ADD_PATH };
+	struct json_object *reply, *v;
+	char err[1100];
+	int rc;
+
+	snprintf(rq.transport, sizeof(rq.transport), "%s", a->f.transport);
+	snprintf(rq.traddr, sizeof(rq.traddr), "%s", a->f.traddr);
+	snprintf(rq.trsvcid, sizeof(rq.trsvcid), "%s", a->f.trsvcid ? a->f.trsvcid : "4420");
+	if (a->iopolicy)
+		snprintf(rq.iopolicy, sizeof(rq.iopolicy), "%s", a->iopolicy);
+	rc = reg_call(name, &rq, &reply, report_wait_ms(a), err, sizeof(err));
+	if (rc < 0) {
+		cli_error("%s: %s", name, err);
+		return 1;
+	}
+	v = json_object_object_get(reply, "path");
+	if (a->json)
+		printf("{\"device\":\"%s\",\"path\":\"%s\"}\n", name,
+		       v ? json_object_get_string(v) : "");
+	else
+		printf("%s: path %s to %s at %s %s:%s added\n", name, v ? json_object_get_string(v) : "?",
+		       a->f.subnqn, a->f.transport, a->f.traddr, rq.trsvcid);
+	json_object_put(reply);
+	return 0;
+}
+
+/*
+ * A controller for @a: a new path of the daemon that serves its
+ * subsystem already (unless -D), else a daemon of its own.
+ */
+static int connect_one(struct connect_args *a)
+{
+	char name[REG_NAME_MAX + 1];
+
+	if (!a->f.duplicate_connect && !a->foreground && find_daemon(&a->f, true, name, sizeof(name)))
+		return add_path(a, name);
+	return a->foreground ? run_controller(a, -1) : spawn_controller(a);
 }
 
 static void usage(FILE *out, bool all)
@@ -407,6 +477,7 @@ static void usage(FILE *out, bool all)
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
 		"         [--log-format text|json] [-o normal|json]\n"
 		CLI_CONFIG_USAGE
+		"         [--iopolicy numa|round-robin|queue-depth]\n"
 		CLI_DEVAUTH_USAGE,
 		all ? "connect-all" : "connect", all ? "[-n DISCOVERY_NQN]" : "-n SUBNQN",
 		all ? "" : "-d|",
@@ -456,6 +527,7 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 		{ "ctrl-loss-tmo", required_argument, NULL, 'l' }, \
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT }, \
 		{ "output-format", required_argument, NULL, 'o' }, \
+		{ "iopolicy", required_argument, NULL, OPT_IOPOLICY }, \
 		CLI_CONFIG_LONGOPTS, \
 		{ "persistent", no_argument, NULL, 'p' }, \
 		{ "keep-removed", no_argument, NULL, OPT_KEEP_REMOVED }, \
@@ -548,6 +620,16 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 			else
 				a->keep_removed = true;
 			break;
+		case OPT_IOPOLICY: {
+			enum nvmf_iopolicy pol;
+
+			if (nvmf_iopolicy_parse(optarg, &pol) < 0) {
+				cli_error("--iopolicy %s: not numa, round-robin or queue-depth", optarg);
+				return -1;
+			}
+			a->iopolicy = optarg;
+			break;
+		}
 		case OPT_NO_CUSE:
 			a->no_cuse = true;
 			break;
@@ -776,7 +858,7 @@ int cmd_connect(int argc, char **argv)
 		cli_config_free(&a.conf);
 		return 1;
 	}
-	rc = a.foreground ? run_controller(&a, -1) : spawn_controller(&a);
+	rc = connect_one(&a);
 	cli_fabrics_free(&a.f);
 	if (a.conf.dump && cli_config_dump(&a.conf) < 0)
 		rc = 1;
@@ -951,7 +1033,7 @@ static void connect_log_entries(const struct connect_args *a, struct nvmf_discov
 			(*done)++;	/* there is one: not "no NVMe subsystems" */
 			continue;
 		}
-		if (spawn_controller(&one) != 0)
+		if (connect_one(&one) != 0)
 			(*failed)++;
 		else
 			(*done)++;

@@ -136,6 +136,72 @@ static int disconnect_matching(const char *nqn, const char *dev)
 }
 
 /*
+ * Is @dev a path name, NAMEpSLOT (host/mpath.h: nvme0p1 is slot 1 of
+ * daemon nvme0)? Fills @name and @slot.
+ */
+static bool path_name(const char *dev, char *name, size_t len, int *slot)
+{
+	const char *p = strrchr(dev, 'p');
+	char *end;
+	long v;
+
+	if (!p || p == dev || !p[1] || (size_t)(p - dev) >= len)
+		return false;
+	v = strtol(p + 1, &end, 10);
+	if (*end || v < 0 || v >= NVMF_CTL_PATH_MAX || p[1] == '-' || p[1] == '+')
+		return false;
+	snprintf(name, len, "%.*s", (int)(p - dev), dev);
+	*slot = (int)v;
+	return true;
+}
+
+/*
+ * disconnect -d NAMEpSLOT: remove one path of a subsystem's daemon. Path 0
+ * alone is the whole daemon: it then stops, and this waits for it as a
+ * disconnect does. Returns the exit status.
+ */
+static int disconnect_path(const char *dev, const char *name, int slot)
+{
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_REMOVE_PATH, .path = slot };
+	struct json_object *reply, *v;
+	char err[512];
+	int pid, rc;
+
+	rc = reg_call(name, &rq, &reply, DISCONNECT_TIMEOUT_MS, err, sizeof(err));
+	if (rc < 0) {
+		cli_error("%s: not disconnected: %s", dev, err);
+		return 1;
+	}
+	pid = json_object_object_get_ex(reply, "pid", &v) && json_object_is_type(v, json_type_int) ?
+	      json_object_get_int(v) : 0;
+	json_object_put(reply);
+	for (int i = 0; pid > 0 && i < DISCONNECT_TIMEOUT_MS / 10 && kill(pid, 0) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	if (pid > 0 && kill(pid, 0) == 0) {
+		cli_error("%s: daemon %d still shutting down after %d s", dev, pid,
+			  DISCONNECT_TIMEOUT_MS / 1000);
+		return 1;
+	}
+	printf("%s disconnected\n", dev);
+	return 0;
+}
+
+/* Is @name a daemon of the run dir? */
+static bool daemon_exists(const char *name)
+{
+	char **names;
+	bool found = false;
+	int n;
+
+	if (reg_names(&names, &n) < 0)
+		return false;
+	for (int i = 0; i < n && !found; i++)
+		found = !strcmp(names[i], name);
+	reg_names_free(names, n);
+	return found;
+}
+
+/*
  * -n and -d take nvme-cli's comma-separated lists: each item in turn, all
  * of them even after a failure. Returns the exit status.
  */
@@ -149,9 +215,20 @@ static int disconnect_list(const char *arg, bool by_nqn)
 		return 1;
 	}
 	while ((item = strsep(&rest, ","))) {
+		char name[REG_NAME_MAX];
+		int slot;
+
 		if (!*item)
 			continue;
 		items++;
+		if (!by_nqn && !strncmp(item, "/dev/", 5))
+			item += 5;
+		if (!by_nqn && !daemon_exists(item) && path_name(item, name, sizeof(name), &slot) &&
+		    daemon_exists(name)) {
+			if (disconnect_path(item, name, slot))
+				rc = 1;
+			continue;
+		}
 		if (disconnect_matching(by_nqn ? item : NULL, by_nqn ? NULL : item))
 			rc = 1;
 	}
@@ -188,7 +265,7 @@ static int disconnect_cmd(int argc, char **argv, bool all)
 	const char *usage = all ?
 		"usage: nvmfuse disconnect-all [-r|--transport tcp|rdma] [--force | --keep-disks]\n"
 		"         [--run-dir DIR] [-v]\n" :
-		"usage: nvmfuse disconnect -n SUBNQN[,SUBNQN...] | -d NAME[,NAME...]|ublkbN\n"
+		"usage: nvmfuse disconnect -n SUBNQN[,SUBNQN...] | -d NAME[,NAME...]|NAMEpSLOT|ublkbN\n"
 		"         [--force | --keep-disks] [--run-dir DIR] [-v]\n";
 	const char *shortopts = all ? "r:vh" : "n:d:vh";
 	const char *nqn = NULL, *dev = NULL;

@@ -208,3 +208,97 @@ int cmd_list(int argc, char **argv)
 		printf("}\n");
 	return failed ? 1 : 0;
 }
+
+/*
+ * nvmfuse list-subsys: each daemon's subsystem with its paths, in the
+ * shape of nvme-cli's `nvme list-subsys` (address, state, ANA state), plus
+ * each path's counters; -o json prints the "paths" of list -o json.
+ */
+int cmd_list_subsys(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output-format", required_argument, NULL, 'o' },
+		CLI_RUN_DIR_LONGOPT,
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static const char usage[] = "usage: nvmfuse list-subsys [-o normal|json] [--run-dir DIR]\n";
+	const char *fmt = "normal";
+	char **names;
+	int n, opt, rc, failed = 0, shown = 0;
+
+	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			fmt = optarg;
+			break;
+		case OPT_RUN_DIR:
+			if (cli_run_dir(optarg) < 0)
+				return 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 1;
+		}
+	}
+	if (cli_no_more_args(argc, argv, optind) < 0 || cli_check_format(fmt) < 0)
+		return 1;
+	if (reg_names(&names, &n) < 0) {
+		cli_error("cannot read %s", reg_rundir());
+		return 1;
+	}
+	if (!strcmp(fmt, "json"))
+		printf("{\"subsystems\":[");
+	for (int i = 0; i < n; i++) {
+		struct json_object *reply, *c, *paths;
+
+		rc = cli_ctrl_info(names[i], 5000, &reply, &c);
+		if (rc < 0)
+			failed++;
+		if (rc)
+			continue;
+		if (!json_object_object_get_ex(c, "paths", &paths) ||
+		    !json_object_is_type(paths, json_type_array))
+			paths = NULL;
+		if (!strcmp(fmt, "json")) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(names[i]));
+			json_object_object_add(o, "subnqn", json_object_new_string(cli_json_str(c, "subnqn")));
+			json_object_object_add(o, "hostnqn",
+					       json_object_new_string(cli_json_str(c, "hostnqn")));
+			json_object_object_add(o, "iopolicy",
+					       json_object_new_string(cli_json_str(c, "iopolicy")));
+			json_object_object_add(o, "paths", paths ? json_object_get(paths) :
+					       json_object_new_array());
+			printf("%s%s", shown ? "," : "", json_object_to_json_string_ext(o,
+			       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		} else {
+			printf("%s%s - NQN=%s\n%*shostnqn=%s\n%*siopolicy=%s\n\\\n", shown ? "\n" : "",
+			       names[i], cli_json_str(c, "subnqn"), (int)strlen(names[i]) + 3, "",
+			       cli_json_str(c, "hostnqn"), (int)strlen(names[i]) + 3, "",
+			       cli_json_str(c, "iopolicy"));
+			for (size_t k = 0; paths && k < json_object_array_length(paths); k++) {
+				struct json_object *p = json_object_array_get_idx(paths, k);
+
+				printf(" +- %s %s traddr=%s,trsvcid=%s %s %s ios=%llu failovers=%llu\n",
+				       cli_json_str(p, "path"), cli_json_str(p, "transport"), cli_json_str(p, "traddr"),
+				       cli_json_str(p, "trsvcid"), cli_json_str(p, "state"),
+				       cli_json_str(p, "ana_state"), (unsigned long long)u64_of(p, "ios"),
+				       (unsigned long long)u64_of(p, "failovers"));
+			}
+		}
+		shown++;
+		json_object_put(reply);
+	}
+	if (!strcmp(fmt, "json"))
+		printf("]}\n");
+	else if (!shown && !failed)
+		printf("no nvmfuse controllers\n");
+	reg_names_free(names, n);
+	return failed ? 1 : 0;
+}

@@ -25,6 +25,7 @@ static const struct subcmd subcmds[] = {
 	{ "disconnect-all", cmd_disconnect_all, "disconnect every nvmfuse controller" },
 	{ "list", cmd_list, "list the live nvmfuse controllers and namespaces" },
 	{ "config", cmd_config, "write the running configuration as a config.json (-O)" },
+	{ "list-subsys", cmd_list_subsys, "list the subsystems with their paths (multipath)" },
 	{ "sidecar", cmd_sidecar, "keep the controllers of a config.json served, in the foreground" },
 	{ "status", cmd_status, "exit 0 when every controller of the run dir is live (probes)" },
 	{ "perf", cmd_perf, "drive I/O through the host engine and report performance" },

@@ -14,6 +14,8 @@
 static const char *const op_names[] = {
 	[NVMF_CTL_INFO] = "info",
 	[NVMF_CTL_DISCONNECT] = "disconnect",
+	[NVMF_CTL_ADD_PATH] = "add_path",
+	[NVMF_CTL_REMOVE_PATH] = "remove_path",
 };
 
 #define NR_OPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -117,6 +119,37 @@ static int check_version(struct json_object *o, const char *peer, char *err, siz
 	return 0;
 }
 
+/*
+ * String member @key (@val, the peer's) into @out (@cap bytes): a
+ * non-empty string that fits, without control characters. 0 or -EINVAL.
+ */
+static int copy_str(struct json_object *val, const char *key, char *out, size_t cap, char *err,
+		    size_t errlen)
+{
+	const char *v;
+	size_t len;
+
+	if (!json_object_is_type(val, json_type_string)) {
+		snprintf(err, errlen, "\"%s\" is not a string", key);
+		return -EINVAL;
+	}
+	v = json_object_get_string(val);
+	len = (size_t)json_object_get_string_len(val);
+	if (!len || len >= cap) {
+		snprintf(err, errlen, "\"%s\" must have 1 to %zu bytes", key, cap - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			snprintf(err, errlen, "\"%s\" contains a control character", key);
+			return -EINVAL;
+		}
+	}
+	memcpy(out, v, len);
+	out[len] = 0;
+	return 0;
+}
+
 int nvmf_ctl_request_build(const struct nvmf_ctl_request *r, char **out)
 {
 	const char *op = nvmf_ctl_op_str(r->op);
@@ -136,6 +169,15 @@ int nvmf_ctl_request_build(const struct nvmf_ctl_request *r, char **out)
 	/* Only when set: a plain disconnect stays the request it always was. */
 	if (r->op == NVMF_CTL_DISCONNECT && r->keep_disks)
 		json_object_object_add(o, "keep_disks", json_object_new_boolean(true));
+	if (r->op == NVMF_CTL_ADD_PATH) {
+		json_object_object_add(o, "transport", json_object_new_string(r->transport));
+		json_object_object_add(o, "traddr", json_object_new_string(r->traddr));
+		json_object_object_add(o, "trsvcid", json_object_new_string(r->trsvcid));
+		if (r->iopolicy[0])
+			json_object_object_add(o, "iopolicy", json_object_new_string(r->iopolicy));
+	}
+	if (r->op == NVMF_CTL_REMOVE_PATH)
+		json_object_object_add(o, "path", json_object_new_int(r->path));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (s && asprintf(out, "%s\n", s) < 0)
 		*out = NULL;
@@ -149,6 +191,7 @@ int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request 
 	struct json_object *o, *v;
 	const char *name = NULL;
 	size_t name_len = 0;
+	bool seen_path = false;
 	char q[68];
 	int rc = 0;
 
@@ -185,7 +228,39 @@ int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request 
 		if (!strcmp(key, "version") || !strcmp(key, "op"))
 			continue;
 		bool *flag = NULL;
+		char *str = NULL;
+		size_t cap = 0;
 
+		if (r->op == NVMF_CTL_ADD_PATH) {
+			if (!strcmp(key, "transport"))
+				str = r->transport, cap = sizeof(r->transport);
+			else if (!strcmp(key, "traddr"))
+				str = r->traddr, cap = sizeof(r->traddr);
+			else if (!strcmp(key, "trsvcid"))
+				str = r->trsvcid, cap = sizeof(r->trsvcid);
+			else if (!strcmp(key, "iopolicy"))
+				str = r->iopolicy, cap = sizeof(r->iopolicy);
+		}
+		if (str) {
+			rc = copy_str(val, key, str, cap, err, errlen);
+			if (rc < 0)
+				goto out;
+			continue;
+		}
+		if (r->op == NVMF_CTL_REMOVE_PATH && !strcmp(key, "path")) {
+			int64_t slot = json_object_is_type(val, json_type_int) ?
+				       json_object_get_int64(val) : -1;
+
+			if (slot < 0 || slot >= NVMF_CTL_PATH_MAX) {
+				snprintf(err, errlen, "\"path\" is not a slot from 0 to %d",
+					 NVMF_CTL_PATH_MAX - 1);
+				rc = -EINVAL;
+				goto out;
+			}
+			r->path = (int)slot;
+			seen_path = true;
+			continue;
+		}
 		if (r->op == NVMF_CTL_DISCONNECT && !strcmp(key, "force"))
 			flag = &r->force;
 		else if (r->op == NVMF_CTL_DISCONNECT && !strcmp(key, "keep_disks"))
@@ -201,6 +276,16 @@ int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request 
 		}
 		snprintf(err, errlen, "unknown member \"%s\" in a %s request",
 			 quote(key, strlen(key), q), op_names[r->op]);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (r->op == NVMF_CTL_ADD_PATH && (!r->transport[0] || !r->traddr[0] || !r->trsvcid[0])) {
+		snprintf(err, errlen, "add_path needs \"transport\", \"traddr\" and \"trsvcid\"");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (r->op == NVMF_CTL_REMOVE_PATH && !seen_path) {
+		snprintf(err, errlen, "remove_path needs \"path\"");
 		rc = -EINVAL;
 		goto out;
 	}

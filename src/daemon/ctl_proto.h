@@ -14,6 +14,9 @@
  *                       {"version":1,"op":"info"}
  *                       {"version":1,"op":"disconnect","force":false}
  *                       {"version":1,"op":"disconnect","keep_disks":true}
+ *                       {"version":1,"op":"add_path","transport":"tcp",
+ *                        "traddr":"10.0.0.2","trsvcid":"4421","iopolicy":"numa"}
+ *                       {"version":1,"op":"remove_path","path":1}
  *   daemon -> client: one JSON object on one line, then the daemon closes:
  *                       {"version":1,"ok":true, ...op's members}
  *                       {"version":1,"ok":false,"error":"one line, the cause"}
@@ -26,6 +29,14 @@
  *               "keep_disks": bool   (with keep_disks: it exits leaving its
  *               (optional, false;    ublk disks waiting for the next daemon,
  *               not with force)      daemon/state.h)
+ *   add_path    "transport", "traddr", "path": its name (NAMEpSLOT), "cntlid";
+ *               "trsvcid": strings   the daemon connected another controller
+ *               "iopolicy": string   of its subsystem there with its own host
+ *               (optional)           identity and options, checked that its
+ *                                    namespaces are the same (NGUID, EUI-64,
+ *                                    UUID) and serves its disks over it too
+ *   remove_path "path": slot (0-7)   "pid" when that was the only path: the
+ *                                    daemon then stops, as for disconnect
  *
  * A request whose version is not NVMF_CTL_VERSION, whose op is unknown, or
  * that has a member its op does not define or a member of the wrong type,
@@ -53,15 +64,25 @@ struct json_object;
 enum nvmf_ctl_op {
 	NVMF_CTL_INFO,
 	NVMF_CTL_DISCONNECT,
+	NVMF_CTL_ADD_PATH,
+	NVMF_CTL_REMOVE_PATH,
 };
+
+#define NVMF_CTL_PATH_MAX	8	/* remove_path: slots 0 .. NVMF_CTL_PATH_MAX - 1 */
 
 struct nvmf_ctl_request {
 	enum nvmf_ctl_op op;
 	bool force;		/* disconnect: even while a disk is in use */
 	bool keep_disks;	/* disconnect: leave the disks to the next daemon */
+	/* add_path: where ("" iopolicy: unchanged); no control characters */
+	char transport[16];
+	char traddr[256];
+	char trsvcid[32];
+	char iopolicy[16];
+	int path;		/* remove_path: the slot */
 };
 
-/* "info", "disconnect"; NULL for a value outside the enum. */
+/* "info", "disconnect", "add_path", "remove_path"; NULL for a value outside the enum. */
 const char *nvmf_ctl_op_str(enum nvmf_ctl_op op);
 
 /*

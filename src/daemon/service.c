@@ -27,6 +27,7 @@
 #include "daemon/state.h"
 #include "host/auth.h"
 #include "host/identify.h"
+#include "host/mpath.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"
@@ -63,6 +64,26 @@ struct attempt {
 	char err[512];
 };
 
+/*
+ * A path beyond the first (slot > 0, host/mpath.h): another controller of
+ * the subsystem, connected in this process at another address with the
+ * daemon's host identity and options (add_path). Its keeper thread owns
+ * the controller once it runs (nvmf_ctrl_start): it reconnects it after
+ * a loss every reconnect_delay seconds until ctrl_loss_tmo, then marks
+ * the path lost (listed until `disconnect -d NAMEpSLOT`). The main
+ * thread creates and removes paths; it reads the flags below, atomics.
+ */
+struct path {
+	struct nvmf_mpath_path mp;	/* in the daemon's set; its counters */
+	struct daemon *d;
+	pthread_t keeper;
+	bool keeper_running;
+	int stop_efd;			/* readable: the keeper ends, a reconnect gives up */
+	bool reconnecting;		/* atomic */
+	bool lost;			/* atomic: ctrl-loss-tmo ran out */
+	unsigned long reconnects;	/* atomic */
+};
+
 struct daemon {
 	struct reset_call reset;
 	struct attempt attempt;
@@ -70,7 +91,14 @@ struct daemon {
 	bool reconnecting;
 	bool key_refused;		/* a reconnect failed on its key: never again */
 	unsigned long reconnects;
-	struct nvmf_ctrl *ctrl;
+	struct nvmf_ctrl *ctrl;		/* path 0: the disks' queues run on its workers */
+	/* Multipath: the set (slot 0 is ctrl), the other paths by slot. */
+	struct nvmf_mpath mp;
+	struct nvmf_mpath_path p0;
+	struct path *paths[NVMF_MPATH_MAX];
+	bool hold;			/* I/O waits for a path (reconnect on, not failing fast) */
+	bool primary_lost;		/* path 0 ran out of ctrl-loss-tmo, others serve */
+	int path_efd;			/* a keeper lost its path: the main loop looks */
 	struct cuse_ctrl *cuse;		/* char nodes unless --no-cuse */
 	struct ublk_dev **ublk;		/* one per namespace when --no-ublk is absent */
 	int nr_ublk;
@@ -142,7 +170,7 @@ static void put_u64(struct json_object *o, const char *key, uint64_t v)
 static struct json_object *stats_json(const struct daemon *d)
 {
 	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
-	uint64_t aborts = 0, wz_writes = 0;
+	uint64_t aborts = 0, wz_writes = 0, failovers = 0;
 	struct json_object *o = json_object_new_object();
 
 	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
@@ -162,6 +190,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		requeued += us.requeued;
 		ioerr += us.errors;
 		wz_writes += us.write_zeroes_by_writes;
+		failovers += us.failovers;
 	}
 	if (d->cuse) {
 		struct cuse_stats cs;
@@ -182,7 +211,63 @@ static struct json_object *stats_json(const struct daemon *d)
 	put_u64(o, "io_errors", ioerr);
 	put_u64(o, "aborts", aborts);
 	put_u64(o, "write_zeroes_by_writes", wz_writes);
+	put_u64(o, "failovers", failovers);
 	return o;
+}
+
+/* Path @slot's state in words: the controller's, or reconnecting, lost. */
+static const char *path_state(const struct daemon *d, int slot)
+{
+	const struct path *p = d->paths[slot];
+
+	if (slot == 0)
+		return d->primary_lost ? "lost" :
+		       __atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE) ? "reconnecting" :
+		       nvmf_ctrl_state_str(nvmf_ctrl_get_state(d->ctrl));
+	if (__atomic_load_n(&p->lost, __ATOMIC_ACQUIRE))
+		return "lost";
+	if (__atomic_load_n(&p->reconnecting, __ATOMIC_ACQUIRE))
+		return "reconnecting";
+	return nvmf_ctrl_state_str(nvmf_ctrl_get_state(p->mp.ctrl));
+}
+
+/*
+ * "paths": the subsystem's paths (nvme list-subsys), each with its
+ * address, state, ANA state of the first namespace (host/mpath.h) and
+ * counters. Main thread.
+ */
+static struct json_object *paths_json(struct daemon *d)
+{
+	struct json_object *arr = json_object_new_array();
+	uint32_t nsid = d->nr_ublk ? ublk_dev_nsid(d->ublk[0]) : 1;
+
+	for (int i = 0; arr && i < NVMF_MPATH_MAX; i++) {
+		struct nvmf_mpath_path *mp = i == 0 ? &d->p0 : d->paths[i] ? &d->paths[i]->mp : NULL;
+		const struct nvmf_ctrl_opts *o;
+		struct json_object *e;
+		char name[REG_NAME_MAX + 16];
+
+		if (!mp)
+			continue;
+		o = &mp->ctrl->opts;
+		e = json_object_new_object();
+		snprintf(name, sizeof(name), "%sp%d", d->name, i);
+		put_str(e, "path", name);
+		put_u64(e, "slot", (uint64_t)i);
+		put_str(e, "transport", o->transport);
+		put_str(e, "traddr", o->traddr);
+		put_str(e, "trsvcid", o->trsvcid);
+		put_u64(e, "cntlid", mp->ctrl->cntlid);
+		put_str(e, "state", path_state(d, i));
+		put_str(e, "ana_state", nvmf_mpath_ana_str(nvmf_mpath_ana_state(mp, nsid)));
+		put_u64(e, "ios", __atomic_load_n(&mp->ios, __ATOMIC_RELAXED));
+		put_u64(e, "failovers", __atomic_load_n(&mp->failovers, __ATOMIC_RELAXED));
+		put_u64(e, "inflight", __atomic_load_n(&mp->inflight, __ATOMIC_RELAXED));
+		put_u64(e, "reconnects", i == 0 ? d->reconnects :
+			__atomic_load_n(&d->paths[i]->reconnects, __ATOMIC_RELAXED));
+		json_object_array_add(arr, e);
+	}
+	return arr;
 }
 
 /*
@@ -335,6 +420,8 @@ static struct json_object *info_json(const struct daemon *d)
 	json_object_object_add(o, "namespaces", nss);
 	json_object_object_add(o, "config", config_json(d));
 	json_object_object_add(o, "stats", stats_json(d));
+	put_str(o, "iopolicy", nvmf_iopolicy_str(__atomic_load_n(&d->mp.policy, __ATOMIC_RELAXED)));
+	json_object_object_add(o, "paths", paths_json((struct daemon *)d));
 	return o;
 }
 
@@ -526,6 +613,25 @@ static int ublk_recover_one(struct daemon *d, const struct nvmf_ns *ns, struct u
 }
 
 /*
+ * Serve disk @u over every path: its namespace as each other path sees
+ * it, then the set. add_path refuses a path that lacks a disk's
+ * namespace; one that appears later on path 0 only has no valid
+ * reference on the others, and its commands sent there fail (Invalid
+ * Namespace): logged. Main thread.
+ */
+static void disk_join_paths(struct daemon *d, struct ublk_dev *u)
+{
+	for (int i = 1; i < NVMF_MPATH_MAX; i++) {
+		char err[200];
+
+		if (d->paths[i] && ublk_dev_path_ref(u, i, d->paths[i]->mp.ctrl, err,
+						     sizeof(err)) < 0)
+			nvmf_warn("%s: path %sp%d: %s", ublk_dev_path(u), d->name, i, err);
+	}
+	ublk_dev_set_mpath(u, &d->mp);
+}
+
+/*
  * A disk for namespace @ns: the one a daemon that died left for it if it
  * can be taken over, else a new one. Main thread.
  */
@@ -534,11 +640,15 @@ static int ublk_attach(struct daemon *d, const struct nvmf_ns *ns, struct ublk_d
 {
 	int rc;
 
-	if (ublk_recover_one(d, ns, out) == 0)
+	if (ublk_recover_one(d, ns, out) == 0) {
+		disk_join_paths(d, *out);
 		return 0;
+	}
 	rc = ublk_dev_create(d->ctrl, ns->nsid, out, err, errlen);
-	if (rc == 0)
+	if (rc == 0) {
 		disk_record(d, *out);
+		disk_join_paths(d, *out);
+	}
 	return rc;
 }
 
@@ -594,6 +704,8 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 }
 
 static void hold_io(struct daemon *d, bool hold);
+static void path_close(struct daemon *d, struct path *p);
+static bool other_paths_alive(const struct daemon *d);
 static void guard_start(struct daemon *d);
 static void guard_stop(struct daemon *d);
 
@@ -669,10 +781,21 @@ static void ublk_sync(struct daemon *d)
 	free(ns);
 }
 
+/*
+ * Whether I/O waits for a path (@hold) or fails while none is usable.
+ * With one path, path 0's workers hold their requests as they always
+ * did; with several, they never do (a request on a dead path comes back
+ * at once and goes to another path), and the disks wait on the set's
+ * flag instead (ublk.h). Main thread (or the guard).
+ */
 static void hold_io(struct daemon *d, bool hold)
 {
+	bool workers = hold && nvmf_mpath_count(&d->mp) < 2;
+
+	d->hold = hold;
+	__atomic_store_n(&d->mp.hold, hold, __ATOMIC_RELEASE);
 	for (int i = 0; i < d->ctrl->nr_ioq; i++)
-		nvmf_worker_hold(d->ctrl->io_workers[i], hold);
+		nvmf_worker_hold(d->ctrl->io_workers[i], workers);
 }
 
 static double ms_since(uint64_t t0)
@@ -776,6 +899,13 @@ static void shut_down(struct daemon *d)
 	disks_flush(d);
 	if (d->nr_ublk)
 		nvmf_info("shutdown: disks flushed in %.0f ms", ms_since(t));
+	if (other_paths_alive(d) || nvmf_mpath_count(&d->mp) > 1) {
+		t = nvmf_now_ns();
+		for (int i = 1; i < NVMF_MPATH_MAX; i++)
+			if (d->paths[i])
+				path_close(d, d->paths[i]);
+		nvmf_info("shutdown: other paths closed in %.0f ms", ms_since(t));
+	}
 	t = nvmf_now_ns();
 	cuse_ctrl_destroy(d->cuse);
 	d->cuse = NULL;
@@ -843,6 +973,394 @@ static void leave(struct daemon *d)
 	_exit(0);
 }
 
+/* ------------------------------------------------------------- paths */
+
+/* Sleep up to @ms, or less when @efd becomes readable; true if it did. */
+static bool wait_efd(int efd, int ms)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) > 0 && (pfd.revents & POLLIN);
+}
+
+/*
+ * A path's keeper: serves its controller's events and reconnects it after
+ * a loss, as the main loop does for path 0 (-c, -l), with I/O going to
+ * the other paths meanwhile. Its own thread; it owns the controller.
+ */
+static void *keeper_main(void *arg)
+{
+	struct path *p = arg;
+	struct daemon *d = p->d;
+	const struct nvmf_service_opts *a = d->args;
+	struct nvmf_ctrl *c = p->mp.ctrl;
+	char name[REG_NAME_MAX + 16];
+	uint64_t one = 1;
+
+	snprintf(name, sizeof(name), "%sp%d", d->name, p->mp.slot);
+	while (!wait_efd(p->stop_efd, 0)) {
+		struct pollfd pfd[2] = {
+			{ .fd = nvmf_ctrl_event_fd(c), .events = POLLIN },
+			{ .fd = p->stop_efd, .events = POLLIN },
+		};
+		uint64_t start;
+		unsigned int attempt = 0;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN)
+			break;
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		if (nvmf_ctrl_take_events(c) & NVMF_CTRL_EV_NS_CHANGED)
+			nvmf_info("%s: namespace list changed on this path", name);
+		if (nvmf_ctrl_get_state(c) != NVMF_CTRL_FAILED ||
+		    __atomic_load_n(&p->lost, __ATOMIC_ACQUIRE))
+			continue;
+		nvmf_warn("%s: path to %s %s:%s lost: %s; I/O goes to the other paths", name,
+			  c->opts.transport, c->opts.traddr, c->opts.trsvcid, nvmf_ctrl_error(c));
+		__atomic_store_n(&p->reconnecting, true, __ATOMIC_RELEASE);
+		start = nvmf_now_ns();
+		while (!wait_efd(p->stop_efd, a->ctrl_loss_tmo ? a->reconnect_delay * 1000 : 0)) {
+			double elapsed = (double)(nvmf_now_ns() - start) / 1e9;
+			struct nvmf_ctrl *donor;
+			char err[512];
+
+			if (!a->ctrl_loss_tmo || (a->ctrl_loss_tmo > 0 && elapsed >= a->ctrl_loss_tmo)) {
+				nvmf_err("%s: path lost for good (ctrl-loss-tmo %d s): remove it with "
+					 "nvmfuse disconnect -d %s", name, a->ctrl_loss_tmo, name);
+				__atomic_store_n(&p->lost, true, __ATOMIC_RELEASE);
+				if (write(d->path_efd, &one, sizeof(one)) < 0)
+					nvmf_warn("%s: cannot tell the main loop: %s", name,
+						  strerror(errno));
+				break;
+			}
+			attempt++;
+			if (nvmf_ctrl_reconnect_prepare(c, p->stop_efd, &donor, err, sizeof(err)) < 0) {
+				nvmf_warn("%s: reconnect attempt %u failed: %s", name, attempt, err);
+				continue;
+			}
+			nvmf_ctrl_reconnect_adopt(c, donor);
+			__atomic_add_fetch(&p->reconnects, 1, __ATOMIC_RELAXED);
+			nvmf_warn("%s: path reconnected after %.1f s (attempt %u, cntlid %u)", name,
+				  elapsed, attempt, c->cntlid);
+			break;
+		}
+		__atomic_store_n(&p->reconnecting, false, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void barrier_fn(void *arg)
+{
+	(void)arg;
+}
+
+/* Wait up to @ms for @p to have no command in flight; true when it has none. */
+static bool path_drained(struct nvmf_mpath_path *p, int ms)
+{
+	for (int t = 0; t < ms / 10; t++) {
+		if (!__atomic_load_n(&p->inflight, __ATOMIC_ACQUIRE))
+			return true;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	return !__atomic_load_n(&p->inflight, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Take path @p out and close it: out of the set, so no command picks it;
+ * one turn of every disk queue's thread (path 0's workers), so none is
+ * still sending on it; its commands completed (failed over if they fail);
+ * then its keeper, workers and association end. A path whose commands
+ * never complete is closed after PATH_DRAIN_MS all the same: its queue
+ * pairs' teardown completes them, with errors, and they fail over. Main
+ * thread.
+ */
+#define PATH_DRAIN_MS 10000
+static void path_close(struct daemon *d, struct path *p)
+{
+	char name[REG_NAME_MAX + 16];
+	struct nvmf_ctrl *c = p->mp.ctrl;
+	uint64_t one = 1;
+	bool drained;
+
+	snprintf(name, sizeof(name), "%sp%d", d->name, p->mp.slot);
+	nvmf_mpath_remove(&d->mp, &p->mp);
+	d->paths[p->mp.slot] = NULL;
+	for (int i = 0; i < d->ctrl->nr_ioq; i++)
+		nvmf_worker_call(d->ctrl->io_workers[i], barrier_fn, NULL);
+	drained = path_drained(&p->mp, PATH_DRAIN_MS);
+	if (!drained)
+		nvmf_warn("%s: %llu command(s) still in flight after %d s: closing it anyway",
+			  name, (unsigned long long)p->mp.inflight, PATH_DRAIN_MS / 1000);
+	if (p->keeper_running) {
+		if (write(p->stop_efd, &one, sizeof(one)) < 0)
+			nvmf_warn("%s: cannot stop its keeper: %s", name, strerror(errno));
+		pthread_join(p->keeper, NULL);
+	}
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	hold_io(d, d->hold);	/* one path left: its workers hold again */
+	close(p->stop_efd);
+	/* Completions the teardown made may still be on their way back. */
+	if (!drained && !path_drained(&p->mp, PATH_DRAIN_MS)) {
+		nvmf_err("%s: commands never came back; its memory is kept", name);
+		return;
+	}
+	nvmf_info("%s: path removed (%llu commands, %llu failovers)", name,
+		  (unsigned long long)p->mp.ios, (unsigned long long)p->mp.failovers);
+	free(p);
+}
+
+/* Are two identifiers the same, and was one given at all? */
+static bool id_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	return !memcmp(a, b, n);
+}
+
+static bool id_zero(const uint8_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i])
+			return false;
+	return true;
+}
+
+/*
+ * Does namespace @have (through a new path) identify as @want (a disk's)?
+ * Every identifier must agree (NGUID, EUI-64, UUID), and @want must have
+ * at least one: else @why names the difference in one line.
+ */
+static bool ns_identity_same(const struct nvmf_ns *want, const struct nvmf_ns *have,
+			     char *why, size_t len)
+{
+	if (id_zero(want->nguid, 16) && id_zero(want->eui64, 8) && id_zero(want->uuid, 16)) {
+		snprintf(why, len, "namespace %u has no NGUID, EUI-64 or UUID: the paths cannot "
+			 "be told to reach the same namespace", want->nsid);
+		return false;
+	}
+	if (!id_eq(want->nguid, have->nguid, 16)) {
+		snprintf(why, len, "namespace %u has another NGUID there", want->nsid);
+		return false;
+	}
+	if (!id_eq(want->eui64, have->eui64, 8)) {
+		snprintf(why, len, "namespace %u has another EUI-64 there", want->nsid);
+		return false;
+	}
+	if (!id_eq(want->uuid, have->uuid, 16)) {
+		snprintf(why, len, "namespace %u has another UUID there", want->nsid);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Do @c's namespaces match the disks' (each disk's namespace present
+ * with the same identifiers)? The disks keep the identity they were made
+ * for, also while path 0 is down; without disks (--no-ublk), path 0's
+ * namespaces as it last saw them. Main thread.
+ */
+static bool path_same_namespaces(struct daemon *d, struct nvmf_ctrl *c, char *why, size_t len)
+{
+	struct nvmf_ns *ns, *p0 = NULL;
+	int n, n0 = 0, nwant;
+	bool ok = true;
+
+	if (!d->nr_ublk && nvmf_ctrl_ns_snapshot(d->ctrl, &p0, &n0) < 0)
+		n0 = 0;
+	if (nvmf_ctrl_ns_snapshot(c, &ns, &n) < 0) {
+		snprintf(why, len, "out of memory");
+		free(p0);
+		return false;
+	}
+	nwant = d->nr_ublk ? d->nr_ublk : n0;
+	for (int i = 0; ok && i < nwant; i++) {
+		const struct nvmf_ns *want = d->nr_ublk ? ublk_dev_ns(d->ublk[i]) : &p0[i];
+		int j;
+
+		for (j = 0; j < n && ns[j].nsid != want->nsid; j++)
+			;
+		if (j == n) {
+			snprintf(why, len, "namespace %u is not there", want->nsid);
+			ok = false;
+		} else {
+			ok = ns_identity_same(want, &ns[j], why, len);
+		}
+	}
+	free(ns);
+	free(p0);
+	return ok;
+}
+
+/*
+ * add_path: connect another controller of our subsystem at @rq's address
+ * with the daemon's host identity and options, check that it leads to
+ * the same namespaces, start it and serve the disks over it too. The
+ * connect blocks this thread, bounded per step by --timeout (a stop
+ * signal cancels it). Nothing changes when it fails. Main thread.
+ */
+static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ctl_request *rq)
+{
+	struct nvmf_ctrl_opts o;
+	struct json_object *r;
+	enum nvmf_iopolicy pol = d->mp.policy;
+	struct nvmf_ctrl *c = NULL;
+	struct path *p = NULL;
+	char err[1024], where[320], why[300], name[REG_NAME_MAX + 16];
+	int slot = -1, rc;
+
+	snprintf(where, sizeof(where), "%s %s:%s", rq->transport, rq->traddr, rq->trsvcid);
+	if (!d->ctrl)
+		return nvmf_ctl_reply_error("still connecting its first path: try again when it is live");
+	if (rq->iopolicy[0] && nvmf_iopolicy_parse(rq->iopolicy, &pol) < 0) {
+		snprintf(err, sizeof(err), "--iopolicy %s: not numa, round-robin or queue-depth",
+			 rq->iopolicy);
+		return nvmf_ctl_reply_error(err);
+	}
+	for (int i = 0; i < NVMF_MPATH_MAX; i++) {
+		struct nvmf_mpath_path *mp = nvmf_mpath_get(&d->mp, i);
+
+		if (!mp) {
+			if (slot < 0 && i > 0)
+				slot = i;
+			continue;
+		}
+		if (!strcmp(mp->ctrl->opts.transport, rq->transport) &&
+		    !strcmp(mp->ctrl->opts.traddr, rq->traddr) &&
+		    !strcmp(mp->ctrl->opts.trsvcid, rq->trsvcid)) {
+			snprintf(err, sizeof(err), "%s is already path %sp%d of %s", where, d->name,
+				 i, d->name);
+			return nvmf_ctl_reply_error(err);
+		}
+	}
+	if (slot < 0) {
+		snprintf(err, sizeof(err), "%s has %d paths already, the most it takes", d->name,
+			 NVMF_MPATH_MAX);
+		return nvmf_ctl_reply_error(err);
+	}
+	snprintf(name, sizeof(name), "%sp%d", d->name, slot);
+	o = d->ctrl->opts;
+	o.transport = rq->transport;
+	o.traddr = rq->traddr;
+	o.trsvcid = rq->trsvcid;
+	o.cancel_fd = d->sig_fd;
+	nvmf_info("adding path %s: %s", name, where);
+	rc = nvmf_ctrl_connect(&o, &c, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "path %s not added: %s", where, why);
+		goto fail;
+	}
+	if (!path_same_namespaces(d, c, why, sizeof(why))) {
+		snprintf(err, sizeof(err), "path %s refused: %s than through %s (not the same "
+			 "namespace); nothing changed", where, why, d->name);
+		rc = -ESTALE;
+		goto fail;
+	}
+	rc = nvmf_ctrl_start(c);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "path %s not added: cannot start its threads: %s", where,
+			 strerror(-rc));
+		goto fail;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || (p->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		snprintf(err, sizeof(err), "path %s not added: out of memory", where);
+		nvmf_ctrl_stop(c);
+		free(p);
+		p = NULL;
+		goto fail;
+	}
+	p->d = d;
+	p->mp.ctrl = c;
+	p->mp.slot = slot;
+	for (int i = 0; i < d->nr_ublk; i++) {
+		if (ublk_dev_path_ref(d->ublk[i], slot, c, why, sizeof(why)) < 0) {
+			snprintf(err, sizeof(err), "path %s not added: %s", where, why);
+			nvmf_ctrl_stop(c);
+			close(p->stop_efd);
+			free(p);
+			p = NULL;
+			goto fail;
+		}
+	}
+	rc = -pthread_create(&p->keeper, NULL, keeper_main, p);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "path %s not added: no thread: %s", where, strerror(-rc));
+		nvmf_ctrl_stop(c);
+		close(p->stop_efd);
+		free(p);
+		p = NULL;
+		goto fail;
+	}
+	p->keeper_running = true;
+	d->paths[slot] = p;
+	rc = nvmf_mpath_add(&d->mp, &p->mp);
+	if (rc != slot)
+		nvmf_err("%s: the path set put it in slot %d", name, rc);
+	__atomic_store_n(&d->mp.policy, pol, __ATOMIC_RELAXED);
+	hold_io(d, d->hold);	/* several paths: path 0's workers stop holding */
+	nvmf_warn("path %s added: %s, cntlid %u, I/O policy %s", name, where, c->cntlid,
+		  nvmf_iopolicy_str(pol));
+	r = nvmf_ctl_reply_ok();
+	if (r) {
+		json_object_object_add(r, "path", json_object_new_string(name));
+		json_object_object_add(r, "cntlid", json_object_new_int(c->cntlid));
+	}
+	return r;
+fail:
+	nvmf_warn("%s", err);
+	if (c)
+		nvmf_ctrl_disconnect(c);	/* CC.SHN: it was live */
+	return nvmf_ctl_reply_error(err);
+}
+
+/* remove_path: path @rq->path; path 0 only when alone (it is the subsystem then). */
+static struct json_object *remove_path_reply(struct daemon *d, const struct nvmf_ctl_request *rq)
+{
+	char err[300];
+	struct json_object *r;
+
+	if (rq->path == 0) {
+		if (nvmf_mpath_count(&d->mp) > 1) {
+			snprintf(err, sizeof(err), "%sp0 carries the disks' queues: remove the other "
+				 "paths first, or the whole subsystem (disconnect -d %s)", d->name,
+				 d->name);
+			return nvmf_ctl_reply_error(err);
+		}
+		return disconnect_reply(d, false, false);
+	}
+	if (rq->path >= NVMF_MPATH_MAX || !d->paths[rq->path]) {
+		snprintf(err, sizeof(err), "%s has no path %sp%d", d->name, d->name, rq->path);
+		return nvmf_ctl_reply_error(err);
+	}
+	path_close(d, d->paths[rq->path]);
+	r = nvmf_ctl_reply_ok();
+	if (r) {
+		snprintf(err, sizeof(err), "%sp%d", d->name, rq->path);
+		json_object_object_add(r, "path", json_object_new_string(err));
+	}
+	return r;
+}
+
+/* Is a path other than 0 still there and not lost? */
+static bool other_paths_alive(const struct daemon *d)
+{
+	for (int i = 1; i < NVMF_MPATH_MAX; i++)
+		if (d->paths[i] && !__atomic_load_n(&d->paths[i]->lost, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+/* Path 0 is gone for good, the others go on serving the disks. Main thread. */
+static void primary_lost(struct daemon *d)
+{
+	nvmf_err("path %sp0 lost: the disks are served by the other paths (its queues' threads "
+		 "stay)", d->name);
+	d->primary_lost = true;
+	hold_io(d, d->args->ctrl_loss_tmo != 0);
+	report_state(d);
+}
+
 /* One control request (daemon/ctl_proto.h), bounded. Main thread. */
 static void serve_client(struct daemon *d)
 {
@@ -865,6 +1383,13 @@ static void serve_client(struct daemon *d)
 		break;
 	case NVMF_CTL_DISCONNECT:
 		r = disconnect_reply(d, rq.force, rq.keep_disks);
+		break;
+	case NVMF_CTL_ADD_PATH:
+		r = add_path_reply(d, &rq);
+		break;
+	case NVMF_CTL_REMOVE_PATH:
+		r = d->ctrl ? remove_path_reply(d, &rq) :
+		    nvmf_ctl_reply_error("still connecting its first path");
 		break;
 	}
 	reg_reply(fd, r);
@@ -1179,7 +1704,7 @@ static void *guard_main(void *arg)
 	struct daemon *d = arg;
 
 	while (!__atomic_load_n(&d->guard_stop, __ATOMIC_ACQUIRE)) {
-		if (d->args->ctrl_loss_tmo && !d->key_refused &&
+		if (d->args->ctrl_loss_tmo && !d->key_refused && !d->primary_lost &&
 		    nvmf_ctrl_get_state(d->ctrl) == NVMF_CTRL_FAILED) {
 			reconnect_until_live(d, true);
 			continue;
@@ -1287,18 +1812,29 @@ static int daemon_loop(struct daemon *d)
 	uint64_t wait_until = 0;	/* waiting for the disks to be let go */
 
 	while (!d->stop) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = d->sig_fd, .events = POLLIN },
 			{ .fd = d->listen_fd, .events = POLLIN },
 			{ .fd = nvmf_ctrl_event_fd(c), .events = POLLIN },
 			{ .fd = d->reset.efd, .events = POLLIN },
 			{ .fd = d->hup_fd, .events = POLLIN },
+			{ .fd = d->path_efd, .events = POLLIN },
 		};
 		int rc;
 
-		rc = poll(pfd, 5, wait_until ? WAIT_POLL_MS : -1);
+		rc = poll(pfd, 6, wait_until ? WAIT_POLL_MS : -1);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
+		if (pfd[5].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(d->path_efd, &v, sizeof(v)) < 0)
+				v = 0;
+			if (d->primary_lost && !other_paths_alive(d)) {
+				nvmf_err("every path of %s is lost: stopping", c->opts.subnqn);
+				return -ENOTCONN;
+			}
+		}
 		if (pfd[4].revents & POLLIN)
 			reopen_log(d);
 		if (pfd[0].revents) {
@@ -1348,20 +1884,30 @@ static int daemon_loop(struct daemon *d)
 			 * event: a failure of an association already replaced is
 			 * stale, and one right after a reconnect is not lost.
 			 */
-			if ((ev & NVMF_CTRL_EV_FAILED) &&
+			if ((ev & NVMF_CTRL_EV_FAILED) && !d->primary_lost &&
 			    nvmf_ctrl_get_state(c) == NVMF_CTRL_FAILED) {
 				if (wait_until) {
 					/* Stopping already: a reconnect would outlast the bound. */
 					nvmf_warn("controller lost while waiting for the disks: stopping");
 					return 0;
 				}
-				if (!d->args->ctrl_loss_tmo)
-					return c->err ? c->err : -EIO;
-				if (d->key_refused)	/* (by the guard thread, already said) */
-					return -EKEYREJECTED;
+				/* With other paths, losing path 0 for good is not the end. */
+				if (!d->args->ctrl_loss_tmo || d->key_refused) {
+					if (other_paths_alive(d)) {
+						primary_lost(d);
+						continue;
+					}
+					if (!d->args->ctrl_loss_tmo)
+						return c->err ? c->err : -EIO;
+					return -EKEYREJECTED;	/* (by the guard, already said) */
+				}
 				rc = reconnect_until_live(d, false);
 				if (rc == -EINTR)
 					continue;	/* a signal or disconnect: see above */
+				if (rc < 0 && other_paths_alive(d)) {
+					primary_lost(d);
+					continue;
+				}
 				if (rc < 0)
 					return rc;
 				continue;
@@ -1405,6 +1951,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 	d.reset.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d.attempt.cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d.attempt.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d.path_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (report_fd >= 0) {
 		/* First the pid, so that the waiting command can bound its wait. */
 		snprintf(msg, sizeof(msg), "PID %d\n", (int)getpid());
@@ -1472,6 +2019,8 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 		reg_release(d.name);
 		goto fail;
 	}
+	d.p0.ctrl = d.ctrl;
+	nvmf_mpath_init(&d.mp, &d.p0, a->iopolicy);
 	rc = state_daemon_save(d.name, &d.ctrl->opts);
 	if (rc < 0)
 		nvmf_warn("cannot record the daemon in %s: %s", reg_rundir(), strerror(-rc));

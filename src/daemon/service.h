@@ -26,6 +26,16 @@
  * bound, and nothing it waits on needs the main thread (I/O is never held
  * while it creates or removes a disk).
  *
+ * Multipath (host/mpath.h): the daemon serves a subsystem, not only one
+ * controller. Its first controller is path 0, whose workers carry the
+ * disks' queues; an add_path request connects another controller of the
+ * subsystem at another address (same host identity and options, the
+ * namespaces' identifiers checked against the disks'), and a keeper
+ * thread per such path reconnects it after a loss, so the main thread's
+ * reconnect loop stays path 0's. The main thread creates and removes
+ * paths (remove_path drains one before closing it); losing path 0 for
+ * good ends the daemon only when no other path is left.
+ *
  * Tools (tools/cmd_connect.c) parse options, fork, and call
  * nvmf_service_run() in the child; they talk to running services only
  * through the registry socket.
@@ -53,6 +63,7 @@ struct nvmf_service_opts {
 	 * none, shown as "context" in the info reply; no other effect.
 	 */
 	const char *context;
+	int iopolicy;			/* enum nvmf_iopolicy (host/mpath.h): --iopolicy */
 	const char *prog;		/* for messages in the foreground ("nvmfuse connect") */
 	/*
 	 * At a stop signal, disks still in use (mounted, open): wait up to this

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "host/mpath.h"
 #include "host/retry.h"
 #include "host/worker.h"
 #include "ublk/ublk.h"
@@ -68,6 +69,10 @@ struct ublk_io {
 	uint64_t wz_slba;
 	uint32_t wz_left;
 	bool busy;			/* between its request (FETCH CQE) and the commit */
+	/* Multipath (see ublk.h): where the command in flight went. */
+	int slot;			/* its path's slot, 0 the local one */
+	struct nvmf_mpath_path *path;	/* NULL without a path set */
+	struct nvmf_worker_task hop;	/* a remote completion back to the queue's thread */
 };
 
 /*
@@ -135,6 +140,7 @@ struct ublk_queue {
 	struct trim_token *trim;	/* armed check, or NULL */
 	uint64_t trim_seen;		/* requests counted at the last check */
 	uint64_t requests;		/* every request taken from the kernel */
+	unsigned int rr;		/* round-robin cursor (nvmf_mpath_select) */
 };
 
 struct ublk_dev {
@@ -157,6 +163,13 @@ struct ublk_dev {
 	 * late only sends one more Write Zeroes and falls back the same way).
 	 */
 	bool wz_by_writes;
+	/*
+	 * The subsystem's paths (ublk_dev_set_mpath), atomic, NULL: only the
+	 * disk's own controller. pref[slot] is this disk's namespace as the
+	 * path in that slot sees it (pref[0] unused: ref above).
+	 */
+	struct nvmf_mpath *mp;
+	struct nvmf_ns_ref pref[NVMF_MPATH_MAX];
 	struct ublk_queue *queues;
 	int nr_queues;
 	char path[32];
@@ -247,12 +260,128 @@ static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
 		q->stats.errors++;
 }
 
+static void io_done(struct nvmf_request *req);
+
+/* Worker of a remote path: hand the completion to the queue's own thread. */
+static void io_remote_done(struct nvmf_request *req)
+{
+	struct ublk_io *io = req->cb_arg;
+
+	nvmf_worker_run(io->q->w, &io->hop);
+}
+
+static void io_hop(void *arg)
+{
+	struct ublk_io *io = arg;
+
+	io_done(&io->req);
+}
+
+/*
+ * Send @io's command on the path in @slot: slot 0 (and no path set) on
+ * the queue's own worker, as a single-path disk always did; another slot
+ * posted to that path's worker for this queue, the completion coming
+ * back through io_remote_done. A slot emptied meanwhile means slot 0.
+ * Queue's worker thread.
+ */
+static void io_send_on(struct ublk_queue *q, struct ublk_io *io, int slot)
+{
+	struct ublk_dev *d = q->d;
+	struct nvmf_mpath *m = __atomic_load_n(&d->mp, __ATOMIC_ACQUIRE);
+	struct nvmf_mpath_path *p = m ? nvmf_mpath_get(m, slot) : NULL;
+	struct nvmf_request *req = &io->req;
+
+	if (!p && m) {
+		slot = 0;
+		p = nvmf_mpath_get(m, 0);
+	}
+	io->slot = p ? slot : 0;
+	io->path = p;
+	if (p) {
+		__atomic_add_fetch(&p->inflight, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&p->ios, 1, __ATOMIC_RELAXED);
+	}
+	if (io->slot == 0) {
+		req->ns_ref = &d->ref;	/* never sent to a changed namespace */
+		req->cb = io_done;
+		nvmf_worker_submit(q->w, req);
+		return;
+	}
+	req->ns_ref = &d->pref[io->slot];
+	req->cb = io_remote_done;
+	nvmf_worker_post(p->ctrl->io_workers[q->q_id % p->ctrl->nr_ioq], req);
+}
+
+/* Send @io's command on the path the policy picks (slot 0 when none is usable). */
+static void io_send(struct ublk_queue *q, struct ublk_io *io)
+{
+	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
+	int slot = m ? nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, -1) : 0;
+
+	io_send_on(q, io, slot < 0 ? 0 : slot);
+}
+
 static void io_resubmit(void *arg)
 {
 	struct ublk_io *io = arg;
 
 	io->attempts++;
-	nvmf_worker_submit(io->q->w, &io->req);
+	io_send(io->q, io);
+}
+
+/*
+ * No path is usable and the subsystem holds I/O (reconnecting): look
+ * again in MPATH_WAIT_MS. Deferred calls run at the worker's stop too:
+ * the command is then sent, and fails, as held ones do.
+ */
+#define MPATH_WAIT_MS 100
+static void io_wait_path(void *arg)
+{
+	struct ublk_io *io = arg;
+	struct ublk_queue *q = io->q;
+	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
+
+	if (m && nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, -1) < 0 &&
+	    __atomic_load_n(&m->hold, __ATOMIC_ACQUIRE) && !q->stopping &&
+	    nvmf_worker_defer(q->w, MPATH_WAIT_MS, io_wait_path, io) == 0)
+		return;
+	io_send(q, io);
+}
+
+/*
+ * A path failure (host/mpath.h) on a disk with several paths: send the
+ * command again at once on another usable path, or wait for one while
+ * the subsystem holds I/O. The failed attempt is over (its queue pair
+ * completed it, or the controller answered), so a write is never in
+ * flight twice. Not counted as a retry. Returns false when nothing was
+ * done: no other path, no hold; the caller fails the request as before.
+ */
+static bool io_failover(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpath_path *failed)
+{
+	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
+	int slot;
+
+	if (!m || nvmf_mpath_count(m) < 2 ||
+	    !nvmf_mpath_path_error(io->req.status, io->req.xport_err))
+		return false;
+	slot = nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, io->slot);
+	if (slot >= 0) {
+		if (failed)
+			__atomic_add_fetch(&failed->failovers, 1, __ATOMIC_RELAXED);
+		q->stats.failovers++;
+		nvmf_debug("%s: tag %u: path %d failed (%s), sent on path %d", q->d->path, io->tag,
+			   io->slot, io->req.xport_err ? strerror(-io->req.xport_err) :
+			   nvmf_status_str(io->req.status), slot);
+		io->req.status = 0;
+		io->req.xport_err = 0;
+		io_send_on(q, io, slot);
+		return true;
+	}
+	if (!__atomic_load_n(&m->hold, __ATOMIC_ACQUIRE) ||
+	    nvmf_worker_defer(q->w, MPATH_WAIT_MS, io_wait_path, io) < 0)
+		return false;
+	q->stats.requeued++;
+	return true;
 }
 
 /*
@@ -281,7 +410,7 @@ static void wz_send(struct ublk_queue *q, struct ublk_io *io)
 	io->attempts = 1;
 	io->wz_slba += n;
 	io->wz_left -= n;
-	nvmf_worker_submit(q->w, req);
+	io_send(q, io);
 }
 
 /* A Write Zeroes the controller refuses as unsupported (Invalid Opcode, ONCS Not Supported). */
@@ -309,20 +438,23 @@ static void wz_start(struct ublk_queue *q, struct ublk_io *io)
 	wz_send(q, io);
 }
 
-static void io_done(struct nvmf_request *req)
+/* io_done() for the attempt that went to @path (NULL: no path set). */
+static void io_finish(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpath_path *path)
 {
-	struct ublk_io *io = req->cb_arg;
-	struct ublk_queue *q = io->q;
+	struct nvmf_request *req = &io->req;
 	struct nvmf_retry_decision d;
 	int result;
 
 	if (!q)
 		return;		/* orphaned: the disk is gone, nothing to answer */
 	d = nvmf_retry_decide_ctrl(req, io->attempts, &q->d->c->id, 1u << q->d->lba_shift);
+	if ((d.action == NVMF_RETRY_RECONNECT || d.action == NVMF_RETRY_AGAIN) &&
+	    io_failover(q, io, path))
+		return;
 	if (d.action == NVMF_RETRY_RECONNECT && nvmf_worker_holding(q->w)) {
 		/* The connection is being re-established: wait in line for it. */
 		q->stats.requeued++;
-		nvmf_worker_submit(q->w, req);
+		io_send_on(q, io, 0);
 		return;
 	}
 	if (d.action == NVMF_RETRY_AGAIN) {
@@ -372,6 +504,22 @@ static void io_done(struct nvmf_request *req)
 		result = unsupported ? -EOPNOTSUPP : -EIO;
 	}
 	commit(q, io, result);
+}
+
+/*
+ * A command's completion, on the queue's thread. Its path's in-flight
+ * count drops only afterwards: the daemon frees a removed path once that
+ * count is 0, and io_finish still counts a failover on it.
+ */
+static void io_done(struct nvmf_request *req)
+{
+	struct ublk_io *io = req->cb_arg;
+	struct nvmf_mpath_path *path = io->path;
+
+	io->path = NULL;
+	io_finish(io->q, io, path);
+	if (path)
+		__atomic_sub_fetch(&path->inflight, 1, __ATOMIC_RELAXED);
 }
 
 static void trim_arm(struct ublk_queue *q);
@@ -434,7 +582,6 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 	trim_arm(q);
 	memset(req, 0, sizeof(*req));
 	req->cmd.nsid = htole32(q->d->ns.nsid);
-	req->ns_ref = &q->d->ref;	/* never sent to a changed namespace */
 	req->timeout_ms = UBLK_IO_TIMEOUT_MS;
 	req->cb = io_done;
 	req->cb_arg = io;
@@ -498,7 +645,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 		return;
 	}
 	/* Queues the command when other disks' commands fill the queue pair. */
-	nvmf_worker_submit(q->w, req);
+	io_send(q, io);
 }
 
 /* The kernel answered @io's FETCH or COMMIT_AND_FETCH with @res. */
@@ -660,6 +807,8 @@ static void queue_init(void *arg)
 		io->q = q;
 		io->tag = t;
 		io->rh.fn = io_ring_cqe;
+		io->hop.fn = io_hop;
+		io->hop.arg = io;
 		if (posix_memalign(&io->buf, (size_t)page, d->info.max_io_buf_bytes)) {
 			io->buf = NULL;
 			q->err = -ENOMEM;
@@ -1238,6 +1387,7 @@ void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out)
 		out->partial_reads += s->partial_reads;
 		out->retries += s->retries;
 		out->requeued += s->requeued;
+		out->failovers += s->failovers;
 	}
 }
 
@@ -1367,4 +1517,25 @@ int ublk_dev_delete_waiting(uint32_t dev_id, bool force, char *err, size_t errle
 out:
 	ctl_close(&d);
 	return rc;
+}
+
+int ublk_dev_path_ref(struct ublk_dev *d, int slot, struct nvmf_ctrl *c, char *err, size_t errlen)
+{
+	struct nvmf_ns ns;
+
+	if (slot <= 0 || slot >= NVMF_MPATH_MAX) {
+		snprintf(err, errlen, "path slot %d out of range", slot);
+		return -EINVAL;
+	}
+	if (find_ns(c, d->ns.nsid, &ns) < 0) {
+		snprintf(err, errlen, "namespace %u is not active on this path", d->ns.nsid);
+		return -ENOENT;
+	}
+	nvmf_ns_ref_init(&d->pref[slot], &ns);
+	return 0;
+}
+
+void ublk_dev_set_mpath(struct ublk_dev *d, struct nvmf_mpath *m)
+{
+	__atomic_store_n(&d->mp, m, __ATOMIC_RELEASE);
 }

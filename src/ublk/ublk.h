@@ -16,6 +16,25 @@
  * PDU) is committed as the byte count that really arrived, so the kernel
  * re-issues the remainder; a write is never reported short.
  *
+ * Multipath (host/mpath.h), the design: a disk belongs to a subsystem
+ * and is served by every live path, but its queues never move. ublk
+ * queue q stays on the thread of slot 0's NVMe queue q (the kernel ties
+ * a ublk queue to the thread that fetches for it), and each command is
+ * sent on the path the subsystem's policy picks: on slot 0 it is
+ * submitted on the same thread as before (the single-path disk's data
+ * path, unchanged: no hop, one atomic load of the path set plus the
+ * path counters); on another path it is posted to that path's worker
+ * for queue q (nvmf_worker_post) and its completion comes back to this
+ * thread as a task (nvmf_worker_run), then goes through the same retry
+ * code. A command that fails with a path error (its queue pair died, a
+ * Path Related Status) is sent again at once on another usable path;
+ * the failed attempt is over by then (completed by its queue pair or
+ * answered by the controller), so a write is never in flight twice.
+ * With no usable path it waits while the subsystem holds I/O
+ * (nvmf_mpath.hold: reconnecting, before fast-io-fail-tmo), else fails.
+ * Hence slot 0 cannot be removed while the disk lives; the other paths
+ * come and go (ublk_dev_path_ref before nvmf_mpath_add).
+ *
  * Disks outlive the daemon: they are created with ublk user recovery, so
  * when the process dies the kernel keeps /dev/ublkbN (mounted file systems
  * and open files stay) and holds its I/O until another process takes it
@@ -40,6 +59,7 @@ struct ublk_stats {
 	uint64_t partial_reads;		/* reads committed short */
 	uint64_t retries;		/* NVMe commands sent again (status without DNR) */
 	uint64_t requeued;		/* commands held across a reconnect */
+	uint64_t failovers;		/* commands sent again on another path */
 };
 
 /*
@@ -142,5 +162,22 @@ int ublk_dev_flush(const struct ublk_dev *d);
 
 /* Sum of the per-queue counters (read racily; for reporting). */
 void ublk_dev_stats(const struct ublk_dev *d, struct ublk_stats *out);
+
+struct nvmf_mpath;
+
+/*
+ * Before path @slot (controller @c, running) is published in the path
+ * set: this disk's namespace as @c sees it, the reference its commands
+ * on that path carry (a namespace @c no longer has fails them there).
+ * The caller checked the identity. -ENOENT with @err when @c lacks the
+ * namespace. Thread: the daemon's main thread.
+ */
+int ublk_dev_path_ref(struct ublk_dev *d, int slot, struct nvmf_ctrl *c, char *err, size_t errlen);
+/*
+ * Serve the disk over path set @m (slot 0 must be the disk's own
+ * controller), or, with NULL, over its controller alone. @m must
+ * outlive the disk. Thread: any.
+ */
+void ublk_dev_set_mpath(struct ublk_dev *d, struct nvmf_mpath *m);
 
 #endif

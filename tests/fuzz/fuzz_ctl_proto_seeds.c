@@ -28,6 +28,9 @@ static const struct {
 	{ "req-disconnect", 0, "{\"version\":1,\"op\":\"disconnect\",\"force\":false}\n" },
 	{ "req-disconnect-force", 0, "{\"version\":1,\"op\":\"disconnect\",\"force\":true}" },
 	{ "req-disconnect-keep", 0, "{\"version\":1,\"op\":\"disconnect\",\"keep_disks\":true}\n" },
+	{ "req-add-path", 0, "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\","
+	  "\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4421\",\"iopolicy\":\"round-robin\"}\n" },
+	{ "req-remove-path", 0, "{\"version\":1,\"op\":\"remove_path\",\"path\":1}\n" },
 	{ "req-v2", 0, "{\"version\":2,\"op\":\"info\"}\n" },
 	{ "req-text", 0, "disconnect force\n" },
 	{ "rep-pid", 1, "{\"version\":1,\"ok\":true,\"pid\":4242}\n" },
@@ -57,7 +60,8 @@ static const char *const tokens[] = {
 	"{", "}", "[", "]", "\"", ",", ":", " ", "\n", "\\", "\\u0000", "\\ud800", "\\\"",
 	"0", "1", "2", "-1", "1.0", "1e400", "99999999999999999999", "true", "false", "null",
 	"\"version\"", "\"op\"", "\"force\"", "\"keep_disks\"", "\"ok\"", "\"error\"", "\"pid\"", "\"info\"",
-	"\"disconnect\"", "\"controller\"", "\xff", "\xc3\xa9", "\xed\xa0\x80", "NaN", "'",
+	"\"disconnect\"", "\"controller\"", "\"add_path\"", "\"remove_path\"", "\"path\"",
+	"\"traddr\"", "\"trsvcid\"", "\"transport\"", "\"iopolicy\"", "\xff", "\xc3\xa9", "\xed\xa0\x80", "NaN", "'",
 	"/*", "[[[[[[[[[[[[", "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{",
 };
 

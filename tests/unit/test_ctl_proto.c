@@ -38,6 +38,12 @@ START_TEST(test_request_round_trip)
 		{ .op = NVMF_CTL_DISCONNECT, .force = false },
 		{ .op = NVMF_CTL_DISCONNECT, .force = true },
 		{ .op = NVMF_CTL_DISCONNECT, .keep_disks = true },
+		{ .op = NVMF_CTL_ADD_PATH, .transport = "tcp", .traddr = "10.0.0.2",
+		  .trsvcid = "4421" },
+		{ .op = NVMF_CTL_ADD_PATH, .transport = "rdma", .traddr = "fe80::1",
+		  .trsvcid = "4420", .iopolicy = "round-robin" },
+		{ .op = NVMF_CTL_REMOVE_PATH, .path = 0 },
+		{ .op = NVMF_CTL_REMOVE_PATH, .path = 7 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -54,6 +60,11 @@ START_TEST(test_request_round_trip)
 		ck_assert_int_eq(back.op, cases[i].op);
 		ck_assert_int_eq(back.force, cases[i].force);
 		ck_assert_int_eq(back.keep_disks, cases[i].keep_disks);
+		ck_assert_str_eq(back.transport, cases[i].transport);
+		ck_assert_str_eq(back.traddr, cases[i].traddr);
+		ck_assert_str_eq(back.trsvcid, cases[i].trsvcid);
+		ck_assert_str_eq(back.iopolicy, cases[i].iopolicy);
+		ck_assert_int_eq(back.path, cases[i].path);
 		/* keep_disks goes out only when set: plain requests stay as they were. */
 		ck_assert_int_eq(strstr(line, "keep_disks") != NULL, cases[i].keep_disks);
 		free(line);
@@ -118,6 +129,24 @@ static const struct bad_request {
 	{ "{\"version\":1,\"op\":\"disconnect\",\"\nce\":false}", 0, -EINVAL,
 	  "unknown member \"?ce\"" },
 	{ "{\"version\":1,\"op\":\"x\\ny\\u001b\"}", 0, -EOPNOTSUPP, "unknown op \"x?y?\"" },
+	/* Paths: every member checked, nothing defaulted. */
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\"}", 0,
+	  -EINVAL, "needs \"transport\", \"traddr\" and \"trsvcid\"" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\","
+	  "\"trsvcid\":4421}", 0, -EINVAL, "\"trsvcid\" is not a string" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\\nb\","
+	  "\"trsvcid\":\"1\"}", 0, -EINVAL, "control character" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp-and-then-some-more\","
+	  "\"traddr\":\"a\",\"trsvcid\":\"1\"}", 0, -EINVAL, "1 to 15 bytes" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"\",\"traddr\":\"a\","
+	  "\"trsvcid\":\"1\"}", 0, -EINVAL, "1 to 15 bytes" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\","
+	  "\"trsvcid\":\"1\",\"force\":true}", 0, -EINVAL, "unknown member \"force\"" },
+	{ "{\"version\":1,\"op\":\"remove_path\"}", 0, -EINVAL, "needs \"path\"" },
+	{ "{\"version\":1,\"op\":\"remove_path\",\"path\":8}", 0, -EINVAL, "from 0 to 7" },
+	{ "{\"version\":1,\"op\":\"remove_path\",\"path\":-1}", 0, -EINVAL, "from 0 to 7" },
+	{ "{\"version\":1,\"op\":\"remove_path\",\"path\":\"1\"}", 0, -EINVAL, "from 0 to 7" },
+	{ "{\"version\":1,\"op\":\"info\",\"path\":1}", 0, -EINVAL, "unknown member \"path\"" },
 };
 
 START_TEST(test_request_refused_with_the_cause)
