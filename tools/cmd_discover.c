@@ -202,6 +202,8 @@ static int parse_discover(int argc, char **argv, struct discover_args *d,
 	d->persistent = false;
 	if (base && cli_config_apply(base, f, &timers[0], &timers[1], &timers[2]) < 0)
 		return -1;
+	/* The entry's address and host; its subsystem is not the discovery controller's. */
+	f->subnqn = NULL;
 	opterr = 0;	/* cli_bad_option() says it in one line */
 	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (opt) {
