@@ -325,11 +325,13 @@ unsigned int nvmf_ctrl_anatt(struct nvmf_ctrl *c)
 }
 
 /*
- * Make @log (consumed) and @caps @c's table; count a change when any
- * namespace's state moved, and log each move. Thread: any (takes ns_lock).
+ * Make @log (consumed) and @caps @c's table. When @track, count a change
+ * when any namespace's state moved, and log each move (not for the first
+ * table of an association being connected: nothing moved then). Thread:
+ * any (takes ns_lock).
  */
 static void install(struct nvmf_ctrl *c, const struct nvmf_ana_caps *caps,
-		    struct nvmf_ana_log *log)
+		    struct nvmf_ana_log *log, bool track)
 {
 	struct nvmf_ana_ctx *a = c->ana;
 	struct nvmf_ana_ctx next = { .caps = *caps, .log = *log };
@@ -337,7 +339,7 @@ static void install(struct nvmf_ctrl *c, const struct nvmf_ana_caps *caps,
 	bool moved = false;
 
 	pthread_mutex_lock(&c->ns_lock);
-	for (int i = 0; i < c->nr_ns; i++) {
+	for (int i = 0; i < c->nr_ns && track; i++) {
 		enum nvmf_ana_state was = state_locked(c, a, c->ns[i].nsid);
 		enum nvmf_ana_state now = state_locked(c, &next, c->ns[i].nsid);
 
@@ -359,8 +361,8 @@ static void install(struct nvmf_ctrl *c, const struct nvmf_ana_caps *caps,
 	}
 }
 
-/* Parse @len bytes of a page just read and install it; false when refused. */
-static bool take_page(struct nvmf_ctrl *c, const uint8_t *buf, uint32_t len)
+/* Parse @len bytes of a page just read and install it (@track: see install). */
+static bool take_page(struct nvmf_ctrl *c, const uint8_t *buf, uint32_t len, bool track)
 {
 	struct nvmf_ana_caps caps;
 	struct nvmf_ana_log log;
@@ -378,7 +380,7 @@ static bool take_page(struct nvmf_ctrl *c, const uint8_t *buf, uint32_t len)
 	}
 	nvmf_debug("ANA log: change count %llu, %u group(s)", (unsigned long long)log.chgcnt,
 		   log.ngrps);
-	install(c, &caps, &log);
+	install(c, &caps, &log, track);
 	return true;
 }
 
@@ -431,7 +433,7 @@ int nvmf_ctrl_read_ana(struct nvmf_ctrl *c)
 	if (!caps.reporting) {
 		struct nvmf_ana_log none = { 0 };
 
-		install(c, &caps, &none);
+		install(c, &caps, &none, false);
 		return 0;
 	}
 	pthread_mutex_lock(&c->ns_lock);
@@ -446,7 +448,7 @@ int nvmf_ctrl_read_ana(struct nvmf_ctrl *c)
 		nvmf_warn("ANA log could not be read: %s", nvmf_ctrl_error(c));
 		return rc == -EIO ? 0 : rc;	/* a refusal is not a broken association */
 	}
-	take_page(c, c->ana->buf, c->ana->buf_len);
+	take_page(c, c->ana->buf, c->ana->buf_len, false);	/* a new association */
 	return 0;
 }
 
@@ -466,7 +468,7 @@ void nvmf_ctrl_ana_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *donor)
 	log = donor->ana->log;
 	memset(&donor->ana->log, 0, sizeof(donor->ana->log));
 	pthread_mutex_unlock(&donor->ns_lock);
-	install(c, &caps, &log);
+	install(c, &caps, &log, true);
 }
 
 void nvmf_ctrl_ana_free(struct nvmf_ctrl *c)
@@ -515,7 +517,7 @@ static void reread_done(struct nvmf_request *req)
 			  NVMF_STATUS_CODE(req->status));
 		return;
 	}
-	take_page(c, a->buf, a->buf_len);
+	take_page(c, a->buf, a->buf_len, true);
 }
 
 void nvmf_ctrl_ana_reread(struct nvmf_ctrl *c)

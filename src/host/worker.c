@@ -264,8 +264,15 @@ static void run_deferred(struct nvmf_worker *w, int fd, uint32_t events, void *a
 
 int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg)
 {
-	struct deferred *d = calloc(1, sizeof(*d)), **p;
+	struct deferred *d, **p;
+	bool stopping;
 
+	pthread_mutex_lock(&w->lock);
+	stopping = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	if (stopping)
+		return -ESHUTDOWN;	/* nvmf_worker_stop() is running what is left */
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->due_ns = nvmf_now_ns() + (uint64_t)delay_ms * 1000000ull;

@@ -59,7 +59,9 @@ void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req);
  * Worker thread only: run @fn(@arg) on the worker thread after @delay_ms
  * (e.g. a retry after the controller's Command Retry Delay). Returns 0 or
  * -ENOMEM. Deferred calls still pending at nvmf_worker_stop() are run then,
- * with the loop stopped, so their owners can fail what they carry.
+ * with the loop stopped, so their owners can fail what they carry; from
+ * then on (a deferred call deferring again) it returns -ESHUTDOWN, so that
+ * stopping always ends.
  */
 int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg);
 
