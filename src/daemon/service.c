@@ -25,6 +25,7 @@
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
+#include "host/ana.h"
 #include "host/auth.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
@@ -166,6 +167,8 @@ static struct json_object *stats_json(const struct daemon *d)
 	put_u64(o, "io_errors", ioerr);
 	put_u64(o, "aborts", aborts);
 	put_u64(o, "write_zeroes_by_writes", wz_writes);
+	put_u64(o, "ana_changes", nvmf_ctrl_ana_changes(d->ctrl));
+	put_u64(o, "ana_retries", nvmf_ctrl_ana_retries(d->ctrl));
 	return o;
 }
 
@@ -205,6 +208,7 @@ static struct json_object *info_json(const struct daemon *d)
 	struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
 	char model[41], serial[21], fw[9];
 	struct nvmf_ns *ns = NULL;
+	enum nvmf_ana_state ana;
 	int nr_ns = 0;
 
 	if (!o || !nss) {
@@ -258,6 +262,9 @@ static struct json_object *info_json(const struct daemon *d)
 		put_u64(e, "metadata_size", ns[i].ms);
 		put_str(e, "device", d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		put_str(e, "block_device", ublk_path_of(d, ns[i].nsid));
+		/* The kernel's sysfs ana_state words; null without ANA reporting. */
+		ana = nvmf_ctrl_ana_state(d->ctrl, ns[i].nsid);
+		put_str(e, "ana_state", ana == NVMF_ANA_NONE ? NULL : nvmf_ana_state_str(ana));
 		json_object_array_add(nss, e);
 	}
 	free(ns);
