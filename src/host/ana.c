@@ -343,11 +343,13 @@ static void install(struct nvmf_ctrl *c, const struct nvmf_ana_caps *caps,
 		enum nvmf_ana_state was = state_locked(c, a, c->ns[i].nsid);
 		enum nvmf_ana_state now = state_locked(c, &next, c->ns[i].nsid);
 
-		if (was != now) {
-			nvmf_info("namespace %u: ANA state %s -> %s", c->ns[i].nsid,
-				  nvmf_ana_state_str(was), nvmf_ana_state_str(now));
-			moved = true;
-		}
+		if (was == now)
+			continue;
+		/* A warning when I/O to it stops being served here, else news. */
+		nvmf_log(nvmf_ana_state_usable(now) ? NVMF_LOG_INFO : NVMF_LOG_WARN,
+			 "namespace %u: ANA state %s -> %s", c->ns[i].nsid,
+			 nvmf_ana_state_str(was), nvmf_ana_state_str(now));
+		moved = true;
 	}
 	old = a->log;
 	a->log = *log;
