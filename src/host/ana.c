@@ -446,10 +446,13 @@ int nvmf_ctrl_read_ana(struct nvmf_ctrl *c)
 		return rc;
 	rc = nvmf_get_log_page(c, NVME_LOG_LID_ANA, 0, 0xffffffffu, 0, c->ana->buf,
 			       c->ana->buf_len, false);
-	if (rc < 0) {
-		nvmf_warn("ANA log could not be read: %s", nvmf_ctrl_error(c));
-		return rc == -EIO ? 0 : rc;	/* a refusal is not a broken association */
+	if (rc == -EIO) {	/* a refusal is not a broken association */
+		nvmf_warn("the controller reports ANA but refused its ANA log page: "
+			  "namespaces count as optimized until a notice");
+		return 0;
 	}
+	if (rc < 0)
+		return rc;
 	take_page(c, c->ana->buf, c->ana->buf_len, false);	/* a new association */
 	return 0;
 }

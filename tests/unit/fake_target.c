@@ -1036,7 +1036,7 @@ static int get_log_page(struct conn *c, const struct cmd *cmd)
 		put64(page, ft->ana_chgcnt);
 		put16(page + 8, 1);
 		put32(page + 16, 1);
-		put32(page + 20, (uint32_t)ft->nr_ns);
+		put32(page + 20, ft->cfg.ana_hostile ? 0x40000000u : (uint32_t)ft->nr_ns);
 		put64(page + 24, ft->ana_chgcnt);
 		page[32] = ft->ana_state;
 		for (int i = 0; i < ft->nr_ns; i++)

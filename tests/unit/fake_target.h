@@ -97,6 +97,7 @@ struct ft_config {
 	bool ana;
 	uint8_t ana_state;
 	uint8_t anatt;			/* Identify ANATT, seconds */
+	bool ana_hostile;		/* the log's NNSIDS claims 2^30 NSIDs */
 };
 
 enum ft_fault {

@@ -370,6 +370,33 @@ START_TEST(test_ana_state_follows_notices)
 }
 END_TEST
 
+/*
+ * A hostile ANA log page (NNSIDS far beyond the bytes sent) is refused
+ * whole: the controller still connects, its I/O is not held on states it
+ * never gave (NONE), and nothing reads past the page.
+ */
+START_TEST(test_ana_hostile_page_refused)
+{
+	struct ft_config cfg;
+	struct ft_stats st;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+
+	ft_config_default(&cfg);
+	cfg.ana = true;
+	cfg.ana_state = NVMF_ANA_INACCESSIBLE;
+	cfg.ana_hostile = true;
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_NONE);
+	ck_assert_uint_eq(nvmf_ctrl_ana_changes(c), 0);
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.ana_reads, 1);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
 struct defer_log {
 	int order[3];
 	uint64_t at_ns[3];
@@ -645,6 +672,7 @@ int main(void)
 	tcase_add_test(tc, test_io_failure_raises_event);
 	tcase_add_test(tc, test_ns_change_raises_event);
 	tcase_add_test(tc, test_ana_state_follows_notices);
+	tcase_add_test(tc, test_ana_hostile_page_refused);
 	tcase_add_test(tc, test_defer_order_and_delay);
 	tcase_add_test(tc, test_fd_removed_within_a_batch);
 	tcase_add_test(tc, test_reconnect_replays_held_requests);
