@@ -315,7 +315,8 @@ static void cmd_ana_wait(struct cuse_cmd *x, bool first)
 	struct cuse_ctrl *cc = x->n->cc;
 	struct nvmf_ana_wait_decision w;
 
-	w = nvmf_retry_ana_wait_ctrl(cc->c, le32toh(x->r.cmd.nsid), &x->ana_since_ns, first);
+	w = nvmf_retry_ana_wait_ctrl(cc->c, x->w, le32toh(x->r.cmd.nsid), &x->ana_since_ns,
+				     first);
 	switch (w.action) {
 	case NVMF_ANA_WAIT_RESUBMIT:
 		nvmf_ctrl_ana_count_retry(cc->c);

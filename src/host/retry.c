@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "host/retry.h"
+#include "host/worker.h"
 
 const char *nvmf_retry_action_str(enum nvmf_retry_action a)
 {
@@ -109,11 +110,18 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uin
 	return d;
 }
 
-struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, uint32_t nsid,
-						       uint64_t *since_ns, bool first)
+struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, struct nvmf_worker *w,
+						       uint32_t nsid, uint64_t *since_ns,
+						       bool first)
 {
 	uint64_t now = nvmf_now_ns();
 	struct nvmf_ana_wait_decision d;
+
+	if (w && !nvmf_worker_may_wait(w)) {
+		d = (struct nvmf_ana_wait_decision){ .action = NVMF_ANA_WAIT_FAIL,
+						     .why = "I/O is not held now (stopping or failing fast)" };
+		return d;
+	}
 
 	if (!*since_ns)
 		*since_ns = now;

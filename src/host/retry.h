@@ -111,9 +111,12 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uin
  * wait measured from *@since_ns (0: it starts now, and is set), @first
  * true when called from the completion that carried the ANA status (false
  * from a deferred look), and the re-read asked for when the decision says
- * so. Thread: any.
+ * so. FAIL at once when I/O worker @w may not make requests wait
+ * (nvmf_worker_may_wait: a disconnect, fast-io-fail). Thread: @w's.
  */
-struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, uint32_t nsid,
-						       uint64_t *since_ns, bool first);
+struct nvmf_worker;
+struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, struct nvmf_worker *w,
+						       uint32_t nsid, uint64_t *since_ns,
+						       bool first);
 
 #endif

@@ -70,6 +70,7 @@ struct nvmf_worker {
 	void *on_fail_arg;
 	bool fail_reported;		/* worker thread only */
 	bool hold;			/* atomic: reconnecting, keep failed-queue work */
+	bool released;			/* atomic: hold was turned off at least once */
 	struct idle_hook *idle;		/* worker thread only */
 	struct deferred *deferred;	/* worker thread only, sorted by due time */
 	int timer_fd;
@@ -623,8 +624,15 @@ static void release_held(void *arg)
 void nvmf_worker_hold(struct nvmf_worker *w, bool hold)
 {
 	__atomic_store_n(&w->hold, hold, __ATOMIC_RELEASE);
-	if (!hold)
+	if (!hold) {
+		__atomic_store_n(&w->released, true, __ATOMIC_RELEASE);
 		nvmf_worker_call(w, release_held, w);
+	}
+}
+
+bool nvmf_worker_may_wait(struct nvmf_worker *w)
+{
+	return nvmf_worker_holding(w) || !__atomic_load_n(&w->released, __ATOMIC_ACQUIRE);
 }
 
 struct swap_call {

@@ -74,6 +74,13 @@ int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void 
  */
 void nvmf_worker_hold(struct nvmf_worker *w, bool hold);
 bool nvmf_worker_holding(struct nvmf_worker *w);
+/*
+ * May requests on @w wait for something other than a reconnect (their ANA
+ * group, say)? Yes while holding, or when hold was never turned off; no
+ * once it was turned off and not on again (stopping, fast-io-fail,
+ * controller lost): the owner wants I/O failed, not held. Thread: any.
+ */
+bool nvmf_worker_may_wait(struct nvmf_worker *w);
 
 /*
  * Replace the worker's queue pair with @qp (a new, LIVE connection to the

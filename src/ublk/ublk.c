@@ -281,7 +281,7 @@ static void io_ana_wait(struct ublk_io *io, bool first)
 	struct nvmf_ctrl *c = q->d->c;
 	struct nvmf_ana_wait_decision w;
 
-	w = nvmf_retry_ana_wait_ctrl(c, q->d->ns.nsid, &io->ana_since_ns, first);
+	w = nvmf_retry_ana_wait_ctrl(c, q->w, q->d->ns.nsid, &io->ana_since_ns, first);
 	switch (w.action) {
 	case NVMF_ANA_WAIT_RESUBMIT:
 		nvmf_ctrl_ana_count_retry(c);

@@ -332,7 +332,7 @@ START_TEST(test_ana_state_follows_notices)
 	ck_assert_uint_eq(NVMF_STATUS_CODE(io.req.status), NVMF_SC_ANA_INACCESSIBLE);
 	ck_assert_int_eq(nvmf_retry_decide_ctrl(&io.req, 1, &c->id, 512).action,
 			 NVMF_RETRY_ANA_WAIT);
-	w = nvmf_retry_ana_wait_ctrl(c, 1, &since, true);
+	w = nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, true);
 	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
 	ck_assert(!w.refresh);	/* the table already says inaccessible */
 	ck_assert_uint_ne(since, 0);
@@ -342,7 +342,15 @@ START_TEST(test_ana_state_follows_notices)
 		      "no ANA_CHANGED event after the notice");
 	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_OPTIMIZED);
 	ck_assert_uint_eq(nvmf_ctrl_ana_changes(c), 1);
-	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, 1, &since, false).action,
+	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
+	/* Hold turned off (a disconnect, fast-io-fail): waiting ends at once; on again: waits. */
+	ck_assert(nvmf_worker_may_wait(c->io_workers[0]));	/* never held, never released */
+	nvmf_worker_hold(c->io_workers[0], false);
+	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, false).action,
+			 NVMF_ANA_WAIT_FAIL);
+	nvmf_worker_hold(c->io_workers[0], true);
+	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, false).action,
 			 NVMF_ANA_WAIT_RESUBMIT);
 	atomic_store(&g_done, 0);
 	prep_read(&io, 0, IO_BYTES);
