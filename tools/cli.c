@@ -339,6 +339,14 @@ int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 	return 0;
 }
 
+const char *cli_json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : "";
+}
+
 void json_str(FILE *f, const char *s)
 {
 	if (!s) {

@@ -91,6 +91,8 @@ int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 
 /* JSON output helpers (stdout). */
 void json_str(FILE *f, const char *s);
+/* String member @key of @o, or "" (also for null and other types). */
+const char *cli_json_str(struct json_object *o, const char *key);
 
 /* Subcommands. */
 int cmd_discover(int argc, char **argv);
@@ -105,6 +107,7 @@ int cmd_status(int argc, char **argv);	/* tools/cmd_status.c */
 int cmd_gen_dhchap_key(int argc, char **argv);	/* tools/cmd_gen_dhchap_key.c */
 int cmd_gen_tls_key(int argc, char **argv);	/* tools/cmd_tls_key.c */
 int cmd_check_tls_key(int argc, char **argv);	/* tools/cmd_tls_key.c */
+int cmd_udev_id(int argc, char **argv);		/* tools/cmd_udev_id.c */
 
 #endif
 
@@ -148,7 +151,7 @@ int cli_run_dir(const char *dir);
 int cli_fabrics_opt(struct cli_fabrics *f, int opt, const char *arg);
 
 /* nvme-cli's list of discovery controllers, one line of options each. */
-#define NVMF_DISCOVERY_CONF "/etc/nvme/discovery.conf"
+#define NVMF_DISCOVERY_CONF NVMF_SYSCONFDIR "/nvme/discovery.conf"
 
 /*
  * For each discovery controller line of NVMF_DISCOVERY_CONF (blank lines

@@ -31,10 +31,12 @@
 
 #include "base/log.h"
 #include "cuse/cuse.h"
+#include "daemon/pdisc.h"
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "host/nvmf.h"
 #include "tools/cli.h"
+#include "tools/cli_config.h"
 #include "tools/cli_devauth.h"
 
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
@@ -50,6 +52,12 @@ struct connect_args {
 	int ctrl_loss_tmo;		/* -l, seconds; -1 forever, 0 no reconnect */
 	int fast_io_fail_tmo;		/* seconds; -1 off */
 	bool json;			/* -o json: {"device":"nvmeN"} on success */
+	struct cli_config conf;		/* -J, -O (tools/cli_config.h) */
+	bool quiet;			/* no summary line on success (discover -p -o json) */
+	bool persistent;		/* -p (connect-all): a persistent discovery daemon */
+	bool keep_removed;		/* --keep-removed: with -p */
+	/* With -p: the connect command it runs per new subsystem (daemon/pdisc.h). */
+	char **pdisc_argv;
 };
 
 /* Options of this file only, after tools/cli.h's. */
@@ -59,6 +67,7 @@ enum {
 	OPT_DEV_GROUP,
 	OPT_FAST_IO_FAIL,
 	OPT_LOG_FORMAT,
+	OPT_KEEP_REMOVED,
 };
 
 /* Run the controller service in this process with @a's options. */
@@ -144,8 +153,37 @@ static size_t read_report(int fd, char *buf, size_t cap, int ms, bool *late)
 	return got;
 }
 
+/* The persistent discovery daemon of @a's discovery controller (daemon/pdisc.h). */
+static int run_pdisc(const struct connect_args *a, int report_fd)
+{
+	static char exe[4096];
+	struct nvmf_pdisc_opts o = {
+		.reconnect_delay = a->reconnect_delay,
+		.ctrl_loss_tmo = a->ctrl_loss_tmo,
+		.keep_removed = a->keep_removed,
+		.connect_argv = a->pdisc_argv,
+		.log_file = report_fd >= 0,
+		.prog = cli_prog,
+	};
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	cli_fabrics_to_opts(&a->f, &o.ctrl);
+	o.ctrl.subnqn = NVMF_DISC_NQN;
+	o.ctrl.nr_io_queues = 0;
+	o.ctrl.nr_poll_queues = 0;
+	o.ctrl.kato_s = 30;	/* nvme-cli's NVMF_DEF_DISC_TMO for a persistent one */
+	if (a->pdisc_argv) {
+		if (n <= 0)
+			return 1;
+		exe[n] = 0;
+		o.connect_exe = exe;
+	}
+	return nvmf_pdisc_run(&o, report_fd);
+}
+
 /* Fork a daemon for one controller and wait for its verdict, bounded. */
-static int spawn_controller(struct connect_args *a)
+static int spawn_daemon(struct connect_args *a,
+			int (*run)(const struct connect_args *a, int report_fd))
 {
 	char buf[4096], logpath[600] = "";
 	const char *verdict = NULL;
@@ -179,7 +217,7 @@ static int spawn_controller(struct connect_args *a)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		_exit(run_controller(a, pfd[1]));
+		_exit(run(a, pfd[1]));
 	}
 	close(pfd[1]);
 	waitpid(pid, &status, 0);
@@ -216,7 +254,7 @@ static int spawn_controller(struct connect_args *a)
 					       json_object_new_string_len(verdict + 3, (int)len));
 			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
-		} else {
+		} else if (!a->quiet) {
 			printf("%s\n", verdict + 3);
 		}
 		return 0;
@@ -232,6 +270,68 @@ static int spawn_controller(struct connect_args *a)
 		cli_error("the controller daemon exited before reporting (see %s)", logpath);
 	}
 	return 1;
+}
+
+static int spawn_controller(struct connect_args *a)
+{
+	return spawn_daemon(a, run_controller);
+}
+
+/*
+ * A copy of @argc arguments of @argv (the strings too: option parsing wipes
+ * secrets in place) without -p/--persistent and --keep-removed, led by
+ * "connect", for the persistent discovery daemon's connect commands;
+ * NULL-terminated. NULL when out of memory. Freed with argv_free().
+ */
+static bool is_long(const char *arg, const char *name)
+{
+	size_t n = strcspn(arg, "=");
+
+	return n >= 3 && !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, n - 2) &&
+	       strlen(name) >= n - 2;
+}
+
+static void argv_free(char **v)
+{
+	for (int i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **pdisc_argv_dup(int argc, char **argv)
+{
+	char **v = calloc((size_t)argc + 4, sizeof(*v));
+	int n = 0;
+
+	if (!v)
+		return NULL;
+	v[n++] = strdup("nvmfuse");
+	v[n++] = strdup("connect");
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-p") || is_long(argv[i], "persistent") ||
+		    is_long(argv[i], "keep-removed"))
+			continue;
+		v[n++] = strdup(argv[i]);
+	}
+	for (int i = 0; i < n; i++)
+		if (!v[i]) {
+			argv_free(v);
+			return NULL;
+		}
+	return v;
+}
+
+/*
+ * Was -p given as an argument of its own (so that pdisc_argv_dup() drops
+ * it)? A bundle such as -gp is refused: 0, or -1 after saying so.
+ */
+static int persistent_alone(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-p") || is_long(argv[i], "persistent"))
+			return 0;
+	cli_error("-p/--persistent: give it as an argument of its own, not in a bundle");
+	return -1;
 }
 
 /* Does JSON object @o have string member @key equal to @want? */
@@ -286,9 +386,11 @@ static void usage(FILE *out, bool all)
 		CLI_IDENTITY_USAGE
 		CLI_DHCHAP_USAGE
 		"         [--dev-mode OCTAL] [--dev-owner USER] [--dev-group GROUP]\n"
-		"         [--log-format text|json] [-o normal|json]\n"
+		"         [--log-format text|json] [-o normal|json]%s\n"
+		CLI_CONFIG_USAGE
 		CLI_DEVAUTH_USAGE,
-		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ");
+		all ? "connect-all" : "connect", all ? "" : "-n SUBNQN ",
+		all ? "\n         [-p|--persistent] [--keep-removed]" : "");
 }
 
 /*
@@ -313,7 +415,15 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 	return 0;
 }
 
-static int parse_connect(int argc, char **argv, struct connect_args *a, bool all)
+/*
+ * Parse the command line into @a: connect's defaults, then config entry
+ * @base when given (cli_config_apply), then the flags, which win. Returns
+ * 0 when @a is complete (cli_fabrics_finish done), 1 when the options are
+ * to come from files (connect-all without -a; connect with -J: the file's
+ * entries, see connect_from_config), -1 after printing the error.
+ */
+static int parse_connect(int argc, char **argv, struct connect_args *a, bool all,
+			 const struct sc_ctrl_cfg *base)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
@@ -335,6 +445,9 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		{ "fast-io-fail-tmo", required_argument, NULL, OPT_FAST_IO_FAIL },
 		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "output-format", required_argument, NULL, 'o' },
+		CLI_CONFIG_LONGOPTS,
+		{ "persistent", no_argument, NULL, 'p' },
+		{ "keep-removed", no_argument, NULL, OPT_KEEP_REMOVED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -350,11 +463,15 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	a->reconnect_delay = 10;	/* nvme-cli's defaults */
 	a->ctrl_loss_tmo = 600;
 	a->fast_io_fail_tmo = -1;
-	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:gGh", longopts, NULL)) != -1) {
+	if (base && cli_config_apply(base, &a->f, &a->reconnect_delay, &a->ctrl_loss_tmo,
+				     &a->fast_io_fail_tmo) < 0)
+		return -1;
+	while ((opt = getopt_long(argc, argv, "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGh", longopts,
+				  NULL)) != -1) {
 		rc = cli_fabrics_opt(&a->f, opt, optarg);
 		if (rc < 0)
 			return -1;
-		if (rc)
+		if (rc || cli_config_opt(&a->conf, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'c':
@@ -384,6 +501,18 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		case OPT_LOG_FORMAT:
 			if (cli_log_format(optarg) < 0)
 				return -1;
+			break;
+		case 'p':
+		case OPT_KEEP_REMOVED:
+			if (!all) {
+				cli_error("%s is for connect-all and discover, not connect",
+					  opt == 'p' ? "-p/--persistent" : "--keep-removed");
+				return -1;
+			}
+			if (opt == 'p')
+				a->persistent = true;
+			else
+				a->keep_removed = true;
 			break;
 		case OPT_NO_CUSE:
 			a->no_cuse = true;
@@ -438,15 +567,140 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 	}
 	if (cli_no_more_args(argc, argv, optind) < 0)
 		return -1;
+	if (a->keep_removed && !a->persistent) {
+		cli_error("--keep-removed goes with -p/--persistent");
+		return -1;
+	}
+	if (a->persistent && persistent_alone(argc, argv) < 0)
+		return -1;
 	if (all && a->foreground) {
 		cli_error("--foreground serves one controller: use connect, not connect-all");
 		return -1;
 	}
 	if (cli_need_io_queue(&a->f) < 0)
 		return -1;
-	if (all && !a->f.traddr)
-		return 1;	/* the discovery controllers of discovery.conf */
+	if (!base && ((all && !a->f.traddr) || (!all && cli_config_named(&a->conf))))
+		return 1;	/* config.json's entries, discovery.conf's lines */
 	return cli_fabrics_finish(&a->f, !all);
+}
+
+/*
+ * Connect config entry @e with the command line's flags on top (argv parsed
+ * again, as for a discovery.conf line), unless a daemon serves it already.
+ * 0 connected or already there, 1 failed (printed).
+ */
+static int connect_entry(int argc, char **argv, const struct sc_ctrl_cfg *e, bool all)
+{
+	struct connect_args one;
+	char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
+	int rc;
+
+	optind = 0;	/* getopt afresh over the same arguments */
+	rc = parse_connect(argc, argv, &one, all, e);
+	if (rc != 0) {
+		cli_fabrics_free(&one.f);
+		return 1;
+	}
+	if (already_connected(&one.f, name, sizeof(name))) {
+		printf("%s: already connected to %s\n", name, one.f.subnqn);
+		rc = 0;
+	} else {
+		rc = one.foreground ? run_controller(&one, -1) : spawn_controller(&one);
+	}
+	cli_fabrics_free(&one.f);
+	return rc;
+}
+
+static int connect_all_from(struct connect_args *a, int *done, int *failed);
+
+/*
+ * connect-all from discovery controller entry @e of a config file (the
+ * discovery subsystem's port), the command line's flags on top. Counts in
+ * @done and @failed; -1 when its log cannot be read (printed).
+ */
+static int connect_all_entry(int argc, char **argv, const struct sc_ctrl_cfg *e, int *done,
+			     int *failed)
+{
+	struct connect_args one;
+	int rc;
+
+	optind = 0;
+	rc = parse_connect(argc, argv, &one, true, e);
+	if (rc == 0)
+		rc = connect_all_from(&one, done, failed);
+	cli_fabrics_free(&one.f);
+	return rc ? -1 : 0;
+}
+
+/*
+ * The entries of the config file of @a (already parsed: -J and the
+ * flags), nvme-cli's way: without -n and -a, every controller of the
+ * file; with them, the file's ports of that subsystem (at that address)
+ * with their options. -q/-I keep only the host entries with that
+ * identity. connect-all passes @all: a port of the discovery subsystem
+ * is then a discovery controller, whose log's subsystems it connects
+ * (connect skips it, saying so). Counts in @done and @failed; returns the
+ * number of entries that matched.
+ */
+static int connect_config_entries(int argc, char **argv, struct connect_args *a, bool all,
+				  int *done, int *failed)
+{
+	const struct sc_config *cfg = &a->conf.cfg;
+	int matched = 0;
+
+	for (int i = 0; i < cfg->nr_ctrls; i++) {
+		const struct sc_ctrl_cfg *e = &cfg->ctrls[i];
+
+		if (!cli_config_host_matches(e, &a->f) ||
+		    (a->f.subnqn && strcmp(e->subnqn, a->f.subnqn)) ||
+		    (a->f.traddr && strcmp(e->traddr, a->f.traddr)) ||
+		    (a->f.trsvcid && strcmp(e->trsvcid, a->f.trsvcid)))
+			continue;
+		if (e->discovery && !all) {
+			fprintf(stderr, "%s: note: %s: not connecting the discovery controller at %s "
+				"%s:%s (connect-all reads its log)\n", cli_prog, a->conf.path,
+				e->transport, e->traddr, e->trsvcid);
+			continue;
+		}
+		matched++;
+		if (e->discovery) {
+			if (connect_all_entry(argc, argv, e, done, failed) < 0)
+				(*failed)++;
+		} else if (connect_entry(argc, argv, e, all)) {
+			(*failed)++;
+		} else {
+			(*done)++;
+		}
+	}
+	return matched;
+}
+
+/*
+ * connect -J FILE (parse_connect returned 1): the exit code, or 2 when the
+ * file has no entry for the controller that -n and -a name in full: @a is
+ * then finished (cli_fabrics_finish) for a connect from the command line.
+ */
+static int connect_from_config(int argc, char **argv, struct connect_args *a)
+{
+	int done = 0, failed = 0;
+
+	if (cli_config_load(&a->conf, false) < 0)
+		return 1;
+	if (a->foreground && !a->f.subnqn) {
+		cli_error("--foreground serves one controller: with -J, name it with -n");
+		return 1;
+	}
+	if (!connect_config_entries(argc, argv, a, false, &done, &failed)) {
+		if (a->f.subnqn && a->f.traddr)
+			return cli_fabrics_finish(&a->f, true) < 0 ? 1 : 2;
+		cli_error("%s has no controller%s%s%s%s", a->conf.path,
+			  a->f.subnqn ? " of " : "", a->f.subnqn ? a->f.subnqn : "",
+			  a->f.traddr ? " at " : "", a->f.traddr ? a->f.traddr : "");
+		return 1;
+	}
+	if (a->conf.dump && cli_config_dump(&a->conf) < 0)
+		failed++;
+	return failed ? 1 : 0;
 }
 
 int cmd_connect(int argc, char **argv)
@@ -455,8 +709,18 @@ int cmd_connect(int argc, char **argv)
 	char name[REG_NAME_MAX + 24];	/* and " (still connecting)" */
 	int rc;
 
-	if (parse_connect(argc, argv, &a, false) < 0)
+	rc = parse_connect(argc, argv, &a, false, NULL);
+	if (rc < 0)
 		return 1;
+	cli_config_stdout_aside(&a.conf);
+	if (rc > 0) {	/* -J FILE: its entries, or its options for -n */
+		rc = connect_from_config(argc, argv, &a);
+		if (rc != 2) {
+			cli_config_free(&a.conf);
+			cli_fabrics_free(&a.f);
+			return rc;
+		}
+	}
 	if (!strcmp(a.f.subnqn, NVMF_DISC_NQN)) {
 		cli_error("%s is the discovery subsystem: use 'nvmfuse discover'", NVMF_DISC_NQN);
 		cli_fabrics_free(&a.f);
@@ -466,10 +730,14 @@ int cmd_connect(int argc, char **argv)
 		cli_error("already connected to %s at %s:%s as %s", a.f.subnqn, a.f.traddr,
 			  a.f.trsvcid ? a.f.trsvcid : "4420", name);
 		cli_fabrics_free(&a.f);
+		cli_config_free(&a.conf);
 		return 1;
 	}
 	rc = a.foreground ? run_controller(&a, -1) : spawn_controller(&a);
 	cli_fabrics_free(&a.f);
+	if (a.conf.dump && cli_config_dump(&a.conf) < 0)
+		rc = 1;
+	cli_config_free(&a.conf);
 	return rc;
 }
 
@@ -499,8 +767,10 @@ static int write_all(int fd, const void *buf, size_t len)
  * command refused by the kernel (EACCES, seen with connect-all -t rdma).
  * The child prints its own error. Returns 0 or -1.
  */
-static int fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
-				    uint64_t *numrec)
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec);
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec)
 {
 	const size_t hdr = offsetof(struct nvmf_discovery_log, entries);
 	const size_t ent = sizeof(struct nvmf_disc_log_entry);
@@ -663,7 +933,7 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 
 		f.traddr = dc[k].traddr;
 		f.trsvcid = dc[k].trsvcid;
-		if (fetch_discovery_isolated(&f, &log, &n) < 0) {
+		if (cli_fetch_discovery_isolated(&f, &log, &n) < 0) {
 			if (k == 0)
 				return -1;
 			(*failed)++;	/* a referral that does not answer: the others go on */
@@ -675,6 +945,69 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 	return 0;
 }
 
+/*
+ * connect-all -p: after the first pass, the persistent discovery daemon
+ * that connects what appears in @a's discovery log later (daemon/pdisc.h),
+ * running `nvmfuse connect` with @argv (pdisc_argv_dup) and this identity;
+ * @argv NULL (discover -p): one that only watches and logs the changes.
+ * Unless one runs for this discovery controller already. 0 or 1.
+ */
+static int start_pdisc(struct connect_args *a, char **argv)
+{
+	struct connect_args d = *a;
+	char name[REG_NAME_MAX + 24];
+	char **v;
+	int n = 0, rc;
+
+	d.f.subnqn = NVMF_DISC_NQN;
+	d.f.trsvcid = a->f.trsvcid ? a->f.trsvcid : !strcmp(a->f.transport, "rdma") ? "4420" :
+		      "8009";
+	if (already_connected(&d.f, name, sizeof(name))) {
+		printf("%s: persistent discovery of %s:%s runs already\n", name, d.f.traddr,
+		       d.f.trsvcid);
+		return 0;
+	}
+	if (!argv)	/* discover -p: watch only */
+		return spawn_daemon(&d, run_pdisc);
+	while (argv[n])
+		n++;
+	/* The identity connect-all resolved, so that every controller has it. */
+	v = calloc((size_t)n + 3, sizeof(*v));
+	if (!v) {
+		cli_error("out of memory");
+		return 1;
+	}
+	memcpy(v, argv, (size_t)n * sizeof(*v));
+	if (asprintf(&v[n], "--hostnqn=%s", a->f.hostnqn) < 0 ||
+	    asprintf(&v[n + 1], "--hostid=%s", a->f.hostid) < 0) {
+		v[n] = NULL;
+		cli_error("out of memory");
+		rc = 1;
+	} else {
+		d.pdisc_argv = v;
+		rc = spawn_daemon(&d, run_pdisc);
+	}
+	free(v[n]);
+	free(v[n + 1]);
+	free(v);
+	return rc;
+}
+
+/* discover -p (tools/cmd_discover.c): a watch-only persistent discovery daemon. 0 or 1. */
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet);
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet)
+{
+	struct connect_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.f = *f;
+	a.reconnect_delay = 10;		/* nvme-cli's defaults, as connect's */
+	a.ctrl_loss_tmo = 600;
+	a.fast_io_fail_tmo = -1;
+	a.quiet = quiet;
+	return start_pdisc(&a, NULL);
+}
+
 struct conf_tally {
 	int done, failed;
 };
@@ -684,39 +1017,105 @@ static int connect_all_line(int argc, char **argv, const char *where, void *arg)
 {
 	struct conf_tally *t = arg;
 	struct connect_args a;
-	int rc = parse_connect(argc, argv, &a, true);
+	char **copy = pdisc_argv_dup(argc, argv);
+	int rc = copy ? parse_connect(argc, argv, &a, true, NULL) : -1;
 
 	if (rc > 0)
 		cli_error("%s: no -a/--traddr", where);
-	if (rc != 0)
+	if (rc != 0) {
+		argv_free(copy);
 		return -1;
+	}
 	rc = connect_all_from(&a, &t->done, &t->failed);
+	if (rc == 0 && a.persistent && start_pdisc(&a, copy) != 0)
+		t->failed++;
+	argv_free(copy);
 	cli_fabrics_free(&a.f);
 	return rc;
+}
+
+/*
+ * connect-all without -a: the controllers of config.json (-J FILE, or the
+ * default file when it exists), exactly those; then, unless -J named a
+ * file, the discovery controllers of discovery.conf, as nvme-cli reads
+ * both. Returns the exit code.
+ */
+static int connect_all_files(int argc, char **argv, struct connect_args *a)
+{
+	struct conf_tally t = { 0 };
+	int loaded = cli_config_load(&a->conf, true), rc = 0;
+
+	if (loaded < 0)
+		return 1;
+	if (loaded && !connect_config_entries(argc, argv, a, true, &t.done, &t.failed)) {
+		cli_error("%s: no controller for host %s", a->conf.path ? a->conf.path :
+			  NVMF_CONFIG_JSON, a->f.hostnqn_arg ? a->f.hostnqn_arg : a->f.hostid_arg);
+		t.failed++;
+	}
+	if (!cli_config_named(&a->conf) && (!loaded || !access(NVMF_DISCOVERY_CONF, F_OK))) {
+		if (!loaded && access(NVMF_DISCOVERY_CONF, F_OK)) {
+			if (a->conf.path)	/* -J none */
+				cli_error("missing target address: use -a/--traddr, or list "
+					  "discovery controllers in %s (-J none: no config.json)",
+					  NVMF_DISCOVERY_CONF);
+			else
+				cli_error("missing target address: use -a/--traddr, or list "
+					  "controllers in %s or discovery controllers in %s (-J FILE: "
+					  "another config.json)", NVMF_CONFIG_JSON, NVMF_DISCOVERY_CONF);
+			return 1;
+		}
+		rc = cli_discovery_conf(argc, argv, connect_all_line, &t);
+	}
+	if (rc == 0 && !t.done && !t.failed)
+		printf("no NVMe subsystems in the discovery logs\n");
+	if (a->conf.dump && cli_config_dump(&a->conf) < 0)
+		t.failed++;
+	return rc || t.failed ? 1 : 0;
 }
 
 int cmd_connect_all(int argc, char **argv)
 {
 	struct connect_args a;
 	int failed = 0, done = 0, rc;
+	char **copy = pdisc_argv_dup(argc, argv);
 
-	rc = parse_connect(argc, argv, &a, true);
-	if (rc < 0)
+	if (!copy) {
+		cli_error("out of memory");
 		return 1;
+	}
+	rc = parse_connect(argc, argv, &a, true, NULL);
+	if (rc < 0) {
+		argv_free(copy);
+		return 1;
+	}
+	cli_config_stdout_aside(&a.conf);
 	if (rc > 0) {
-		struct conf_tally t = { 0 };
-
-		rc = cli_discovery_conf(argc, argv, connect_all_line, &t);
-		if (rc == 0 && !t.done && !t.failed)
-			printf("no NVMe subsystems in the discovery logs\n");
-		return rc || t.failed ? 1 : 0;
+		argv_free(copy);
+		rc = connect_all_files(argc, argv, &a);
+		cli_config_free(&a.conf);
+		cli_fabrics_free(&a.f);
+		return rc;
+	}
+	if (cli_config_named(&a.conf)) {
+		/* The file lists what to connect; a discovery controller finds it. */
+		cli_error("-J %s and -a %s: give one (the file lists the controllers to connect)",
+			  a.conf.path, a.f.traddr);
+		argv_free(copy);
+		cli_fabrics_free(&a.f);
+		return 1;
 	}
 	if (connect_all_from(&a, &done, &failed) < 0) {
+		argv_free(copy);
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
 	if (!done && !failed)
 		printf("no NVMe subsystems in the discovery log\n");
+	if (a.persistent && start_pdisc(&a, copy) != 0)
+		failed++;
+	argv_free(copy);
 	cli_fabrics_free(&a.f);
+	if (a.conf.dump && cli_config_dump(&a.conf) < 0)
+		failed++;
 	return failed ? 1 : 0;
 }

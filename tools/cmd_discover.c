@@ -7,11 +7,13 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nvme/fabrics.h>
 
 #include "host/identify.h"
 #include "tools/cli.h"
+#include "tools/cli_config.h"
 
 static void strip_trailing(char *s, size_t n)
 {
@@ -96,6 +98,11 @@ static void print_json(struct nvmf_discovery_log *log, uint64_t n)
  * (shared with connect-all). Prints the error itself.
  */
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n);
+/* discover -p (tools/cmd_connect.c): a watch-only persistent discovery daemon. 0 or 1. */
+int cli_discover_persistent(const struct cli_fabrics *f, bool quiet);
+/* cli_fetch_discovery() in a child process (tools/cmd_connect.c says why). 0 or -1. */
+int cli_fetch_discovery_isolated(struct cli_fabrics *f, struct nvmf_discovery_log **out,
+				 uint64_t *numrec);
 int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, uint64_t *n)
 {
 	struct nvmf_ctrl_opts o;
@@ -127,37 +134,49 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nvmfuse discover -t tcp -a TRADDR [-s TRSVCID] [-q HOSTNQN] [-I HOSTID]\n"
-		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS]\n"
-		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE);
+		"                        [-g] [-G] [-o normal|json] [--timeout SECONDS] [-p]\n"
+		CLI_IDENTITY_USAGE CLI_DHCHAP_USAGE CLI_CONFIG_USAGE);
 }
 
 /*
- * Parse discover's arguments into @f and *@fmt. Returns 0, 1 for -h (usage
- * printed), 2 when no -a was given (discovery.conf's lines then), or -1
- * after printing the error.
+ * Parse discover's arguments into @f, *@fmt, @conf (-J, -O) and
+ * *@persistent (-p): the
+ * defaults, then config entry @base when given (its address and host),
+ * then the flags, which win. Returns 0, 1 for -h (usage printed), 2 when
+ * no -a was given (config.json's and discovery.conf's controllers then),
+ * or -1 after printing the error.
  */
-static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt)
+static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const char **fmt,
+			  struct cli_config *conf, const struct sc_ctrl_cfg *base, bool *persistent)
 {
 	static const struct option longopts[] = {
 		CLI_FABRICS_LONGOPTS,
 		{ "hostnqn", required_argument, NULL, 'q' },
 		{ "output-format", required_argument, NULL, 'o' },
+		CLI_CONFIG_LONGOPTS,
+		{ "persistent", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	int opt, rc;
+	int opt, rc, timers[3];
 
 	cli_fabrics_defaults(f);
 	*fmt = "normal";
-	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:h", longopts, NULL)) != -1) {
+	*persistent = false;
+	if (base && cli_config_apply(base, f, &timers[0], &timers[1], &timers[2]) < 0)
+		return -1;
+	while ((opt = getopt_long(argc, argv, "t:a:s:q:I:S:C:gGo:J:Oph", longopts, NULL)) != -1) {
 		rc = cli_fabrics_opt(f, opt, optarg);
 		if (rc < 0)
 			return -1;
-		if (rc)
+		if (rc || cli_config_opt(conf, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'o':
 			*fmt = optarg;
+			break;
+		case 'p':
+			*persistent = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -174,48 +193,126 @@ static int parse_discover(int argc, char **argv, struct cli_fabrics *f, const ch
 	return cli_fabrics_finish(f, false) < 0 ? -1 : 0;
 }
 
-/* Read and print the discovery log of @f's controller (freed). 0 or -1. */
-static int discover_print(struct cli_fabrics *f, const char *fmt)
+/*
+ * Read and print the discovery log of @f's controller (freed), then with
+ * @persistent leave a persistent discovery daemon on it (as nvme-cli
+ * leaves a persistent discovery controller). 0 or -1.
+ */
+static int discover_print(struct cli_fabrics *f, const char *fmt, bool persistent)
 {
 	struct nvmf_discovery_log *log = NULL;
 	uint64_t n = 0;
-	int rc = cli_fetch_discovery(f, &log, &n);
+	/*
+	 * With -p this process forks the daemon afterwards: it must not have
+	 * touched RDMA itself (a forked verbs context is refused, EACCES).
+	 */
+	int rc = persistent ? cli_fetch_discovery_isolated(f, &log, &n) :
+		 cli_fetch_discovery(f, &log, &n);
 
-	cli_fabrics_free(f);
-	if (rc < 0)
+	if (rc < 0) {
+		cli_fabrics_free(f);
 		return -1;
+	}
 	if (!strcmp(fmt, "json"))
 		print_json(log, n);
 	else
 		print_normal(log, n);
 	free(log);
-	return 0;
+	fflush(stdout);
+	if (persistent && cli_discover_persistent(f, !strcmp(fmt, "json")) != 0)
+		rc = -1;
+	cli_fabrics_free(f);
+	return rc;
 }
 
 /* One line of discovery.conf (cli_discovery_conf). */
 static int discover_line(int argc, char **argv, const char *where, void *arg)
 {
+	struct cli_config conf = { 0 };
 	struct cli_fabrics f;
 	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt);
+	bool persistent;
+	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL, &persistent);
 
 	(void)arg;
 	if (rc == 2)
 		cli_error("%s: no -a/--traddr", where);
-	return rc ? -1 : discover_print(&f, fmt);
+	return rc ? -1 : discover_print(&f, fmt, persistent);
+}
+
+/* Has an entry before @i the same address and host as entry @i (one discovery each)? */
+static bool seen_before(const struct sc_config *cfg, int i)
+{
+	const struct sc_ctrl_cfg *e = &cfg->ctrls[i];
+
+	for (int j = 0; j < i; j++) {
+		const struct sc_ctrl_cfg *o = &cfg->ctrls[j];
+
+		if (o->host == e->host && !strcmp(o->transport, e->transport) &&
+		    !strcmp(o->traddr, e->traddr) && !strcmp(o->trsvcid, e->trsvcid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * discover without -a: the discovery controller at each address of
+ * config.json (-J FILE, or the default file when it exists), as nvme-cli
+ * does (the discovery controller answers on an NVM subsystem's port too),
+ * then, unless -J named a file, each line of discovery.conf. Returns the
+ * exit code.
+ */
+static int discover_files(int argc, char **argv, struct cli_config *conf,
+			  struct cli_fabrics *flags)
+{
+	int loaded = cli_config_load(conf, true), failed = 0;
+
+	if (loaded < 0)
+		return 1;
+	for (int i = 0; loaded && i < conf->cfg.nr_ctrls; i++) {
+		const struct sc_ctrl_cfg *e = &conf->cfg.ctrls[i];
+		struct cli_config again = { 0 };
+		struct cli_fabrics f;
+		const char *fmt;
+		bool persistent;
+
+		if (seen_before(&conf->cfg, i) || !cli_config_host_matches(e, flags))
+			continue;
+		optind = 0;	/* the command line again, over the entry */
+		if (parse_discover(argc, argv, &f, &fmt, &again, e, &persistent) != 0 ||
+		    discover_print(&f, fmt, persistent) < 0)
+			failed++;
+	}
+	if (!cli_config_named(conf) && (!loaded || !access(NVMF_DISCOVERY_CONF, F_OK)))
+		failed += cli_discovery_conf(argc, argv, discover_line, NULL) ? 1 : 0;
+	if (conf->dump && cli_config_dump(conf) < 0)
+		failed++;
+	return failed ? 1 : 0;
 }
 
 int cmd_discover(int argc, char **argv)
 {
+	struct cli_config conf = { 0 };
 	struct cli_fabrics f;
 	const char *fmt;
-	int rc = parse_discover(argc, argv, &f, &fmt);
+	bool persistent;
+	int rc = parse_discover(argc, argv, &f, &fmt, &conf, NULL, &persistent);
 
 	if (rc == 1)
 		return 0;
 	if (rc < 0)
 		return 1;
-	if (rc == 2)	/* no -a: every controller of discovery.conf, as nvme-cli */
-		return cli_discovery_conf(argc, argv, discover_line, NULL) ? 1 : 0;
-	return discover_print(&f, fmt) < 0 ? 1 : 0;
+	if (rc == 2) {	/* no -a: config.json's and discovery.conf's controllers, as nvme-cli */
+		rc = discover_files(argc, argv, &conf, &f);
+		cli_config_free(&conf);
+		cli_fabrics_free(&f);
+		return rc;
+	}
+	if (cli_config_named(&conf))
+		fprintf(stderr, "%s: warning: -J %s: not read, -a %s names the discovery "
+			"controller\n", cli_prog, conf.path, f.traddr);
+	rc = discover_print(&f, fmt, persistent) < 0 ? 1 : 0;
+	if (conf.dump && cli_config_dump(&conf) < 0)
+		rc = 1;
+	return rc;
 }

@@ -13,14 +13,6 @@
 #include "daemon/leftover.h"
 #include "daemon/registry.h"
 
-/* String member @key of @o, or "" (also for null and other types). */
-static const char *str_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
-	       json_object_get_string(v) : "";
-}
 
 static int ns_count(struct json_object *o)
 {
@@ -78,7 +70,7 @@ static void print_ns_rows(struct json_object *c, bool *header)
 		struct json_object *ns = json_object_array_get_idx(nss, i);
 		double used = (double)u64_of(ns, "used"), size = (double)u64_of(ns, "size");
 		double lba = (double)u64_of(ns, "lba_size");
-		const char *node = str_of(ns, "block_device"), *gen = str_of(ns, "device");
+		const char *node = cli_json_str(ns, "block_device"), *gen = cli_json_str(ns, "device");
 		const char *us = scaled(&used, 1000, si, 9), *ss = scaled(&size, 1000, si, 9);
 		const char *ls = scaled(&lba, 1024, bin, 9);
 		char usage[64], format[64];
@@ -87,8 +79,8 @@ static void print_ns_rows(struct json_object *c, bool *header)
 		snprintf(format, sizeof(format), "%3.0f %2sB + %2u B", lba, ls,
 			 (unsigned int)u64_of(ns, "metadata_size"));
 		printf("%-21s %-21s %-20s %-40s %-9u %-26s %-16s %-8s\n", *node ? node : "-",
-		       *gen ? gen : "-", str_of(c, "serial"), str_of(c, "model"),
-		       (unsigned int)u64_of(ns, "nsid"), usage, format, str_of(c, "firmware"));
+		       *gen ? gen : "-", cli_json_str(c, "serial"), cli_json_str(c, "model"),
+		       (unsigned int)u64_of(ns, "nsid"), usage, format, cli_json_str(c, "firmware"));
 	}
 }
 
@@ -196,12 +188,12 @@ int cmd_list(int argc, char **argv)
 			const char *cntlid = json_object_get_string(json_object_object_get(c,
 											 "cntlid"));
 
-			snprintf(where, sizeof(where), "%s:%s", str_of(c, "traddr"),
-				 str_of(c, "trsvcid"));
+			snprintf(where, sizeof(where), "%s:%s", cli_json_str(c, "traddr"),
+				 cli_json_str(c, "trsvcid"));
 			printf("%-10s %-40s %-9s %-22s %-6s %-10s %d\n", names[i],
-			       str_of(c, "subnqn"), str_of(c, "transport"), where,
+			       cli_json_str(c, "subnqn"), cli_json_str(c, "transport"), where,
 			       cntlid ? cntlid : "",
-			       str_of(c, "state"), ns_count(c));
+			       cli_json_str(c, "state"), ns_count(c));
 		}
 		shown++;
 		json_object_put(reply);

@@ -5,7 +5,6 @@
  * identity, and hand the controllers to the supervisor (daemon/sidecar.h),
  * which runs in this process, in the foreground, until SIGTERM.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "daemon/sidecar.h"
 #include "daemon/sidecar_config.h"
 #include "tools/cli.h"
+#include "tools/cli_config.h"
 #include "transport/transport.h"
 
 /* Options of this file only, after tools/cli.h's. */
@@ -36,42 +36,6 @@ static void usage(FILE *out)
 		"         [-q HOSTNQN] [-I HOSTID] [--hostnqn-file PATH] [--hostid-file PATH]\n"
 		"         [--no-cuse] [--no-ublk] [--timeout SECONDS] [--stop-timeout SECONDS]\n"
 		"         [--on-mounted remove|wait] [--log-format text|json]\n");
-}
-
-/* Set and not only whitespace: libnvme's (and host/hostid.c's) reading of the env. */
-static bool env_given(const char *name)
-{
-	const char *v = getenv(name);
-
-	for (; v && *v; v++)
-		if (!isspace((unsigned char)*v))
-			return true;
-	return false;
-}
-
-/*
- * The identity of host entry @h: flags first, then LIBNVME_HOSTNQN /
- * LIBNVME_HOSTID, then the entry's hostnqn/hostid, then the files and the
- * rest of host/hostid.h's order. The first of these sources that gives
- * either part wins (it gives both: host/hostid.h derives the other).
- * Returns 0 with @id's hostnqn/hostid set (free with cli_fabrics_free),
- * or -1 after printing the error.
- */
-static int host_identity(const struct cli_fabrics *flags, const struct sc_ctrl_cfg *h,
-			 struct cli_fabrics *id)
-{
-	cli_fabrics_defaults(id);
-	id->hostnqn_file = flags->hostnqn_file;
-	id->hostid_file = flags->hostid_file;
-	if (flags->hostnqn_arg || flags->hostid_arg) {
-		id->hostnqn_arg = flags->hostnqn_arg;
-		id->hostid_arg = flags->hostid_arg;
-	} else if (!env_given("LIBNVME_HOSTNQN") && !env_given("LIBNVME_HOSTID")) {
-		/* As if given by flags: host/hostid.h's first source. */
-		id->hostnqn_arg = h->hostnqn;
-		id->hostid_arg = h->hostid;
-	}
-	return cli_identity(id);
 }
 
 /* The config's value, or connect's default when the member was absent. */
@@ -200,7 +164,7 @@ int cmd_sidecar(int argc, char **argv)
 		struct cli_fabrics *id = &ids[c->host];
 		struct nvmf_sidecar_ctrl *s = &ctrls[i];
 
-		if (!id->hostnqn && host_identity(&flags, c, id) < 0)
+		if (!id->hostnqn && cli_config_identity(&flags, c, id) < 0)
 			goto out;
 		s->optional = c->optional;
 		s->svc.ctrl.transport = c->transport;
@@ -211,6 +175,7 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.ctrl.hostid = id->hostid;
 		/* connect's defaults (tools/cli.c, cmd_connect.c) where the file says nothing. */
 		s->svc.ctrl.nr_io_queues = OR(c->nr_io_queues, flags.nr_io_queues);
+		s->svc.ctrl.nr_poll_queues = OR(c->nr_poll_queues, flags.nr_poll_queues);
 		s->svc.ctrl.queue_size = OR(c->queue_size, flags.queue_size);
 		s->svc.ctrl.kato_s = OR(c->keep_alive_tmo, flags.kato_s);
 		s->svc.ctrl.hdgst = c->hdr_digest;

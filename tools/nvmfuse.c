@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/cli_config.h"
 
 struct subcmd {
 	const char *name;
@@ -22,12 +23,14 @@ static const struct subcmd subcmds[] = {
 	{ "disconnect", cmd_disconnect, "disconnect controllers by subsystem NQN or name" },
 	{ "disconnect-all", cmd_disconnect_all, "disconnect every nvmfuse controller" },
 	{ "list", cmd_list, "list the live nvmfuse controllers and namespaces" },
+	{ "config", cmd_config, "write the running configuration as a config.json (-O)" },
 	{ "sidecar", cmd_sidecar, "keep the controllers of a config.json served, in the foreground" },
 	{ "status", cmd_status, "exit 0 when every controller of the run dir is live (probes)" },
 	{ "perf", cmd_perf, "drive I/O through the host engine and report performance" },
 	{ "gen-dhchap-key", cmd_gen_dhchap_key, "make a DH-HMAC-CHAP secret (DHHC-1), as nvme-cli does" },
 	{ "gen-tls-key", cmd_gen_tls_key, "make a TLS PSK (NVMeTLSkey-1), as nvme-cli does" },
 	{ "check-tls-key", cmd_check_tls_key, "check a TLS PSK in the interchange format" },
+	{ "udev-id", cmd_udev_id, "print a disk's udev properties (contrib/udev's rule runs it)" },
 };
 
 static void usage(FILE *f)

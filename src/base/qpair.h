@@ -173,6 +173,20 @@ struct nvmf_transport_ops {
 	int (*process)(struct nvmf_qpair *qp);
 	/* The fd to poll and the events the transport waits for now. */
 	int (*pollfd)(struct nvmf_qpair *qp, short *events);
+	/*
+	 * Optional: receive by completion (an io_uring IORING_OP_RECV the
+	 * event loop keeps armed on pollfd's fd) instead of by readiness.
+	 * rx_buf says where the next bytes go: a buffer the transport owns
+	 * until it is destroyed, which nothing else writes while the receive
+	 * is armed (the transport makes no receive system call of its own
+	 * from the first rx_buf on). It returns -EOPNOTSUPP when this queue
+	 * pair cannot (TLS holds bytes of its own). rx_done feeds what that
+	 * receive returned (bytes, 0 for end of stream, or -errno) to the
+	 * receive path, completing what arrived; it returns completions, or
+	 * -errno once the queue pair has failed. Owner thread, as the rest.
+	 */
+	int (*rx_buf)(struct nvmf_qpair *qp, void **buf, size_t *len);
+	int (*rx_done)(struct nvmf_qpair *qp, int res);
 };
 
 /*

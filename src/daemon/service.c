@@ -173,6 +173,39 @@ static struct json_object *stats_json(const struct daemon *d)
 }
 
 /*
+ * "config": what this controller was asked for, as the port members of
+ * libnvme's config.json (daemon/sidecar_config.h), so that `-O` writes a
+ * file that connects it again the same way. Never a secret: only whether
+ * DH-HMAC-CHAP settled ("dhchap") shows in the info reply.
+ */
+static struct json_object *config_json(const struct daemon *d)
+{
+	const struct nvmf_service_opts *a = d->args;
+	const struct nvmf_ctrl_opts *co = &a->ctrl;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	put_u64(o, "nr_io_queues", (uint64_t)co->nr_io_queues);
+	if (co->nr_poll_queues)
+		put_u64(o, "nr_poll_queues", (uint64_t)co->nr_poll_queues);
+	put_u64(o, "queue_size", (uint64_t)co->queue_size);
+	put_u64(o, "keep_alive_tmo", (uint64_t)co->kato_s);
+	put_u64(o, "reconnect_delay", (uint64_t)a->reconnect_delay);
+	json_object_object_add(o, "ctrl_loss_tmo", json_object_new_int(a->ctrl_loss_tmo));
+	json_object_object_add(o, "fast_io_fail_tmo", json_object_new_int(a->fast_io_fail_tmo));
+	json_object_object_add(o, "hdr_digest", json_object_new_boolean(co->hdgst));
+	json_object_object_add(o, "data_digest", json_object_new_boolean(co->ddgst));
+	json_object_object_add(o, "disable_sqflow", json_object_new_boolean(co->disable_sqflow));
+	json_object_object_add(o, "tls", json_object_new_boolean(co->tls));
+	if (co->keyring)
+		put_str(o, "keyring", co->keyring);
+	if (co->tls_key_identity)
+		put_str(o, "tls_key_identity", co->tls_key_identity);
+	return o;
+}
+
+/*
  * A daemon still on its first connect (no controller yet): what it was
  * asked to connect to, with state "connecting" and no namespaces, so that
  * a client listing or looking for a controller gets its answer at once
@@ -193,6 +226,8 @@ static struct json_object *connecting_json(const struct daemon *d, struct json_o
 	put_str(o, "hostnqn", co->hostnqn);
 	put_str(o, "hostid", co->hostid);
 	put_str(o, "state", "connecting");
+	json_object_object_add(o, "config", config_json(d));
+	json_object_object_add(o, "discovery", json_object_new_boolean(false));
 	json_object_object_add(o, "namespaces", nss);
 	return o;
 }
@@ -206,7 +241,7 @@ static struct json_object *info_json(const struct daemon *d)
 {
 	const struct nvmf_ctrl *c = d->ctrl;
 	struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
-	char model[41], serial[21], fw[9];
+	char model[41], serial[21], fw[9], wwid[NVMF_WWID_MAX];
 	struct nvmf_ns *ns = NULL;
 	enum nvmf_ana_state ana;
 	int nr_ns = 0;
@@ -233,6 +268,7 @@ static struct json_object *info_json(const struct daemon *d)
 	put_u64(o, "cntlid", c->cntlid);
 	put_str(o, "state", d->reconnecting ? "reconnecting" :
 		nvmf_ctrl_state_str(nvmf_ctrl_get_state(c)));
+	json_object_object_add(o, "discovery", json_object_new_boolean(false));	/* pdisc.h: true */
 	put_str(o, "model", model);
 	put_str(o, "serial", serial);
 	put_str(o, "firmware", fw);
@@ -260,6 +296,8 @@ static struct json_object *info_json(const struct daemon *d)
 		put_u64(e, "used", (le64toh(ns[i].id.nuse) < ns[i].nsze ? le64toh(ns[i].id.nuse) :
 				    ns[i].nsze) * ns[i].lba_size);
 		put_u64(e, "metadata_size", ns[i].ms);
+		nvmf_ns_wwid(&c->id, &ns[i], wwid);
+		put_str(e, "wwid", wwid);	/* as the kernel's /sys/block/nvmeXnY/wwid */
 		put_str(e, "device", d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		put_str(e, "block_device", ublk_path_of(d, ns[i].nsid));
 		/* The kernel's sysfs ana_state words; null without ANA reporting. */
@@ -269,6 +307,7 @@ static struct json_object *info_json(const struct daemon *d)
 	}
 	free(ns);
 	json_object_object_add(o, "namespaces", nss);
+	json_object_object_add(o, "config", config_json(d));
 	json_object_object_add(o, "stats", stats_json(d));
 	return o;
 }
@@ -320,6 +359,27 @@ static void disk_record(struct daemon *d, struct ublk_dev *u)
 	if (rc < 0)
 		nvmf_warn("%s: cannot record it in %s: %s (it cannot be recovered if this "
 			  "daemon dies)", ublk_dev_path(u), reg_rundir(), strerror(-rc));
+}
+
+/*
+ * Tell udev that disk @u is ready to be named: a "change" uevent, now that
+ * the disk is in d->ublk and the info reply (the rule's `nvmfuse udev-id`)
+ * finds it. Its "add" event came while the disk was still being created,
+ * so the rule may have found nothing then. No udev, no harm: the write
+ * only fails where sysfs is read-only (a container), which is logged at
+ * debug level. Main thread.
+ */
+static void disk_announce(const struct ublk_dev *u)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/block/ublkb%u/uevent", ublk_dev_id(u));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "change", 6) != 6)
+		nvmf_debug("%s: no change uevent for udev: %s", ublk_dev_path(u), strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Delete disk @u (consumed) and its record. Main thread. */
@@ -498,6 +558,7 @@ static int ublk_create_all(struct daemon *d, char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		recovered |= ublk_dev_recovered(d->ublk[d->nr_ublk]);
+		disk_announce(d->ublk[d->nr_ublk]);
 		d->nr_ublk++;
 	}
 	free(ns);
@@ -575,6 +636,7 @@ static void ublk_sync(struct daemon *d)
 			continue;
 		}
 		nvmf_info("namespace %u is %s", ns[j].nsid, ublk_dev_path(d->ublk[d->nr_ublk]));
+		disk_announce(d->ublk[d->nr_ublk]);
 		d->nr_ublk++;
 	}
 	guard_stop(d);

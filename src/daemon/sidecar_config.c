@@ -23,6 +23,7 @@
 
 /* Parsing state: the file name and the error buffer, for messages. */
 struct sc_parse {
+	unsigned int flags;	/* SC_CONFIG_* */
 	const char *file;
 	char *err;
 	size_t errlen;
@@ -253,14 +254,14 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 		      struct sc_ctrl_cfg *c)
 {
 	static const char *const known[] = {
-		"transport", "traddr", "trsvcid", "nr_io_queues", "queue_size",
+		"transport", "traddr", "trsvcid", "nr_io_queues", "nr_poll_queues", "queue_size",
 		"keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo", "fast_io_fail_tmo",
 		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional",
 		"tls", "tls_key", "keyring", "tls_key_identity", "dhchap_key", "dhchap_ctrl_key",
 		NULL
 	};
 	static const char *const unsupported[] = {
-		"host_traddr", "host_iface", "nr_write_queues", "nr_poll_queues", "tos",
+		"host_traddr", "host_iface", "nr_write_queues", "tos",
 		"duplicate_connect", "discovery", "concat", NULL
 	};
 	char path[300];
@@ -286,13 +287,15 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	if (rc)
 		return rc;
 	if (!c->trsvcid) {
-		c->trsvcid = "4420";
+		/* nvme-cli's defaults: a discovery controller over TCP is on 8009. */
+		c->trsvcid = c->discovery && !strcmp(c->transport, "tcp") ? "8009" : "4420";
 	} else if (!is_port(c->trsvcid)) {
 		subpath(path, sizeof(path), where, "trsvcid");
 		return fail(p, -EINVAL, path, "'%s' is not a port number (1..65535)", c->trsvcid);
 	}
 	/* The ranges of the connect flags of the same names (tools/cli.c, cmd_connect.c). */
-	if ((rc = get_int(p, port, "nr_io_queues", where, 1, 128, &c->nr_io_queues)) ||
+	if ((rc = get_int(p, port, "nr_io_queues", where, 0, 128, &c->nr_io_queues)) ||
+	    (rc = get_int(p, port, "nr_poll_queues", where, 0, 128, &c->nr_poll_queues)) ||
 	    (rc = get_int(p, port, "queue_size", where, 2, 1024, &c->queue_size)) ||
 	    (rc = get_int(p, port, "keep_alive_tmo", where, 0, 3600, &c->keep_alive_tmo)) ||
 	    (rc = get_int(p, port, "reconnect_delay", where, 1, 3600, &c->reconnect_delay)) ||
@@ -307,6 +310,10 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	    (rc = get_secret(p, port, "dhchap_key", where, &c->dhchap_key)) ||
 	    (rc = get_secret(p, port, "dhchap_ctrl_key", where, &c->dhchap_ctrl_key)))
 		return rc;
+	if (c->nr_io_queues == 0 && (c->nr_poll_queues == SC_UNSET || c->nr_poll_queues == 0)) {
+		subpath(path, sizeof(path), where, "nr_io_queues");
+		return fail(p, -EINVAL, path, "0 needs nr_poll_queues 1 or more (no I/O queue)");
+	}
 	/* The key is checked (CRC, length) when it is used; never quoted here. */
 	rc = get_str(p, port, "tls_key", where, 128, false, &c->tls_key);
 	if (rc)
@@ -346,7 +353,7 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 	rc = get_str(p, ss, "nqn", where, SC_NQN_MAX, true, &nqn);
 	if (rc)
 		return rc;
-	if (!strcmp(nqn, SC_DISC_NQN)) {
+	if (!strcmp(nqn, SC_DISC_NQN) && !(p->flags & SC_CONFIG_DISCOVERY)) {
 		char path[300];
 
 		subpath(path, sizeof(path), where, "nqn");
@@ -376,6 +383,7 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 		*c = *host;
 		c->subnqn = nqn;
 		c->optional = optional;
+		c->discovery = !strcmp(nqn, SC_DISC_NQN);
 		if (snprintf(path, sizeof(path), "%s.ports[%zu]", where, i) >= (int)sizeof(path))
 			return fail(p, -E2BIG, where, "nested too deep");
 		rc = parse_port(p, json_object_array_get_idx(ports, i), path, c);
@@ -401,7 +409,8 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 					     "dhchap_key", NULL };
 	struct sc_ctrl_cfg host = {
 		.host = index,
-		.nr_io_queues = SC_UNSET, .queue_size = SC_UNSET, .keep_alive_tmo = SC_UNSET,
+		.nr_io_queues = SC_UNSET, .nr_poll_queues = SC_UNSET, .queue_size = SC_UNSET,
+		.keep_alive_tmo = SC_UNSET,
 		.reconnect_delay = SC_UNSET, .ctrl_loss_tmo = SC_UNSET, .fast_io_fail_tmo = SC_UNSET,
 	};
 	struct json_object *subs;
@@ -442,7 +451,13 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_config *cfg,
 		    char *err, size_t errlen)
 {
-	struct sc_parse p = { .file = file, .err = err, .errlen = errlen };
+	return sc_config_parse_flags(buf, len, file, 0, cfg, err, errlen);
+}
+
+int sc_config_parse_flags(const char *buf, size_t len, const char *file, unsigned int flags,
+			  struct sc_config *cfg, char *err, size_t errlen)
+{
+	struct sc_parse p = { .flags = flags, .file = file, .err = err, .errlen = errlen };
 	struct json_tokener *tok;
 	struct json_object *root, *hosts;
 	enum json_tokener_error jerr;
@@ -525,6 +540,12 @@ out:
 
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen)
 {
+	return sc_config_load_flags(path, 0, cfg, err, errlen);
+}
+
+int sc_config_load_flags(const char *path, unsigned int flags, struct sc_config *cfg, char *err,
+			 size_t errlen)
+{
 	size_t cap = SC_CONFIG_FILE_MAX + 1, got = 0;
 	struct stat st;
 	char *buf;
@@ -565,7 +586,7 @@ int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t er
 			break;
 		got += (size_t)n;
 	}
-	rc = sc_config_parse(buf, got, path, cfg, err, errlen);
+	rc = sc_config_parse_flags(buf, got, path, flags, cfg, err, errlen);
 	explicit_bzero(buf, got);	/* it may hold secrets */
 	free(buf);
 	close(fd);
@@ -591,4 +612,213 @@ void sc_config_free(struct sc_config *cfg)
 	free(cfg->ctrls);
 	json_object_put(cfg->root);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ------------------------------------------------------------- writing */
+
+/* The port members a daemon's "config" object may carry, and their JSON types. */
+static const struct {
+	const char *key;
+	enum json_type type;
+} port_members[] = {
+	{ "nr_io_queues", json_type_int }, { "nr_poll_queues", json_type_int },
+	{ "queue_size", json_type_int }, { "keep_alive_tmo", json_type_int },
+	{ "reconnect_delay", json_type_int }, { "ctrl_loss_tmo", json_type_int },
+	{ "fast_io_fail_tmo", json_type_int }, { "hdr_digest", json_type_boolean },
+	{ "data_digest", json_type_boolean }, { "disable_sqflow", json_type_boolean },
+	{ "tls", json_type_boolean }, { "keyring", json_type_string },
+	{ "tls_key_identity", json_type_string },
+};
+
+/* String member @key of @o, or NULL when absent or not a string. */
+static const char *str_member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The element of array @arr whose string member @key is @want (NULL matches absent), or NULL. */
+static struct json_object *find_by(struct json_object *arr, const char *key, const char *want,
+				   const char *key2, const char *want2)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		const char *a = str_member(e, key), *b = key2 ? str_member(e, key2) : NULL;
+
+		if (((!a && !want) || (a && want && !strcmp(a, want))) &&
+		    (!key2 || (!b && !want2) || (b && want2 && !strcmp(b, want2))))
+			return e;
+	}
+	return NULL;
+}
+
+/* The entry of @cfg for this controller (same host NQN when both name one), or NULL. */
+static const struct sc_ctrl_cfg *cfg_match(const struct sc_config *cfg, const char *hostnqn,
+					   const char *subnqn, const char *transport,
+					   const char *traddr, const char *trsvcid)
+{
+	for (int i = 0; cfg && i < cfg->nr_ctrls; i++) {
+		const struct sc_ctrl_cfg *c = &cfg->ctrls[i];
+
+		if (!strcmp(c->subnqn, subnqn) && !strcmp(c->transport, transport) &&
+		    !strcmp(c->traddr, traddr) && !strcmp(c->trsvcid, trsvcid) &&
+		    (!c->hostnqn || !hostnqn || !strcmp(c->hostnqn, hostnqn)))
+			return c;
+	}
+	return NULL;
+}
+
+/* Add string member @key = @v to @o unless @v is NULL; false when out of memory. */
+static bool add_str(struct json_object *o, const char *key, const char *v)
+{
+	struct json_object *s;
+
+	if (!v)
+		return true;
+	s = json_object_new_string(v);
+	return s && !json_object_object_add(o, key, s);
+}
+
+/* Add @obj to array @arr (consumed); false when out of memory. */
+static bool add_to(struct json_object *arr, struct json_object *obj)
+{
+	if (!obj)
+		return false;
+	if (json_object_array_add(arr, obj) < 0) {
+		json_object_put(obj);
+		return false;
+	}
+	return true;
+}
+
+/* Add an empty array member @key to @o, in *@arr; false when out of memory. */
+static bool add_array(struct json_object *o, const char *key, struct json_object **arr)
+{
+	*arr = json_object_new_array();
+	if (!*arr)
+		return false;
+	if (json_object_object_add(o, key, *arr)) {
+		json_object_put(*arr);
+		return false;
+	}
+	return true;
+}
+
+/* Does @ports have a port at this address already (two daemons, one controller: -D)? */
+static bool port_listed(struct json_object *ports, const char *transport, const char *traddr,
+			const char *trsvcid)
+{
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+
+		if (!strcmp(str_member(p, "transport"), transport) &&
+		    !strcmp(str_member(p, "traddr"), traddr) &&
+		    !strcmp(str_member(p, "trsvcid"), trsvcid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The port object for controller @c: its address, the members of its
+ * "config" object that the schema has (type-checked: the object comes
+ * from a daemon), and the secrets of @secret, if any. NULL when out of memory.
+ */
+static struct json_object *port_json(struct json_object *c, const struct sc_ctrl_cfg *secret)
+{
+	struct json_object *port = json_object_new_object(), *conf = NULL, *v;
+	bool ok = port;
+
+	ok = ok && add_str(port, "transport", str_member(c, "transport")) &&
+	     add_str(port, "traddr", str_member(c, "traddr")) &&
+	     add_str(port, "trsvcid", str_member(c, "trsvcid"));
+	if (ok && json_object_object_get_ex(c, "config", &conf) &&
+	    json_object_is_type(conf, json_type_object)) {
+		for (size_t i = 0; ok && i < sizeof(port_members) / sizeof(port_members[0]); i++) {
+			if (!json_object_object_get_ex(conf, port_members[i].key, &v) ||
+			    !json_object_is_type(v, port_members[i].type))
+				continue;
+			/* A copy, not a reference: the result outlives the replies. */
+			if (port_members[i].type == json_type_int)
+				v = json_object_new_int64(json_object_get_int64(v));
+			else if (port_members[i].type == json_type_boolean)
+				v = json_object_new_boolean(json_object_get_boolean(v));
+			else
+				v = json_object_new_string(json_object_get_string(v));
+			ok = v && !json_object_object_add(port, port_members[i].key, v);
+		}
+	}
+	if (ok && secret)
+		ok = add_str(port, "dhchap_key", secret->dhchap_key) &&
+		     add_str(port, "dhchap_ctrl_key", secret->dhchap_ctrl_key) &&
+		     add_str(port, "tls_key", secret->tls_key);
+	if (!ok) {
+		json_object_put(port);
+		return NULL;
+	}
+	return port;
+}
+
+int sc_config_build(struct json_object *const *ctrls, int n, const struct sc_config *secrets,
+		    struct json_object **out, int *no_secret, char *err, size_t errlen)
+{
+	struct json_object *hosts = json_object_new_array();
+
+	*out = NULL;
+	*no_secret = 0;
+	if (!hosts)
+		goto oom;
+	for (int i = 0; i < n; i++) {
+		struct json_object *c = ctrls[i], *host, *subs, *ss, *ports, *v;
+		const char *name = str_member(c, "name"), *subnqn = str_member(c, "subnqn");
+		const char *transport = str_member(c, "transport"), *traddr = str_member(c, "traddr");
+		const char *trsvcid = str_member(c, "trsvcid"), *hostnqn = str_member(c, "hostnqn");
+		const char *hostid = str_member(c, "hostid");
+		const struct sc_ctrl_cfg *secret;
+
+		if (!subnqn || !transport || !traddr || !trsvcid) {
+			snprintf(err, errlen, "controller %s: its info lacks %s", name ? name : "?",
+				 !subnqn ? "subnqn" : !transport ? "transport" :
+				 !traddr ? "traddr" : "trsvcid");
+			json_object_put(hosts);
+			return -EINVAL;
+		}
+		host = find_by(hosts, "hostnqn", hostnqn, "hostid", hostid);
+		if (!host) {
+			host = json_object_new_object();
+			if (!add_to(hosts, host) || !add_str(host, "hostnqn", hostnqn) ||
+			    !add_str(host, "hostid", hostid) || !add_array(host, "subsystems", &subs))
+				goto oom;
+		} else {
+			json_object_object_get_ex(host, "subsystems", &subs);
+		}
+		ss = find_by(subs, "nqn", subnqn, NULL, NULL);
+		if (!ss) {
+			ss = json_object_new_object();
+			if (!add_to(subs, ss) || !add_str(ss, "nqn", subnqn) ||
+			    !add_array(ss, "ports", &ports))
+				goto oom;
+		} else {
+			json_object_object_get_ex(ss, "ports", &ports);
+		}
+		if (port_listed(ports, transport, traddr, trsvcid))
+			continue;	/* a duplicate connection: one entry connects it */
+		secret = cfg_match(secrets, hostnqn, subnqn, transport, traddr, trsvcid);
+		if (!add_to(ports, port_json(c, secret)))
+			goto oom;
+		/* Authenticated, and no key to write down: the dump cannot reconnect it. */
+		if (json_object_object_get_ex(c, "dhchap", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    (!secret || (!secret->dhchap_key && !secret->dhchap_ctrl_key)))
+			(*no_secret)++;
+	}
+	*out = hosts;
+	return 0;
+oom:
+	json_object_put(hosts);
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
 }

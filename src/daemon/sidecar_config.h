@@ -21,7 +21,8 @@
  *   subsystem  nqn (string, required), ports (array, required), optional
  *   port       transport ("tcp" or "rdma", required), traddr (required),
  *              trsvcid (a port number as a string, default "4420"),
- *              nr_io_queues, queue_size, keep_alive_tmo, reconnect_delay,
+ *              nr_io_queues, nr_poll_queues, queue_size, keep_alive_tmo,
+ *              reconnect_delay,
  *              ctrl_loss_tmo, fast_io_fail_tmo (integers, in the ranges of
  *              the connect flags of the same names), hdr_digest,
  *              data_digest, disable_sqflow, persistent (booleans;
@@ -63,8 +64,15 @@ struct sc_ctrl_cfg {
 	const char *traddr;
 	const char *trsvcid;		/* "4420" when absent */
 	bool optional;
+	/*
+	 * The subsystem is the discovery subsystem (only with
+	 * SC_CONFIG_DISCOVERY): the port is a discovery controller, its
+	 * trsvcid 8009 when absent over TCP, as nvme-cli's.
+	 */
+	bool discovery;
 	/* SC_UNSET: not given (the connect default applies). */
-	int nr_io_queues;
+	int nr_io_queues;		/* 0 only with nr_poll_queues */
+	int nr_poll_queues;
 	int queue_size;
 	int keep_alive_tmo;
 	int reconnect_delay;
@@ -110,6 +118,41 @@ int sc_config_parse(const char *buf, size_t len, const char *file, struct sc_con
  * -EACCES when it holds a secret and group or others may access it.
  */
 int sc_config_load(const char *path, struct sc_config *cfg, char *err, size_t errlen);
+
+/*
+ * Parse flags. SC_CONFIG_DISCOVERY: a subsystem whose NQN is the
+ * discovery subsystem's is accepted, its ports marked .discovery (what
+ * nvme-cli writes for `discover -p`; connect-all and discover take them as
+ * discovery controllers), not refused (the sidecar serves controllers with
+ * namespaces only).
+ */
+#define SC_CONFIG_DISCOVERY	0x1u
+int sc_config_parse_flags(const char *buf, size_t len, const char *file, unsigned int flags,
+			  struct sc_config *cfg, char *err, size_t errlen);
+int sc_config_load_flags(const char *path, unsigned int flags, struct sc_config *cfg, char *err,
+			 size_t errlen);
 void sc_config_free(struct sc_config *cfg);
+
+/*
+ * Write the running configuration in the same schema (what `-O` prints):
+ * from @n controller objects as the daemons' info replies give them
+ * (name, subnqn, transport, traddr, trsvcid, hostnqn, hostid, dhchap, and
+ * "config", an object of the port members above with the values the
+ * controller was asked for), the array of hosts, grouped by host NQN and
+ * host ID, then subsystem NQN, one port per controller (a second
+ * controller at the same address, a duplicate connect, adds none), in
+ * the order given. The objects come from daemons: only the members of
+ * the schema are copied, each type-checked. Secrets never come from a
+ * daemon: a port gets dhchap_key, dhchap_ctrl_key and tls_key from the
+ * entry of @secrets (the config file read, or NULL) for the same
+ * subsystem, address and host NQN, and *@no_secret counts controllers
+ * that authenticated (DH-HMAC-CHAP) with no such entry to give the key.
+ * Returns 0 with *@out (put it), or -errno with one line in @err: -EINVAL
+ * (a controller object lacks subnqn, transport, traddr or trsvcid),
+ * -ENOMEM. The result parses back with sc_config_parse() to the same
+ * controllers. Pure: no I/O.
+ */
+int sc_config_build(struct json_object *const *ctrls, int n, const struct sc_config *secrets,
+		    struct json_object **out, int *no_secret, char *err, size_t errlen);
 
 #endif

@@ -301,7 +301,8 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 		.hostnqn = c->opts.hostnqn,
 		.hostid = c->hostid,
 		.cntlid = NVMF_CNTLID_DYNAMIC,
-		.kato_ms = c->discovery ? 0 : (uint32_t)c->opts.kato_s * 1000,
+		/* A discovery controller gets one only when persistent (-p). */
+		.kato_ms = (uint32_t)c->opts.kato_s * 1000,
 		.disable_sqflow = c->opts.disable_sqflow,
 		.dhchap_key = c->dhchap_key,
 		.dhchap_ctrl_key = c->dhchap_ctrl_key,
@@ -408,6 +409,11 @@ static void aer_done(struct nvmf_request *req)
 	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
 		c->aer_events++;
 		c->ns_changed = true;	/* log read + rescan happen in service() */
+	} else if (c->discovery && NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
+		   NVME_AER_INFO(dw0) == NVME_AER_NOTICE_DISC_CHANGED) {
+		/* The owner re-reads the log (RAE 0 unmasks the event again). */
+		c->aer_events++;
+		nvmf_ctrl_post_event(c, NVMF_CTRL_EV_DISC_CHANGED);
 	}
 	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
 	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_ANA) {
@@ -577,6 +583,32 @@ static void ctrl_free(struct nvmf_ctrl *c)
 	free(c);
 }
 
+/*
+ * A persistent discovery controller (one with a keep-alive): enable the
+ * Discovery Log Page Change notice (OAES bit 31) when the controller has
+ * it, and arm the AER. Without the notice the owner only learns of
+ * changes when it reads the log again (after a reconnect). 0 or -errno.
+ */
+static int disc_arm_aen(struct nvmf_ctrl *c, bool arm_aer)
+{
+	int rc;
+
+	if (!(le32toh(c->id.oaes) & NVME_CTRL_OAES_DL)) {
+		nvmf_warn("discovery controller has no log page change notices (OAES 0x%08x)",
+			  le32toh(c->id.oaes));
+		return 0;
+	}
+	rc = set_features(c, NVME_FID_ASYNC_EVENT, NVME_FEATURE_AENCFG_NOTICE_DISCOVERY_CHANGE,
+			  NULL, NULL);
+	if (rc < 0 && rc != -EIO)
+		return rc;
+	if (arm_aer)
+		aer_submit(c);
+	else
+		c->aer_pending_rearm = true;
+	return 0;
+}
+
 static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **out, bool arm_aer,
 			char *err, size_t errlen)
 {
@@ -701,8 +733,12 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = nvmf_ctrl_read_ana(c);
 		if (rc < 0)
 			goto fail_msg;
+	} else if (opts->kato_s) {
+		rc = disc_arm_aen(c, arm_aer);
+		if (rc < 0)
+			goto fail_msg;
 	}
-	if (opts->kato_s && !c->discovery) {
+	if (opts->kato_s) {
 		c->ka_period_ms = (uint32_t)opts->kato_s * 1000 / 2;
 		c->ka_due_ns = nvmf_now_ns() + (uint64_t)c->ka_period_ms * 1000000ull;
 	}

@@ -82,8 +82,9 @@ int nvmf_hostid_save(const struct nvmf_hostid *h, const struct nvmf_hostid_paths
 		     size_t errlen);
 
 /* The default paths, for messages. */
-#define NVMF_HOSTNQN_FILE "/etc/nvme/hostnqn"
-#define NVMF_HOSTID_FILE "/etc/nvme/hostid"
+/* SYSCONFDIR from configure (--sysconfdir, /etc unless given), as nvme-cli's. */
+#define NVMF_HOSTNQN_FILE NVMF_SYSCONFDIR "/nvme/hostnqn"
+#define NVMF_HOSTID_FILE NVMF_SYSCONFDIR "/nvme/hostid"
 /* The NQN in NVMF_HOSTNQN_FILE (its first word), malloc'd; NULL when absent or empty. */
 char *nvmf_hostnqn_from_file(void);
 

@@ -5,6 +5,7 @@
  * Namespace (NVM Command Set 1.0, figure 97), Active Namespace ID list
  * (5.17.2.2), Namespace Identification Descriptors (5.17.2.3).
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -168,4 +169,57 @@ void nvmf_id_field(char *dst, size_t dstlen, const char *src, size_t srclen)
 		n = dstlen - 1;
 	memcpy(dst, src, n);
 	dst[n] = 0;
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* @n bytes of @b as lower-case hex at @out (2n + 1 bytes). */
+static char *hex_of(char *out, const void *b, size_t n)
+{
+	const uint8_t *p = b;
+
+	for (size_t i = 0; i < n; i++)
+		out += sprintf(out, "%02x", p[i]);
+	return out;
+}
+
+/* Length of fixed-width field @s without its trailing spaces and NULs. */
+static size_t trimmed_len(const char *s, size_t n)
+{
+	while (n && (s[n - 1] == ' ' || s[n - 1] == 0))
+		n--;
+	return n;
+}
+
+void nvmf_ns_wwid(const struct nvme_id_ctrl *id, const struct nvmf_ns *ns,
+		  char out[NVMF_WWID_MAX])
+{
+	const uint8_t *u = ns->uuid;
+	char *p = out;
+
+	if (!all_zero(ns->uuid, sizeof(ns->uuid))) {
+		sprintf(out, "uuid.%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+			"%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
+			u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+		return;
+	}
+	if (!all_zero(ns->nguid, sizeof(ns->nguid))) {
+		hex_of(out + sprintf(out, "eui."), ns->nguid, sizeof(ns->nguid));
+		return;
+	}
+	if (!all_zero(ns->eui64, sizeof(ns->eui64))) {
+		hex_of(out + sprintf(out, "eui."), ns->eui64, sizeof(ns->eui64));
+		return;
+	}
+	p += sprintf(p, "nvme.%04x-", le16toh(id->vid));
+	p = hex_of(p, id->sn, trimmed_len(id->sn, sizeof(id->sn)));
+	*p++ = '-';
+	p = hex_of(p, id->mn, trimmed_len(id->mn, sizeof(id->mn)));
+	sprintf(p, "-%08x", ns->nsid);
 }

@@ -87,4 +87,18 @@ bool nvmf_ns_same(const struct nvmf_ns *a, const struct nvmf_ns *b);
  */
 void nvmf_id_field(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/* Room for the longest WWID: "nvme." VID(4) "-" SN(40) "-" MN(80) "-" NSID(8). */
+#define NVMF_WWID_MAX	(5 + 4 + 1 + 40 + 1 + 80 + 1 + 8 + 1)
+
+/*
+ * The namespace's world wide identifier as the Linux host shows it in
+ * /sys/block/nvmeXnY/wwid, which udev turns into /dev/disk/by-id/nvme-WWID:
+ * "uuid.<UUID>" when the UUID is set, else "eui.<NGUID hex>", else
+ * "eui.<EUI-64 hex>", else "nvme.<VID>-<SN hex>-<MN hex>-<NSID>" with the
+ * serial and model cut of trailing spaces and NULs. So one namespace has
+ * one name whichever host serves it. @out needs NVMF_WWID_MAX bytes.
+ */
+void nvmf_ns_wwid(const struct nvme_id_ctrl *id, const struct nvmf_ns *ns,
+		  char out[NVMF_WWID_MAX]);
+
 #endif

@@ -270,11 +270,14 @@ struct nvmf_ioq_fail;
 
 #define NVMF_CTRL_EV_FAILED	0x1u	/* the controller failed: see nvmf_ctrl_error() */
 #define NVMF_CTRL_EV_NS_CHANGED	0x2u	/* the namespace list was rescanned */
-#define NVMF_CTRL_EV_ANA_CHANGED 0x4u	/* a namespace's ANA state moved (host/ana.h) */
+#define NVMF_CTRL_EV_DISC_CHANGED 0x4u	/* discovery log page change notice (AEN 0xf0) */
+#define NVMF_CTRL_EV_ANA_CHANGED 0x8u	/* a namespace's ANA state moved (host/ana.h) */
 
 /*
  * Establish the association: admin queue, Connect, enable, Identify,
- * I/O queues, keep-alive, AER (non-discovery), namespace scan.
+ * I/O queues, keep-alive, AER (non-discovery), namespace scan. A discovery
+ * controller with opts->kato_s > 0 is a persistent one: keep-alive, and the
+ * Discovery Log Page Change AEN armed when it has it (NVMF_CTRL_EV_DISC_CHANGED).
  * Blocks (bounded by opts->timeout_ms per step). On success *out is a LIVE
  * controller owned by the caller's thread. On failure returns -errno and
  * a one-line cause in @err. Thread: any; controllers are independent (no

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,10 +18,18 @@
 #define MAX_EVENTS 32
 
 struct fd_watch {
+	struct nvmf_ring_handler rh;	/* first: the ring loop's poll of fd */
 	struct fd_watch *next;
+	struct nvmf_worker *w;
 	int fd;
+	uint32_t events;
 	nvmf_fd_cb cb;		/* NULL once removed: see nvmf_worker_del_fd() */
 	void *arg;
+	/* The ring loop (worker thread only): */
+	bool armed;		/* its POLL_ADD is on the ring: not freed until it is back */
+	bool ready;		/* it fired: queued for the loop to call cb */
+	struct fd_watch *ready_next;
+	uint32_t revents;
 };
 
 struct idle_hook {
@@ -86,6 +95,34 @@ struct nvmf_worker {
 	/* worker thread only: requests that did not fit the queue pair yet */
 	struct nvmf_request **backlog;
 	size_t backlog_len, backlog_cap;
+	/*
+	 * The ring loop (see ring_wait()): worker thread only, created by
+	 * the thread itself (DEFER_TASKRUN rings belong to one task).
+	 * ring_on is set once, before the first nvmf_worker_call() returns.
+	 */
+	struct io_uring ring;
+	bool ring_on;
+	bool mb_armed, mb_ready;	/* POLL_ADD on the mailbox eventfd */
+	bool in_armed, out_armed;	/* POLL_ADD on the queue pair's fd */
+	bool recv_armed;		/* IORING_OP_RECV on the queue pair's fd */
+	bool qp_recv;			/* this queue pair receives by completion */
+	bool qp_readable;		/* noted by ring_reap(), handled by the loop */
+	struct fd_watch *ready, **ready_tail;	/* watches that fired, in order */
+	bool recv_ready;
+	int recv_res;
+};
+
+/*
+ * user_data of the worker's own SQEs. Everything else on the ring is a
+ * struct nvmf_ring_handler's address, never this small.
+ */
+enum ring_token {
+	RING_MAILBOX = 1,	/* the mailbox eventfd is readable */
+	RING_QP_IN,		/* the queue pair's fd is readable */
+	RING_QP_OUT,		/* ... writable */
+	RING_QP_RECV,		/* bytes received into the transport's buffer */
+	RING_CANCEL,		/* an ASYNC_CANCEL of one of the above */
+	RING_TOKEN_MAX = 4096,
 };
 
 bool nvmf_worker_holding(struct nvmf_worker *w);
@@ -287,15 +324,369 @@ int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void 
 	return 0;
 }
 
+/* Free removed watches, except those whose poll is still on the ring. */
 static void free_removed(struct nvmf_worker *w)
 {
-	while (w->removed) {
-		struct fd_watch *fw = w->removed;
+	struct fd_watch **p = &w->removed;
 
-		w->removed = fw->next;
+	while (*p) {
+		struct fd_watch *fw = *p;
+
+		if (fw->armed || fw->ready) {
+			p = &fw->next;
+			continue;
+		}
+		*p = fw->next;
 		free(fw);
 	}
 }
+
+/*
+ * Run the callbacks of @n epoll events. Returns true when one of them is
+ * the queue pair's fd (the epoll loop only; the ring loop watches it on
+ * the ring).
+ */
+static bool dispatch_epoll(struct nvmf_worker *w, struct epoll_event *evs, int n)
+{
+	bool qp_ready = false;
+
+	for (int i = 0; i < n; i++) {
+		struct fd_watch *fw = evs[i].data.ptr;
+
+		if (fw == (void *)w)
+			drain_mailbox(w);
+		else if (fw && fw->cb)
+			fw->cb(w, fw->fd, evs[i].events, fw->arg);
+		else if (!fw)
+			qp_ready = true;
+	}
+	return qp_ready;
+}
+
+/* ------------------------------------------------------------ ring loop */
+
+/*
+ * The ring loop, the default: the worker sleeps in io_uring_enter() and
+ * nowhere else. What it waits for is on its own io_uring:
+ *   - a POLL_ADD on the mailbox eventfd and on each fd that
+ *     nvmf_worker_add_fd() watches (timer, CUSE), whose callback then
+ *     runs as the epoll loop would run it (the fds stay in the epoll set,
+ *     which the ring loop never waits on);
+ *   - the queue pair's fd: an IORING_OP_RECV into the transport's own
+ *     buffer where the transport can (ops->rx_buf: TCP without TLS, on
+ *     I/O queues), else a POLL_ADD for what pollfd asks; a POLLOUT poll
+ *     while the transport has bytes the socket did not take;
+ *   - what ring users put there (ublk's FETCH and COMMIT_AND_FETCH,
+ *     nvmf_worker_sqe()), each completion routed by the struct
+ *     nvmf_ring_handler its user_data points at.
+ * The SQEs prepared in an iteration (ublk commits, re-armed polls and
+ * receives) go in with the one enter that waits for the next event, and
+ * the ring's task work (DEFER_TASKRUN) runs in that enter too, so ublk's
+ * task work no longer interrupts a wait. Polls are one-shot and re-armed
+ * when they fired: arming looks at readiness at once, so a level-triggered
+ * fd behind the epoll set is never missed. A failed queue pair's fd is
+ * not watched (it stays hung up: a worker waiting for a reconnect costs
+ * no CPU). NVMFUSE_WORKER_LOOP=epoll, or a kernel without io_uring,
+ * keeps the epoll loop.
+ */
+#define WORKER_RING_SQ	256
+#define WORKER_RING_CQ	4096
+
+static struct io_uring_sqe *ring_sqe(struct nvmf_worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+/* May the queue pair receive by completion? TLS is found out at the first rx_buf. */
+static bool qp_can_recv(const struct nvmf_qpair *qp)
+{
+	/*
+	 * Not the admin queue: the controller code polls it with its own
+	 * receive calls (nvmf_ctrl_service, scans) from fd callbacks.
+	 */
+	return qp->qid && qp->ops->rx_buf && qp->ops->rx_done;
+}
+
+/* Note what completed; run the ring users' handlers. Never waits. */
+static void ring_reap(struct nvmf_worker *w)
+{
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+		uint64_t ud = cqe->user_data;
+		int res = cqe->res;
+		uint32_t flags = cqe->flags;
+
+		io_uring_cqe_seen(&w->ring, cqe);
+		switch (ud) {
+		case RING_MAILBOX:
+			w->mb_armed = false;
+			w->mb_ready = true;
+			break;
+		case RING_QP_IN:
+		case RING_QP_OUT:
+			if (ud == RING_QP_IN)
+				w->in_armed = false;
+			else
+				w->out_armed = false;
+			if (res != -ECANCELED)
+				w->qp_readable = true;	/* as epoll: any event, look */
+			break;
+		case RING_QP_RECV:
+			w->recv_armed = false;
+			if (res != -ECANCELED) {
+				w->recv_ready = true;
+				w->recv_res = res;
+			}
+			break;
+		case RING_CANCEL:
+			break;
+		default:
+			if (ud >= RING_TOKEN_MAX) {
+				struct nvmf_ring_handler *h = (void *)(uintptr_t)ud;
+
+				h->fn(h, res, flags);
+			}
+			break;
+		}
+	}
+}
+
+static void ring_poll_qp(struct nvmf_worker *w, int fd, short mask, uint64_t token)
+{
+	struct io_uring_sqe *sqe = ring_sqe(w);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_add(sqe, fd, (unsigned int)mask);
+	io_uring_sqe_set_data64(sqe, token);
+	if (token == RING_QP_IN)
+		w->in_armed = true;
+	else
+		w->out_armed = true;
+}
+
+/* Arm what is not armed: the epoll set, the queue pair's receive or polls. */
+static void ring_arm(struct nvmf_worker *w)
+{
+	struct nvmf_qpair *qp = w->qp;
+	struct io_uring_sqe *sqe;
+	short want;
+	int fd;
+
+	if (!w->mb_armed && (sqe = ring_sqe(w))) {
+		io_uring_prep_poll_add(sqe, w->evfd, POLLIN);
+		io_uring_sqe_set_data64(sqe, RING_MAILBOX);
+		w->mb_armed = true;
+	}
+	for (struct fd_watch *fw = w->watches; fw; fw = fw->next) {
+		if (fw->armed || !(sqe = ring_sqe(w)))
+			continue;
+		io_uring_prep_poll_add(sqe, fw->fd, fw->events);
+		io_uring_sqe_set_data(sqe, &fw->rh);
+		fw->armed = true;
+	}
+	if (qp->state == NVMF_QP_FAILED)
+		return;
+	fd = qp->ops->pollfd(qp, &want);
+	if (w->qp_recv && !w->recv_armed) {
+		void *buf;
+		size_t len;
+
+		if (qp->ops->rx_buf(qp, &buf, &len) < 0) {
+			w->qp_recv = false;	/* TLS: by readiness, as before */
+		} else if (qp->state != NVMF_QP_FAILED && (sqe = ring_sqe(w))) {
+			io_uring_prep_recv(sqe, fd, buf, len, 0);
+			io_uring_sqe_set_data64(sqe, RING_QP_RECV);
+			w->recv_armed = true;
+		}
+		if (qp->state == NVMF_QP_FAILED)	/* rx_buf consumed a bad PDU */
+			return;
+	}
+	if (!w->qp_recv && (want & POLLIN) && !w->in_armed)
+		ring_poll_qp(w, fd, POLLIN, RING_QP_IN);
+	if ((want & POLLOUT) && !w->out_armed)
+		ring_poll_qp(w, fd, POLLOUT, RING_QP_OUT);
+}
+
+/*
+ * Take the queue pair's receive and polls off the ring, and wait until
+ * they are gone (before the queue pair is swapped out or handed back:
+ * the receive writes into its buffer). What they brought is dropped.
+ */
+static void ring_quiesce_qp(struct nvmf_worker *w)
+{
+	static const uint64_t tokens[] = { RING_QP_IN, RING_QP_OUT, RING_QP_RECV };
+	const bool armed[] = { w->in_armed, w->out_armed, w->recv_armed };
+
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+		struct io_uring_sqe *sqe;
+
+		if (!armed[i] || !(sqe = ring_sqe(w)))
+			continue;
+		io_uring_prep_cancel64(sqe, tokens[i], 0);
+		io_uring_sqe_set_data64(sqe, RING_CANCEL);
+	}
+	while (w->in_armed || w->out_armed || w->recv_armed) {
+		int rc = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			nvmf_err("worker: cannot take queue %u off the ring: %s", w->qp->qid,
+				 strerror(-rc));
+			break;
+		}
+		ring_reap(w);
+	}
+	w->recv_ready = false;
+	w->qp_readable = false;
+}
+
+/* Runs first on the worker thread: the ring loop, or the epoll loop without io_uring. */
+static void ring_setup(struct nvmf_worker *w)
+{
+	struct io_uring_params p = { 0 };
+	const char *loop = getenv("NVMFUSE_WORKER_LOOP");
+	int rc;
+
+	if (loop && !strcmp(loop, "epoll"))
+		return;
+	if (loop && strcmp(loop, "uring"))
+		nvmf_warn("NVMFUSE_WORKER_LOOP=%s: expected uring or epoll; using uring", loop);
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.cq_entries = WORKER_RING_CQ;
+	rc = io_uring_queue_init_params(WORKER_RING_SQ, &w->ring, &p);
+	if (rc == -EINVAL) {	/* before Linux 6.1: task work by signal, still one wait */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = WORKER_RING_CQ;
+		rc = io_uring_queue_init_params(WORKER_RING_SQ, &w->ring, &p);
+	}
+	if (rc < 0) {
+		nvmf_debug("worker: no io_uring (%s): epoll loop", strerror(-rc));
+		return;
+	}
+	if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG)) {
+		nvmf_debug("worker: io_uring too old (features 0x%x): epoll loop", p.features);
+		io_uring_queue_exit(&w->ring);
+		return;
+	}
+	w->ring_on = true;
+	if (w->qp_watched) {
+		short want;
+
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->qp->ops->pollfd(w->qp, &want), NULL);
+		w->qp_watched = false;
+	}
+	w->qp_recv = qp_can_recv(w->qp);
+}
+
+/*
+ * One wait of the ring loop: submit what the iteration prepared, sleep
+ * until something completes or @timeout_ms (-1: no limit, 0: do not
+ * sleep), then handle it. *readable: look at the queue pair (it polled
+ * readable, or the wait timed out). Returns 0 or -errno (the loop ends).
+ */
+static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	ring_arm(w);
+	if (timeout_ms == 0) {
+		rc = io_uring_submit_and_get_events(&w->ring);
+	} else if (timeout_ms < 0) {
+		rc = io_uring_submit_and_wait(&w->ring, 1);
+	} else {
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms / 1000,
+			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+
+		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+	}
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+		nvmf_err("worker: io_uring_enter: %s", strerror(-rc));
+		return rc;
+	}
+	ring_reap(w);
+	*readable = w->qp_readable || rc == -ETIME || timeout_ms == 0;
+	w->qp_readable = false;
+	/* In the order they fired; a callback may remove a later one. */
+	while (w->ready) {
+		struct fd_watch *fw = w->ready;
+
+		w->ready = fw->ready_next;
+		if (!w->ready)
+			w->ready_tail = &w->ready;
+		fw->ready = false;
+		if (fw->cb)
+			fw->cb(w, fw->fd, fw->revents, fw->arg);
+	}
+	if (w->mb_ready) {
+		w->mb_ready = false;
+		drain_mailbox(w);
+	}
+	/* After the callbacks: a swap in the mailbox drops the old queue's bytes. */
+	if (w->recv_ready) {
+		w->recv_ready = false;
+		if (w->qp->state != NVMF_QP_FAILED)
+			w->qp->ops->rx_done(w->qp, w->recv_res);
+	}
+	return 0;
+}
+
+static void ring_teardown(struct nvmf_worker *w)
+{
+	if (!w->ring_on)
+		return;
+	ring_quiesce_qp(w);
+	/* Last completions: ring users' orphaned commands free themselves. */
+	io_uring_get_events(&w->ring);
+	ring_reap(w);
+	io_uring_queue_exit(&w->ring);
+	w->ring_on = false;
+	/* The polls went with the ring. */
+	for (struct fd_watch *fw = w->watches; fw; fw = fw->next)
+		fw->armed = fw->ready = false;
+	for (struct fd_watch *fw = w->removed; fw; fw = fw->next)
+		fw->armed = fw->ready = false;
+	w->ready = NULL;
+	w->ready_tail = &w->ready;
+}
+
+/* The ring loop: @fw's poll came back. */
+static void watch_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	struct fd_watch *fw = (struct fd_watch *)h;	/* rh is first */
+
+	(void)flags;
+	fw->armed = false;
+	if (!fw->cb || res == -ECANCELED || fw->ready)
+		return;			/* removed meanwhile: freed at the iteration's end */
+	fw->ready = true;
+	fw->ready_next = NULL;
+	*fw->w->ready_tail = fw;
+	fw->w->ready_tail = &fw->ready_next;
+	fw->revents = res < 0 ? EPOLLERR : (uint32_t)res;	/* POLL* and EPOLL* bits agree */
+}
+
+struct io_uring *nvmf_worker_ring(struct nvmf_worker *w)
+{
+	return w->ring_on ? &w->ring : NULL;
+}
+
+struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w)
+{
+	return w->ring_on ? ring_sqe(w) : NULL;
+}
+
+/* ------------------------------------------------------------ main loop */
 
 static void *worker_main(void *arg)
 {
@@ -309,6 +700,7 @@ static void *worker_main(void *arg)
 	else
 		snprintf(name, sizeof(name), "nvmf-admin");
 	pthread_setname_np(pthread_self(), name);
+	ring_setup(w);
 
 	for (;;) {
 		bool live = w->qp->state != NVMF_QP_FAILED, readable;
@@ -321,19 +713,17 @@ static void *worker_main(void *arg)
 		int n, timeout = spin || (live && w->backlog_len && w->qp->nfree) ? 0 :
 				 live && w->qp->timed ? 100 : -1;
 
-		update_qp_events(w);
-		n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
-		if (n < 0 && errno != EINTR)
-			break;
-		readable = n <= 0 || spin;	/* a timeout or error: look anyway */
-		for (int i = 0; i < n; i++) {
-			struct fd_watch *fw = evs[i].data.ptr;
-
-			if (fw == (void *)w)
-				drain_mailbox(w);
-			else if (fw && fw->cb)
-				fw->cb(w, fw->fd, evs[i].events, fw->arg);
-			else if (!fw)
+		if (w->ring_on) {
+			if (ring_wait(w, timeout, &readable) < 0)
+				break;
+			readable = readable || spin;
+		} else {
+			update_qp_events(w);
+			n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
+			if (n < 0 && errno != EINTR)
+				break;
+			readable = n <= 0 || spin;	/* a timeout or error: look anyway */
+			if (n > 0 && dispatch_epoll(w, evs, n))
 				readable = true;	/* the queue pair's fd */
 		}
 		/* Queue pair progress, also expiring timed-out commands. */
@@ -373,6 +763,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
+	ring_teardown(w);
 	return NULL;
 }
 
@@ -412,6 +803,7 @@ int nvmf_worker_start(struct nvmf_qpair *qp, struct nvmf_worker **out)
 	w->qp_events = want;
 	w->qp_watched = true;
 	w->tasks_tail = &w->tasks;
+	w->ready_tail = &w->ready;
 	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (w->timer_fd < 0) {
 		rc = -errno;
@@ -529,9 +921,13 @@ int nvmf_worker_add_fd(struct nvmf_worker *w, int fd, uint32_t events, nvmf_fd_c
 
 	if (!fw)
 		return -ENOMEM;
+	fw->rh.fn = watch_cqe;
+	fw->w = w;
 	fw->fd = fd;
+	fw->events = events;
 	fw->cb = cb;
 	fw->arg = arg;
+	/* Also in the ring loop: epoll_ctl checks that the fd can be watched. */
 	ev.data.ptr = fw;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int rc = -errno;
@@ -551,6 +947,14 @@ int nvmf_worker_del_fd(struct nvmf_worker *w, int fd)
 			struct fd_watch *fw = *p;
 
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+			if (fw->armed && w->ring_on) {
+				struct io_uring_sqe *sqe = ring_sqe(w);
+
+				if (sqe) {	/* its CQE then lets free_removed() free it */
+					io_uring_prep_cancel(sqe, &fw->rh, 0);
+					io_uring_sqe_set_data64(sqe, RING_CANCEL);
+				}
+			}
 			*p = fw->next;
 			fw->cb = NULL;		/* an event already fetched skips it */
 			fw->next = w->removed;
@@ -665,13 +1069,18 @@ static void swap_on_worker(void *arg)
 	short want;
 	int fd = old->ops->pollfd(old, &want);
 
-	if (w->qp_watched)
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-	fd = sc->qp->ops->pollfd(sc->qp, &want);
-	ev.events = to_epoll(want);
-	ev.data.ptr = NULL;
-	w->qp_watched = epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
-	w->qp_events = want;
+	if (w->ring_on) {
+		ring_quiesce_qp(w);	/* nothing of the ring writes into @old any more */
+		w->qp_recv = qp_can_recv(sc->qp);
+	} else {
+		if (w->qp_watched)
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		fd = sc->qp->ops->pollfd(sc->qp, &want);
+		ev.events = to_epoll(want);
+		ev.data.ptr = NULL;
+		w->qp_watched = epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+		w->qp_events = want;
+	}
 	/* New queue first: what the old one fails may be resubmitted at once. */
 	w->qp = sc->qp;
 	stats_carry(&w->qp->stats, &old->stats);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A worker: one thread, one event loop (epoll), owning one queue pair.
+ * A worker: one thread, one event loop (io_uring, or epoll), owning one
+ * queue pair.
  * This is the engine's threading model made concrete:
  *
  *   - the worker thread is the only thread that touches its queue pair, so
@@ -148,6 +149,33 @@ void nvmf_worker_set_busy_poll(struct nvmf_worker *w, bool on);
  */
 void nvmf_worker_set_valid(struct nvmf_worker *w,
 			   bool (*valid)(struct nvmf_request *req, void *arg), void *arg);
+
+/*
+ * The worker's io_uring (the ring loop, the default; see worker.c), for
+ * frontends that live on the worker thread (a ublk queue's commands), so
+ * their SQEs go in, and their completions come back, with the one
+ * io_uring_enter() the worker sleeps in. NULL when the worker runs the
+ * epoll loop (NVMFUSE_WORKER_LOOP=epoll, no io_uring): then keep an
+ * io_uring of your own and nvmf_worker_add_fd() it.
+ *
+ * A ring user sets every SQE's user_data to the address of a struct
+ * nvmf_ring_handler it owns (io_uring_sqe_set_data()); the worker calls
+ * its fn with the CQE's res and flags, on the worker thread. The handler
+ * must stay valid until its last CQE has come back, also after its user
+ * is done (commands that only the kernel can end): let such handlers
+ * free themselves. SQEs from nvmf_worker_sqe() (NULL only if the ring
+ * cannot take one even after a submit); they are submitted by the
+ * worker's next wait, or at once with io_uring_submit(). The ring is
+ * created by the worker thread and belongs to it (SINGLE_ISSUER): every
+ * call here, and every submit, is worker thread only.
+ */
+struct io_uring;
+struct io_uring_sqe;
+struct nvmf_ring_handler {
+	void (*fn)(struct nvmf_ring_handler *h, int res, uint32_t flags);
+};
+struct io_uring *nvmf_worker_ring(struct nvmf_worker *w);
+struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w);
 
 /* The worker's queue pair; for use on the worker thread (callbacks). */
 struct nvmf_qpair *nvmf_worker_qpair(struct nvmf_worker *w);

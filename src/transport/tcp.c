@@ -103,6 +103,13 @@ struct tcp_qpair {
 	uint8_t rx_ddgst[TCP_DIGEST_LEN];
 	size_t rx_ddgst_have;
 	int completed;			/* completions in the current process() call */
+	/*
+	 * The event loop receives for us into rbuf (rx_buf/rx_done, an
+	 * io_uring receive): from then on no recv() of our own may touch
+	 * rbuf, except from rx_done, when that receive has completed.
+	 */
+	bool ring_rx;
+	bool in_rx_done;
 	char peer[128];
 };
 
@@ -629,6 +636,9 @@ static int tcp_receive(struct tcp_qpair *tq)
 {
 	bool drained = false;
 
+	if (tq->ring_rx && !tq->in_rx_done)
+		return 0;	/* the event loop's receive owns rbuf now */
+
 	for (;;) {
 		ssize_t n;
 		size_t want;
@@ -670,6 +680,24 @@ static int tcp_receive(struct tcp_qpair *tq)
 	}
 }
 
+/*
+ * The end of a process() or rx_done() pass that ended with @rc: send what
+ * receiving queued (H2CData for R2Ts, resubmissions). Returns the pass's
+ * completions, or -errno once the queue pair has failed.
+ */
+static int tcp_process_end(struct tcp_qpair *tq, int rc)
+{
+	if (rc == 0)
+		rc = tcp_flush(tq);
+	if (rc < 0) {
+		if (tq->qp.state != NVMF_QP_FAILED)
+			nvmf_qpair_fail(&tq->qp, rc, "send to %s failed: %s", tq->peer,
+					chan_strerror(tq, -rc));
+		return tq->qp.err;
+	}
+	return tq->completed;
+}
+
 static int tcp_process(struct nvmf_qpair *qp)
 {
 	struct tcp_qpair *tq = to_tcp(qp);
@@ -683,15 +711,64 @@ static int tcp_process(struct nvmf_qpair *qp)
 	if (rc == 0 && (!qp->rx_idle || tq->rpos < tq->rlen ||
 			(tq->tls && nvmf_tls_rx_pending(tq->tls))))
 		rc = tcp_receive(tq);
-	if (rc == 0)
-		rc = tcp_flush(tq);	/* H2CData queued by R2Ts, resubmissions */
-	if (rc < 0) {
-		if (qp->state != NVMF_QP_FAILED)
-			nvmf_qpair_fail(qp, rc, "send to %s failed: %s", tq->peer,
-					chan_strerror(tq, -rc));
+	return tcp_process_end(tq, rc);
+}
+
+static int tcp_rx_buf(struct nvmf_qpair *qp, void **buf, size_t *len)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+
+	if (tq->tls)
+		return -EOPNOTSUPP;
+	/* What an earlier recv() of ours left in rbuf goes first. */
+	if (tq->rpos < tq->rlen && qp->state != NVMF_QP_FAILED)
+		tq->rpos += rx_consume(tq, tq->rbuf + tq->rpos, tq->rlen - tq->rpos);
+	tq->ring_rx = true;
+	tq->rpos = tq->rlen = 0;
+	*buf = tq->rbuf;
+	*len = TCP_RBUF_SIZE;
+	return 0;
+}
+
+/*
+ * The event loop's receive into rbuf completed with @res: consume it as
+ * tcp_receive() would. What remains of a large data transfer is then
+ * received in place with recv() (no copy through rbuf), as before.
+ */
+static int tcp_rx_done(struct nvmf_qpair *qp, int res)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+	int rc = 0;
+
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err;
+	tq->completed = 0;
+	if (res == 0) {
+		nvmf_qpair_fail(qp, -ECONNRESET, "connection closed by %s", tq->peer);
 		return qp->err;
 	}
-	return tq->completed;
+	if (res < 0) {
+		if (res == -EAGAIN || res == -EINTR || res == -ECANCELED)
+			return 0;
+		nvmf_qpair_fail(qp, res, "receive from %s failed: %s", tq->peer, strerror(-res));
+		return qp->err;
+	}
+	if ((size_t)res > TCP_RBUF_SIZE) {
+		nvmf_qpair_fail(qp, -EIO, "receive from %s: %d bytes into %d", tq->peer, res,
+				TCP_RBUF_SIZE);
+		return qp->err;
+	}
+	tq->rpos = 0;
+	tq->rlen = (size_t)res;
+	tq->in_rx_done = true;
+	tq->rpos += rx_consume(tq, tq->rbuf, tq->rlen);
+	if (qp->state != NVMF_QP_FAILED && tq->rx_state == RX_DATA &&
+	    tq->rx_left >= TCP_DIRECT_MIN)
+		rc = tcp_receive(tq);
+	tq->in_rx_done = false;
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err;
+	return tcp_process_end(tq, rc);
 }
 
 static int tcp_pollfd(struct nvmf_qpair *qp, short *events)
@@ -1019,6 +1096,8 @@ static const struct nvmf_transport_ops tcp_ops = {
 	.submit = tcp_submit,
 	.process = tcp_process,
 	.pollfd = tcp_pollfd,
+	.rx_buf = tcp_rx_buf,
+	.rx_done = tcp_rx_done,
 };
 
 const struct nvmf_transport_ops *nvmf_tcp_transport(void)

@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <liburing.h>
@@ -50,9 +51,12 @@
 #define NVME_ONCS_WRITE_ZEROES	(1u << 3)
 
 struct ublk_queue;
+struct ublk_orphans;
 
 struct ublk_io {
-	struct ublk_queue *q;
+	struct ublk_queue *q;		/* NULL once orphaned (see ublk_orphans) */
+	struct nvmf_ring_handler rh;	/* the worker's ring: this tag's CQEs */
+	struct ublk_orphans *orphans;
 	uint16_t tag;
 	uint8_t op;
 	uint8_t attempts;		/* sends of the current NVMe command */
@@ -93,13 +97,37 @@ struct trim_token {
  */
 static uint8_t zero_buf[UBLK_MAX_IO_BYTES] __attribute__((aligned(4096)));
 
+/*
+ * The ring a queue's commands go on. By default the worker's own
+ * (nvmf_worker_ring(): the worker then waits for ublk requests, socket
+ * bytes and its other fds in one io_uring_enter, and the commits of
+ * completed requests go in with that same enter); with the worker's epoll
+ * loop, a ring of the queue's own, watched through its fd and submitted
+ * from an idle hook, as before.
+ *
+ * On the worker's ring, commands can outlive the queue: a disk that never
+ * started keeps its FETCH_REQs until DEL_DEV (after the queue is done)
+ * cancels them, and the worker's ring lives on. Their CQEs point at the
+ * queue's ublk_io array, so the queue hands it (and the buffers the kernel
+ * was given) to a ublk_orphans, which frees it when the last one is back.
+ * Worker thread only.
+ */
+struct ublk_orphans {
+	struct ublk_io *ios;
+	uint16_t depth;
+	uint32_t left;			/* commands still in the kernel */
+};
+
 struct ublk_queue {
 	struct ublk_dev *d;
 	uint16_t q_id;
 	struct nvmf_worker *w;
 	struct nvmf_qpair *qp;
-	struct io_uring ring;
-	bool ring_ok;
+	struct io_uring *ring;		/* &own, or the worker's */
+	bool shared;			/* the worker's ring */
+	struct io_uring own;
+	bool own_ok;
+	uint32_t inflight;		/* FETCH/COMMIT_AND_FETCH commands in the kernel */
 	struct ublksrv_io_desc *iods;
 	size_t iods_len;
 	struct ublk_io *ios;
@@ -179,7 +207,8 @@ static int ctrl_cmd(struct ublk_dev *d, uint32_t op, uint64_t addr, uint16_t len
 
 /* ------------------------------------------------------------ data path */
 
-static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
+/* A FETCH_REQ or COMMIT_AND_FETCH_REQ for @io on the queue's ring. Returns 0 or -EBUSY. */
+static int queue_cmd(struct ublk_queue *q, struct ublk_io *io, uint32_t op, int result)
 {
 	struct ublksrv_io_cmd cmd = {
 		.q_id = q->q_id,
@@ -187,18 +216,34 @@ static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
 		.result = result,
 		.addr = (uint64_t)(uintptr_t)io->buf,
 	};
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+	struct io_uring_sqe *sqe;
 
-	if (!sqe) {		/* cannot happen: one SQE per tag at most */
-		io_uring_submit(&q->ring);
-		sqe = io_uring_get_sqe(&q->ring);
-		if (!sqe) {
-			nvmf_err("%s: queue %u: no SQE to commit tag %u", q->d->path, q->q_id, io->tag);
-			return;
+	if (q->shared) {
+		sqe = nvmf_worker_sqe(q->w);
+	} else {
+		sqe = io_uring_get_sqe(q->ring);
+		if (!sqe) {	/* cannot happen: one SQE per tag at most */
+			io_uring_submit(q->ring);
+			sqe = io_uring_get_sqe(q->ring);
 		}
 	}
-	prep_uring_cmd(sqe, q->d->cdev_fd, UBLK_U_IO_COMMIT_AND_FETCH_REQ, &cmd, sizeof(cmd), 64);
-	sqe->user_data = io->tag;
+	if (!sqe)
+		return -EBUSY;
+	prep_uring_cmd(sqe, q->d->cdev_fd, op, &cmd, sizeof(cmd), 64);
+	if (q->shared)
+		io_uring_sqe_set_data(sqe, &io->rh);
+	else
+		sqe->user_data = io->tag;
+	q->inflight++;
+	return 0;
+}
+
+static void commit(struct ublk_queue *q, struct ublk_io *io, int result)
+{
+	if (queue_cmd(q, io, UBLK_U_IO_COMMIT_AND_FETCH_REQ, result) < 0) {
+		nvmf_err("%s: queue %u: no SQE to commit tag %u", q->d->path, q->q_id, io->tag);
+		return;
+	}
 	io->busy = false;
 	q->need_submit = true;
 	if (result < 0)
@@ -313,6 +358,8 @@ static void io_done(struct nvmf_request *req)
 	struct nvmf_retry_decision d;
 	int result;
 
+	if (!q)
+		return;		/* orphaned: the disk is gone, nothing to answer */
 	d = nvmf_retry_decide_ctrl(req, io->attempts, &q->d->c->id, 1u << q->d->lba_shift);
 	if (d.action == NVMF_RETRY_RECONNECT && nvmf_worker_holding(q->w)) {
 		/* The connection is being re-established: wait in line for it. */
@@ -502,28 +549,54 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 	nvmf_worker_submit(q->w, req);
 }
 
+/* The kernel answered @io's FETCH or COMMIT_AND_FETCH with @res. */
+static void io_cqe(struct ublk_queue *q, struct ublk_io *io, int res)
+{
+	q->inflight--;
+	if (res == UBLK_IO_RES_OK) {
+		handle_io(q, io);
+	} else if (res == UBLK_IO_RES_ABORT) {
+		q->stopping = true;
+	} else {
+		if (!q->err)
+			nvmf_err("%s: queue %u tag %u: ublk command failed: %s", q->d->path,
+				 q->q_id, io->tag, strerror(-res));
+		q->err = res;
+	}
+}
+
+/* The worker's ring: a CQE of one tag. */
+static void io_ring_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	struct ublk_io *io = (struct ublk_io *)((char *)h - offsetof(struct ublk_io, rh));
+	struct ublk_orphans *o = io->orphans;
+
+	(void)flags;
+	if (io->q) {
+		io_cqe(io->q, io, res);
+		return;
+	}
+	if (o && --o->left == 0) {
+		for (uint16_t t = 0; t < o->depth; t++)
+			free(o->ios[t].buf);
+		free(o->ios);
+		free(o);
+	}
+}
+
+/* The queue's own ring (epoll loop): its fd is readable. */
 static void ring_ready(struct nvmf_worker *w, int fd, uint32_t events, void *arg)
 {
 	struct ublk_queue *q = arg;
 	struct io_uring_cqe *cqe;
 
-	while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+	while (io_uring_peek_cqe(q->ring, &cqe) == 0) {
 		uint16_t tag = (uint16_t)cqe->user_data;
 		int res = cqe->res;
 
-		io_uring_cqe_seen(&q->ring, cqe);
-		if (tag >= q->d->info.queue_depth)
-			continue;
-		if (res == UBLK_IO_RES_OK) {
-			handle_io(q, &q->ios[tag]);
-		} else if (res == UBLK_IO_RES_ABORT) {
-			q->stopping = true;
-		} else {
-			if (!q->err)
-				nvmf_err("%s: queue %u tag %u: ublk command failed: %s", q->d->path,
-					 q->q_id, tag, strerror(-res));
-			q->err = res;
-		}
+		io_uring_cqe_seen(q->ring, cqe);
+		if (tag < q->d->info.queue_depth)
+			io_cqe(q, &q->ios[tag], res);
 	}
 }
 
@@ -533,8 +606,35 @@ static void queue_idle(void *arg)
 
 	if (q->need_submit) {
 		q->need_submit = false;
-		io_uring_submit(&q->ring);
+		io_uring_submit(q->ring);
 	}
+}
+
+/*
+ * The queue is done but @q->inflight of its commands are still in the
+ * kernel, on the worker's ring: hand its ublk_io array and buffers to
+ * their last CQE (see struct ublk_orphans).
+ */
+static void queue_orphan(struct ublk_queue *q)
+{
+	struct ublk_orphans *o = malloc(sizeof(*o));
+	uint16_t depth = q->d->info.queue_depth;
+
+	nvmf_debug("%s: queue %u: %u command(s) still in the kernel; freed when they end",
+		   q->d->path, q->q_id, q->inflight);
+	if (o) {
+		o->ios = q->ios;
+		o->depth = depth;
+		o->left = q->inflight;
+	} else {
+		nvmf_warn("%s: queue %u: out of memory: its buffers are kept", q->d->path, q->q_id);
+	}
+	for (uint16_t t = 0; t < depth; t++) {
+		q->ios[t].q = NULL;
+		q->ios[t].orphans = o;
+	}
+	q->ios = NULL;
+	q->inflight = 0;
 }
 
 /* ---------------------------------------------------- queue life cycle */
@@ -548,11 +648,13 @@ static void queue_fini(void *arg)
 		q->trim->q = NULL;	/* the pending check frees it */
 		q->trim = NULL;
 	}
-	if (q->ring_ok) {
+	if (q->own_ok) {
 		nvmf_worker_del_idle(q->w, queue_idle, q);
-		nvmf_worker_del_fd(q->w, q->ring.ring_fd);
-		io_uring_queue_exit(&q->ring);
-		q->ring_ok = false;
+		nvmf_worker_del_fd(q->w, q->own.ring_fd);
+		io_uring_queue_exit(&q->own);	/* ends its commands */
+		q->own_ok = false;
+	} else if (q->shared && q->ios && q->inflight) {
+		queue_orphan(q);
 	}
 	if (q->iods)
 		munmap(q->iods, q->iods_len);
@@ -575,12 +677,17 @@ static void queue_init(void *arg)
 	int rc;
 
 	q->qp = nvmf_worker_qpair(q->w);
-	rc = io_uring_queue_init(depth, &q->ring, 0);
-	if (rc < 0) {
-		q->err = rc;
-		return;
+	q->ring = nvmf_worker_ring(q->w);
+	q->shared = q->ring != NULL;
+	if (!q->shared) {
+		rc = io_uring_queue_init(depth, &q->own, 0);
+		if (rc < 0) {
+			q->err = rc;
+			return;
+		}
+		q->own_ok = true;
+		q->ring = &q->own;
 	}
-	q->ring_ok = true;
 	q->iods_len = ((size_t)depth * sizeof(struct ublksrv_io_desc) + (size_t)page - 1) /
 		      (size_t)page * (size_t)page;
 	q->iods = mmap(NULL, q->iods_len, PROT_READ, MAP_SHARED | MAP_POPULATE, d->cdev_fd,
@@ -596,34 +703,33 @@ static void queue_init(void *arg)
 		return;
 	}
 	for (uint16_t t = 0; t < depth; t++) {
-		struct ublksrv_io_cmd cmd = { .q_id = q->q_id, .tag = t };
-		struct io_uring_sqe *sqe;
 		struct ublk_io *io = &q->ios[t];
 
 		io->q = q;
 		io->tag = t;
+		io->rh.fn = io_ring_cqe;
 		if (posix_memalign(&io->buf, (size_t)page, d->info.max_io_buf_bytes)) {
 			io->buf = NULL;
 			q->err = -ENOMEM;
 			return;
 		}
-		cmd.addr = (uint64_t)(uintptr_t)io->buf;
-		sqe = io_uring_get_sqe(&q->ring);
-		if (!sqe) {
-			q->err = -EBUSY;
+		rc = queue_cmd(q, io, UBLK_U_IO_FETCH_REQ, 0);
+		if (rc < 0) {
+			q->err = rc;
 			return;
 		}
-		prep_uring_cmd(sqe, d->cdev_fd, UBLK_U_IO_FETCH_REQ, &cmd, sizeof(cmd), 64);
-		sqe->user_data = t;
 	}
-	rc = io_uring_submit(&q->ring);
+	/* Now, not at the next wait: START_DEV waits for every FETCH_REQ. */
+	rc = io_uring_submit(q->ring);
 	if (rc < 0) {
 		q->err = rc;
 		return;
 	}
+	if (q->shared)
+		return;
 	rc = nvmf_worker_add_idle(q->w, queue_idle, q);
 	if (rc == 0)
-		rc = nvmf_worker_add_fd(q->w, q->ring.ring_fd, EPOLLIN, ring_ready, q);
+		rc = nvmf_worker_add_fd(q->w, q->own.ring_fd, EPOLLIN, ring_ready, q);
 	if (rc < 0)
 		q->err = rc;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target for the sidecar's config.json reader
- * (src/daemon/sidecar_config.c): sc_config_parse on any bytes.
+ * (src/daemon/sidecar_config.c): sc_config_parse on any bytes, with and
+ * without SC_CONFIG_DISCOVERY.
  *
  * Every call must stay inside its input (copied to an exact-size heap
  * block, so AddressSanitizer sees an overread), return one of its
@@ -38,7 +39,7 @@ static void check_int(int v, int min, int max, const char *what)
 		  max);
 }
 
-static void check_ctrls(const struct sc_config *cfg)
+static void check_ctrls(const struct sc_config *cfg, unsigned int flags)
 {
 	FZ_ASSERT(cfg->nr_ctrls >= 1 && cfg->nr_ctrls <= SC_CONFIG_CTRLS_MAX, "%d controllers",
 		  cfg->nr_ctrls);
@@ -51,6 +52,10 @@ static void check_ctrls(const struct sc_config *cfg)
 		FZ_ASSERT(c->host >= 0 && c->host < cfg->nr_hosts, "host %d of %d", c->host,
 			  cfg->nr_hosts);
 		FZ_ASSERT(c->subnqn && *c->subnqn && strlen(c->subnqn) <= 223, "subnqn");
+		FZ_ASSERT(c->discovery == !strcmp(c->subnqn, "nqn.2014-08.org.nvmexpress.discovery"),
+			  "discovery mark");
+		FZ_ASSERT(!c->discovery || (flags & SC_CONFIG_DISCOVERY),
+			  "a discovery entry without SC_CONFIG_DISCOVERY");
 		FZ_ASSERT(c->transport && (!strcmp(c->transport, "tcp") ||
 					   !strcmp(c->transport, "rdma")), "transport");
 		FZ_ASSERT(c->traddr && *c->traddr, "traddr");
@@ -58,7 +63,10 @@ static void check_ctrls(const struct sc_config *cfg)
 		port = strtoul(c->trsvcid, &end, 10);
 		FZ_ASSERT(!*end && port >= 1 && port <= 65535, "trsvcid '%s'", c->trsvcid);
 		FZ_ASSERT(!c->hostid || strlen(c->hostid) == 36, "hostid '%s'", c->hostid);
-		check_int(c->nr_io_queues, 1, 128, "nr_io_queues");
+		check_int(c->nr_io_queues, 0, 128, "nr_io_queues");
+		check_int(c->nr_poll_queues, 0, 128, "nr_poll_queues");
+		FZ_ASSERT(c->nr_io_queues != 0 || (c->nr_poll_queues != SC_UNSET &&
+						   c->nr_poll_queues > 0), "no I/O queue");
 		check_int(c->queue_size, 2, 1024, "queue_size");
 		check_int(c->keep_alive_tmo, 0, 3600, "keep_alive_tmo");
 		check_int(c->reconnect_delay, 1, 3600, "reconnect_delay");
@@ -74,18 +82,17 @@ static void check_ctrls(const struct sc_config *cfg)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One parse of @buf with @flags, and the invariants of its result. */
+static void parse_once(const char *buf, size_t size, unsigned int flags)
 {
-	char *buf = malloc(size ? size : 1), err[300];
 	struct sc_config cfg;
+	char err[300];
 	int rc;
 
-	FZ_ASSERT(buf != NULL, "out of memory");
-	memcpy(buf, data, size);
 	memset(err, 0, sizeof(err));
-	rc = sc_config_parse(buf, size, "f.json", &cfg, err, sizeof(err));
+	rc = sc_config_parse_flags(buf, size, "f.json", flags, &cfg, err, sizeof(err));
 	if (rc == 0) {
-		check_ctrls(&cfg);
+		check_ctrls(&cfg, flags);
 		sc_config_free(&cfg);
 		FZ_ASSERT(!cfg.ctrls && !cfg.root && !cfg.nr_ctrls, "not cleared by sc_config_free");
 	} else {
@@ -95,6 +102,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(!strchr(err, '\n'), "message of more than one line: %s", err);
 		FZ_ASSERT(!cfg.ctrls && !cfg.root, "a failure left memory behind");
 	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size ? size : 1);
+
+	FZ_ASSERT(buf != NULL, "out of memory");
+	memcpy(buf, data, size);
+	parse_once(buf, size, 0);			/* the sidecar's reading */
+	parse_once(buf, size, SC_CONFIG_DISCOVERY);	/* connect-all's and discover's */
 	free(buf);
 	return 0;
 }

@@ -27,7 +27,8 @@ static const struct {
 	{ "full", "{\"hosts\":[{\"hostnqn\":\"nqn.2024-01.io.nvmfuse:pod\",\"hostid\":"
 	  "\"6f7c2a1e-4a3b-4b8c-9d0e-1f2a3b4c5d6e\",\"subsystems\":[{\"nqn\":\"nqn.x:a\","
 	  "\"optional\":true,\"ports\":[{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\","
-	  "\"nr_io_queues\":4,\"queue_size\":64,\"keep_alive_tmo\":5,\"reconnect_delay\":2,"
+	  "\"nr_io_queues\":4,\"nr_poll_queues\":1,\"queue_size\":64,\"keep_alive_tmo\":5,"
+	  "\"reconnect_delay\":2,"
 	  "\"ctrl_loss_tmo\":-1,\"fast_io_fail_tmo\":5,\"hdr_digest\":true,\"data_digest\":false,"
 	  "\"disable_sqflow\":true,\"persistent\":true,\"optional\":false},{\"transport\":\"rdma\","
 	  "\"traddr\":\"10.0.0.2\"}]},{\"nqn\":\"nqn.x:b\",\"ports\":[{\"transport\":\"tcp\","
@@ -55,6 +56,7 @@ static const char *const tokens[] = {
 	"-9223372036854775808", "true", "false", "null", "\"\"", "\"4420\"", "\"0\"", "\"tcp\"",
 	"\"rdma\"", "\"fc\"", "\"hosts\"", "\"subsystems\"", "\"ports\"", "\"nqn\"", "\"transport\"",
 	"\"traddr\"", "\"trsvcid\"", "\"hostnqn\"", "\"hostid\"", "\"optional\"", "\"nr_io_queues\"",
+	"\"nr_poll_queues\"",
 	"\"ctrl_loss_tmo\"", "\"tls\"", "\"dhchap_key\"", "\"nqn.2014-08.org.nvmexpress.discovery\"",
 	"\xff", "\xc3\xa9", "\x01", "'", "[[[[[[[[[[",
 	"{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\"}",

@@ -42,7 +42,8 @@ START_TEST(test_good_object_form)
 		"{\"hosts\":[{\"hostnqn\":\"nqn.2024-01.io.nvmfuse:pod\",\"hostid\":\"" UUID1 "\","
 		"\"hostsymname\":\"pod\",\"subsystems\":["
 		"{\"nqn\":\"" NQN1 "\",\"ports\":[{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\","
-		"\"trsvcid\":\"4421\",\"nr_io_queues\":4,\"queue_size\":64,\"keep_alive_tmo\":0,"
+		"\"trsvcid\":\"4421\",\"nr_io_queues\":4,\"nr_poll_queues\":2,\"queue_size\":64,"
+		"\"keep_alive_tmo\":0,"
 		"\"reconnect_delay\":2,\"ctrl_loss_tmo\":-1,\"fast_io_fail_tmo\":5,"
 		"\"hdr_digest\":true,\"data_digest\":true,\"disable_sqflow\":true,"
 		"\"persistent\":true,\"tls\":true,\"tls_key\":\"" TLSKEY "\","
@@ -68,6 +69,7 @@ START_TEST(test_good_object_form)
 	ck_assert_str_eq(c->traddr, "10.0.0.1");
 	ck_assert_str_eq(c->trsvcid, "4421");
 	ck_assert_int_eq(c->nr_io_queues, 4);
+	ck_assert_int_eq(c->nr_poll_queues, 2);
 	ck_assert_int_eq(c->queue_size, 64);
 	ck_assert_int_eq(c->keep_alive_tmo, 0);
 	ck_assert_int_eq(c->reconnect_delay, 2);
@@ -84,6 +86,7 @@ START_TEST(test_good_object_form)
 	ck_assert_str_eq(c->transport, "rdma");
 	ck_assert_str_eq(c->trsvcid, "4420");		/* the default */
 	ck_assert_int_eq(c->nr_io_queues, SC_UNSET);
+	ck_assert_int_eq(c->nr_poll_queues, SC_UNSET);
 	ck_assert_int_eq(c->ctrl_loss_tmo, SC_UNSET);
 	ck_assert(c->optional && !c->hdr_digest);	/* port-level optional */
 	c = &cfg.ctrls[2];
@@ -177,8 +180,13 @@ static const struct bad_case {
 	{ PORT("{" TCP ",\"trsvcid\":\"44a\"}"), -EINVAL, "not a port number" },
 	{ PORT("{" TCP ",\"trsvcid\":\"-1\"}"), -EINVAL, "not a port number" },
 	{ PORT("{" TCP ",\"nr_io_queues\":\"4\"}"), -EINVAL, "nr_io_queues: a string, not an integer" },
-	{ PORT("{" TCP ",\"nr_io_queues\":0}"), -EINVAL, "nr_io_queues: 0 is outside 1..128" },
-	{ PORT("{" TCP ",\"nr_io_queues\":129}"), -EINVAL, "outside 1..128" },
+	{ PORT("{" TCP ",\"nr_io_queues\":0}"), -EINVAL,
+	  "nr_io_queues: 0 needs nr_poll_queues 1 or more" },
+	{ PORT("{" TCP ",\"nr_io_queues\":0,\"nr_poll_queues\":0}"), -EINVAL,
+	  "nr_io_queues: 0 needs nr_poll_queues" },
+	{ PORT("{" TCP ",\"nr_io_queues\":129}"), -EINVAL, "outside 0..128" },
+	{ PORT("{" TCP ",\"nr_poll_queues\":-1}"), -EINVAL, "nr_poll_queues: -1 is outside 0..128" },
+	{ PORT("{" TCP ",\"nr_poll_queues\":\"2\"}"), -EINVAL, "nr_poll_queues: a string" },
 	{ PORT("{" TCP ",\"nr_io_queues\":1.5}"), -EINVAL, "a double, not an integer" },
 	{ PORT("{" TCP ",\"nr_io_queues\":true}"), -EINVAL, "a boolean, not an integer" },
 	{ PORT("{" TCP ",\"queue_size\":99999999999999999999999}"), -EINVAL, "queue_size" },
@@ -507,6 +515,163 @@ START_TEST(test_identity_order)
 }
 END_TEST
 
+
+/* With SC_CONFIG_DISCOVERY, the discovery subsystem's ports are discovery controllers. */
+START_TEST(test_discovery_entries)
+{
+	static const char text[] =
+		"{\"hosts\":[{\"subsystems\":[{\"nqn\":\"nqn.2014-08.org.nvmexpress.discovery\","
+		"\"ports\":[{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\",\"persistent\":true},"
+		"{\"transport\":\"rdma\",\"traddr\":\"10.0.0.2\"},{\"transport\":\"tcp\","
+		"\"traddr\":\"10.0.0.3\",\"trsvcid\":\"4420\"}]},{\"nqn\":\"" NQN1 "\",\"ports\":["
+		"{\"transport\":\"tcp\",\"traddr\":\"10.0.0.1\"}]}]}]}";
+	struct sc_config cfg;
+	char err[512] = "";
+
+	/* The sidecar's reading: refused, naming the member. */
+	ck_assert_int_eq(parse(text, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "hosts[0].subsystems[0].nqn: nqn.2014-08.org.nvmexpress."
+			      "discovery is the discovery subsystem"), "%s", err);
+	ck_assert_msg(sc_config_parse_flags(text, strlen(text), "cfg.json", SC_CONFIG_DISCOVERY,
+					    &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.nr_ctrls, 4);
+	ck_assert(cfg.ctrls[0].discovery && cfg.ctrls[1].discovery && cfg.ctrls[2].discovery);
+	ck_assert(!cfg.ctrls[3].discovery);
+	ck_assert_str_eq(cfg.ctrls[0].trsvcid, "8009");	/* nvme-cli's default over TCP */
+	ck_assert_str_eq(cfg.ctrls[1].trsvcid, "4420");	/* and over RDMA */
+	ck_assert_str_eq(cfg.ctrls[2].trsvcid, "4420");	/* given */
+	ck_assert_str_eq(cfg.ctrls[3].trsvcid, "4420");	/* an NVM subsystem's */
+	sc_config_free(&cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------ sc_config_build */
+
+/* A controller object as a daemon's info reply has it (daemon/service.c). */
+static struct json_object *info(const char *fmt_json)
+{
+	struct json_object *o = json_tokener_parse(fmt_json);
+
+	ck_assert_msg(o != NULL, "test JSON does not parse: %s", fmt_json);
+	return o;
+}
+
+/*
+ * Running controllers -> the schema -> parsed back: the same controllers,
+ * grouped by host and subsystem, with their options; a duplicate connect
+ * adds no second port; secrets only from the file read.
+ */
+START_TEST(test_build_round_trip)
+{
+	struct json_object *c[5], *hosts = NULL;
+	struct sc_config back, secrets;
+	char err[512] = "";
+	const char *text;
+	int no_secret = -1;
+
+	c[0] = info("{\"name\":\"nvme0\",\"subnqn\":\"" NQN1 "\",\"transport\":\"tcp\","
+		    "\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4420\",\"hostnqn\":\"nqn.h:a\","
+		    "\"hostid\":\"" UUID1 "\",\"dhchap\":null,\"config\":{\"nr_io_queues\":2,"
+		    "\"queue_size\":64,\"keep_alive_tmo\":5,\"reconnect_delay\":1,"
+		    "\"ctrl_loss_tmo\":-1,\"fast_io_fail_tmo\":-1,\"hdr_digest\":true,"
+		    "\"data_digest\":true,\"disable_sqflow\":false,\"tls\":false}}");
+	/* Same host, same subsystem, another port: one subsystem, two ports. */
+	c[1] = info("{\"name\":\"nvme1\",\"subnqn\":\"" NQN1 "\",\"transport\":\"tcp\","
+		    "\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4421\",\"hostnqn\":\"nqn.h:a\","
+		    "\"hostid\":\"" UUID1 "\",\"config\":{\"nr_io_queues\":0,\"nr_poll_queues\":1}}");
+	/* Another host; hostile extras: a member not in the schema, a mistyped one. */
+	c[2] = info("{\"name\":\"nvme2\",\"subnqn\":\"" NQN2 "\",\"transport\":\"tcp\","
+		    "\"traddr\":\"10.0.0.2\",\"trsvcid\":\"4420\",\"hostnqn\":\"nqn.h:b\","
+		    "\"dhchap\":\"hmac(sha256) ffdhe2048 bidirectional\",\"config\":{"
+		    "\"queue_size\":\"128\",\"evil\":1,\"keyring\":\".nvme\"}}");
+	/* A duplicate connect (-D) of nvme0: no second port. */
+	c[3] = info("{\"name\":\"nvme3\",\"subnqn\":\"" NQN1 "\",\"transport\":\"tcp\","
+		    "\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4420\",\"hostnqn\":\"nqn.h:a\","
+		    "\"hostid\":\"" UUID1 "\"}");
+	/* No host NQN at all (a hand-written "connecting" daemon): a host entry without one. */
+	c[4] = info("{\"name\":\"nvme4\",\"subnqn\":\"" NQN2 "\",\"transport\":\"rdma\","
+		    "\"traddr\":\"10.0.0.3\",\"trsvcid\":\"4420\",\"config\":[]}");
+
+	ck_assert_msg(sc_config_build(c, 5, NULL, &hosts, &no_secret, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(no_secret, 1);		/* nvme2 authenticated, no key known */
+	text = json_object_to_json_string(hosts);
+	ck_assert_msg(!strstr(text, "evil") && !strstr(text, "\"128\""), "%s", text);
+	ck_assert_msg(parse(text, &back, err, sizeof(err)) == 0, "%s: %s", err, text);
+	ck_assert_int_eq(back.nr_hosts, 3);
+	ck_assert_int_eq(back.nr_ctrls, 4);
+	ck_assert_str_eq(back.ctrls[0].hostnqn, "nqn.h:a");
+	ck_assert_str_eq(back.ctrls[0].hostid, UUID1);
+	ck_assert_str_eq(back.ctrls[0].subnqn, NQN1);
+	ck_assert_str_eq(back.ctrls[0].trsvcid, "4420");
+	ck_assert_int_eq(back.ctrls[0].nr_io_queues, 2);
+	ck_assert_int_eq(back.ctrls[0].queue_size, 64);
+	ck_assert_int_eq(back.ctrls[0].reconnect_delay, 1);
+	ck_assert_int_eq(back.ctrls[0].ctrl_loss_tmo, -1);
+	ck_assert(back.ctrls[0].hdr_digest && back.ctrls[0].data_digest);
+	ck_assert_int_eq(back.ctrls[1].host, 0);
+	ck_assert_str_eq(back.ctrls[1].trsvcid, "4421");
+	ck_assert_int_eq(back.ctrls[1].nr_io_queues, 0);
+	ck_assert_int_eq(back.ctrls[1].nr_poll_queues, 1);
+	ck_assert(!back.ctrls[1].hdr_digest);
+	ck_assert_str_eq(back.ctrls[2].hostnqn, "nqn.h:b");
+	ck_assert_ptr_null(back.ctrls[2].hostid);
+	ck_assert_int_eq(back.ctrls[2].queue_size, SC_UNSET);	/* the mistyped one dropped */
+	ck_assert_str_eq(back.ctrls[2].keyring, ".nvme");
+	ck_assert_ptr_null(back.ctrls[2].dhchap_key);
+	ck_assert_ptr_null(back.ctrls[3].hostnqn);
+	ck_assert_str_eq(back.ctrls[3].transport, "rdma");
+	sc_config_free(&back);
+	json_object_put(hosts);
+
+	/* The file read gives the secrets, for its own controllers only. */
+	text = "{\"hosts\":[{\"hostnqn\":\"nqn.h:b\",\"dhchap_key\":\"DHHC-1:00:aaaa:\","
+	       "\"subsystems\":[{\"nqn\":\"" NQN2 "\",\"ports\":[{\"transport\":\"tcp\","
+	       "\"traddr\":\"10.0.0.2\",\"dhchap_ctrl_key\":\"DHHC-1:00:bbbb:\"}]}]}]}";
+	ck_assert_msg(parse(text, &secrets, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(sc_config_build(c, 5, &secrets, &hosts, &no_secret, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(no_secret, 0);
+	text = json_object_to_json_string(hosts);
+	ck_assert_msg(parse(text, &back, err, sizeof(err)) == 0, "%s: %s", err, text);
+	ck_assert_str_eq(back.ctrls[2].dhchap_key, "DHHC-1:00:aaaa:");
+	ck_assert_str_eq(back.ctrls[2].dhchap_ctrl_key, "DHHC-1:00:bbbb:");
+	ck_assert_ptr_null(back.ctrls[0].dhchap_key);
+	sc_config_free(&back);
+	sc_config_free(&secrets);
+	json_object_put(hosts);
+	for (int i = 0; i < 5; i++)
+		json_object_put(c[i]);
+}
+END_TEST
+
+/* A controller object without its address is refused, naming it and the member. */
+START_TEST(test_build_hostile)
+{
+	static const char *const cases[][2] = {
+		{ "{\"name\":\"nvme7\",\"transport\":\"tcp\",\"traddr\":\"a\",\"trsvcid\":\"1\"}",
+		  "controller nvme7: its info lacks subnqn" },
+		{ "{\"name\":\"nvme7\",\"subnqn\":\"" NQN1 "\",\"transport\":5,\"traddr\":\"a\","
+		  "\"trsvcid\":\"1\"}", "controller nvme7: its info lacks transport" },
+		{ "{\"subnqn\":\"" NQN1 "\",\"transport\":\"tcp\",\"traddr\":\"a\"}",
+		  "controller ?: its info lacks trsvcid" },
+	};
+	struct json_object *hosts = (struct json_object *)1;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *c = info(cases[i][0]);
+		char err[512] = "";
+		int no_secret;
+
+		ck_assert_int_eq(sc_config_build(&c, 1, NULL, &hosts, &no_secret, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_ptr_null(hosts);
+		ck_assert_str_eq(err, cases[i][1]);
+		json_object_put(c);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sidecar_config");
@@ -518,6 +683,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_huge_arrays);
 	tcase_add_test(tc, test_nul_and_load);
 	tcase_add_test(tc, test_dhchap_keys);
+	tcase_add_test(tc, test_discovery_entries);
+	tcase_add_test(tc, test_build_round_trip);
+	tcase_add_test(tc, test_build_hostile);
 	suite_add_tcase(s, tc);
 	{
 		TCase *ti = tcase_create("identity");

@@ -4,13 +4,18 @@
  * requests posted from several threads complete on the worker thread with
  * the right data, more requests than the queue holds wait in the backlog,
  * nvmf_worker_call runs on the worker, the admin worker sends keep-alives
- * by itself, and failure / namespace changes reach the event fd.
+ * by itself, and failure / namespace changes reach the event fd. Every
+ * test runs twice: with the io_uring loop (the default) and with
+ * NVMFUSE_WORKER_LOOP=epoll; the ring's own API and large reads (received
+ * through the ring, then in place) have tests of their own.
  */
 #include <check.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <errno.h>
+#include <liburing.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -83,22 +88,29 @@ static void io_done(struct nvmf_request *req)
 	atomic_fetch_add(&g_done, 1);
 }
 
-/* A read of @bytes at @lba (512-byte blocks) of namespace 1, completing in io_done. */
+/* @req: a read of @bytes into @buf at @lba (512-byte blocks) of namespace 1. */
+static void prep_read_req(struct nvmf_request *req, void *buf, uint64_t lba, uint32_t bytes,
+			  nvmf_req_cb cb, void *arg)
+{
+	memset(req, 0, sizeof(*req));
+	req->cmd.opc = NVME_NVM_READ;
+	req->cmd.nsid = htole32(1);
+	req->cmd.cdw10 = htole32((uint32_t)lba);
+	req->cmd.cdw12 = htole32(bytes / 512 - 1);
+	req->data = buf;
+	req->data_len = bytes;
+	req->dir = NVMF_DIR_C2H;
+	req->timeout_ms = 5000;
+	req->cb = cb;
+	req->cb_arg = arg;
+}
+
+/* A read of @bytes at @lba of namespace 1, completing in io_done. */
 static void prep_read(struct io *io, uint64_t lba, uint32_t bytes)
 {
-	memset(&io->req, 0, sizeof(io->req));
 	io->off = lba * 512;
 	io->poster = pthread_self();
-	io->req.cmd.opc = NVME_NVM_READ;
-	io->req.cmd.nsid = htole32(1);
-	io->req.cmd.cdw10 = htole32((uint32_t)lba);
-	io->req.cmd.cdw12 = htole32(bytes / 512 - 1);
-	io->req.data = io->buf;
-	io->req.data_len = bytes;
-	io->req.dir = NVMF_DIR_C2H;
-	io->req.timeout_ms = 5000;
-	io->req.cb = io_done;
-	io->req.cb_arg = io;
+	prep_read_req(&io->req, io->buf, lba, bytes, io_done, io);
 }
 
 struct poster {
@@ -666,13 +678,165 @@ START_TEST(test_hold_off_fails_held_requests)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("worker");
-	TCase *tc = tcase_create("worker");
-	SRunner *sr;
-	int failed;
+/* ------------------------------------------------------------ the ring */
 
+/* Can this kernel give a worker its ring? If not, say why (the ring tests then check the fallback). */
+static bool have_uring(void)
+{
+	struct io_uring r;
+	int rc = io_uring_queue_init(4, &r, 0);
+
+	if (rc < 0) {
+		fprintf(stderr, "no io_uring here (%s): the ring tests check the epoll fallback\n",
+			strerror(-rc));
+		return false;
+	}
+	io_uring_queue_exit(&r);
+	return true;
+}
+
+static bool g_epoll;		/* this tcase runs the epoll loop */
+
+static void use_epoll(void)
+{
+	setenv("NVMFUSE_WORKER_LOOP", "epoll", 1);
+	g_epoll = true;
+}
+
+struct nop_probe {
+	struct nvmf_ring_handler h;
+	struct nvmf_worker *w;
+	bool have_ring;
+	atomic_int res;
+	atomic_int calls;
+	atomic_ulong thread;
+};
+
+static void nop_done(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	struct nop_probe *p = (struct nop_probe *)h;	/* h is first */
+
+	(void)flags;
+	atomic_store(&p->res, res);
+	atomic_store(&p->thread, (unsigned long)pthread_self());
+	atomic_fetch_add(&p->calls, 1);
+}
+
+static void nop_submit(void *arg)
+{
+	struct nop_probe *p = arg;
+	struct io_uring_sqe *sqe;
+
+	p->have_ring = nvmf_worker_ring(p->w) != NULL;
+	if (!p->have_ring)
+		return;
+	sqe = nvmf_worker_sqe(p->w);
+	ck_assert_ptr_nonnull(sqe);
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, &p->h);
+	/* not submitted here: the worker's next wait does it */
+}
+
+START_TEST(test_ring_handler_runs_on_worker)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct nop_probe p = { .h.fn = nop_done };
+	pthread_t wt = pthread_self();
+	bool uring = !g_epoll && have_uring();
+
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	p.w = c->io_workers[0];
+	atomic_store(&p.res, -1);
+	nvmf_worker_call(p.w, note_thread, &wt);
+	nvmf_worker_call(p.w, nop_submit, &p);
+	ck_assert_msg(p.have_ring == uring, "worker ring %s, expected %s", p.have_ring ? "on" : "off",
+		      uring ? "on" : "off (epoll)");
+	if (uring) {
+		for (int i = 0; i < 500 && !atomic_load(&p.calls); i++)
+			usleep(10000);
+		ck_assert_int_eq(atomic_load(&p.calls), 1);
+		ck_assert_int_eq(atomic_load(&p.res), 0);
+		ck_assert(pthread_equal((pthread_t)atomic_load(&p.thread), wt));
+	}
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+#define BIG_BYTES (128 * 1024)
+#define BIG_IOS 24
+
+struct big_io {
+	struct nvmf_request req;
+	uint64_t off;
+	uint8_t buf[BIG_BYTES];
+};
+
+static atomic_int g_big_done, g_big_bad;
+
+static void big_done(struct nvmf_request *req)
+{
+	struct big_io *io = req->cb_arg;
+	static uint8_t want[BIG_BYTES];	/* worker thread only */
+
+	ft_pattern(1, io->off, want, BIG_BYTES);
+	if (!nvmf_req_ok(req) || memcmp(want, io->buf, BIG_BYTES))
+		atomic_fetch_add(&g_big_bad, 1);
+	atomic_fetch_add(&g_big_done, 1);
+}
+
+/*
+ * 128 KiB reads, several in flight: each C2H transfer starts in the
+ * ring's receive buffer and goes on in place (tcp.c rx_done), and PDUs
+ * straddle receives; the data must arrive intact either way.
+ */
+START_TEST(test_large_reads_intact)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct big_io *ios = calloc(BIG_IOS, sizeof(*ios));
+
+	ck_assert_ptr_nonnull(ios);
+	ft_config_default(&cfg);
+	cfg.lba_size[0] = 512;
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	c = connect_ft(ft, 8, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	atomic_store(&g_big_done, 0);
+	atomic_store(&g_big_bad, 0);
+	for (int i = 0; i < BIG_IOS; i++) {
+		struct big_io *io = &ios[i];
+		uint64_t lba = (uint64_t)i * 37 % 1024;
+
+		io->off = lba * 512;
+		prep_read_req(&io->req, io->buf, lba, BIG_BYTES, big_done, io);
+		nvmf_worker_post(c->io_workers[0], &io->req);
+	}
+	for (int i = 0; i < 1000 && atomic_load(&g_big_done) < BIG_IOS; i++)
+		usleep(10000);
+	ck_assert_int_eq(atomic_load(&g_big_done), BIG_IOS);
+	ck_assert_int_eq(atomic_load(&g_big_bad), 0);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+	free(ios);
+}
+END_TEST
+
+static TCase *worker_tcase(const char *name, void (*setup)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	if (setup)
+		tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_posts_from_many_threads);
 	tcase_add_test(tc, test_call_runs_on_worker);
@@ -685,7 +849,20 @@ int main(void)
 	tcase_add_test(tc, test_fd_removed_within_a_batch);
 	tcase_add_test(tc, test_reconnect_replays_held_requests);
 	tcase_add_test(tc, test_hold_off_fails_held_requests);
-	suite_add_tcase(s, tc);
+	tcase_add_test(tc, test_ring_handler_runs_on_worker);
+	tcase_add_test(tc, test_large_reads_intact);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("worker");
+	SRunner *sr;
+	int failed;
+
+	unsetenv("NVMFUSE_WORKER_LOOP");
+	suite_add_tcase(s, worker_tcase("uring", NULL));
+	suite_add_tcase(s, worker_tcase("epoll", use_epoll));
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
