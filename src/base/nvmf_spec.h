@@ -104,6 +104,10 @@ static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 #define NVMF_SC_CONNECT_INVALID_HOST	0x184
 #define NVMF_SC_DISCOVERY_RESTART	0x190
 #define NVMF_SC_AUTH_REQUIRED		0x191
+/* Path related (SCT 3): ANA states that refuse I/O on this controller (Base 8.1.3). */
+#define NVMF_SC_ANA_PERSISTENT_LOSS	0x301
+#define NVMF_SC_ANA_INACCESSIBLE	0x302
+#define NVMF_SC_ANA_TRANSITION		0x303
 #define NVMF_SC_HOST_PATH_ERROR		0x370
 #define NVMF_SC_HOST_ABORTED_CMD	0x371
 

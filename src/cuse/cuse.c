@@ -220,6 +220,9 @@ struct cuse_cmd {
 	bool counted;			/* in cuse_ctrl.inflight */
 	unsigned int attempts;
 	uint32_t done;
+	/* ANA: when the command first met an ANA status (0: never), and given up. */
+	uint64_t ana_since_ns;
+	bool ana_expired;
 };
 
 /* A command for @req on node @n, or NULL after answering ENOMEM. */
@@ -298,6 +301,46 @@ static void cmd_resubmit(void *arg)
 	nvmf_worker_submit(x->w, &x->r);
 }
 
+static void cmd_done(struct nvmf_request *r);
+static void cmd_ana_look(void *arg);
+
+/*
+ * Worker thread: @x met an ANA status (Inaccessible, Transition). Look at
+ * its namespace's ANA state now (@first: from that completion) and re-send
+ * it, look again later, or give up (host/retry.h): then cmd_done answers
+ * the caller with the ANA status.
+ */
+static void cmd_ana_wait(struct cuse_cmd *x, bool first)
+{
+	struct cuse_ctrl *cc = x->n->cc;
+	struct nvmf_ana_wait_decision w;
+
+	w = nvmf_retry_ana_wait_ctrl(cc->c, x->w, le32toh(x->r.cmd.nsid), &x->ana_since_ns,
+				     first);
+	switch (w.action) {
+	case NVMF_ANA_WAIT_RESUBMIT:
+		nvmf_ctrl_ana_count_retry(cc->c);
+		atomic_fetch_add(&cc->st_retries, 1);
+		cmd_resubmit(x);
+		return;
+	case NVMF_ANA_WAIT_MORE:
+		if (nvmf_worker_defer(x->w, w.delay_ms, cmd_ana_look, x) == 0)
+			return;
+		w.why = "the queue is stopping";
+		break;
+	case NVMF_ANA_WAIT_FAIL:
+		break;
+	}
+	nvmf_warn("%s: opcode 0x%02x: %s: failing it", x->n->devname, x->r.cmd.opc, w.why);
+	x->ana_expired = true;
+	cmd_done(&x->r);
+}
+
+static void cmd_ana_look(void *arg)
+{
+	cmd_ana_wait(arg, false);
+}
+
 /*
  * A Read whose data landed intact up to @bytes (whole blocks of @block):
  * keep them, and move the command to the rest of its range (SLBA, NLB and
@@ -348,6 +391,11 @@ static bool cmd_retry(struct cuse_cmd *x)
 	d = rw ? nvmf_retry_decide_ctrl(r, x->attempts, &cc->c->id, block)
 	       : (struct nvmf_retry_decision){ .action = NVMF_RETRY_FAIL };
 	switch (d.action) {
+	case NVMF_RETRY_ANA_WAIT:
+		if (x->ana_expired)
+			break;
+		cmd_ana_wait(x, true);
+		return true;
 	case NVMF_RETRY_RECONNECT:
 		if (!nvmf_worker_holding(x->w))
 			break;

@@ -435,6 +435,11 @@ static void serve_client(struct pdisc *p)
 		if (r)
 			json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
 		break;
+	case NVMF_CTL_ADD_PATH:
+	case NVMF_CTL_REMOVE_PATH:
+		r = nvmf_ctl_reply_error("a discovery controller has no paths (multipath is for "
+					 "NVM subsystems)");
+		break;
 	}
 	reg_reply(fd, r);
 }

@@ -25,6 +25,7 @@
 #include "daemon/registry.h"
 #include "daemon/service.h"
 #include "daemon/state.h"
+#include "host/ana.h"
 #include "host/auth.h"
 #include "host/identify.h"
 #include "host/mpath.h"
@@ -212,6 +213,8 @@ static struct json_object *stats_json(const struct daemon *d)
 	put_u64(o, "aborts", aborts);
 	put_u64(o, "write_zeroes_by_writes", wz_writes);
 	put_u64(o, "failovers", failovers);
+	put_u64(o, "ana_changes", nvmf_ctrl_ana_changes(d->ctrl));
+	put_u64(o, "ana_retries", nvmf_ctrl_ana_retries(d->ctrl));
 	return o;
 }
 
@@ -259,7 +262,7 @@ static struct json_object *paths_json(struct daemon *d)
 		put_str(e, "trsvcid", o->trsvcid);
 		put_u64(e, "cntlid", mp->ctrl->cntlid);
 		put_str(e, "state", path_state(d, i));
-		put_str(e, "ana_state", nvmf_mpath_ana_str(nvmf_mpath_ana_state(mp, nsid)));
+		put_str(e, "ana_state", nvmf_ana_state_str(nvmf_mpath_ana_state(mp, nsid)));
 		put_u64(e, "ios", __atomic_load_n(&mp->ios, __ATOMIC_RELAXED));
 		put_u64(e, "failovers", __atomic_load_n(&mp->failovers, __ATOMIC_RELAXED));
 		put_u64(e, "inflight", __atomic_load_n(&mp->inflight, __ATOMIC_RELAXED));
@@ -342,6 +345,7 @@ static struct json_object *info_json(const struct daemon *d)
 	struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
 	char model[41], serial[21], fw[9], wwid[NVMF_WWID_MAX];
 	struct nvmf_ns *ns = NULL;
+	enum nvmf_ana_state ana;
 	int nr_ns = 0;
 
 	if (!o || !nss) {
@@ -414,6 +418,9 @@ static struct json_object *info_json(const struct daemon *d)
 		put_str(e, "wwid", wwid);	/* as the kernel's /sys/block/nvmeXnY/wwid */
 		put_str(e, "device", d->cuse ? cuse_ns_path(d->cuse, ns[i].nsid) : NULL);
 		put_str(e, "block_device", ublk_path_of(d, ns[i].nsid));
+		/* The kernel's sysfs ana_state words; null without ANA reporting. */
+		ana = nvmf_ctrl_ana_state(d->ctrl, ns[i].nsid);
+		put_str(e, "ana_state", ana == NVMF_ANA_NONE ? NULL : nvmf_ana_state_str(ana));
 		json_object_array_add(nss, e);
 	}
 	free(ns);

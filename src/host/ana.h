@@ -76,6 +76,40 @@ uint64_t nvmf_ctrl_ana_changes(struct nvmf_ctrl *c);
 /* ANA Transition Time in seconds (Identify ANATT), 0 without ANA. Thread: any. */
 unsigned int nvmf_ctrl_anatt(struct nvmf_ctrl *c);
 
+/* ANA retries the frontends made (stats), and counting one. Thread: any. */
+uint64_t nvmf_ctrl_ana_retries(struct nvmf_ctrl *c);
+void nvmf_ctrl_ana_count_retry(struct nvmf_ctrl *c);
+
+/*
+ * An I/O path got an ANA status while the table still said the group was
+ * usable: the table is stale, have the admin worker read the log again.
+ * Thread: any (never waits; asking twice before it ran reads once).
+ */
+void nvmf_ctrl_ana_refresh(struct nvmf_ctrl *c);
+
+/* ---- for the engine (ctrl.c, ctrl_run.c) ---- */
+
+/*
+ * At connect, after Identify Controller and the namespace scan: check the
+ * ANA fields and read the whole log synchronously. A controller that does
+ * not report ANA, refuses the log or sends a page that is refused keeps
+ * (or gets) a table that says NONE or the previous states, with a warning:
+ * only a broken association is an error (-errno). Owner thread.
+ */
+int nvmf_ctrl_read_ana(struct nvmf_ctrl *c);
+/* A reconnect: take @donor's caps and table as @c's. Owner of @c. */
+void nvmf_ctrl_ana_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *donor);
+/* Free the table (ctrl_free). */
+void nvmf_ctrl_ana_free(struct nvmf_ctrl *c);
+/* An ANA change notice arrived (AER completion): a re-read is due. Admin owner. */
+void nvmf_ctrl_ana_notice(struct nvmf_ctrl *c);
+/* Is a re-read due and none in flight? Admin owner. */
+bool nvmf_ctrl_ana_due(const struct nvmf_ctrl *c);
+/* Start the due re-read (Get Log Page, RAE 0) without waiting. Admin owner. */
+void nvmf_ctrl_ana_reread(struct nvmf_ctrl *c);
+/* A new admin queue was adopted: no re-read is in flight on it. Admin owner. */
+void nvmf_ctrl_ana_queue_reset(struct nvmf_ctrl *c);
+
 /* ---- codec (pure) ---- */
 
 /* More groups than this are refused (ANAGRPMAX may claim 2^32 - 1). */

@@ -24,6 +24,7 @@
 
 #include "base/log.h"
 #include "base/secret.h"
+#include "host/ana.h"
 #include "host/auth.h"
 #include "host/identify.h"
 #include "host/nvmf.h"
@@ -141,25 +142,33 @@ int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k)
 	return admin_result(c, &req, rc, "Identify");
 }
 
+void nvmf_log_page_req(struct nvmf_request *req, uint8_t lid, uint8_t lsp, uint32_t nsid,
+		       uint64_t offset, void *buf, uint32_t len, bool rae)
+{
+	uint32_t numd = len / 4 - 1;
+
+	memset(req, 0, sizeof(*req));
+	req->cmd.opc = NVME_ADM_GET_LOG_PAGE;
+	req->cmd.nsid = htole32(nsid);
+	req->cmd.cdw10 = htole32(lid | (uint32_t)(lsp & 0x7f) << 8 | (rae ? 1u << 15 : 0) |
+				 (numd & 0xffff) << 16);
+	req->cmd.cdw11 = htole32(numd >> 16);
+	req->cmd.cdw12 = htole32((uint32_t)offset);
+	req->cmd.cdw13 = htole32((uint32_t)(offset >> 32));
+	req->data = buf;
+	req->data_len = len;
+	req->dir = NVMF_DIR_C2H;
+}
+
 int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t nsid,
 		      uint64_t offset, void *buf, uint32_t len, bool rae)
 {
-	struct nvmf_request req = { 0 };
-	uint32_t numd = len / 4 - 1;
+	struct nvmf_request req;
 	int rc;
 
 	if (len < 4 || len % 4 || offset % 4)
 		return -EINVAL;
-	req.cmd.opc = NVME_ADM_GET_LOG_PAGE;
-	req.cmd.nsid = htole32(nsid);
-	req.cmd.cdw10 = htole32(lid | (uint32_t)(lsp & 0x7f) << 8 | (rae ? 1u << 15 : 0) |
-				(numd & 0xffff) << 16);
-	req.cmd.cdw11 = htole32(numd >> 16);
-	req.cmd.cdw12 = htole32((uint32_t)offset);
-	req.cmd.cdw13 = htole32((uint32_t)(offset >> 32));
-	req.data = buf;
-	req.data_len = len;
-	req.dir = NVMF_DIR_C2H;
+	nvmf_log_page_req(&req, lid, lsp, nsid, offset, buf, len, rae);
 	rc = nvmf_ctrl_admin_exec(c, &req);
 	rc = admin_result(c, &req, rc, "Get Log Page");
 	if (rc == -EIO && NVMF_STATUS_CODE(req.status) == NVMF_SC_DISCOVERY_RESTART)
@@ -413,6 +422,11 @@ static void aer_done(struct nvmf_request *req)
 		c->aer_events++;
 		nvmf_ctrl_post_event(c, NVMF_CTRL_EV_DISC_CHANGED);
 	}
+	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
+	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_ANA) {
+		c->aer_events++;
+		nvmf_ctrl_ana_notice(c);	/* the log is read in service() */
+	}
 	c->aer_pending_rearm = true;
 }
 
@@ -559,6 +573,7 @@ static void ctrl_free(struct nvmf_ctrl *c)
 		nvmf_qpair_destroy(c->ioq[i]);
 	nvmf_qpair_destroy(c->adminq);
 	nvmf_ctrl_scan_free(c);
+	nvmf_ctrl_ana_free(c);
 	free(c->ioq);
 	free(c->ns);
 	/* TLS key, DH-HMAC-CHAP secrets: wiped as they are unmapped. */
@@ -605,6 +620,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 {
 	struct nvmf_ctrl_limits lim;
 	struct nvmf_ctrl *c;
+	uint32_t aec;
 	int rc;
 
 	if (!opts->traddr || !opts->subnqn || !opts->hostnqn || !opts->hostid) {
@@ -702,8 +718,14 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = connect_io_queues(c, err, errlen);
 		if (rc < 0)
 			goto fail;
-		if (le32toh(c->id.oaes) & NVME_CTRL_OAES_NA) {
-			rc = set_features(c, NVME_FID_ASYNC_EVENT, NVME_CTRL_OAES_NA, NULL, NULL);
+		/*
+		 * Asynchronous Event Configuration: namespace attribute (bit 8)
+		 * and ANA change (bit 11) notices, where OAES says the controller
+		 * sends them (the bits are the same in OAES and the feature).
+		 */
+		aec = le32toh(c->id.oaes) & (NVME_CTRL_OAES_NA | NVME_CTRL_OAES_ANA);
+		if (aec) {
+			rc = set_features(c, NVME_FID_ASYNC_EVENT, aec, NULL, NULL);
 			if (rc < 0 && rc != -EIO)
 				goto fail_msg;
 		}
@@ -712,6 +734,9 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		else
 			c->aer_pending_rearm = true;	/* for whoever adopts the queues */
 		rc = nvmf_ctrl_scan_ns(c);
+		if (rc < 0)
+			goto fail_msg;
+		rc = nvmf_ctrl_read_ana(c);
 		if (rc < 0)
 			goto fail_msg;
 	} else if (opts->kato_s) {
@@ -877,7 +902,7 @@ void nvmf_ctrl_set_live(struct nvmf_ctrl *c)
 bool nvmf_ctrl_service_due(const struct nvmf_ctrl *c)
 {
 	/* A failed admin queue (seen by the worker's own poll) fails the controller now. */
-	return c->ns_changed || (c->aer_pending_rearm && !c->aer_inflight) ||
+	return c->ns_changed || (c->aer_pending_rearm && !c->aer_inflight) || nvmf_ctrl_ana_due(c) ||
 	       nvmf_ctrl_scan_finished(c) || c->adminq->state == NVMF_QP_FAILED;
 }
 
@@ -897,18 +922,11 @@ static void chlog_done(struct nvmf_request *req)
 static void chlog_submit(struct nvmf_ctrl *c)
 {
 	struct nvmf_request *req = &c->chlog_req;
-	uint32_t numd = sizeof(c->chlog) / 4 - 1;
 
 	if (c->chlog_inflight)
 		return;
-	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_GET_LOG_PAGE;
-	req->cmd.nsid = htole32(0xffffffffu);
-	req->cmd.cdw10 = htole32(NVME_LOG_LID_CHANGED_NS | (numd & 0xffff) << 16);
-	req->cmd.cdw11 = htole32(numd >> 16);
-	req->data = c->chlog;
-	req->data_len = sizeof(c->chlog);
-	req->dir = NVMF_DIR_C2H;
+	nvmf_log_page_req(req, NVME_LOG_LID_CHANGED_NS, 0, 0xffffffffu, 0, c->chlog,
+			  sizeof(c->chlog), false);
 	req->timeout_ms = c->adminq->cmd_timeout_ms;
 	req->cb = chlog_done;
 	req->cb_arg = c;
@@ -935,6 +953,7 @@ int nvmf_ctrl_service(struct nvmf_ctrl *c)
 		nvmf_ctrl_rescan(c);
 	}
 	nvmf_ctrl_scan_poll(c);
+	nvmf_ctrl_ana_reread(c);	/* after a notice or a stale state; never waits */
 	if (c->aer_pending_rearm && !c->aer_inflight) {
 		c->aer_pending_rearm = false;
 		aer_submit(c);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "host/ana.h"
 #include "host/nvmf.h"
 #include "host/worker.h"
 
@@ -229,6 +230,7 @@ static void adopt_admin(void *arg)
 	c->ka_inflight = false;
 	c->aer_inflight = false;
 	c->chlog_inflight = false;
+	nvmf_ctrl_ana_queue_reset(c);
 	c->aer_pending_rearm = true;	/* service() re-arms the AER */
 	c->ka_due_ns = nvmf_now_ns();
 	pthread_mutex_lock(&c->ns_lock);
@@ -272,6 +274,7 @@ void nvmf_ctrl_reconnect_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *nc)
 	 * must be invalid before any held request is replayed.
 	 */
 	nvmf_ctrl_ns_adopt(c, nc);
+	nvmf_ctrl_ana_adopt(c, nc);	/* the states the new association read */
 	c->auths += nc->auths;	/* each reconnect authenticates again */
 	c->auth = nc->auth;
 	nc->adminq->gen = as.gen;

@@ -73,36 +73,13 @@ int nvmf_mpath_count(struct nvmf_mpath *m)
 
 enum nvmf_ana_state nvmf_mpath_ana_state(struct nvmf_mpath_path *p, uint32_t nsid)
 {
-	(void)p;
-	(void)nsid;
 	/*
-	 * ANA HOOK: the one place that asks a path's ANA state. The ANA
-	 * reader (host/ana.c, branch ana) answers with
-	 *	return nvmf_ctrl_ana_state(p->ctrl, nsid);
-	 * which takes a short lock: cache it per path by
-	 * nvmf_ctrl_ana_changes() (one atomic load) when it lands. Until
-	 * then every controller counts as one without ANA.
+	 * The one place that asks a path's ANA state (host/ana.h): NONE at
+	 * once for a controller without ANA, else a short lock and a scan of
+	 * the controller's small group table. Left to cache per path by
+	 * nvmf_ctrl_ana_changes() if a profile ever shows it.
 	 */
-	return NVMF_ANA_NONE;
-}
-
-const char *nvmf_mpath_ana_str(enum nvmf_ana_state s)
-{
-	switch (s) {
-	case NVMF_ANA_NONE:
-		return "none";
-	case NVMF_ANA_OPTIMIZED:
-		return "optimized";
-	case NVMF_ANA_NON_OPTIMIZED:
-		return "non-optimized";
-	case NVMF_ANA_INACCESSIBLE:
-		return "inaccessible";
-	case NVMF_ANA_PERSISTENT_LOSS:
-		return "persistent-loss";
-	case NVMF_ANA_CHANGE:
-		return "change";
-	}
-	return "unknown";
+	return nvmf_ctrl_ana_state(p->ctrl, nsid);
 }
 
 /* 2 optimized (or no ANA), 1 non-optimized, 0 not usable. */

@@ -101,8 +101,6 @@ int nvmf_mpath_count(struct nvmf_mpath *m);
  * controller reports no ANA). Thread: any.
  */
 enum nvmf_ana_state nvmf_mpath_ana_state(struct nvmf_mpath_path *p, uint32_t nsid);
-/* "none", "optimized", "non-optimized", "inaccessible", "persistent-loss", "change". */
-const char *nvmf_mpath_ana_str(enum nvmf_ana_state s);
 /* May a command for @nsid go to @p now? Thread: any. */
 bool nvmf_mpath_usable(struct nvmf_mpath_path *p, uint32_t nsid);
 

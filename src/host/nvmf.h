@@ -188,6 +188,7 @@ struct nvmf_ns {
 };
 
 struct nvmf_scan;
+struct nvmf_ana_ctx;
 
 /*
  * A frontend's hold on one namespace incarnation (a ublk disk, a namespace
@@ -262,6 +263,7 @@ struct nvmf_ctrl {
 	uint64_t ns_instance_seq;	/* last nvmf_ns.instance handed out */
 	uint64_t rescans;		/* namespace lists installed (stats) */
 	unsigned int ns_epoch;		/* atomic: bumped when a namespace instance ends */
+	struct nvmf_ana_ctx *ana;	/* host/ana.h: ANA groups and states (non-discovery) */
 	int err;
 	char errmsg[256];		/* first error wins */
 	/* A failure reported by an I/O worker, for the admin worker (under ns_lock). */
@@ -286,6 +288,7 @@ struct nvmf_ioq_fail;
 #define NVMF_CTRL_EV_FAILED	0x1u	/* the controller failed: see nvmf_ctrl_error() */
 #define NVMF_CTRL_EV_NS_CHANGED	0x2u	/* the namespace list was rescanned */
 #define NVMF_CTRL_EV_DISC_CHANGED 0x4u	/* discovery log page change notice (AEN 0xf0) */
+#define NVMF_CTRL_EV_ANA_CHANGED 0x8u	/* a namespace's ANA state moved (host/ana.h) */
 
 /*
  * Establish the association: admin queue, Connect, enable, Identify,
@@ -337,6 +340,9 @@ int nvmf_ctrl_admin_exec(struct nvmf_ctrl *c, struct nvmf_request *req);
 int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k);
 int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint8_t lsp, uint32_t nsid,
 		      uint64_t offset, void *buf, uint32_t len, bool rae);
+/* Fill @req (zeroed first) as that Get Log Page, for asynchronous use; len % 4 == 0. */
+void nvmf_log_page_req(struct nvmf_request *req, uint8_t lid, uint8_t lsp, uint32_t nsid,
+		       uint64_t offset, void *buf, uint32_t len, bool rae);
 /*
  * Effects log bits libnvme's <nvme/types.h> lacks or defines narrower (its
  * CSE mask is bits 17:16; the spec's CSE field is 18:16).

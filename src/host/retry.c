@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "host/retry.h"
+#include "host/worker.h"
 
 const char *nvmf_retry_action_str(enum nvmf_retry_action a)
 {
@@ -9,6 +10,7 @@ const char *nvmf_retry_action_str(enum nvmf_retry_action a)
 	case NVMF_RETRY_PARTIAL: return "partial";
 	case NVMF_RETRY_RECONNECT: return "retry after reconnect";
 	case NVMF_RETRY_FAIL: return "fail";
+	case NVMF_RETRY_ANA_WAIT: return "wait for ANA";
 	}
 	return "unknown";
 }
@@ -28,6 +30,16 @@ struct nvmf_retry_decision nvmf_retry_decide(const struct nvmf_request *req, uns
 	}
 	if (req->status & NVMF_STATUS_DNR) {
 		d.why = "do not retry (DNR)";
+		return d;
+	}
+	/* ANA: the command was not executed; waiting is bounded by time, not attempts. */
+	if (!req->xport_err && code == NVMF_SC_ANA_PERSISTENT_LOSS) {
+		d.why = "ANA persistent loss";
+		return d;
+	}
+	if (!req->xport_err && (code == NVMF_SC_ANA_INACCESSIBLE || code == NVMF_SC_ANA_TRANSITION)) {
+		d.action = NVMF_RETRY_ANA_WAIT;
+		d.why = code == NVMF_SC_ANA_INACCESSIBLE ? "ANA inaccessible" : "ANA transition";
 		return d;
 	}
 	if (attempts > budget) {
@@ -68,4 +80,54 @@ struct nvmf_retry_decision nvmf_retry_decide_ctrl(const struct nvmf_request *req
 	crdt[1] = le16toh(id->crdt2);
 	crdt[2] = le16toh(id->crdt3);
 	return nvmf_retry_decide(req, attempts, NVMF_RETRY_BUDGET, crdt, block);
+}
+
+struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uint64_t waited_ms,
+						  unsigned int anatt_s, bool first)
+{
+	struct nvmf_ana_wait_decision d = { .action = NVMF_ANA_WAIT_FAIL };
+	uint64_t limit_ms = (uint64_t)(anatt_s ? anatt_s : NVMF_ANA_DEFAULT_ANATT) * 1000;
+
+	if (state == NVMF_ANA_PERSISTENT_LOSS) {
+		d.why = "ANA persistent loss";
+		return d;
+	}
+	if (waited_ms >= limit_ms) {
+		d.why = "ANA group not accessible within the ANA transition time";
+		return d;
+	}
+	if (nvmf_ana_state_usable(state) && !first) {
+		d.action = NVMF_ANA_WAIT_RESUBMIT;
+		d.why = "ANA group accessible";
+		return d;
+	}
+	d.action = NVMF_ANA_WAIT_MORE;
+	d.refresh = nvmf_ana_state_usable(state);	/* first: the table is behind */
+	d.delay_ms = limit_ms - waited_ms < NVMF_ANA_POLL_MS ? (uint32_t)(limit_ms - waited_ms) :
+		     NVMF_ANA_POLL_MS;
+	d.why = d.refresh ? "ANA status on a group the table calls usable" :
+		"ANA group not accessible";
+	return d;
+}
+
+struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, struct nvmf_worker *w,
+						       uint32_t nsid, uint64_t *since_ns,
+						       bool first)
+{
+	uint64_t now = nvmf_now_ns();
+	struct nvmf_ana_wait_decision d;
+
+	if (w && !nvmf_worker_may_wait(w)) {
+		d = (struct nvmf_ana_wait_decision){ .action = NVMF_ANA_WAIT_FAIL,
+						     .why = "I/O is not held now (stopping or failing fast)" };
+		return d;
+	}
+
+	if (!*since_ns)
+		*since_ns = now;
+	d = nvmf_retry_ana_wait(nvmf_ctrl_ana_state(c, nsid), (now - *since_ns) / 1000000,
+				nvmf_ctrl_anatt(c), first);
+	if (d.refresh)
+		nvmf_ctrl_ana_refresh(c);
+	return d;
 }

@@ -15,7 +15,14 @@
  *     completion: the caller may keep the first whole blocks and retry
  *     only the rest, so the same bytes are never fetched twice;
  *   - a transport failure (the queue pair died) is retried by the caller
- *     once the association is back, never on the dead queue.
+ *     once the association is back, never on the dead queue;
+ *   - an ANA path status (8.1.3): Asymmetric Access Inaccessible (302h)
+ *     or Transition (303h) means the command was not executed and the
+ *     namespace's ANA group may come back on this path: the request waits
+ *     until the ANA log says the group is optimized or non-optimized
+ *     again, then goes again whole, bounded by the ANA Transition Time
+ *     (nvmf_retry_ana_wait), without using the retry budget. Persistent
+ *     Loss (301h) will not come back on this path: it fails.
  * Writes are only retried whole, and only after the previous attempt has
  * completed (the engine calls back once nothing of it is in flight).
  *
@@ -27,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "host/ana.h"
 #include "host/nvmf.h"
 
 enum nvmf_retry_action {
@@ -35,6 +43,7 @@ enum nvmf_retry_action {
 	NVMF_RETRY_PARTIAL,		/* keep done_bytes, retry the rest after delay_ms */
 	NVMF_RETRY_RECONNECT,		/* transport gone: retry after the association is back */
 	NVMF_RETRY_FAIL,		/* give up: report the error */
+	NVMF_RETRY_ANA_WAIT,		/* ANA group not accessible: nvmf_retry_ana_wait() */
 };
 
 struct nvmf_retry_decision {
@@ -68,5 +77,46 @@ struct nvmf_retry_decision nvmf_retry_decide_ctrl(const struct nvmf_request *req
 						  const struct nvme_id_ctrl *id, uint32_t block);
 
 const char *nvmf_retry_action_str(enum nvmf_retry_action a);
+
+/* After NVMF_RETRY_ANA_WAIT: resubmit, look again later, or give up. */
+enum nvmf_ana_wait_action {
+	NVMF_ANA_WAIT_RESUBMIT = 0,	/* the group is usable: send the command again */
+	NVMF_ANA_WAIT_MORE,		/* look again after delay_ms */
+	NVMF_ANA_WAIT_FAIL,		/* persistent loss, or ANATT passed: fail it */
+};
+
+struct nvmf_ana_wait_decision {
+	enum nvmf_ana_wait_action action;
+	uint32_t delay_ms;
+	bool refresh;		/* the table looks stale: have the log read again */
+	const char *why;
+};
+
+/* How often a waiting request looks at its namespace's ANA state. */
+#define NVMF_ANA_POLL_MS	50u
+
+/*
+ * A request that got an ANA status @waited_ms ago, whose namespace's
+ * group is in @state per the controller's table (host/ana.h), on a
+ * controller with ANA Transition Time @anatt_s (0: NVMF_ANA_DEFAULT_ANATT).
+ * @first: the status just arrived. Then a usable state is stale (the
+ * controller said otherwise a moment ago): wait and ask for a re-read
+ * rather than bouncing off the controller at once. Pure; thread: any.
+ */
+struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uint64_t waited_ms,
+						  unsigned int anatt_s, bool first);
+
+/*
+ * For frontends: nvmf_retry_ana_wait() for namespace @nsid of @c, with the
+ * wait measured from *@since_ns (0: it starts now, and is set), @first
+ * true when called from the completion that carried the ANA status (false
+ * from a deferred look), and the re-read asked for when the decision says
+ * so. FAIL at once when I/O worker @w may not make requests wait
+ * (nvmf_worker_may_wait: a disconnect, fast-io-fail). Thread: @w's.
+ */
+struct nvmf_worker;
+struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, struct nvmf_worker *w,
+						       uint32_t nsid, uint64_t *since_ns,
+						       bool first);
 
 #endif

@@ -79,6 +79,7 @@ struct nvmf_worker {
 	void *on_fail_arg;
 	bool fail_reported;		/* worker thread only */
 	bool hold;			/* atomic: reconnecting, keep failed-queue work */
+	bool released;			/* atomic: hold was turned off at least once */
 	struct idle_hook *idle;		/* worker thread only */
 	struct deferred *deferred;	/* worker thread only, sorted by due time */
 	int timer_fd;
@@ -301,8 +302,15 @@ static void run_deferred(struct nvmf_worker *w, int fd, uint32_t events, void *a
 
 int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg)
 {
-	struct deferred *d = calloc(1, sizeof(*d)), **p;
+	struct deferred *d, **p;
+	bool stopping;
 
+	pthread_mutex_lock(&w->lock);
+	stopping = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	if (stopping)
+		return -ESHUTDOWN;	/* nvmf_worker_stop() is running what is left */
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->due_ns = nvmf_now_ns() + (uint64_t)delay_ms * 1000000ull;
@@ -1020,8 +1028,15 @@ static void release_held(void *arg)
 void nvmf_worker_hold(struct nvmf_worker *w, bool hold)
 {
 	__atomic_store_n(&w->hold, hold, __ATOMIC_RELEASE);
-	if (!hold)
+	if (!hold) {
+		__atomic_store_n(&w->released, true, __ATOMIC_RELEASE);
 		nvmf_worker_call(w, release_held, w);
+	}
+}
+
+bool nvmf_worker_may_wait(struct nvmf_worker *w)
+{
+	return nvmf_worker_holding(w) || !__atomic_load_n(&w->released, __ATOMIC_ACQUIRE);
 }
 
 struct swap_call {

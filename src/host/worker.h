@@ -60,7 +60,9 @@ void nvmf_worker_submit(struct nvmf_worker *w, struct nvmf_request *req);
  * Worker thread only: run @fn(@arg) on the worker thread after @delay_ms
  * (e.g. a retry after the controller's Command Retry Delay). Returns 0 or
  * -ENOMEM. Deferred calls still pending at nvmf_worker_stop() are run then,
- * with the loop stopped, so their owners can fail what they carry.
+ * with the loop stopped, so their owners can fail what they carry; from
+ * then on (a deferred call deferring again) it returns -ESHUTDOWN, so that
+ * stopping always ends.
  */
 int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void *arg), void *arg);
 
@@ -73,6 +75,13 @@ int nvmf_worker_defer(struct nvmf_worker *w, uint32_t delay_ms, void (*fn)(void 
  */
 void nvmf_worker_hold(struct nvmf_worker *w, bool hold);
 bool nvmf_worker_holding(struct nvmf_worker *w);
+/*
+ * May requests on @w wait for something other than a reconnect (their ANA
+ * group, say)? Yes while holding, or when hold was never turned off; no
+ * once it was turned off and not on again (stopping, fast-io-fail,
+ * controller lost): the owner wants I/O failed, not held. Thread: any.
+ */
+bool nvmf_worker_may_wait(struct nvmf_worker *w);
 
 /*
  * Replace the worker's queue pair with @qp (a new, LIVE connection to the

@@ -68,6 +68,9 @@ struct ublk_io {
 	/* Write Zeroes served by Writes of zeroes: the blocks not yet written. */
 	uint64_t wz_slba;
 	uint32_t wz_left;
+	/* ANA: when the command first met an ANA status (0: never), and given up. */
+	uint64_t ana_since_ns;
+	bool ana_expired;
 	bool busy;			/* between its request (FETCH CQE) and the commit */
 	/* Multipath (see ublk.h): where the command in flight went. */
 	int slot;			/* its path's slot, 0 the local one */
@@ -438,6 +441,53 @@ static void wz_start(struct ublk_queue *q, struct ublk_io *io)
 	wz_send(q, io);
 }
 
+static void io_done(struct nvmf_request *req);
+static void io_ana_look(void *arg);
+
+/*
+ * The command met an ANA status (Inaccessible, Transition): look at its
+ * namespace's ANA state now (@first: from that completion) and resubmit
+ * it, look again later, or give up (host/retry.h). Worker thread of @io.
+ */
+static void io_ana_wait(struct ublk_io *io, bool first)
+{
+	struct ublk_queue *q = io->q;
+	struct nvmf_ctrl *c = q->d->c;
+	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
+	struct nvmf_ana_wait_decision w;
+
+	/* Another path whose group is usable takes it at once (io_send picks it). */
+	if (m && nvmf_mpath_count(m) > 1 && nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, -1) >= 0) {
+		nvmf_ctrl_ana_count_retry(c);
+		q->stats.retries++;
+		io_send(q, io);
+		return;
+	}
+	w = nvmf_retry_ana_wait_ctrl(c, q->w, q->d->ns.nsid, &io->ana_since_ns, first);
+	switch (w.action) {
+	case NVMF_ANA_WAIT_RESUBMIT:
+		nvmf_ctrl_ana_count_retry(c);
+		q->stats.retries++;
+		io_send(q, io);
+		return;
+	case NVMF_ANA_WAIT_MORE:
+		if (nvmf_worker_defer(q->w, w.delay_ms, io_ana_look, io) == 0)
+			return;
+		w.why = "the queue is stopping";
+		break;
+	case NVMF_ANA_WAIT_FAIL:
+		break;
+	}
+	nvmf_warn("%s: tag %u: %s: failing it", q->d->path, io->tag, w.why);
+	io->ana_expired = true;
+	io_done(&io->req);	/* the failure path, with the ANA status it carries */
+}
+
+static void io_ana_look(void *arg)
+{
+	io_ana_wait(arg, false);
+}
+
 /* io_done() for the attempt that went to @path (NULL: no path set). */
 static void io_finish(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpath_path *path)
 {
@@ -448,13 +498,17 @@ static void io_finish(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpat
 	if (!q)
 		return;		/* orphaned: the disk is gone, nothing to answer */
 	d = nvmf_retry_decide_ctrl(req, io->attempts, &q->d->c->id, 1u << q->d->lba_shift);
-	if ((d.action == NVMF_RETRY_RECONNECT || d.action == NVMF_RETRY_AGAIN) &&
-	    io_failover(q, io, path))
+	if ((d.action == NVMF_RETRY_RECONNECT || d.action == NVMF_RETRY_AGAIN ||
+	     (d.action == NVMF_RETRY_ANA_WAIT && !io->ana_expired)) && io_failover(q, io, path))
 		return;
 	if (d.action == NVMF_RETRY_RECONNECT && nvmf_worker_holding(q->w)) {
 		/* The connection is being re-established: wait in line for it. */
 		q->stats.requeued++;
 		io_send_on(q, io, 0);
+		return;
+	}
+	if (d.action == NVMF_RETRY_ANA_WAIT && !io->ana_expired) {
+		io_ana_wait(io, true);
 		return;
 	}
 	if (d.action == NVMF_RETRY_AGAIN) {
@@ -577,6 +631,8 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 	io->bytes = iod->nr_sectors << 9;
 	io->attempts = 1;
 	io->wz_left = 0;
+	io->ana_since_ns = 0;
+	io->ana_expired = false;
 	io->busy = true;
 	q->requests++;
 	trim_arm(q);

@@ -19,7 +19,8 @@
  *     once CC.SHN is set), Property Set (CC).
  *   Admin: Identify (controller, active NS list, namespace), Set/Get
  *     Features, Keep Alive (counted), AER (held until ft_fire_ns_changed()),
- *     Get Log Page (discovery log 0x70 with N entries, changed NS list 0x04).
+ *     Get Log Page (discovery log 0x70 with N entries, changed NS list 0x04,
+ *     ANA 0x0C with one group when cfg.ana; ft_set_ana() sends its notice).
  *   NVM: Read (C2HData in chunks, optionally SUCCESS on the last one and no
  *     CapsuleResp), Write (in-capsule data, or R2Ts + H2CData), Flush, over
  *     in-memory namespaces.
@@ -125,6 +126,8 @@ struct ft {
 	uint32_t changed[FT_MAX_NS];
 	int nchanged;
 	uint8_t *ns[FT_MAX_NS];
+	uint8_t ana_state;		/* group 1 (cfg.ana) */
+	uint64_t ana_chgcnt;
 	uint8_t ns_gen[FT_MAX_NS];	/* NGUID byte, bumped by ft_change_ns() */
 	/* armed fault */
 	enum ft_fault fault;
@@ -880,7 +883,14 @@ static int identify(struct conn *c, const struct cmd *cmd)
 		b[77] = ft->cfg.mdts;
 		put16(b + 78, ft->cntlid);
 		put32(b + 80, 0x00010400);
-		put32(b + 92, ft->discovery ? 1u << 31 : 1u << 8);
+		put32(b + 92, ft->discovery ? 1u << 31 : 1u << 8 | (ft->cfg.ana ? 1u << 11 : 0));
+		if (ft->cfg.ana && !ft->discovery) {
+			b[76] = 1u << 3;		/* CMIC: ANA reporting */
+			b[342] = ft->cfg.anatt;		/* ANATT */
+			b[343] = 0x1f;			/* ANACAP: all five states */
+			put32(b + 344, 1);		/* ANAGRPMAX */
+			put32(b + 348, 1);		/* NANAGRPID */
+		}
 		b[111] = ft->discovery ? 2 : 1;
 		put16(b + 320, ft->cfg.kas);
 		b[512] = 0x66;
@@ -936,6 +946,8 @@ static int identify(struct conn *c, const struct cmd *cmd)
 		b[26] = ft->cfg.lba_size[slot] == 4096 ? 1 : 0;
 		if (ft->cfg.flbas_beyond)
 			b[26] = 5;
+		if (ft->cfg.ana)
+			put32(b + 92, 1);		/* ANAGRPID */
 		b[128 + 2] = ft->cfg.lbads ? ft->cfg.lbads : 9;		/* LBAF0: 512 B */
 		b[132 + 2] = ft->cfg.lbads ? ft->cfg.lbads : 12;	/* LBAF1: 4 KiB */
 		break;
@@ -1015,6 +1027,21 @@ static int get_log_page(struct conn *c, const struct cmd *cmd)
 		if (!rae)
 			ft->nchanged = 0;
 		ft->st.changed_ns_reads++;
+	} else if (lid == 0x0c && ft->cfg.ana) {
+		/* One group, every active namespace in it (Base figure 258). */
+		size = 16 + 32 + 4 * (uint64_t)ft->nr_ns;
+		page = calloc(1, size);
+		if (!page)
+			goto nomem;
+		put64(page, ft->ana_chgcnt);
+		put16(page + 8, 1);
+		put32(page + 16, 1);
+		put32(page + 20, ft->cfg.ana_hostile ? 0x40000000u : (uint32_t)ft->nr_ns);
+		put64(page + 24, ft->ana_chgcnt);
+		page[32] = ft->ana_state;
+		for (int i = 0; i < ft->nr_ns; i++)
+			put32(page + 48 + 4 * i, (uint32_t)i + 1);
+		ft->st.ana_reads++;
 	} else {
 		unlock(ft);
 		return send_resp(c, cmd->cid, ST_INVALID_LOG, 0, 0);
@@ -1117,7 +1144,7 @@ static int nvm(struct conn *c, const struct cmd *cmd, const struct pdu *p)
 	struct ft *ft = c->ft;
 	uint32_t nsid = cmd->nsid, lba = 0, nlb, len;
 	uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32, nsze = 0;
-	uint8_t *buf;
+	uint8_t *buf, ana;
 	bool valid;
 	int rc;
 
@@ -1129,6 +1156,13 @@ static int nvm(struct conn *c, const struct cmd *cmd, const struct pdu *p)
 	}
 	if (cmd->opc == 0x00)
 		ft->st.flushes++;
+	ana = ft->ana_state;
+	if (valid && ft->cfg.ana && ana != 1 && ana != 2 && (cmd->opc == 0x01 || cmd->opc == 0x02)) {
+		ft->st.ana_refused++;
+		unlock(ft);
+		/* SCT 3: 301h persistent loss, 302h inaccessible, 303h transition. */
+		return send_resp(c, cmd->cid, ana == 4 ? 0x301 : ana == 3 ? 0x302 : 0x303, 0, 0);
+	}
 	unlock(ft);
 	if (cmd->opc == 0x00)
 		return send_resp(c, cmd->cid, valid || nsid == 0xffffffffu ? 0 : ST_INVALID_NS, 0, 0);
@@ -1495,6 +1529,8 @@ struct ft *ft_start(const struct ft_config *cfg)
 	if (!ft)
 		return NULL;
 	ft->cfg = *cfg;
+	ft->ana_state = cfg->ana_state ? cfg->ana_state : 1;
+	ft->ana_chgcnt = 1;
 	ft->next_cntlid = 0x21;
 	ft->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (ft->lfd >= 0 && cfg->small_rcvbuf) {
@@ -1610,6 +1646,22 @@ bool ft_fire_ns_changed(struct ft *ft, int nr_ns)
 		ft->aer_pending = false;
 		/* Notice (2), Namespace Attribute Changed (0), log page 0x04. */
 		sent = send_resp(ft->aer_conn, ft->aer_cid, 0, 2 | 0x04 << 16, 0) == 0;
+	}
+	unlock(ft);
+	return sent;
+}
+
+bool ft_set_ana(struct ft *ft, uint8_t state)
+{
+	bool sent = false;
+
+	lock(ft);
+	ft->ana_state = state;
+	ft->ana_chgcnt++;
+	if (ft->aer_pending && ft->aer_conn && ft->aer_conn->fd >= 0) {
+		ft->aer_pending = false;
+		/* Notice (2), ANA change (03h), log page 0x0C. */
+		sent = send_resp(ft->aer_conn, ft->aer_cid, 0, 2 | 0x03 << 8 | 0x0c << 16, 0) == 0;
 	}
 	unlock(ft);
 	return sent;

@@ -88,6 +88,16 @@ struct ft_config {
 	uint8_t auth_hash;		/* 1..3 */
 	uint8_t auth_dhgroup;		/* 0..5 */
 	enum ft_auth_fault auth_fault;	/* on every queue */
+	/*
+	 * ANA: report it (CMIC bit 3, ANACAP, ANATT, one group, ANA change
+	 * notices in OAES), every namespace in group 1, which starts in state
+	 * ana_state (0: optimized). Reads and Writes fail with the state's
+	 * path status while it is not optimized or non-optimized.
+	 */
+	bool ana;
+	uint8_t ana_state;
+	uint8_t anatt;			/* Identify ANATT, seconds */
+	bool ana_hostile;		/* the log's NNSIDS claims 2^30 NSIDs */
 };
 
 enum ft_fault {
@@ -116,6 +126,8 @@ struct ft_stats {
 	uint32_t cc;			/* last CC written */
 	unsigned int enables, shutdowns, shutdown_with_en;
 	unsigned int keep_alives, aers, changed_ns_reads, disc_reads;
+	unsigned int ana_reads;		/* ANA log pages read */
+	unsigned int ana_refused;	/* I/O failed with an ANA status */
 	unsigned int aborts;		/* Abort commands received */
 	uint32_t last_abort;		/* CDW10 of the last one: SQID | CID << 16 */
 	unsigned int reads, writes, flushes;
@@ -148,6 +160,12 @@ void ft_get_stats(struct ft *ft, struct ft_stats *out);
  * it with a Namespace Attribute Changed notice. Returns true if sent.
  */
 bool ft_fire_ns_changed(struct ft *ft, int nr_ns);
+
+/*
+ * Put ANA group 1 in @state (the spec's value) and, if an AER is
+ * outstanding, complete it with an ANA change notice. Returns true if sent.
+ */
+bool ft_set_ana(struct ft *ft, uint8_t state);
 
 /*
  * Change namespace @nsid behind the host's back: a new size (blocks, 0

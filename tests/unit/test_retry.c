@@ -126,6 +126,68 @@ START_TEST(test_transport_failure_waits_for_reconnect)
 }
 END_TEST
 
+START_TEST(test_ana_status_waits_without_budget)
+{
+	/* Inaccessible and Transition wait for the group, even with the budget used up. */
+	struct nvmf_request r = req_with(NVMF_SC_ANA_INACCESSIBLE, 0, NVMF_DIR_H2C, 4096, 0);
+	struct nvmf_retry_decision d = nvmf_retry_decide(&r, 40, 5, crdt, 512);
+
+	ck_assert_int_eq(d.action, NVMF_RETRY_ANA_WAIT);
+	r = req_with(NVMF_SC_ANA_TRANSITION, 0, NVMF_DIR_C2H, 4096, 0);
+	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 512).action, NVMF_RETRY_ANA_WAIT);
+	/* Persistent loss does not come back on this path; DNR is obeyed. */
+	r = req_with(NVMF_SC_ANA_PERSISTENT_LOSS, 0, NVMF_DIR_C2H, 4096, 0);
+	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 512).action, NVMF_RETRY_FAIL);
+	r = req_with(NVMF_SC_ANA_INACCESSIBLE | NVMF_STATUS_DNR, 0, NVMF_DIR_C2H, 4096, 0);
+	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 512).action, NVMF_RETRY_FAIL);
+	/* Other path-related codes are not ANA: the usual rules. */
+	r = req_with(0x300, 0, NVMF_DIR_C2H, 4096, 0);
+	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 512).action, NVMF_RETRY_AGAIN);
+	ck_assert_str_eq(nvmf_retry_action_str(NVMF_RETRY_ANA_WAIT), "wait for ANA");
+}
+END_TEST
+
+START_TEST(test_ana_wait_bounded_by_anatt)
+{
+	struct nvmf_ana_wait_decision w;
+
+	/* Just arrived on a group the table calls optimized: stale, re-read, wait. */
+	w = nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 0, 10, true);
+	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
+	ck_assert(w.refresh);
+	ck_assert_uint_eq(w.delay_ms, NVMF_ANA_POLL_MS);
+	/* Inaccessible: wait, no re-read (the notice will come). */
+	w = nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 0, 10, true);
+	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
+	ck_assert(!w.refresh);
+	w = nvmf_retry_ana_wait(NVMF_ANA_CHANGE, 9000, 10, false);
+	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
+	/* The last look falls on the deadline, not beyond it. */
+	w = nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 9980, 10, false);
+	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
+	ck_assert_uint_eq(w.delay_ms, 20);
+	/* Back to optimized or non-optimized (or no ANA at all): resubmit. */
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 4000, 10, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_NON_OPTIMIZED, 4000, 10, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_NONE, 1, 10, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
+	/* ANATT passed, or persistent loss: fail. */
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 10000, 10, false).action,
+			 NVMF_ANA_WAIT_FAIL);
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 10000, 10, false).action,
+			 NVMF_ANA_WAIT_FAIL);
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_PERSISTENT_LOSS, 0, 10, true).action,
+			 NVMF_ANA_WAIT_FAIL);
+	/* ANATT 0: the default bound. */
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_CHANGE, NVMF_ANA_DEFAULT_ANATT * 1000 - 1,
+					     0, false).action, NVMF_ANA_WAIT_MORE);
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_CHANGE, NVMF_ANA_DEFAULT_ANATT * 1000, 0,
+					     false).action, NVMF_ANA_WAIT_FAIL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("retry");
@@ -139,6 +201,8 @@ int main(void)
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_partial_read_offsets);
 	tcase_add_test(tc, test_transport_failure_waits_for_reconnect);
+	tcase_add_test(tc, test_ana_status_waits_without_budget);
+	tcase_add_test(tc, test_ana_wait_bounded_by_anatt);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

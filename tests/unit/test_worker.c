@@ -22,7 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host/ana.h"
 #include "host/nvmf.h"
+#include "host/retry.h"
 #include "host/worker.h"
 #include "fake_target.h"
 
@@ -292,6 +294,124 @@ START_TEST(test_ns_change_raises_event)
 	ck_assert_int_eq(n, 2);
 	free(ns);
 	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+/*
+ * ANA on one path: the state read at connect, an I/O that meets the path
+ * status and what the policy makes of it, and the table following the
+ * controller's ANA change notices (re-armed each time) without polling.
+ */
+START_TEST(test_ana_state_follows_notices)
+{
+	struct nvmf_ana_wait_decision w;
+	struct ft_config cfg;
+	struct ft_stats st;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	static struct io io;
+	uint64_t since = 0;
+	bool sent = false;
+
+	/* A controller without ANA reporting: NONE, which callers treat as optimized. */
+	ft_config_default(&cfg);
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_NONE);
+	ck_assert_uint_eq(nvmf_ctrl_anatt(c), 0);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+
+	cfg.ana = true;
+	cfg.ana_state = NVMF_ANA_INACCESSIBLE;
+	cfg.anatt = 3;
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_INACCESSIBLE);
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 99), NVMF_ANA_NONE);	/* in no group */
+	ck_assert_uint_eq(nvmf_ctrl_ana_changes(c), 0);	/* the first table is no change */
+	ck_assert_uint_eq(nvmf_ctrl_anatt(c), 3);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	nvmf_ctrl_take_events(c);
+
+	atomic_store(&g_done, 0);
+	prep_read(&io, 0, IO_BYTES);
+	nvmf_worker_post(c->io_workers[0], &io.req);
+	wait_for(&g_done, 1, 3000);
+	ck_assert_int_eq(atomic_load(&g_done), 1);
+	ck_assert_uint_eq(NVMF_STATUS_CODE(io.req.status), NVMF_SC_ANA_INACCESSIBLE);
+	ck_assert_int_eq(nvmf_retry_decide_ctrl(&io.req, 1, &c->id, 512).action,
+			 NVMF_RETRY_ANA_WAIT);
+	w = nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, true);
+	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
+	ck_assert(!w.refresh);	/* the table already says inaccessible */
+	ck_assert_uint_ne(since, 0);
+
+	ck_assert(ft_set_ana(ft, NVMF_ANA_OPTIMIZED));
+	ck_assert_msg(wait_event(c, NVMF_CTRL_EV_ANA_CHANGED, 3000) & NVMF_CTRL_EV_ANA_CHANGED,
+		      "no ANA_CHANGED event after the notice");
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_OPTIMIZED);
+	ck_assert_uint_eq(nvmf_ctrl_ana_changes(c), 1);
+	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
+	/* Hold turned off (a disconnect, fast-io-fail): waiting ends at once; on again: waits. */
+	ck_assert(nvmf_worker_may_wait(c->io_workers[0]));	/* never held, never released */
+	nvmf_worker_hold(c->io_workers[0], false);
+	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, false).action,
+			 NVMF_ANA_WAIT_FAIL);
+	nvmf_worker_hold(c->io_workers[0], true);
+	ck_assert_int_eq(nvmf_retry_ana_wait_ctrl(c, c->io_workers[0], 1, &since, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
+	atomic_store(&g_done, 0);
+	prep_read(&io, 0, IO_BYTES);
+	nvmf_worker_post(c->io_workers[0], &io.req);
+	wait_for(&g_done, 1, 3000);
+	ck_assert_msg(nvmf_req_ok(&io.req), "read after the group came back: 0x%x", io.req.status);
+
+	/* The AER was re-armed: the next notice arrives too. */
+	for (int i = 0; i < 100 && !sent; i++) {
+		sent = ft_set_ana(ft, NVMF_ANA_CHANGE);
+		if (!sent)
+			usleep(10000);
+	}
+	ck_assert_msg(sent, "no AER outstanding after the first notice");
+	ck_assert(wait_event(c, NVMF_CTRL_EV_ANA_CHANGED, 3000) & NVMF_CTRL_EV_ANA_CHANGED);
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_CHANGE);
+	ck_assert_uint_eq(nvmf_ctrl_ana_changes(c), 2);
+	ft_get_stats(ft, &st);
+	ck_assert_uint_ge(st.ana_reads, 3);
+	ck_assert_uint_eq(st.ana_refused, 1);
+	ck_assert_msg(st.violations == 0, "%s", st.violation);
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+/*
+ * A hostile ANA log page (NNSIDS far beyond the bytes sent) is refused
+ * whole: the controller still connects, its I/O is not held on states it
+ * never gave (NONE), and nothing reads past the page.
+ */
+START_TEST(test_ana_hostile_page_refused)
+{
+	struct ft_config cfg;
+	struct ft_stats st;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+
+	ft_config_default(&cfg);
+	cfg.ana = true;
+	cfg.ana_state = NVMF_ANA_INACCESSIBLE;
+	cfg.ana_hostile = true;
+	ft = ft_start(&cfg);
+	c = connect_ft(ft, 16, 0);
+	ck_assert_int_eq(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_NONE);
+	ck_assert_uint_eq(nvmf_ctrl_ana_changes(c), 0);
+	ft_get_stats(ft, &st);
+	ck_assert_uint_eq(st.ana_reads, 1);
 	nvmf_ctrl_disconnect(c);
 	ft_stop(ft);
 }
@@ -723,6 +843,8 @@ static TCase *worker_tcase(const char *name, void (*setup)(void))
 	tcase_add_test(tc, test_admin_worker_keeps_alive);
 	tcase_add_test(tc, test_io_failure_raises_event);
 	tcase_add_test(tc, test_ns_change_raises_event);
+	tcase_add_test(tc, test_ana_state_follows_notices);
+	tcase_add_test(tc, test_ana_hostile_page_refused);
 	tcase_add_test(tc, test_defer_order_and_delay);
 	tcase_add_test(tc, test_fd_removed_within_a_batch);
 	tcase_add_test(tc, test_reconnect_replays_held_requests);
