@@ -87,12 +87,22 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uin
 {
 	struct nvmf_ana_wait_decision d = { .action = NVMF_ANA_WAIT_FAIL };
 	uint64_t limit_ms = (uint64_t)(anatt_s ? anatt_s : NVMF_ANA_DEFAULT_ANATT) * 1000;
+	bool bounded;
 
 	if (state == NVMF_ANA_PERSISTENT_LOSS) {
 		d.why = "ANA persistent loss";
 		return d;
 	}
-	if (waited_ms >= limit_ms) {
+	/*
+	 * Inaccessible: held for as long as the group is, as the Linux host
+	 * holds it while the controller is live (the group may come back; a
+	 * disconnect or a lost controller ends the wait, see
+	 * nvmf_retry_ana_wait_ctrl). A transition, or a table that calls the
+	 * group usable while the controller keeps answering with ANA
+	 * statuses, is bounded by ANATT (the Linux host resets then).
+	 */
+	bounded = state != NVMF_ANA_INACCESSIBLE;
+	if (bounded && waited_ms >= limit_ms) {
 		d.why = "ANA group not accessible within the ANA transition time";
 		return d;
 	}
@@ -103,8 +113,8 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uin
 	}
 	d.action = NVMF_ANA_WAIT_MORE;
 	d.refresh = nvmf_ana_state_usable(state);	/* first: the table is behind */
-	d.delay_ms = limit_ms - waited_ms < NVMF_ANA_POLL_MS ? (uint32_t)(limit_ms - waited_ms) :
-		     NVMF_ANA_POLL_MS;
+	d.delay_ms = bounded && limit_ms - waited_ms < NVMF_ANA_POLL_MS ?
+		     (uint32_t)(limit_ms - waited_ms) : NVMF_ANA_POLL_MS;
 	d.why = d.refresh ? "ANA status on a group the table calls usable" :
 		"ANA group not accessible";
 	return d;

@@ -82,7 +82,7 @@ const char *nvmf_retry_action_str(enum nvmf_retry_action a);
 enum nvmf_ana_wait_action {
 	NVMF_ANA_WAIT_RESUBMIT = 0,	/* the group is usable: send the command again */
 	NVMF_ANA_WAIT_MORE,		/* look again after delay_ms */
-	NVMF_ANA_WAIT_FAIL,		/* persistent loss, or ANATT passed: fail it */
+	NVMF_ANA_WAIT_FAIL,		/* persistent loss, or ANATT passed in a transition */
 };
 
 struct nvmf_ana_wait_decision {
@@ -101,7 +101,9 @@ struct nvmf_ana_wait_decision {
  * controller with ANA Transition Time @anatt_s (0: NVMF_ANA_DEFAULT_ANATT).
  * @first: the status just arrived. Then a usable state is stale (the
  * controller said otherwise a moment ago): wait and ask for a re-read
- * rather than bouncing off the controller at once. Pure; thread: any.
+ * rather than bouncing off the controller at once. Inaccessible is waited
+ * out however long it lasts (the Linux host's behaviour); a transition or
+ * a stale table only up to ANATT. Pure; thread: any.
  */
 struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uint64_t waited_ms,
 						  unsigned int anatt_s, bool first);

@@ -147,7 +147,7 @@ START_TEST(test_ana_status_waits_without_budget)
 }
 END_TEST
 
-START_TEST(test_ana_wait_bounded_by_anatt)
+START_TEST(test_ana_wait_bounds)
 {
 	struct nvmf_ana_wait_decision w;
 
@@ -163,7 +163,7 @@ START_TEST(test_ana_wait_bounded_by_anatt)
 	w = nvmf_retry_ana_wait(NVMF_ANA_CHANGE, 9000, 10, false);
 	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
 	/* The last look falls on the deadline, not beyond it. */
-	w = nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 9980, 10, false);
+	w = nvmf_retry_ana_wait(NVMF_ANA_CHANGE, 9980, 10, false);
 	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
 	ck_assert_uint_eq(w.delay_ms, 20);
 	/* Back to optimized or non-optimized (or no ANA at all): resubmit. */
@@ -173,8 +173,18 @@ START_TEST(test_ana_wait_bounded_by_anatt)
 			 NVMF_ANA_WAIT_RESUBMIT);
 	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_NONE, 1, 10, false).action,
 			 NVMF_ANA_WAIT_RESUBMIT);
-	/* ANATT passed, or persistent loss: fail. */
-	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 10000, 10, false).action,
+	/*
+	 * Inaccessible is held for as long as the group is, past ANATT, as
+	 * the Linux host holds it (a disconnect or a lost controller ends the
+	 * wait: nvmf_retry_ana_wait_ctrl).
+	 */
+	w = nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 10000, 10, false);
+	ck_assert_int_eq(w.action, NVMF_ANA_WAIT_MORE);
+	ck_assert_uint_eq(w.delay_ms, NVMF_ANA_POLL_MS);
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_INACCESSIBLE, 3600000, 10, false).action,
+			 NVMF_ANA_WAIT_MORE);
+	/* A transition longer than ANATT, a stale table past it, or persistent loss: fail. */
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_CHANGE, 10000, 10, false).action,
 			 NVMF_ANA_WAIT_FAIL);
 	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 10000, 10, false).action,
 			 NVMF_ANA_WAIT_FAIL);
@@ -202,7 +212,7 @@ int main(void)
 	tcase_add_test(tc, test_partial_read_offsets);
 	tcase_add_test(tc, test_transport_failure_waits_for_reconnect);
 	tcase_add_test(tc, test_ana_status_waits_without_budget);
-	tcase_add_test(tc, test_ana_wait_bounded_by_anatt);
+	tcase_add_test(tc, test_ana_wait_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
