@@ -101,14 +101,14 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait(enum nvmf_ana_state state, uin
 	 * group usable while the controller keeps answering with ANA
 	 * statuses, is bounded by ANATT (the Linux host resets then).
 	 */
-	bounded = state != NVMF_ANA_INACCESSIBLE;
-	if (bounded && waited_ms >= limit_ms) {
-		d.why = "ANA group not accessible within the ANA transition time";
-		return d;
-	}
 	if (nvmf_ana_state_usable(state) && !first) {
 		d.action = NVMF_ANA_WAIT_RESUBMIT;
 		d.why = "ANA group accessible";
+		return d;
+	}
+	bounded = state != NVMF_ANA_INACCESSIBLE;
+	if (bounded && waited_ms >= limit_ms) {
+		d.why = "ANA group not accessible within the ANA transition time";
 		return d;
 	}
 	d.action = NVMF_ANA_WAIT_MORE;
@@ -126,6 +126,7 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, stru
 {
 	uint64_t now = nvmf_now_ns();
 	struct nvmf_ana_wait_decision d;
+	enum nvmf_ana_state state;
 
 	if (w && !nvmf_worker_may_wait(w)) {
 		d = (struct nvmf_ana_wait_decision){ .action = NVMF_ANA_WAIT_FAIL,
@@ -133,10 +134,14 @@ struct nvmf_ana_wait_decision nvmf_retry_ana_wait_ctrl(struct nvmf_ctrl *c, stru
 		return d;
 	}
 
-	if (!*since_ns)
+	state = nvmf_ctrl_ana_state(c, nsid);
+	/*
+	 * The ANATT clock counts time in a transition or with a table that
+	 * is behind, not time in a known Inaccessible state (waited out).
+	 */
+	if (!*since_ns || state == NVMF_ANA_INACCESSIBLE)
 		*since_ns = now;
-	d = nvmf_retry_ana_wait(nvmf_ctrl_ana_state(c, nsid), (now - *since_ns) / 1000000,
-				nvmf_ctrl_anatt(c), first);
+	d = nvmf_retry_ana_wait(state, (now - *since_ns) / 1000000, nvmf_ctrl_anatt(c), first);
 	if (d.refresh)
 		nvmf_ctrl_ana_refresh(c);
 	return d;

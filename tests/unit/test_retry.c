@@ -173,6 +173,9 @@ START_TEST(test_ana_wait_bounds)
 			 NVMF_ANA_WAIT_RESUBMIT);
 	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_NONE, 1, 10, false).action,
 			 NVMF_ANA_WAIT_RESUBMIT);
+	/* ... also after a wait longer than ANATT (the group came back at last). */
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 15000, 10, false).action,
+			 NVMF_ANA_WAIT_RESUBMIT);
 	/*
 	 * Inaccessible is held for as long as the group is, past ANATT, as
 	 * the Linux host holds it (a disconnect or a lost controller ends the
@@ -186,7 +189,7 @@ START_TEST(test_ana_wait_bounds)
 	/* A transition longer than ANATT, a stale table past it, or persistent loss: fail. */
 	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_CHANGE, 10000, 10, false).action,
 			 NVMF_ANA_WAIT_FAIL);
-	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 10000, 10, false).action,
+	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_OPTIMIZED, 10000, 10, true).action,
 			 NVMF_ANA_WAIT_FAIL);
 	ck_assert_int_eq(nvmf_retry_ana_wait(NVMF_ANA_PERSISTENT_LOSS, 0, 10, true).action,
 			 NVMF_ANA_WAIT_FAIL);
