@@ -166,7 +166,7 @@ int cmd_list(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(fmt, "json"))
-		printf("{\"controllers\":[");
+		printf("{\"version\":1,\"controllers\":[");
 	else if (n && !verbose)
 		printf("%-10s %-40s %-9s %-22s %-6s %-10s %s\n", "Name", "SubNQN", "Transport",
 		       "Address", "Cntlid", "State", "Namespaces");
