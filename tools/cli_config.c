@@ -91,6 +91,15 @@ int cli_config_apply(const struct sc_ctrl_cfg *e, struct cli_fabrics *f, int *re
 		f->nr_io_queues = e->nr_io_queues;
 	if (e->nr_poll_queues != SC_UNSET)
 		f->nr_poll_queues = e->nr_poll_queues;
+	if (e->nr_write_queues != SC_UNSET)
+		f->nr_write_queues = e->nr_write_queues;
+	if (e->tos != SC_UNSET)
+		f->tos = e->tos;
+	if (e->host_traddr)
+		f->host_traddr = e->host_traddr;
+	if (e->host_iface)
+		f->host_iface = e->host_iface;
+	f->duplicate_connect = e->duplicate_connect;
 	if (e->queue_size != SC_UNSET)
 		f->queue_size = e->queue_size;
 	if (e->keep_alive_tmo != SC_UNSET)

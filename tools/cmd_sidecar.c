@@ -176,6 +176,7 @@ int cmd_sidecar(int argc, char **argv)
 		/* connect's defaults (tools/cli.c, cmd_connect.c) where the file says nothing. */
 		s->svc.ctrl.nr_io_queues = OR(c->nr_io_queues, flags.nr_io_queues);
 		s->svc.ctrl.nr_poll_queues = OR(c->nr_poll_queues, flags.nr_poll_queues);
+		s->svc.ctrl.nr_write_queues = OR(c->nr_write_queues, flags.nr_write_queues);
 		s->svc.ctrl.queue_size = OR(c->queue_size, flags.queue_size);
 		s->svc.ctrl.kato_s = OR(c->keep_alive_tmo, flags.kato_s);
 		s->svc.ctrl.hdgst = c->hdr_digest;
@@ -188,7 +189,9 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.ctrl.dhchap_secret = c->dhchap_key;
 		s->svc.ctrl.dhchap_ctrl_secret = c->dhchap_ctrl_key;
 		s->svc.ctrl.timeout_ms = flags.timeout_ms;
-		s->svc.ctrl.tos = flags.tos;	/* -1: the system's */
+		s->svc.ctrl.tos = OR(c->tos, flags.tos);	/* -1: the system's */
+		s->svc.ctrl.host_traddr = c->host_traddr;
+		s->svc.ctrl.host_iface = c->host_iface;
 		s->svc.no_cuse = no_cuse;
 		s->svc.no_ublk = no_ublk;
 		s->svc.instance = -1;

@@ -290,6 +290,8 @@ static struct json_object *config_json(const struct daemon *d)
 	put_u64(o, "nr_io_queues", (uint64_t)co->nr_io_queues);
 	if (co->nr_poll_queues)
 		put_u64(o, "nr_poll_queues", (uint64_t)co->nr_poll_queues);
+	if (co->nr_write_queues)
+		put_u64(o, "nr_write_queues", (uint64_t)co->nr_write_queues);
 	put_u64(o, "queue_size", (uint64_t)co->queue_size);
 	put_u64(o, "keep_alive_tmo", (uint64_t)co->kato_s);
 	put_u64(o, "reconnect_delay", (uint64_t)a->reconnect_delay);
@@ -299,6 +301,12 @@ static struct json_object *config_json(const struct daemon *d)
 	json_object_object_add(o, "data_digest", json_object_new_boolean(co->ddgst));
 	json_object_object_add(o, "disable_sqflow", json_object_new_boolean(co->disable_sqflow));
 	json_object_object_add(o, "tls", json_object_new_boolean(co->tls));
+	if (co->host_traddr && co->host_traddr[0])
+		put_str(o, "host_traddr", co->host_traddr);
+	if (co->host_iface && co->host_iface[0])
+		put_str(o, "host_iface", co->host_iface);
+	if (co->tos >= 0)
+		put_u64(o, "tos", (uint64_t)co->tos);
 	if (co->keyring)
 		put_str(o, "keyring", co->keyring);
 	if (co->tls_key_identity)

@@ -259,12 +259,9 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 		"keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo", "fast_io_fail_tmo",
 		"hdr_digest", "data_digest", "disable_sqflow", "persistent", "optional",
 		"tls", "tls_key", "keyring", "tls_key_identity", "dhchap_key", "dhchap_ctrl_key",
-		NULL
+		"host_traddr", "host_iface", "nr_write_queues", "tos", "duplicate_connect", NULL
 	};
-	static const char *const unsupported[] = {
-		"host_traddr", "host_iface", "nr_write_queues", "tos",
-		"duplicate_connect", "discovery", "concat", NULL
-	};
+	static const char *const unsupported[] = { "discovery", "concat", NULL };
 	char path[300];
 	bool persistent = false;
 	int rc;
@@ -297,6 +294,9 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 	/* The ranges of the connect flags of the same names (tools/cli.c, cmd_connect.c). */
 	if ((rc = get_int(p, port, "nr_io_queues", where, 0, 128, &c->nr_io_queues)) ||
 	    (rc = get_int(p, port, "nr_poll_queues", where, 0, 128, &c->nr_poll_queues)) ||
+	    (rc = get_int(p, port, "nr_write_queues", where, 0, 128, &c->nr_write_queues)) ||
+	    (rc = get_int(p, port, "tos", where, -1, 255, &c->tos)) ||
+	    (rc = get_bool(p, port, "duplicate_connect", where, &c->duplicate_connect)) ||
 	    (rc = get_int(p, port, "queue_size", where, 2, 1024, &c->queue_size)) ||
 	    (rc = get_int(p, port, "keep_alive_tmo", where, 0, 3600, &c->keep_alive_tmo)) ||
 	    (rc = get_int(p, port, "reconnect_delay", where, 1, 3600, &c->reconnect_delay)) ||
@@ -323,6 +323,14 @@ static int parse_port(struct sc_parse *p, struct json_object *port, const char *
 		subpath(path, sizeof(path), where, "tls_key");
 		return fail(p, -EINVAL, path, "not in the PSK interchange format "
 			    "(NVMeTLSkey-1:<hh>:<base64>:)");
+	}
+	/* Checked for form when used (an address this host has, an interface name). */
+	if ((rc = get_str(p, port, "host_traddr", where, SC_TRADDR_MAX, false, &c->host_traddr)) ||
+	    (rc = get_str(p, port, "host_iface", where, 15, false, &c->host_iface)))
+		return rc;
+	if (c->host_iface && strcmp(c->transport, "tcp")) {
+		subpath(path, sizeof(path), where, "host_iface");
+		return fail(p, -EINVAL, path, "binding an interface is for transport tcp only");
 	}
 	if ((rc = get_str(p, port, "keyring", where, 256, false, &c->keyring)) ||
 	    (rc = get_str(p, port, "tls_key_identity", where, 600, false, &c->tls_key_identity)))
@@ -411,6 +419,7 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 	struct sc_ctrl_cfg host = {
 		.host = index,
 		.nr_io_queues = SC_UNSET, .nr_poll_queues = SC_UNSET, .queue_size = SC_UNSET,
+		.nr_write_queues = SC_UNSET, .tos = SC_UNSET,
 		.keep_alive_tmo = SC_UNSET,
 		.reconnect_delay = SC_UNSET, .ctrl_loss_tmo = SC_UNSET, .fast_io_fail_tmo = SC_UNSET,
 	};

@@ -73,6 +73,8 @@ struct sc_ctrl_cfg {
 	/* SC_UNSET: not given (the connect default applies). */
 	int nr_io_queues;		/* 0 only with nr_poll_queues */
 	int nr_poll_queues;
+	int nr_write_queues;
+	int tos;			/* -1..255 */
 	int queue_size;
 	int keep_alive_tmo;
 	int reconnect_delay;
@@ -81,6 +83,10 @@ struct sc_ctrl_cfg {
 	bool hdr_digest;
 	bool data_digest;
 	bool disable_sqflow;
+	bool duplicate_connect;
+	/* Where the connection leaves this host (nvme-cli's -w, -f), or NULL. */
+	const char *host_traddr;
+	const char *host_iface;
 	bool tls;
 	const char *tls_key;		/* a secret */
 	const char *keyring;

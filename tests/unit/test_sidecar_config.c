@@ -48,7 +48,9 @@ START_TEST(test_good_object_form)
 		"\"reconnect_delay\":2,\"ctrl_loss_tmo\":-1,\"fast_io_fail_tmo\":5,"
 		"\"hdr_digest\":true,\"data_digest\":true,\"disable_sqflow\":true,"
 		"\"persistent\":true,\"tls\":true,\"tls_key\":\"" TLSKEY "\","
-		"\"keyring\":\".nvme\",\"tls_key_identity\":\"NVMe0R01 a b\"},"
+		"\"keyring\":\".nvme\",\"tls_key_identity\":\"NVMe0R01 a b\","
+		"\"host_traddr\":\"10.0.0.100\",\"host_iface\":\"eth1\",\"tos\":184,"
+		"\"nr_write_queues\":3,\"duplicate_connect\":true},"
 		"{\"transport\":\"rdma\",\"traddr\":\"10.0.0.2\",\"optional\":true}]},"
 		"{\"nqn\":\"" NQN2 "\",\"optional\":true,\"ports\":[{\"transport\":\"tcp\","
 		"\"traddr\":\"10.0.0.1\"}]}]},"
@@ -82,6 +84,11 @@ START_TEST(test_good_object_form)
 	ck_assert_int_eq(dontdump_of(c->tls_key), 1);
 	ck_assert_str_eq(c->keyring, ".nvme");
 	ck_assert_str_eq(c->tls_key_identity, "NVMe0R01 a b");
+	ck_assert_str_eq(c->host_traddr, "10.0.0.100");
+	ck_assert_str_eq(c->host_iface, "eth1");
+	ck_assert_int_eq(c->tos, 184);
+	ck_assert_int_eq(c->nr_write_queues, 3);
+	ck_assert(c->duplicate_connect);
 	c = &cfg.ctrls[1];
 	ck_assert(!c->tls);
 	ck_assert_ptr_null(c->tls_key);
@@ -90,6 +97,10 @@ START_TEST(test_good_object_form)
 	ck_assert_int_eq(c->nr_io_queues, SC_UNSET);
 	ck_assert_int_eq(c->nr_poll_queues, SC_UNSET);
 	ck_assert_int_eq(c->ctrl_loss_tmo, SC_UNSET);
+	ck_assert_int_eq(c->tos, SC_UNSET);
+	ck_assert_int_eq(c->nr_write_queues, SC_UNSET);
+	ck_assert_ptr_null(c->host_traddr);
+	ck_assert(!c->duplicate_connect);
 	ck_assert(c->optional && !c->hdr_digest);	/* port-level optional */
 	c = &cfg.ctrls[2];
 	ck_assert_str_eq(c->subnqn, NQN2);
@@ -206,7 +217,13 @@ static const struct bad_case {
 	{ PORT("{\"transport\":\"rdma\",\"traddr\":\"x\",\"tls\":true}"), -EINVAL,
 	  "ports[0].tls: TLS is for transport tcp only" },
 	{ PORT("{" TCP ",\"keyring\":7}"), -EINVAL, "keyring: a int, not a string" },
-	{ PORT("{" TCP ",\"host_traddr\":\"1.2.3.4\"}"), -EOPNOTSUPP, "'host_traddr' is not" },
+	{ PORT("{" TCP ",\"host_traddr\":7}"), -EINVAL, "host_traddr: a int, not a string" },
+	{ PORT("{" TCP ",\"host_iface\":\"a-very-long-interface\"}"), -EINVAL, "host_iface" },
+	{ PORT("{\"transport\":\"rdma\",\"traddr\":\"x\",\"host_iface\":\"eth0\"}"), -EINVAL,
+	  "ports[0].host_iface: binding an interface is for transport tcp only" },
+	{ PORT("{" TCP ",\"tos\":256}"), -EINVAL, "tos: 256 is outside -1..255" },
+	{ PORT("{" TCP ",\"nr_write_queues\":-1}"), -EINVAL, "nr_write_queues: -1 is outside" },
+	{ PORT("{" TCP ",\"duplicate_connect\":1}"), -EINVAL, "duplicate_connect: a int" },
 	{ PORT("{" TCP ",\"dhchap_ctrl_key\":\"x\"}"), -EINVAL,
 	  "ports[0].dhchap_ctrl_key: not a DHHC-1 secret" },
 	{ PORT("{" TCP ",\"dhchap_key\":\"\"}"), -EINVAL, "ports[0].dhchap_key: empty" },
