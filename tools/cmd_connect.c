@@ -429,6 +429,10 @@ static int add_path(const struct connect_args *a, const char *name)
 	snprintf(rq.transport, sizeof(rq.transport), "%s", a->f.transport);
 	snprintf(rq.traddr, sizeof(rq.traddr), "%s", a->f.traddr);
 	snprintf(rq.trsvcid, sizeof(rq.trsvcid), "%s", a->f.trsvcid ? a->f.trsvcid : "4420");
+	snprintf(rq.host_traddr, sizeof(rq.host_traddr), "%s",
+		 a->f.host_traddr ? a->f.host_traddr : "");
+	snprintf(rq.host_iface, sizeof(rq.host_iface), "%s", a->f.host_iface ? a->f.host_iface : "");
+	rq.tos = a->f.tos;
 	if (a->iopolicy)
 		snprintf(rq.iopolicy, sizeof(rq.iopolicy), "%s", a->iopolicy);
 	rc = reg_call(name, &rq, &reply, report_wait_ms(a), err, sizeof(err));

@@ -175,6 +175,13 @@ int nvmf_ctl_request_build(const struct nvmf_ctl_request *r, char **out)
 		json_object_object_add(o, "trsvcid", json_object_new_string(r->trsvcid));
 		if (r->iopolicy[0])
 			json_object_object_add(o, "iopolicy", json_object_new_string(r->iopolicy));
+		if (r->host_traddr[0])
+			json_object_object_add(o, "host_traddr",
+					       json_object_new_string(r->host_traddr));
+		if (r->host_iface[0])
+			json_object_object_add(o, "host_iface", json_object_new_string(r->host_iface));
+		if (r->tos >= 0)
+			json_object_object_add(o, "tos", json_object_new_int(r->tos));
 	}
 	if (r->op == NVMF_CTL_REMOVE_PATH)
 		json_object_object_add(o, "path", json_object_new_int(r->path));
@@ -196,6 +203,7 @@ int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request 
 	int rc = 0;
 
 	memset(r, 0, sizeof(*r));
+	r->tos = -1;
 	if (len > NVMF_CTL_REQUEST_MAX) {
 		snprintf(err, errlen, "request longer than %d bytes", NVMF_CTL_REQUEST_MAX);
 		return -EBADMSG;
@@ -240,6 +248,22 @@ int nvmf_ctl_request_parse(const char *buf, size_t len, struct nvmf_ctl_request 
 				str = r->trsvcid, cap = sizeof(r->trsvcid);
 			else if (!strcmp(key, "iopolicy"))
 				str = r->iopolicy, cap = sizeof(r->iopolicy);
+			else if (!strcmp(key, "host_traddr"))
+				str = r->host_traddr, cap = sizeof(r->host_traddr);
+			else if (!strcmp(key, "host_iface"))
+				str = r->host_iface, cap = sizeof(r->host_iface);
+		}
+		if (r->op == NVMF_CTL_ADD_PATH && !strcmp(key, "tos")) {
+			int64_t tos = json_object_is_type(val, json_type_int) ?
+				      json_object_get_int64(val) : -2;
+
+			if (tos < -1 || tos > 255) {
+				snprintf(err, errlen, "\"tos\" is not a number from -1 to 255");
+				rc = -EINVAL;
+				goto out;
+			}
+			r->tos = (int)tos;
+			continue;
 		}
 		if (str) {
 			rc = copy_str(val, key, str, cap, err, errlen);

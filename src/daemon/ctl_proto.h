@@ -79,6 +79,14 @@ struct nvmf_ctl_request {
 	char traddr[256];
 	char trsvcid[32];
 	char iopolicy[16];
+	/*
+	 * add_path: where the new path leaves this host (connect's -w, -f,
+	 * -T), "" and -1 for the system's; optional members. The parser sets
+	 * tos to -1 when absent.
+	 */
+	char host_traddr[256];
+	char host_iface[16];
+	int tos;
 	int path;		/* remove_path: the slot */
 };
 

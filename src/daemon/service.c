@@ -1207,6 +1207,12 @@ static bool path_same_namespaces(struct daemon *d, struct nvmf_ctrl *c, char *wh
 	return ok;
 }
 
+/* Option @have (NULL or "": none) is @want ("": none)? */
+static bool same_opt(const char *have, const char *want)
+{
+	return !strcmp(have ? have : "", want);
+}
+
 /*
  * add_path: connect another controller of our subsystem at @rq's address
  * with the daemon's host identity and options, check that it leads to
@@ -1242,7 +1248,9 @@ static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ct
 		}
 		if (!strcmp(mp->ctrl->opts.transport, rq->transport) &&
 		    !strcmp(mp->ctrl->opts.traddr, rq->traddr) &&
-		    !strcmp(mp->ctrl->opts.trsvcid, rq->trsvcid)) {
+		    !strcmp(mp->ctrl->opts.trsvcid, rq->trsvcid) &&
+		    same_opt(mp->ctrl->opts.host_traddr, rq->host_traddr) &&
+		    same_opt(mp->ctrl->opts.host_iface, rq->host_iface)) {
 			snprintf(err, sizeof(err), "%s is already path %sp%d of %s", where, d->name,
 				 i, d->name);
 			return nvmf_ctl_reply_error(err);
@@ -1258,6 +1266,10 @@ static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ct
 	o.transport = rq->transport;
 	o.traddr = rq->traddr;
 	o.trsvcid = rq->trsvcid;
+	/* The new path's own source (-w, -f, -T), not path 0's. */
+	o.host_traddr = rq->host_traddr[0] ? rq->host_traddr : NULL;
+	o.host_iface = rq->host_iface[0] ? rq->host_iface : NULL;
+	o.tos = rq->tos;
 	o.cancel_fd = d->sig_fd;
 	nvmf_info("adding path %s: %s", name, where);
 	rc = nvmf_ctrl_connect(&o, &c, why, sizeof(why));

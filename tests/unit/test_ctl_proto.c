@@ -39,9 +39,11 @@ START_TEST(test_request_round_trip)
 		{ .op = NVMF_CTL_DISCONNECT, .force = true },
 		{ .op = NVMF_CTL_DISCONNECT, .keep_disks = true },
 		{ .op = NVMF_CTL_ADD_PATH, .transport = "tcp", .traddr = "10.0.0.2",
-		  .trsvcid = "4421" },
+		  .trsvcid = "4421", .tos = -1 },
+		{ .op = NVMF_CTL_ADD_PATH, .transport = "tcp", .traddr = "10.0.0.2",
+		  .trsvcid = "4421", .host_traddr = "10.0.0.100", .host_iface = "eth1", .tos = 184 },
 		{ .op = NVMF_CTL_ADD_PATH, .transport = "rdma", .traddr = "fe80::1",
-		  .trsvcid = "4420", .iopolicy = "round-robin" },
+		  .trsvcid = "4420", .iopolicy = "round-robin", .tos = 0 },
 		{ .op = NVMF_CTL_REMOVE_PATH, .path = 0 },
 		{ .op = NVMF_CTL_REMOVE_PATH, .path = 7 },
 	};
@@ -64,6 +66,10 @@ START_TEST(test_request_round_trip)
 		ck_assert_str_eq(back.traddr, cases[i].traddr);
 		ck_assert_str_eq(back.trsvcid, cases[i].trsvcid);
 		ck_assert_str_eq(back.iopolicy, cases[i].iopolicy);
+		ck_assert_str_eq(back.host_traddr, cases[i].host_traddr);
+		ck_assert_str_eq(back.host_iface, cases[i].host_iface);
+		if (cases[i].op == NVMF_CTL_ADD_PATH)
+			ck_assert_int_eq(back.tos, cases[i].tos);
 		ck_assert_int_eq(back.path, cases[i].path);
 		/* keep_disks goes out only when set: plain requests stay as they were. */
 		ck_assert_int_eq(strstr(line, "keep_disks") != NULL, cases[i].keep_disks);
@@ -142,6 +148,12 @@ static const struct bad_request {
 	  "\"trsvcid\":\"1\"}", 0, -EINVAL, "1 to 15 bytes" },
 	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\","
 	  "\"trsvcid\":\"1\",\"force\":true}", 0, -EINVAL, "unknown member \"force\"" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\","
+	  "\"trsvcid\":\"1\",\"tos\":256}", 0, -EINVAL, "\"tos\" is not a number from -1 to 255" },
+	{ "{\"version\":1,\"op\":\"add_path\",\"transport\":\"tcp\",\"traddr\":\"a\","
+	  "\"trsvcid\":\"1\",\"host_iface\":\"an-interface-name-too-long\"}", 0, -EINVAL,
+	  "host_iface" },
+	{ "{\"version\":1,\"op\":\"info\",\"tos\":1}", 0, -EINVAL, "unknown member \"tos\"" },
 	{ "{\"version\":1,\"op\":\"remove_path\"}", 0, -EINVAL, "needs \"path\"" },
 	{ "{\"version\":1,\"op\":\"remove_path\",\"path\":8}", 0, -EINVAL, "from 0 to 7" },
 	{ "{\"version\":1,\"op\":\"remove_path\",\"path\":-1}", 0, -EINVAL, "from 0 to 7" },
