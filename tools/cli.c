@@ -83,7 +83,43 @@ int cli_fabrics_finish(struct cli_fabrics *f, bool need_nqn)
 	}
 	if (cli_host_side_check(f) < 0)
 		return -1;
+	if (cli_secrets_from_env(f) < 0)
+		return -1;
 	return cli_identity(f);
+}
+
+/*
+ * One secret from environment variable @name into *@dst when the command
+ * line gave none; the variable is wiped and removed either way, so
+ * nothing this process starts inherits it. 0, or -1 (out of memory).
+ */
+static int secret_from_env(const char *name, char **dst, const char *what)
+{
+	char *v = getenv(name);
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	if (!*dst && *v) {
+		*dst = nvmf_secret_strdup(v);
+		if (!*dst) {
+			cli_error("%s from %s: out of memory", what, name);
+			rc = -1;
+		}
+	}
+	explicit_bzero(v, strlen(v));
+	unsetenv(name);
+	return rc;
+}
+
+int cli_secrets_from_env(struct cli_fabrics *f)
+{
+	if (secret_from_env(CLI_ENV_DHCHAP_SECRET, &f->dhchap_secret, "--dhchap-secret") < 0 ||
+	    secret_from_env(CLI_ENV_DHCHAP_CTRL_SECRET, &f->dhchap_ctrl_secret,
+			    "--dhchap-ctrl-secret") < 0 ||
+	    secret_from_env(CLI_ENV_TLS_KEY, &f->tls_key, "--tls-key") < 0)
+		return -1;
+	return 0;
 }
 
 /*

@@ -102,6 +102,19 @@ struct json_object;
 int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 		  struct json_object **ctrl);
 
+/*
+ * Secrets given outside the command line, for a program that starts
+ * nvmfuse (the persistent discovery daemon's connect commands): the
+ * environment of a process is readable by its owner only, its command
+ * line by everyone. Used when the option is not given; taken out of the
+ * environment on reading.
+ */
+#define CLI_ENV_DHCHAP_SECRET		"NVMFUSE_DHCHAP_SECRET"
+#define CLI_ENV_DHCHAP_CTRL_SECRET	"NVMFUSE_DHCHAP_CTRL_SECRET"
+#define CLI_ENV_TLS_KEY			"NVMFUSE_TLS_KEY"
+/* Fill @f's secrets from those variables (cli_fabrics_finish does). 0 or -1. */
+int cli_secrets_from_env(struct cli_fabrics *f);
+
 /* JSON output helpers (stdout). */
 void json_str(FILE *f, const char *s);
 /* String member @key of @o, or "" (also for null and other types). */

@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "base/log.h"
+#include "base/secret.h"
 #include "cuse/cuse.h"
 #include "daemon/pdisc.h"
 #include "daemon/registry.h"
@@ -59,6 +60,8 @@ struct connect_args {
 	bool keep_removed;		/* --keep-removed: with -p */
 	/* With -p: the connect command it runs per new subsystem (daemon/pdisc.h). */
 	char **pdisc_argv;
+	/* With -p: its secrets as NAME=VALUE (out of core dumps), for the environment. */
+	char **pdisc_env;
 	struct cli_disc disc;		/* connect-all: -r, --quiet, --nbft... */
 	const char *iopolicy;		/* --iopolicy, NULL: numa (or unchanged) */
 };
@@ -173,6 +176,7 @@ static int run_pdisc(const struct connect_args *a, int report_fd)
 		.ctrl_loss_tmo = a->ctrl_loss_tmo,
 		.keep_removed = a->keep_removed,
 		.connect_argv = a->pdisc_argv,
+		.connect_env = a->pdisc_env,
 		.log_file = report_fd >= 0,
 		.prog = cli_prog,
 	};
@@ -289,10 +293,12 @@ static int spawn_controller(struct connect_args *a)
 }
 
 /*
- * A copy of @argc arguments of @argv (the strings too: option parsing wipes
- * secrets in place) without -p/--persistent and --keep-removed, led by
- * "connect", for the persistent discovery daemon's connect commands;
- * NULL-terminated. NULL when out of memory. Freed with argv_free().
+ * A copy of @argc arguments of @argv without -p/--persistent and
+ * --keep-removed, and without the secrets (-S, -C, --tls-key and their
+ * values: start_pdisc() hands the parsed ones over in the environment,
+ * never on a command line), led by "connect", for the persistent
+ * discovery daemon's connect commands; NULL-terminated. NULL when out of
+ * memory. Freed with argv_free().
  */
 static bool is_long(const char *arg, const char *name)
 {
@@ -311,6 +317,9 @@ static void argv_free(char **v)
 
 static char **pdisc_argv_dup(int argc, char **argv)
 {
+	static const char *const secret_longs[] = {
+		"dhchap-secret", "dhchap-ctrl-secret", "tls-key", "tls_key", NULL
+	};
 	char **v = calloc((size_t)argc + 4, sizeof(*v));
 	int n = 0;
 
@@ -319,9 +328,29 @@ static char **pdisc_argv_dup(int argc, char **argv)
 	v[n++] = strdup("nvmfuse");
 	v[n++] = strdup("connect");
 	for (int i = 1; i < argc; i++) {
+		bool secret = false;
+
 		if (!strcmp(argv[i], "-p") || is_long(argv[i], "persistent") ||
 		    is_long(argv[i], "keep-removed"))
 			continue;
+		/* -S VALUE, -SVALUE, --dhchap-secret VALUE, --dhchap-secret=VALUE ... */
+		if (!strncmp(argv[i], "-S", 2) || !strncmp(argv[i], "-C", 2)) {
+			if (!argv[i][2])
+				i++;
+			continue;
+		}
+		for (int k = 0; secret_longs[k] && !secret; k++) {
+			size_t len = strlen(secret_longs[k]);
+
+			secret = !strncmp(argv[i], "--", 2) &&
+				 !strncmp(argv[i] + 2, secret_longs[k], len) &&
+				 (argv[i][2 + len] == 0 || argv[i][2 + len] == '=');
+		}
+		if (secret) {
+			if (!strchr(argv[i], '='))
+				i++;
+			continue;
+		}
 		v[n++] = strdup(argv[i]);
 	}
 	for (int i = 0; i < n; i++)
@@ -1086,6 +1115,44 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 	return 0;
 }
 
+/* "@name=@value" in memory left out of core dumps, or NULL when out of memory. */
+static char *secret_env(const char *name, const char *value)
+{
+	size_t len = strlen(name) + 1 + strlen(value) + 1;
+	char *e = nvmf_secret_alloc(len);
+
+	if (e)
+		snprintf(e, len, "%s=%s", name, value);
+	return e;
+}
+
+/*
+ * @a's secrets as environment entries for the connect commands of its
+ * persistent discovery daemon (tools/cli.h CLI_ENV_*), into @env (room for
+ * 4, NULL-terminated; free each with nvmf_secret_free). 0 or -1.
+ */
+static int pdisc_env_build(const struct connect_args *a, char **env)
+{
+	const struct {
+		const char *name, *value;
+	} s[] = {
+		{ CLI_ENV_DHCHAP_SECRET, a->f.dhchap_secret },
+		{ CLI_ENV_DHCHAP_CTRL_SECRET, a->f.dhchap_ctrl_secret },
+		{ CLI_ENV_TLS_KEY, a->f.tls_key },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (!s[i].value)
+			continue;
+		env[n] = secret_env(s[i].name, s[i].value);
+		if (!env[n])
+			return -1;
+		env[++n] = NULL;
+	}
+	return 0;
+}
+
 /*
  * connect-all -p: after the first pass, the persistent discovery daemon
  * that connects what appears in @a's discovery log later (daemon/pdisc.h),
@@ -1097,7 +1164,7 @@ static int start_pdisc(struct connect_args *a, char **argv)
 {
 	struct connect_args d = *a;
 	char name[REG_NAME_MAX + 24];
-	char **v;
+	char **v, *env[4] = { NULL };
 	int n = 0, rc;
 
 	d.f.subnqn = NVMF_DISC_NQN;
@@ -1120,14 +1187,18 @@ static int start_pdisc(struct connect_args *a, char **argv)
 	}
 	memcpy(v, argv, (size_t)n * sizeof(*v));
 	if (asprintf(&v[n], "--hostnqn=%s", a->f.hostnqn) < 0 ||
-	    asprintf(&v[n + 1], "--hostid=%s", a->f.hostid) < 0) {
+	    asprintf(&v[n + 1], "--hostid=%s", a->f.hostid) < 0 ||
+	    pdisc_env_build(a, env) < 0) {
 		v[n] = NULL;
 		cli_error("out of memory");
 		rc = 1;
 	} else {
 		d.pdisc_argv = v;
+		d.pdisc_env = env;
 		rc = spawn_daemon(&d, run_pdisc);
 	}
+	for (int i = 0; env[i]; i++)
+		nvmf_secret_free(env[i]);
 	free(v[n]);
 	free(v[n + 1]);
 	free(v);

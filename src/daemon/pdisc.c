@@ -189,6 +189,29 @@ static void key_label(const struct nvmf_disc_key *k, char *buf, size_t len)
 	snprintf(buf, len, "%s at %s %s:%s", k->subnqn, k->transport, k->traddr, k->trsvcid);
 }
 
+/*
+ * This process's environment plus @extra (NULL: none), as a new array of
+ * pointers (the strings are not copied; free the array only). NULL when
+ * out of memory.
+ */
+static char **spawn_env(char *const *extra)
+{
+	size_t n = 0, m = 0;
+	char **e;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[m])
+		m++;
+	e = calloc(n + m + 1, sizeof(*e));
+	if (!e)
+		return NULL;
+	memcpy(e, environ, n * sizeof(*e));
+	if (m)
+		memcpy(e + n, extra, m * sizeof(*e));
+	return e;
+}
+
 /* Start the connect command for @k (not waited for: reap_children). */
 static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 {
@@ -197,7 +220,7 @@ static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 	char label[PD_LABEL_MAX];
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
-	char **argv;
+	char **argv, **envp;
 	int n = 0, rc;
 	pid_t pid;
 
@@ -236,8 +259,10 @@ static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, o->connect_exe, NULL, &attr, argv, environ);
+	envp = spawn_env(o->connect_env);
+	rc = envp ? posix_spawn(&pid, o->connect_exe, NULL, &attr, argv, envp) : ENOMEM;
 	posix_spawnattr_destroy(&attr);
+	free(envp);
 	free(argv);
 	if (rc) {
 		nvmf_err("%s: cannot run %s: %s", label, o->connect_exe, strerror(rc));

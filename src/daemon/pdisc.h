@@ -53,6 +53,12 @@ struct nvmf_pdisc_opts {
 	 */
 	const char *connect_exe;
 	char *const *connect_argv;
+	/*
+	 * NAME=VALUE entries added to the command's environment (the
+	 * secrets, tools/cli.h CLI_ENV_*: an environment is readable by its
+	 * owner only, a command line by everyone), or NULL.
+	 */
+	char *const *connect_env;
 	bool log_file;			/* RUNDIR/NAME.log, as service.h */
 	const char *prog;		/* for messages in the foreground */
 };

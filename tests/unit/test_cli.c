@@ -227,6 +227,38 @@ START_TEST(test_finish_host_side)
 }
 END_TEST
 
+/*
+ * Secrets in the environment (CLI_ENV_*, what the persistent discovery
+ * daemon hands its connect commands instead of a command line): used when
+ * the option was not given, and gone from the environment either way.
+ */
+START_TEST(test_secrets_from_env)
+{
+	struct cli_fabrics f;
+
+	cli_fabrics_defaults(&f);
+	f.transport = "tcp";
+	f.traddr = "127.0.0.1";
+	f.subnqn = "nqn.2024-01.io.nvmfuse:test";
+	f.hostnqn_arg = HOSTNQN;
+	f.hostid_arg = HOSTID;
+	f.dhchap_ctrl_secret = strdup("DHHC-1:00:from-the-command-line:");
+	ck_assert_int_eq(setenv(CLI_ENV_DHCHAP_SECRET, "DHHC-1:00:from-env:", 1), 0);
+	ck_assert_int_eq(setenv(CLI_ENV_DHCHAP_CTRL_SECRET, "DHHC-1:00:env-loses:", 1), 0);
+	ck_assert_int_eq(setenv(CLI_ENV_TLS_KEY, "", 1), 0);
+	ck_assert_int_eq(cli_fabrics_finish(&f, true), 0);
+	ck_assert_str_eq(f.dhchap_secret, "DHHC-1:00:from-env:");
+	ck_assert_str_eq(f.dhchap_ctrl_secret, "DHHC-1:00:from-the-command-line:");
+	ck_assert_ptr_null(f.tls_key);		/* empty: none */
+	ck_assert_ptr_null(getenv(CLI_ENV_DHCHAP_SECRET));
+	ck_assert_ptr_null(getenv(CLI_ENV_DHCHAP_CTRL_SECRET));
+	ck_assert_ptr_null(getenv(CLI_ENV_TLS_KEY));
+	free(f.dhchap_ctrl_secret);
+	f.dhchap_ctrl_secret = NULL;
+	cli_fabrics_free(&f);
+}
+END_TEST
+
 START_TEST(test_finish_iface_rdma)
 {
 	struct cli_fabrics f;
@@ -446,6 +478,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_nbft_answer, 0, sizeof(nbft_rows) / sizeof(nbft_rows[0]));
 	tcase_add_loop_test(tc, test_bad_option, 0, sizeof(bad_rows) / sizeof(bad_rows[0]));
 	tcase_add_test(tc, test_save_raw_log);
+	tcase_add_test(tc, test_secrets_from_env);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
