@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "base/secret.h"
 #include "daemon/registry.h"
 #include "tools/cli.h"
 #include "tools/cli_config.h"
@@ -71,7 +72,7 @@ static bool set_secret(char **dst, const char *s)
 	if (!s)
 		return true;
 	cli_secret_free(dst);
-	*dst = strdup(s);
+	*dst = nvmf_secret_strdup(s);	/* cli_secret_free() unmaps it */
 	return *dst;
 }
 
