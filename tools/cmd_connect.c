@@ -369,7 +369,7 @@ static bool already_connected(const struct cli_fabrics *f, char *name, size_t le
 static int add_path(const struct connect_args *a, const char *name)
 {
 	struct nvmf_ctl_request rq = { .op = NVMF_CTL_ADD_PATH };
-	struct json_object *reply, *v;
+	struct json_object *reply, *v, *node;
 	char err[1100];
 	int rc;
 
@@ -388,12 +388,15 @@ static int add_path(const struct connect_args *a, const char *name)
 		return 1;
 	}
 	v = json_object_object_get(reply, "path");
+	node = json_object_object_get(reply, "device");
 	if (a->json)
 		printf("{\"device\":\"%s\",\"path\":\"%s\"}\n", name,
 		       v ? json_object_get_string(v) : "");
 	else
-		printf("%s: path %s to %s at %s %s:%s added\n", name, v ? json_object_get_string(v) : "?",
-		       a->f.subnqn, a->f.transport, a->f.traddr, rq.trsvcid);
+		printf("%s: path %s to %s at %s %s:%s added%s%s\n", name,
+		       v ? json_object_get_string(v) : "?", a->f.subnqn, a->f.transport,
+		       a->f.traddr, rq.trsvcid, node ? ": " : "",
+		       node ? json_object_get_string(node) : "");
 	json_object_put(reply);
 	return 0;
 }

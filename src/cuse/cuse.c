@@ -169,6 +169,7 @@ struct cuse_ctrl {
 	int nr_ns;
 	atomic_uint next_q;		/* round-robin I/O queue choice */
 	struct nvmf_mpath *mp;		/* atomic; NULL: path 0 only (cuse_ctrl_set_mpath) */
+	bool path_only;			/* a path's controller node, no namespaces */
 	unsigned int next_node;		/* I/O worker for the next namespace node */
 	atomic_int inflight;		/* commands posted, all nodes */
 	/*
@@ -1578,7 +1579,7 @@ static int node_create(struct cuse_ctrl *cc, const struct nvmf_ns *ns, struct cu
 	unsigned int minor = (cc->instance % CUSE_MINOR_INSTANCES) << CUSE_MINOR_NS_BITS | nsid;
 	int rc;
 
-	if (!major || nsid >= 1u << CUSE_MINOR_NS_BITS)
+	if (!major || nsid >= 1u << CUSE_MINOR_NS_BITS || cc->path_only)
 		return node_create_at(cc, ns, 0, 0, out, err, errlen);
 	rc = node_create_at(cc, ns, major, minor, out, err, errlen);
 	if (rc != -EIO)
@@ -1689,8 +1690,23 @@ int cuse_ctrl_path_ref(struct cuse_ctrl *cc, int slot, struct nvmf_ctrl *c, char
 	return rc;
 }
 
+static int ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,
+		       bool path_only, struct cuse_ctrl **out, char *err, size_t errlen);
+
 int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,
 		     struct cuse_ctrl **out, char *err, size_t errlen)
+{
+	return ctrl_create(c, name, o, false, out, err, errlen);
+}
+
+int cuse_path_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,
+			  struct cuse_ctrl **out, char *err, size_t errlen)
+{
+	return ctrl_create(c, name, o, true, out, err, errlen);
+}
+
+static int ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,
+		       bool path_only, struct cuse_ctrl **out, char *err, size_t errlen)
 {
 	struct cuse_ctrl *cc;
 	int rc;
@@ -1706,6 +1722,7 @@ int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_op
 	cc->opts = *o;
 	snprintf(cc->name, sizeof(cc->name), "%s", name);
 	cc->instance = (unsigned int)strtoul(name + 4, NULL, 10);
+	cc->path_only = path_only;
 	pthread_mutex_init(&cc->lock, NULL);
 	{
 		/* process_vm_*v into any caller needs CAP_SYS_PTRACE (root has it). */
@@ -1719,7 +1736,7 @@ int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_op
 	rc = node_create(cc, NULL, &cc->ctrl_node, err, errlen);
 	if (rc < 0)
 		goto fail;
-	rc = cuse_ctrl_sync_ns(cc, err, errlen);
+	rc = path_only ? 0 : cuse_ctrl_sync_ns(cc, err, errlen);
 	if (rc < 0)
 		goto fail;
 	*out = cc;

@@ -67,6 +67,17 @@ int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_op
 		     struct cuse_ctrl **out, char *err, size_t errlen);
 
 /*
+ * The controller node alone of path @slot's controller @c (no namespace
+ * nodes: those are the subsystem's, served over every path, see
+ * cuse_ctrl_set_mpath): /dev/@name, "nvme<instance>p<slot>", like the
+ * kernel's /dev/nvmeY for each controller of a multipath subsystem. Its
+ * device number comes from a dynamic major. Otherwise as
+ * cuse_ctrl_create(); cuse_ctrl_destroy() it before @c stops.
+ */
+int cuse_path_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,
+			  struct cuse_ctrl **out, char *err, size_t errlen);
+
+/*
  * Bring the namespace nodes in line with the controller's namespace list
  * (call on NVMF_CTRL_EV_NS_CHANGED): new namespaces get a node, gone ones
  * lose theirs (commands in flight on it finish first). Thread: the creator.

@@ -83,6 +83,7 @@ struct path {
 	bool reconnecting;		/* atomic */
 	bool lost;			/* atomic: ctrl-loss-tmo ran out */
 	unsigned long reconnects;	/* atomic */
+	struct cuse_ctrl *cuse;		/* its controller node, /dev/NAMEpSLOT; NULL with --no-cuse */
 };
 
 struct daemon {
@@ -261,6 +262,8 @@ static struct json_object *paths_json(struct daemon *d)
 		put_str(e, "traddr", o->traddr);
 		put_str(e, "trsvcid", o->trsvcid);
 		put_u64(e, "cntlid", mp->ctrl->cntlid);
+		put_str(e, "device", i == 0 ? (d->cuse ? cuse_ctrl_path(d->cuse) : NULL) :
+			d->paths[i]->cuse ? cuse_ctrl_path(d->paths[i]->cuse) : NULL);
 		put_str(e, "state", path_state(d, i));
 		put_str(e, "ana_state", nvmf_ana_state_str(nvmf_mpath_ana_state(mp, nsid)));
 		put_u64(e, "ios", __atomic_load_n(&mp->ios, __ATOMIC_RELAXED));
@@ -1102,6 +1105,8 @@ static void path_close(struct daemon *d, struct path *p)
 	snprintf(name, sizeof(name), "%sp%d", d->name, p->mp.slot);
 	nvmf_mpath_remove(&d->mp, &p->mp);
 	d->paths[p->mp.slot] = NULL;
+	cuse_ctrl_destroy(p->cuse);	/* its callers' commands complete first */
+	p->cuse = NULL;
 	for (int i = 0; i < d->ctrl->nr_ioq; i++)
 		nvmf_worker_call(d->ctrl->io_workers[i], barrier_fn, NULL);
 	drained = path_drained(&p->mp, PATH_DRAIN_MS);
@@ -1298,12 +1303,22 @@ static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ct
 		nvmf_err("%s: the path set put it in slot %d", name, rc);
 	__atomic_store_n(&d->mp.policy, pol, __ATOMIC_RELAXED);
 	hold_io(d, d->hold);	/* several paths: path 0's workers stop holding */
+	if (!d->args->no_cuse) {
+		struct cuse_opts co = d->args->cuse;
+
+		co.reset = NULL;	/* NVME_IOCTL_RESET of a path: not yet (EOPNOTSUPP) */
+		if (cuse_path_ctrl_create(c, name, &co, &p->cuse, why, sizeof(why)) < 0)
+			nvmf_warn("%s: no controller node: %s", name, why);
+	}
 	nvmf_warn("path %s added: %s, cntlid %u, I/O policy %s", name, where, c->cntlid,
 		  nvmf_iopolicy_str(pol));
 	r = nvmf_ctl_reply_ok();
 	if (r) {
 		json_object_object_add(r, "path", json_object_new_string(name));
 		json_object_object_add(r, "cntlid", json_object_new_int(c->cntlid));
+		if (p->cuse)
+			json_object_object_add(r, "device",
+					       json_object_new_string(cuse_ctrl_path(p->cuse)));
 	}
 	return r;
 fail:
