@@ -186,7 +186,7 @@ static int run_pdisc(const struct connect_args *a, int report_fd)
 	o.ctrl.subnqn = NVMF_DISC_NQN;
 	o.ctrl.nr_io_queues = 0;
 	o.ctrl.nr_poll_queues = 0;
-	o.ctrl.kato_s = 30;	/* nvme-cli's NVMF_DEF_DISC_TMO for a persistent one */
+	o.ctrl.kato_s = PDISC_KATO_S;
 	if (a->pdisc_argv) {
 		if (n <= 0)
 			return 1;

@@ -143,7 +143,7 @@ static int sc_disc_build(const struct nvmf_sidecar_ctrl *s, const char *exe, str
 	d->pd.ctrl.nr_io_queues = 0;
 	d->pd.ctrl.nr_poll_queues = 0;
 	d->pd.ctrl.nr_write_queues = 0;
-	d->pd.ctrl.kato_s = 30;		/* nvme-cli's NVMF_DEF_DISC_TMO, as connect-all -p */
+	d->pd.ctrl.kato_s = PDISC_KATO_S;	/* as connect-all -p */
 	d->pd.reconnect_delay = s->svc.reconnect_delay;
 	d->pd.ctrl_loss_tmo = s->svc.ctrl_loss_tmo;
 	d->pd.connect_exe = exe;

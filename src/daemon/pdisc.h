@@ -42,6 +42,9 @@
 
 #include "host/nvmf.h"
 
+/* The keep-alive of the discovery association: nvme-cli's NVMF_DEF_DISC_TMO for a persistent one. */
+#define PDISC_KATO_S		30
+
 /* How long a stop with @stop_disconnects waits for connect commands in flight. */
 #define PDISC_STOP_WAIT_S	10
 
