@@ -150,6 +150,7 @@ static int sc_disc_build(const struct nvmf_sidecar_ctrl *s, const char *exe, str
 	d->pd.connect_argv = d->argv;
 	d->pd.connect_env = d->env;
 	d->pd.stop_disconnects = true;	/* no controller outlives the sidecar */
+	d->pd.report_state = true;	/* readiness follows the association */
 	d->pd.log_file = true;
 	d->pd.prog = cli_prog;
 	return 0;

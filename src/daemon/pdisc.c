@@ -108,8 +108,12 @@ static void report_ok(struct pdisc *p, bool stopping)
 	p->ok_pending = false;
 	if (p->report_fd >= 0) {
 		report(p->report_fd, "OK", p->ok_msg);
-		close(p->report_fd);
-		p->report_fd = -1;
+		/* report_state: the pipe stays, written without blocking. */
+		if (stopping || !p->o->report_state ||
+		    fcntl(p->report_fd, F_SETFL, O_NONBLOCK) < 0) {
+			close(p->report_fd);
+			p->report_fd = -1;
+		}
 	} else {
 		printf("%s\n", p->ok_msg);
 		fflush(stdout);
@@ -118,10 +122,23 @@ static void report_ok(struct pdisc *p, bool stopping)
 
 static void set_state(struct pdisc *p, enum pd_state s)
 {
+	char line[64];
+	int n;
+
 	if (p->state == s)
 		return;
 	nvmf_info("persistent discovery: %s -> %s", pd_state_str(p->state), pd_state_str(s));
 	p->state = s;
+	/* After the verdict, a supervisor (report_state) hears of it; a gone one is dropped. */
+	if (p->report_fd < 0 || p->ok_pending)
+		return;
+	n = snprintf(line, sizeof(line), "STATE %s\n", pd_state_str(s));
+	if (write(p->report_fd, line, (size_t)n) != n) {
+		nvmf_warn("cannot report the state to the supervisor (%s): no more reports",
+			  strerror(errno));
+		close(p->report_fd);
+		p->report_fd = -1;
+	}
 }
 
 /* ------------------------------------------------------------ connect attempts */
@@ -819,6 +836,8 @@ int nvmf_pdisc_run(const struct nvmf_pdisc_opts *o, int report_fd)
 		lost(&p, nvmf_ctrl_error(p.ctrl));
 	rc = pd_loop(&p);
 	report_ok(&p, true);	/* stopped before the first connects ended */
+	if (p.report_fd >= 0)
+		close(p.report_fd);
 	if (p.running)
 		attempt_join(&p, true);
 	nvmf_ctrl_disconnect(p.ctrl);

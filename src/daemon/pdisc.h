@@ -73,6 +73,12 @@ struct nvmf_pdisc_opts {
 	 */
 	char *const *connect_env;
 	bool stop_disconnects;		/* disconnect what it connected when it stops */
+	/*
+	 * For a supervisor (the sidecar), as service.h's: keep the report
+	 * pipe after "OK" and write "STATE <state>" on it at each change
+	 * (live, reconnecting), so that readiness follows the association.
+	 */
+	bool report_state;
 	bool log_file;			/* RUNDIR/NAME.log, as service.h */
 	const char *prog;		/* for messages in the foreground */
 };
