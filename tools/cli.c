@@ -122,6 +122,49 @@ int cli_secrets_from_env(struct cli_fabrics *f)
 	return 0;
 }
 
+/* "@name=@value" in memory left out of core dumps, or NULL when out of memory. */
+static char *secret_env(const char *name, const char *value)
+{
+	size_t len = strlen(name) + 1 + strlen(value) + 1;
+	char *e = nvmf_secret_alloc(len);
+
+	if (e)
+		snprintf(e, len, "%s=%s", name, value);
+	return e;
+}
+
+int cli_secrets_env(const char *dhchap_secret, const char *dhchap_ctrl_secret,
+		    const char *tls_key, char **env)
+{
+	const struct {
+		const char *name, *value;
+	} s[] = {
+		{ CLI_ENV_DHCHAP_SECRET, dhchap_secret },
+		{ CLI_ENV_DHCHAP_CTRL_SECRET, dhchap_ctrl_secret },
+		{ CLI_ENV_TLS_KEY, tls_key },
+	};
+	int n = 0;
+
+	env[0] = NULL;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (!s[i].value)
+			continue;
+		env[n] = secret_env(s[i].name, s[i].value);
+		if (!env[n])
+			return -1;
+		env[++n] = NULL;
+	}
+	return 0;
+}
+
+void cli_secrets_env_free(char **env)
+{
+	for (int i = 0; env[i]; i++) {
+		nvmf_secret_free(env[i]);
+		env[i] = NULL;
+	}
+}
+
 /*
  * -w and -f, checked before a daemon is forked so that the command says
  * what is wrong: a numeric address, an interface that exists, and no

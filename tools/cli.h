@@ -114,6 +114,15 @@ int cli_ctrl_info(const char *name, int timeout_ms, struct json_object **reply,
 #define CLI_ENV_TLS_KEY			"NVMFUSE_TLS_KEY"
 /* Fill @f's secrets from those variables (cli_fabrics_finish does). 0 or -1. */
 int cli_secrets_from_env(struct cli_fabrics *f);
+/*
+ * The other way: the secrets given (NULL: none) as "NAME=VALUE" entries
+ * for such a program's environment, into @env (room for 4, NULL-terminated
+ * after the last), each in memory left out of core dumps. 0, or -1 when
+ * out of memory. Free with cli_secrets_env_free() either way.
+ */
+int cli_secrets_env(const char *dhchap_secret, const char *dhchap_ctrl_secret,
+		    const char *tls_key, char **env);
+void cli_secrets_env_free(char **env);
 
 /* JSON output helpers (stdout). */
 void json_str(FILE *f, const char *s);

@@ -186,7 +186,7 @@ static int run_pdisc(const struct connect_args *a, int report_fd)
 	o.ctrl.subnqn = NVMF_DISC_NQN;
 	o.ctrl.nr_io_queues = 0;
 	o.ctrl.nr_poll_queues = 0;
-	o.ctrl.kato_s = 30;	/* nvme-cli's NVMF_DEF_DISC_TMO for a persistent one */
+	o.ctrl.kato_s = PDISC_KATO_S;
 	if (a->pdisc_argv) {
 		if (n <= 0)
 			return 1;
@@ -1066,42 +1066,14 @@ static int connect_all_from(struct connect_args *a, int *done, int *failed)
 	return 0;
 }
 
-/* "@name=@value" in memory left out of core dumps, or NULL when out of memory. */
-static char *secret_env(const char *name, const char *value)
-{
-	size_t len = strlen(name) + 1 + strlen(value) + 1;
-	char *e = nvmf_secret_alloc(len);
-
-	if (e)
-		snprintf(e, len, "%s=%s", name, value);
-	return e;
-}
-
 /*
  * @a's secrets as environment entries for the connect commands of its
  * persistent discovery daemon (tools/cli.h CLI_ENV_*), into @env (room for
- * 4, NULL-terminated; free each with nvmf_secret_free). 0 or -1.
+ * 4, NULL-terminated; free with cli_secrets_env_free). 0 or -1.
  */
 static int pdisc_env_build(const struct connect_args *a, char **env)
 {
-	const struct {
-		const char *name, *value;
-	} s[] = {
-		{ CLI_ENV_DHCHAP_SECRET, a->f.dhchap_secret },
-		{ CLI_ENV_DHCHAP_CTRL_SECRET, a->f.dhchap_ctrl_secret },
-		{ CLI_ENV_TLS_KEY, a->f.tls_key },
-	};
-	int n = 0;
-
-	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		if (!s[i].value)
-			continue;
-		env[n] = secret_env(s[i].name, s[i].value);
-		if (!env[n])
-			return -1;
-		env[++n] = NULL;
-	}
-	return 0;
+	return cli_secrets_env(a->f.dhchap_secret, a->f.dhchap_ctrl_secret, a->f.tls_key, env);
 }
 
 /*
@@ -1148,8 +1120,7 @@ static int start_pdisc(struct connect_args *a, char **argv)
 		d.pdisc_env = env;
 		rc = spawn_daemon(&d, run_pdisc);
 	}
-	for (int i = 0; env[i]; i++)
-		nvmf_secret_free(env[i]);
+	cli_secrets_env_free(env);
 	free(v[n]);
 	free(v[n + 1]);
 	free(v);

@@ -3,12 +3,20 @@
  * nvmfuse sidecar: read a libnvme config.json (daemon/sidecar_config.h),
  * refuse it whole on the first bad member, resolve each host entry's
  * identity, and hand the controllers to the supervisor (daemon/sidecar.h),
- * which runs in this process, in the foreground, until SIGTERM.
+ * which runs in this process, in the foreground, until SIGTERM. A port of
+ * the discovery subsystem is a discovery controller: a persistent
+ * discovery daemon (daemon/pdisc.h) connects what its log names, with the
+ * entry's host identity, options and secrets (the secrets in its connect
+ * commands' environment, never on a command line).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "daemon/sidecar.h"
@@ -41,6 +49,116 @@ static void usage(FILE *out)
 /* The config's value, or connect's default when the member was absent. */
 #define OR(cfg_value, dflt) ((cfg_value) != SC_UNSET ? (cfg_value) : (dflt))
 
+/* What a discovery controller entry needs beyond its nvmf_sidecar_ctrl. */
+struct sc_disc {
+	struct nvmf_pdisc_opts pd;
+	char **argv;			/* the connect command, NULL-terminated */
+	char *env[4];			/* its secrets (cli_secrets_env) */
+};
+
+/* Append a formatted argument to @v at *@n, unless an earlier one failed (*@bad). */
+static void arg_add(char **v, int *n, bool *bad, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*bad)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&v[*n], fmt, ap) < 0) {
+		v[*n] = NULL;
+		*bad = true;
+	} else {
+		(*n)++;
+	}
+	va_end(ap);
+}
+
+static void sc_disc_free(struct sc_disc *d)
+{
+	for (int i = 0; d->argv && d->argv[i]; i++)
+		free(d->argv[i]);
+	free(d->argv);
+	cli_secrets_env_free(d->env);
+}
+
+/*
+ * Fill @d for discovery controller @s (its svc filled from its entry):
+ * the daemon's association (the discovery NQN, no I/O queue, nvme-cli's
+ * keep-alive for a persistent one) and the `nvmfuse connect` it runs for
+ * each subsystem of the log, with the entry's identity and port options
+ * as flags, its secrets in the environment. The run dir travels in the
+ * environment too (NVMFUSE_RUNDIR). 0, or -1 after printing the error.
+ */
+static int sc_disc_build(const struct nvmf_sidecar_ctrl *s, const char *exe, struct sc_disc *d)
+{
+	const struct nvmf_ctrl_opts *o = &s->svc.ctrl;
+	char **v = calloc(32, sizeof(*v));	/* room for every flag below */
+	bool bad = false;
+	int n = 0;
+
+#define ARG(...) arg_add(v, &n, &bad, __VA_ARGS__)
+	d->argv = v;
+	if (!v)
+		goto oom;
+	ARG("nvmfuse");
+	ARG("connect");
+	ARG("--transport=%s", o->transport);
+	ARG("--hostnqn=%s", o->hostnqn);
+	ARG("--hostid=%s", o->hostid);
+	ARG("--nr-io-queues=%d", o->nr_io_queues);
+	ARG("--nr-poll-queues=%d", o->nr_poll_queues);
+	ARG("--nr-write-queues=%d", o->nr_write_queues);
+	ARG("--queue-size=%d", o->queue_size);
+	ARG("--keep-alive-tmo=%d", o->kato_s);
+	ARG("--reconnect-delay=%d", s->svc.reconnect_delay);
+	ARG("--ctrl-loss-tmo=%d", s->svc.ctrl_loss_tmo);
+	ARG("--fast_io_fail_tmo=%d", s->svc.fast_io_fail_tmo);
+	ARG("--timeout=%d", o->timeout_ms / 1000);
+	if (o->tos >= 0)
+		ARG("--tos=%d", o->tos);
+	if (o->hdgst)
+		ARG("--hdr-digest");
+	if (o->ddgst)
+		ARG("--data-digest");
+	if (o->host_traddr)
+		ARG("--host-traddr=%s", o->host_traddr);
+	if (o->host_iface)
+		ARG("--host-iface=%s", o->host_iface);
+	if (o->tls)
+		ARG("--tls");
+	if (o->keyring)
+		ARG("--keyring=%s", o->keyring);
+	if (o->tls_key_identity)
+		ARG("--tls-key-identity=%s", o->tls_key_identity);
+	if (s->svc.no_cuse)
+		ARG("--no-cuse");
+	if (s->svc.no_ublk)
+		ARG("--no-ublk");
+#undef ARG
+	v[n] = NULL;
+	if (bad || cli_secrets_env(o->dhchap_secret, o->dhchap_ctrl_secret, o->tls_key,
+				   d->env) < 0)
+		goto oom;
+	d->pd.ctrl = *o;
+	d->pd.ctrl.nr_io_queues = 0;
+	d->pd.ctrl.nr_poll_queues = 0;
+	d->pd.ctrl.nr_write_queues = 0;
+	d->pd.ctrl.kato_s = PDISC_KATO_S;	/* as connect-all -p */
+	d->pd.reconnect_delay = s->svc.reconnect_delay;
+	d->pd.ctrl_loss_tmo = s->svc.ctrl_loss_tmo;
+	d->pd.connect_exe = exe;
+	d->pd.connect_argv = d->argv;
+	d->pd.connect_env = d->env;
+	d->pd.stop_disconnects = true;	/* no controller outlives the sidecar */
+	d->pd.report_state = true;	/* readiness follows the association */
+	d->pd.log_file = true;
+	d->pd.prog = cli_prog;
+	return 0;
+oom:
+	cli_error("out of memory");
+	return -1;
+}
+
 int cmd_sidecar(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -62,7 +180,9 @@ int cmd_sidecar(int argc, char **argv)
 	};
 	struct nvmf_sidecar_opts so = { .stop_timeout_s = 20 };
 	struct nvmf_sidecar_ctrl *ctrls = NULL;
+	struct sc_disc *discs = NULL;
 	struct cli_fabrics flags, *ids = NULL;
+	char exe[4096] = "";	/* this program, for discovery controllers' connects */
 	const char *config = NULL;
 	struct sc_config cfg = { 0 };
 	bool no_cuse = false, no_ublk = false, wait_mounted = false;
@@ -143,7 +263,7 @@ int cmd_sidecar(int argc, char **argv)
 		}
 	}
 	/* Everything is checked before anything is connected. */
-	if (sc_config_load(config, &cfg, err, sizeof(err)) < 0) {
+	if (sc_config_load_flags(config, SC_CONFIG_DISCOVERY, &cfg, err, sizeof(err)) < 0) {
 		cli_error("%s", err);
 		return 1;
 	}
@@ -155,9 +275,23 @@ int cmd_sidecar(int argc, char **argv)
 	}
 	ids = calloc((size_t)cfg.nr_hosts, sizeof(*ids));
 	ctrls = calloc((size_t)cfg.nr_ctrls, sizeof(*ctrls));
-	if (!ids || !ctrls) {
+	discs = calloc((size_t)cfg.nr_ctrls, sizeof(*discs));
+	if (!ids || !ctrls || !discs) {
 		cli_error("out of memory");
 		goto out;
+	}
+	for (int i = 0; i < cfg.nr_ctrls && !exe[0]; i++) {
+		/* A discovery controller's connect commands run this very program. */
+		ssize_t len = cfg.ctrls[i].discovery ?
+			      readlink("/proc/self/exe", exe, sizeof(exe) - 1) : 1;
+
+		if (len <= 0) {
+			cli_error("cannot find this program for the discovery controller's connect "
+				  "commands: /proc/self/exe: %s", len < 0 ? strerror(errno) : "empty");
+			goto out;
+		}
+		if (cfg.ctrls[i].discovery)
+			exe[len] = 0;
 	}
 	for (int i = 0; i < cfg.nr_ctrls; i++) {
 		const struct sc_ctrl_cfg *c = &cfg.ctrls[i];
@@ -205,6 +339,11 @@ int cmd_sidecar(int argc, char **argv)
 		s->svc.log_file = true;		/* RUNDIR/nvmeN.log, one per daemon */
 		s->svc.mounted_wait_s = mounted_wait_s;
 		s->svc.report_state = true;	/* STATE lines: readiness without polling */
+		if (c->discovery) {
+			if (sc_disc_build(s, exe, &discs[i]) < 0)
+				goto out;
+			s->pdisc = &discs[i].pd;
+		}
 	}
 	so.ctrls = ctrls;
 	so.nr_ctrls = cfg.nr_ctrls;
@@ -216,6 +355,9 @@ out:
 	for (int i = 0; ids && i < cfg.nr_hosts; i++)
 		cli_fabrics_free(&ids[i]);
 	free(ids);
+	for (int i = 0; discs && i < cfg.nr_ctrls; i++)
+		sc_disc_free(&discs[i]);
+	free(discs);
 	free(ctrls);
 	sc_config_free(&cfg);
 	return rc;

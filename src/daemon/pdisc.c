@@ -52,6 +52,7 @@ static const char *pd_state_str(enum pd_state s)
 /* A connect command started and not reaped yet. */
 struct pd_child {
 	pid_t pid;
+	struct nvmf_disc_key key;	/* what it connects */
 	char label[PD_LABEL_MAX];
 };
 
@@ -73,21 +74,71 @@ struct pdisc {
 	uint64_t lost_ns;		/* when the association was lost */
 	uint64_t next_ns;		/* next attempt */
 	bool rescan;			/* read the log at the next chance */
-	uint64_t retry_ns;		/* a failed read: read again then (0: none) */
+	uint64_t retry_ns;		/* a failed read or connect: read again then (0: none) */
 	/* The NVM subsystems of the last log read. */
 	struct nvmf_disc_key *keys;
 	int nkeys;
 	uint64_t genctr, changes, reconnects;
 	struct pd_child kids[PD_CHILDREN_MAX];
 	int nkids;
+	/*
+	 * With o->stop_disconnects: the subsystem ports its connect commands
+	 * were started for and that have not left the log since (disconnected
+	 * at the stop).
+	 */
+	struct nvmf_disc_key *owned;
+	int nowned;
+	/*
+	 * The verdict ("OK" and @ok_msg) waits for the connect commands of
+	 * the first log read to end, so that a caller that waits for it (the
+	 * sidecar's readiness) finds their controllers there.
+	 */
+	bool ok_pending;
+	int report_fd;			/* the parent's pipe, or -1 (foreground) */
+	char ok_msg[700];
 };
+
+static void report(int fd, const char *word, const char *text);
+
+/* Say "OK" once the first log's connect commands have ended (ok_pending). */
+static void report_ok(struct pdisc *p, bool stopping)
+{
+	if (!p->ok_pending || (p->nkids && !stopping))
+		return;
+	p->ok_pending = false;
+	if (p->report_fd >= 0) {
+		report(p->report_fd, "OK", p->ok_msg);
+		/* report_state: the pipe stays, written without blocking. */
+		if (stopping || !p->o->report_state ||
+		    fcntl(p->report_fd, F_SETFL, O_NONBLOCK) < 0) {
+			close(p->report_fd);
+			p->report_fd = -1;
+		}
+	} else {
+		printf("%s\n", p->ok_msg);
+		fflush(stdout);
+	}
+}
 
 static void set_state(struct pdisc *p, enum pd_state s)
 {
+	char line[64];
+	int n;
+
 	if (p->state == s)
 		return;
 	nvmf_info("persistent discovery: %s -> %s", pd_state_str(p->state), pd_state_str(s));
 	p->state = s;
+	/* After the verdict, a supervisor (report_state) hears of it; a gone one is dropped. */
+	if (p->report_fd < 0 || p->ok_pending)
+		return;
+	n = snprintf(line, sizeof(line), "STATE %s\n", pd_state_str(s));
+	if (write(p->report_fd, line, (size_t)n) != n) {
+		nvmf_warn("cannot report the state to the supervisor (%s): no more reports",
+			  strerror(errno));
+		close(p->report_fd);
+		p->report_fd = -1;
+	}
 }
 
 /* ------------------------------------------------------------ connect attempts */
@@ -212,6 +263,32 @@ static char **spawn_env(char *const *extra)
 	return e;
 }
 
+/* Remember @k as connected by us (stop_disconnects); out of memory: logged. */
+static void owned_add(struct pdisc *p, const struct nvmf_disc_key *k)
+{
+	struct nvmf_disc_key *n;
+
+	for (int i = 0; i < p->nowned; i++)
+		if (nvmf_disc_key_eq(&p->owned[i], k))
+			return;
+	n = realloc(p->owned, ((size_t)p->nowned + 1) * sizeof(*n));
+	if (!n) {
+		nvmf_err("%s: out of memory: it will not be disconnected at the stop", k->subnqn);
+		return;
+	}
+	p->owned = n;
+	p->owned[p->nowned++] = *k;
+}
+
+static void owned_del(struct pdisc *p, const struct nvmf_disc_key *k)
+{
+	for (int i = 0; i < p->nowned; i++)
+		if (nvmf_disc_key_eq(&p->owned[i], k)) {
+			p->owned[i] = p->owned[--p->nowned];
+			return;
+		}
+}
+
 /* Start the connect command for @k (not waited for: reap_children). */
 static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 {
@@ -269,9 +346,29 @@ static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 		return;
 	}
 	nvmf_info("%s: connecting (pid %d)", label, (int)pid);
+	if (o->stop_disconnects)
+		owned_add(p, k);
 	p->kids[p->nkids].pid = pid;
+	p->kids[p->nkids].key = *k;
 	snprintf(p->kids[p->nkids].label, sizeof(p->kids[0].label), "%s", label);
 	p->nkids++;
+}
+
+/*
+ * A connect command for @k failed: forget @k was in the log, so that the
+ * next read (within reconnect_delay) takes it as new and connects it again.
+ */
+static void connect_failed(struct pdisc *p, const struct nvmf_disc_key *k)
+{
+	uint64_t at = nvmf_now_ns() + (uint64_t)p->o->reconnect_delay * 1000000000ull;
+
+	for (int i = 0; i < p->nkeys; i++)
+		if (nvmf_disc_key_eq(&p->keys[i], k)) {
+			p->keys[i] = p->keys[--p->nkeys];
+			break;
+		}
+	if (!p->retry_ns || p->retry_ns > at)
+		p->retry_ns = at;
 }
 
 /* Reap the connect commands that ended; log how. */
@@ -289,9 +386,13 @@ static void reap_children(struct pdisc *p)
 			nvmf_warn("%s: connect command lost: %s", p->kids[i].label, strerror(errno));
 		else if (WIFEXITED(status) && !WEXITSTATUS(status))
 			nvmf_info("%s: connected", p->kids[i].label);
-		else
-			nvmf_err("%s: connect failed (exit %d; its cause is above)", p->kids[i].label,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		else {
+			nvmf_err("%s: connect failed (exit %d; its cause is above); again in %d s",
+				 p->kids[i].label,
+				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+				 p->o->reconnect_delay);
+			connect_failed(p, &p->kids[i].key);
+		}
 		p->kids[i] = p->kids[--p->nkids];
 	}
 }
@@ -303,6 +404,7 @@ static void disconnect_key(struct pdisc *p, const struct nvmf_disc_key *k)
 	char name[REG_NAME_MAX], label[PD_LABEL_MAX], err[300];
 
 	key_label(k, label, sizeof(label));
+	owned_del(p, k);
 	if (!p->o->connect_exe) {
 		nvmf_info("%s left the discovery log", label);
 		return;
@@ -402,6 +504,43 @@ out:
 	free(del);
 	free(log);
 	return 0;
+}
+
+/*
+ * The stop with stop_disconnects: wait for the connect commands still
+ * running (up to PDISC_STOP_WAIT_S), then disconnect the controllers of
+ * the subsystem ports they were started for.
+ */
+static void stop_owned(struct pdisc *p)
+{
+	const struct nvmf_ctl_request rq = { .op = NVMF_CTL_DISCONNECT };
+	uint64_t deadline = nvmf_now_ns() + PDISC_STOP_WAIT_S * 1000000000ull;
+
+	reap_children(p);
+	if (p->nkids)
+		nvmf_info("stopping: waiting up to %d s for %d connect command(s)",
+			  PDISC_STOP_WAIT_S, p->nkids);
+	while (p->nkids && nvmf_now_ns() < deadline) {
+		poll(NULL, 0, 100);
+		reap_children(p);
+	}
+	for (int i = 0; i < p->nkids; i++)
+		nvmf_warn("%s: connect command %d still runs at the stop: its controller may be "
+			  "left", p->kids[i].label, (int)p->kids[i].pid);
+	for (int i = 0; i < p->nowned; i++) {
+		char name[REG_NAME_MAX], label[PD_LABEL_MAX], err[300];
+		struct json_object *reply;
+
+		key_label(&p->owned[i], label, sizeof(label));
+		if (find_ctrl(p, &p->owned[i], name, sizeof(name)) < 0)
+			continue;	/* failed to connect, or gone already */
+		if (reg_call(name, &rq, &reply, 5000, err, sizeof(err)) < 0) {
+			nvmf_err("stopping: cannot disconnect %s (%s): %s", name, label, err);
+			continue;
+		}
+		json_object_put(reply);
+		nvmf_info("stopping: %s (%s) disconnected", name, label);
+	}
 }
 
 /* ------------------------------------------------------------ control socket */
@@ -519,6 +658,7 @@ static int pd_loop(struct pdisc *p)
 		if (poll(pfd, 4, ms) < 0 && errno != EINTR)
 			return -errno;
 		reap_children(p);
+		report_ok(p, false);
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -634,8 +774,8 @@ static void report(int fd, const char *word, const char *text)
 int nvmf_pdisc_run(const struct nvmf_pdisc_opts *o, int report_fd)
 {
 	struct pdisc p = { .o = o, .state = PD_CONNECTING, .listen_fd = -1, .claim_fd = -1,
-			   .sig_fd = -1, .cancel_efd = -1, .done_efd = -1 };
-	char err[512] = "", pid[32], msg[700];
+			   .sig_fd = -1, .cancel_efd = -1, .done_efd = -1, .report_fd = -1 };
+	char err[512] = "", pid[32];
 	sigset_t mask;
 	int rc = -EINVAL;
 
@@ -682,26 +822,31 @@ int nvmf_pdisc_run(const struct nvmf_pdisc_opts *o, int report_fd)
 	}
 	set_state(&p, PD_LIVE);
 	rc = rescan(&p, true);
-	snprintf(msg, sizeof(msg), "%s: persistent discovery of %s %s:%s, %d NVM subsystem "
-		 "port(s) in the log", p.name, o->ctrl.transport, p.ctrl->opts.traddr,
+	snprintf(p.ok_msg, sizeof(p.ok_msg), "%s: persistent discovery of %s %s:%s, %d NVM "
+		 "subsystem port(s) in the log", p.name, o->ctrl.transport, p.ctrl->opts.traddr,
 		 p.ctrl->opts.trsvcid, p.nkeys);
-	nvmf_info("%s", msg + strlen(p.name) + 2);
-	if (report_fd >= 0) {
-		report(report_fd, "OK", msg);
-		close(report_fd);
-	} else {
-		printf("%s\n", msg);
-		fflush(stdout);
-	}
+	nvmf_info("%s", p.ok_msg + strlen(p.name) + 2);
+	p.report_fd = report_fd;
+	report_fd = -1;
+	p.ok_pending = true;
+	if (p.nkids)
+		nvmf_info("the verdict waits for %d connect command(s)", p.nkids);
+	report_ok(&p, false);
 	if (rc < 0)
 		lost(&p, nvmf_ctrl_error(p.ctrl));
 	rc = pd_loop(&p);
+	report_ok(&p, true);	/* stopped before the first connects ended */
+	if (p.report_fd >= 0)
+		close(p.report_fd);
 	if (p.running)
 		attempt_join(&p, true);
 	nvmf_ctrl_disconnect(p.ctrl);
-	/* The connect commands already started finish on their own. */
+	if (o->stop_disconnects && o->connect_exe)
+		stop_owned(&p);
+	/* Otherwise the connect commands already started finish on their own. */
 	reap_children(&p);
 	free(p.keys);
+	free(p.owned);
 	reg_release(p.name);
 	close(p.listen_fd);
 	close(p.claim_fd);

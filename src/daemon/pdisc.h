@@ -7,8 +7,11 @@
  * been missed, reads the log again: NVM subsystems that appeared are
  * connected (each by running the connect command, so each gets its own
  * controller daemon, as connect-all gives it), and those that went away
- * are disconnected unless @keep_removed. It registers in the run dir like
- * a controller daemon (daemon/registry.h): `nvmfuse list` shows it
+ * are disconnected unless @keep_removed. A connect command that fails
+ * (its error goes to this daemon's log, its standard error) is run again
+ * after @reconnect_delay while its subsystem stays in the log. It
+ * registers in the run dir like a controller daemon (daemon/registry.h):
+ * `nvmfuse list` shows it
  * ("discovery": true), `disconnect -n nqn.2014-08.org.nvmexpress.discovery`
  * and `disconnect-all` stop it.
  *
@@ -27,6 +30,10 @@
  * Which controllers it disconnects: those of its run dir whose subsystem
  * NQN, transport, address and service id match an entry that left the
  * log, whoever connected them (the log is what the fabric says is there).
+ * With @stop_disconnects (the sidecar's: no controller outlives it), also
+ * at its stop those its own connect commands made, after waiting up to
+ * PDISC_STOP_WAIT_S for the commands still running; a controller found
+ * connected already is not its own and stays.
  */
 #ifndef NVMF_PDISC_H
 #define NVMF_PDISC_H
@@ -34,6 +41,12 @@
 #include <stdbool.h>
 
 #include "host/nvmf.h"
+
+/* The keep-alive of the discovery association: nvme-cli's NVMF_DEF_DISC_TMO for a persistent one. */
+#define PDISC_KATO_S		30
+
+/* How long a stop with @stop_disconnects waits for connect commands in flight. */
+#define PDISC_STOP_WAIT_S	10
 
 struct nvmf_pdisc_opts {
 	/*
@@ -59,6 +72,13 @@ struct nvmf_pdisc_opts {
 	 * owner only, a command line by everyone), or NULL.
 	 */
 	char *const *connect_env;
+	bool stop_disconnects;		/* disconnect what it connected when it stops */
+	/*
+	 * For a supervisor (the sidecar), as service.h's: keep the report
+	 * pipe after "OK" and write "STATE <state>" on it at each change
+	 * (live, reconnecting), so that readiness follows the association.
+	 */
+	bool report_state;
 	bool log_file;			/* RUNDIR/NAME.log, as service.h */
 	const char *prog;		/* for messages in the foreground */
 };

@@ -220,6 +220,8 @@ static void child_main(struct sidecar *s, struct sc_child *c, int report_wr, pid
 		dup2(null, 1);
 	}
 	/* Standard error goes to RUNDIR/nvmeN.log once the service has its name. */
+	if (c->cfg->pdisc)
+		_exit(nvmf_pdisc_run(c->cfg->pdisc, report_wr));
 	_exit(nvmf_service_run(&c->cfg->svc, report_wr));
 }
 

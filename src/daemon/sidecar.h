@@ -15,7 +15,11 @@
  *   any --SIGTERM/SIGINT to the sidecar--> STOPPING --child exits--> STOPPED
  *
  * Every controller starts at once (one fork each, nothing waited for in
- * between), so a slow or dead target delays no other. A child is forked
+ * between), so a slow or dead target delays no other. A discovery
+ * controller's child runs the persistent discovery daemon instead: it
+ * connects the subsystems its log names, each by `nvmfuse connect` (a
+ * daemon of the same run dir, not one of the sidecar's children), and
+ * disconnects them when they leave the log or when it stops. A child is forked
  * from this process and runs nvmf_service_run() without exec, as `nvmfuse
  * connect` does, with its own log RUNDIR/nvmeN.log; it gets SIGTERM if the
  * sidecar dies (PR_SET_PDEATHSIG), so no controller outlives its
@@ -48,10 +52,22 @@
 
 #include <stdbool.h>
 
+#include "daemon/pdisc.h"
 #include "daemon/service.h"
 
 struct nvmf_sidecar_ctrl {
-	struct nvmf_service_opts svc;	/* strings must stay valid while the sidecar runs */
+	/*
+	 * Strings must stay valid while the sidecar runs. For a discovery
+	 * controller, @svc.ctrl names it (labels, sidecar.json) and @pdisc
+	 * is what its child runs.
+	 */
+	struct nvmf_service_opts svc;
+	/*
+	 * Non-NULL: a discovery controller, served by a persistent discovery
+	 * daemon (daemon/pdisc.h, with stop_disconnects) instead of a
+	 * controller service; the sidecar supervises it like the others.
+	 */
+	const struct nvmf_pdisc_opts *pdisc;
 	bool optional;			/* readiness does not wait for it */
 };
 

@@ -259,6 +259,44 @@ START_TEST(test_secrets_from_env)
 }
 END_TEST
 
+/*
+ * The other way (cli_secrets_env: the sidecar's and connect-all -p's
+ * discovery daemons build their connect commands' environment with it):
+ * only the secrets given, in the order of the variables, NULL-terminated,
+ * and read back by cli_secrets_from_env() as they were.
+ */
+START_TEST(test_secrets_env_round_trip)
+{
+	char *env[4] = { (char *)"x", (char *)"x", (char *)"x", (char *)"x" };
+	struct cli_fabrics f;
+
+	ck_assert_int_eq(cli_secrets_env(NULL, NULL, NULL, env), 0);
+	ck_assert_ptr_null(env[0]);
+	ck_assert_int_eq(cli_secrets_env("DHHC-1:00:host:", NULL, "NVMeTLSkey-1:01:k:", env), 0);
+	ck_assert_str_eq(env[0], CLI_ENV_DHCHAP_SECRET "=DHHC-1:00:host:");
+	ck_assert_str_eq(env[1], CLI_ENV_TLS_KEY "=NVMeTLSkey-1:01:k:");
+	ck_assert_ptr_null(env[2]);
+	cli_secrets_env_free(env);
+	ck_assert_ptr_null(env[0]);
+	ck_assert_int_eq(cli_secrets_env("DHHC-1:00:h:", "DHHC-1:00:c:", NULL, env), 0);
+	ck_assert_ptr_null(env[2]);
+	for (int i = 0; env[i]; i++)
+		ck_assert_int_eq(putenv(env[i]), 0);
+	cli_fabrics_defaults(&f);
+	f.traddr = "127.0.0.1";
+	f.subnqn = "nqn.2024-01.io.nvmfuse:test";
+	f.hostnqn_arg = HOSTNQN;
+	f.hostid_arg = HOSTID;
+	ck_assert_int_eq(cli_fabrics_finish(&f, true), 0);
+	ck_assert_str_eq(f.dhchap_secret, "DHHC-1:00:h:");
+	ck_assert_str_eq(f.dhchap_ctrl_secret, "DHHC-1:00:c:");
+	ck_assert_ptr_null(f.tls_key);
+	ck_assert_ptr_null(getenv(CLI_ENV_DHCHAP_SECRET));
+	cli_fabrics_free(&f);
+	cli_secrets_env_free(env);
+}
+END_TEST
+
 START_TEST(test_finish_iface_rdma)
 {
 	struct cli_fabrics f;
@@ -543,6 +581,7 @@ int main(void)
 	tcase_add_test(tc, test_save_raw_log);
 	tcase_add_test(tc, test_secrets_from_env);
 	tcase_add_test(tc, test_argv_public);
+	tcase_add_test(tc, test_secrets_env_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

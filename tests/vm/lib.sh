@@ -89,7 +89,9 @@ vm_now_ms() {
 }
 
 # vm_wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; return 1
-# if it never does within SECONDS.
+# if it never does within SECONDS. CMD's words are expanded once, by the
+# caller's shell: `vm_wait_for 5 test "$(x)" = y` tests one old value again
+# and again. Put such a check in a function (tests/vm/lint-waits.sh).
 vm_wait_for() {
 	local n=$(($1 * 10))
 	shift
