@@ -110,7 +110,27 @@ struct nvmf_worker {
 	struct fd_watch *ready, **ready_tail;	/* watches that fired, in order */
 	bool recv_ready;
 	int recv_res;
+	/*
+	 * The queue pair's send by completion (ops->tx_prep/tx_done): one
+	 * IORING_OP_SENDMSG at a time, @send_msg pointing at the transport's
+	 * iovecs, submitted by the enter that waits.
+	 */
+	bool qp_send;			/* this queue pair sends by completion */
+	bool send_armed;		/* its SENDMSG is on the ring */
+	bool send_ready;		/* ... and came back with send_res */
+	int send_res;
+	struct msghdr send_msg;
+	/*
+	 * SQEs prepared since the last enter that complete as soon as they
+	 * are submitted (a short send, a CUSE reply): the enter waits for
+	 * one completion more per such SQE, so that theirs alone do not
+	 * end the wait (nvmf_worker_sqe_brief()).
+	 */
+	unsigned int brief;
 };
+
+/* The worker whose thread this is (NULL on other threads). */
+static __thread struct nvmf_worker *self_worker;
 
 /*
  * user_data of the worker's own SQEs. Everything else on the ring is a
@@ -122,6 +142,7 @@ enum ring_token {
 	RING_QP_OUT,		/* ... writable */
 	RING_QP_RECV,		/* bytes received into the transport's buffer */
 	RING_CANCEL,		/* an ASYNC_CANCEL of one of the above */
+	RING_QP_SEND,		/* the queue pair's SENDMSG came back */
 	RING_TOKEN_MAX = 4096,
 };
 
@@ -413,6 +434,15 @@ static bool qp_can_recv(const struct nvmf_qpair *qp)
 	return qp->qid && qp->ops->rx_buf && qp->ops->rx_done;
 }
 
+/*
+ * May the queue pair send by completion? TLS (and NVMFUSE_TCP_SEND=sendmsg)
+ * is found out at the first tx_prep. I/O queues only, as receiving.
+ */
+static bool qp_can_send(const struct nvmf_qpair *qp)
+{
+	return qp->qid && qp->ops->tx_prep && qp->ops->tx_done;
+}
+
 /* Note what completed; run the ring users' handlers. Never waits. */
 static void ring_reap(struct nvmf_worker *w)
 {
@@ -445,6 +475,11 @@ static void ring_reap(struct nvmf_worker *w)
 				w->recv_res = res;
 			}
 			break;
+		case RING_QP_SEND:
+			w->send_armed = false;
+			w->send_ready = true;
+			w->send_res = res;
+			break;
 		case RING_CANCEL:
 			break;
 		default:
@@ -470,6 +505,90 @@ static void ring_poll_qp(struct nvmf_worker *w, int fd, short mask, uint64_t tok
 		w->in_armed = true;
 	else
 		w->out_armed = true;
+}
+
+/* A send this long or longer may wait for room in the socket: never brief. */
+#define WORKER_BRIEF_SEND_MAX	(32 * 1024)
+
+/*
+ * Put what the queue pair has queued on the ring as one SENDMSG. It goes
+ * in with the enter that waits; a short one that leaves nothing behind
+ * completes at once, so it is brief (its completion alone does not end
+ * the wait: the reply it asks for will). MSG_WAITALL: the ring itself
+ * continues a short send on the stream, so its completion comes once.
+ */
+static void ring_send_qp(struct nvmf_worker *w, int fd)
+{
+	struct nvmf_qpair *qp = w->qp;
+	struct io_uring_sqe *sqe;
+	struct iovec *iov = NULL;
+	size_t len = 0;
+	bool more;
+	int cnt, rc;
+
+	rc = qp->ops->tx_prep(qp, &iov, &cnt, &more);
+	if (rc < 0) {		/* TLS: the transport sends itself, as before */
+		w->qp_send = false;
+		qp->tx_by_loop = false;
+		qp->tx_quiesce = NULL;
+		return;
+	}
+	if (!cnt)
+		return;
+	sqe = ring_sqe(w);
+	if (!sqe) {		/* nothing went out; the next turn tries again */
+		qp->ops->tx_done(qp, 0);
+		return;
+	}
+	for (int i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	w->send_msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+	io_uring_prep_sendmsg(sqe, fd, &w->send_msg, MSG_NOSIGNAL | MSG_WAITALL);
+	io_uring_sqe_set_data64(sqe, RING_QP_SEND);
+	w->send_armed = true;
+	if (!more && len < WORKER_BRIEF_SEND_MAX)
+		w->brief++;
+}
+
+/*
+ * The queue pair failed (nvmf_qpair_fail(), before it fails the commands):
+ * take its send off the ring and wait until it is back, so that no
+ * command's buffer is handed back while the kernel may still read it.
+ */
+static void ring_quiesce_send(struct nvmf_qpair *qp, void *arg)
+{
+	struct nvmf_worker *w = arg;
+	struct io_uring_sqe *sqe;
+
+	if (qp != w->qp || self_worker != w)
+		return;
+	if (w->send_armed && (sqe = ring_sqe(w))) {
+		io_uring_prep_cancel64(sqe, RING_QP_SEND, 0);
+		io_uring_sqe_set_data64(sqe, RING_CANCEL);
+	}
+	while (w->send_armed) {
+		int rc = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			nvmf_err("worker: cannot take queue %u's send off the ring: %s", qp->qid,
+				 strerror(-rc));
+			break;
+		}
+		ring_reap(w);
+	}
+	if (w->send_ready) {
+		w->send_ready = false;
+		qp->ops->tx_done(qp, w->send_res);
+	}
+}
+
+/* Send by completion on @qp, or not (before it is handed back). */
+static void ring_send_mode(struct nvmf_worker *w, struct nvmf_qpair *qp, bool on)
+{
+	w->qp_send = on && qp_can_send(qp);
+	qp->tx_by_loop = w->qp_send;
+	qp->tx_quiesce = w->qp_send ? ring_quiesce_send : NULL;
+	qp->tx_quiesce_arg = w;
 }
 
 /* Arm what is not armed: the epoll set, the queue pair's receive or polls. */
@@ -509,6 +628,8 @@ static void ring_arm(struct nvmf_worker *w)
 		if (qp->state == NVMF_QP_FAILED)	/* rx_buf consumed a bad PDU */
 			return;
 	}
+	if (w->qp_send && !w->send_armed)
+		ring_send_qp(w, fd);
 	if (!w->qp_recv && (want & POLLIN) && !w->in_armed)
 		ring_poll_qp(w, fd, POLLIN, RING_QP_IN);
 	if ((want & POLLOUT) && !w->out_armed)
@@ -522,8 +643,8 @@ static void ring_arm(struct nvmf_worker *w)
  */
 static void ring_quiesce_qp(struct nvmf_worker *w)
 {
-	static const uint64_t tokens[] = { RING_QP_IN, RING_QP_OUT, RING_QP_RECV };
-	const bool armed[] = { w->in_armed, w->out_armed, w->recv_armed };
+	static const uint64_t tokens[] = { RING_QP_IN, RING_QP_OUT, RING_QP_RECV, RING_QP_SEND };
+	const bool armed[] = { w->in_armed, w->out_armed, w->recv_armed, w->send_armed };
 
 	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
 		struct io_uring_sqe *sqe;
@@ -533,7 +654,7 @@ static void ring_quiesce_qp(struct nvmf_worker *w)
 		io_uring_prep_cancel64(sqe, tokens[i], 0);
 		io_uring_sqe_set_data64(sqe, RING_CANCEL);
 	}
-	while (w->in_armed || w->out_armed || w->recv_armed) {
+	while (w->in_armed || w->out_armed || w->recv_armed || w->send_armed) {
 		int rc = io_uring_submit_and_wait(&w->ring, 1);
 
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
@@ -545,6 +666,11 @@ static void ring_quiesce_qp(struct nvmf_worker *w)
 	}
 	w->recv_ready = false;
 	w->qp_readable = false;
+	if (w->send_ready) {	/* what went out is retired; the rest never will */
+		w->send_ready = false;
+		w->qp->ops->tx_done(w->qp, w->send_res);
+	}
+	ring_send_mode(w, w->qp, false);
 }
 
 /* Runs first on the worker thread: the ring loop, or the epoll loop without io_uring. */
@@ -577,6 +703,7 @@ static void ring_setup(struct nvmf_worker *w)
 		return;
 	}
 	w->ring_on = true;
+	ring_send_mode(w, w->qp, true);
 	if (w->qp_watched) {
 		short want;
 
@@ -595,9 +722,19 @@ static void ring_setup(struct nvmf_worker *w)
 static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 {
 	struct io_uring_cqe *cqe;
+	unsigned int want;
 	int rc;
 
 	ring_arm(w);
+	/*
+	 * Brief SQEs' completions come at once: wait for one more event
+	 * than those. Bounded: a guess that no more comes costs a second,
+	 * never a hang.
+	 */
+	want = 1 + w->brief;
+	w->brief = 0;
+	if (want > 1 && timeout_ms < 0)
+		timeout_ms = 1000;
 	if (timeout_ms == 0) {
 		rc = io_uring_submit_and_get_events(&w->ring);
 	} else if (timeout_ms < 0) {
@@ -608,7 +745,7 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
 		};
 
-		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, want, &ts, NULL);
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 		nvmf_err("worker: io_uring_enter: %s", strerror(-rc));
@@ -631,6 +768,11 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 	if (w->mb_ready) {
 		w->mb_ready = false;
 		drain_mailbox(w);
+	}
+	/* What went out first: it may queue more (the next H2CData), or end commands. */
+	if (w->send_ready) {
+		w->send_ready = false;
+		w->qp->ops->tx_done(w->qp, w->send_res);
 	}
 	/* After the callbacks: a swap in the mailbox drops the old queue's bytes. */
 	if (w->recv_ready) {
@@ -686,6 +828,16 @@ struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w)
 	return w->ring_on ? ring_sqe(w) : NULL;
 }
 
+void nvmf_worker_sqe_brief(struct nvmf_worker *w)
+{
+	w->brief++;
+}
+
+struct nvmf_worker *nvmf_worker_self(void)
+{
+	return self_worker;
+}
+
 /* ------------------------------------------------------------ main loop */
 
 static void *worker_main(void *arg)
@@ -700,6 +852,7 @@ static void *worker_main(void *arg)
 	else
 		snprintf(name, sizeof(name), "nvmf-admin");
 	pthread_setname_np(pthread_self(), name);
+	self_worker = w;
 	ring_setup(w);
 
 	for (;;) {
@@ -1070,7 +1223,7 @@ static void swap_on_worker(void *arg)
 	int fd = old->ops->pollfd(old, &want);
 
 	if (w->ring_on) {
-		ring_quiesce_qp(w);	/* nothing of the ring writes into @old any more */
+		ring_quiesce_qp(w);	/* nothing of the ring uses @old any more */
 		w->qp_recv = qp_can_recv(sc->qp);
 	} else {
 		if (w->qp_watched)
@@ -1083,6 +1236,8 @@ static void swap_on_worker(void *arg)
 	}
 	/* New queue first: what the old one fails may be resubmitted at once. */
 	w->qp = sc->qp;
+	if (w->ring_on)
+		ring_send_mode(w, w->qp, true);
 	stats_carry(&w->qp->stats, &old->stats);
 	if (sc->adopt)
 		sc->adopt(sc->arg);
