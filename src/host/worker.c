@@ -563,6 +563,7 @@ static void ring_quiesce_send(struct nvmf_qpair *qp, void *arg)
 	if (qp != w->qp || self_worker != w)
 		return;
 	if (w->send_armed && (sqe = ring_sqe(w))) {
+		nvmf_debug("worker: queue %u failed with a send out: taking it back", qp->qid);
 		io_uring_prep_cancel64(sqe, RING_QP_SEND, 0);
 		io_uring_sqe_set_data64(sqe, RING_CANCEL);
 	}
