@@ -1373,8 +1373,8 @@ static void reply_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
 
 /*
  * libfuse's replies: on the node's worker, with its ring, a short one is
- * copied and written by the ring with the worker's next enter (brief: it
- * completes at once); the node waits for it before it closes the fd
+ * copied and written by the ring with the worker's next enter; the node
+ * waits for its completion before it closes the fd
  * (n->inflight). Anything else as before, with writev.
  */
 static ssize_t node_io_writev(int fd, struct iovec *iov, int count, void *userdata)
@@ -1400,7 +1400,6 @@ static ssize_t node_io_writev(int fd, struct iovec *iov, int count, void *userda
 			}
 			io_uring_prep_write(sqe, fd, r->data, (unsigned int)len, 0);
 			io_uring_sqe_set_data(sqe, &r->rh);
-			nvmf_worker_sqe_brief(n->w);
 			atomic_fetch_add(&n->inflight, 1);
 			return (ssize_t)len;
 		}

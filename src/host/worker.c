@@ -120,13 +120,6 @@ struct nvmf_worker {
 	bool send_ready;		/* ... and came back with send_res */
 	int send_res;
 	struct msghdr send_msg;
-	/*
-	 * SQEs prepared since the last enter that complete as soon as they
-	 * are submitted (a short send, a CUSE reply): the enter waits for
-	 * one completion more per such SQE, so that theirs alone do not
-	 * end the wait (nvmf_worker_sqe_brief()).
-	 */
-	unsigned int brief;
 };
 
 /* The worker whose thread this is (NULL on other threads). */
@@ -507,22 +500,19 @@ static void ring_poll_qp(struct nvmf_worker *w, int fd, short mask, uint64_t tok
 		w->out_armed = true;
 }
 
-/* A send this long or longer may wait for room in the socket: never brief. */
-#define WORKER_BRIEF_SEND_MAX	(32 * 1024)
-
 /*
  * Put what the queue pair has queued on the ring as one SENDMSG. It goes
- * in with the enter that waits; a short one that leaves nothing behind
- * completes at once, so it is brief (its completion alone does not end
- * the wait: the reply it asks for will). MSG_WAITALL: the ring itself
- * continues a short send on the stream, so its completion comes once.
+ * in with the enter that waits; MSG_WAITALL: the ring itself continues a
+ * short send on the stream, so its completion comes once. Its completion
+ * ends that wait like any other: waiting for one more (the reply the
+ * send asks for) measured slower under DEFER_TASKRUN than the extra
+ * enter (RESULTS.md, session 7).
  */
 static void ring_send_qp(struct nvmf_worker *w, int fd)
 {
 	struct nvmf_qpair *qp = w->qp;
 	struct io_uring_sqe *sqe;
 	struct iovec *iov = NULL;
-	size_t len = 0;
 	bool more;
 	int cnt, rc;
 
@@ -540,14 +530,10 @@ static void ring_send_qp(struct nvmf_worker *w, int fd)
 		qp->ops->tx_done(qp, 0);
 		return;
 	}
-	for (int i = 0; i < cnt; i++)
-		len += iov[i].iov_len;
 	w->send_msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = (size_t)cnt };
 	io_uring_prep_sendmsg(sqe, fd, &w->send_msg, MSG_NOSIGNAL | MSG_WAITALL);
 	io_uring_sqe_set_data64(sqe, RING_QP_SEND);
 	w->send_armed = true;
-	if (!more && len < WORKER_BRIEF_SEND_MAX)
-		w->brief++;
 }
 
 /*
@@ -723,19 +709,9 @@ static void ring_setup(struct nvmf_worker *w)
 static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 {
 	struct io_uring_cqe *cqe;
-	unsigned int want;
 	int rc;
 
 	ring_arm(w);
-	/*
-	 * Brief SQEs' completions come at once: wait for one more event
-	 * than those. Bounded: a guess that no more comes costs a second,
-	 * never a hang.
-	 */
-	want = 1 + w->brief;
-	w->brief = 0;
-	if (want > 1 && timeout_ms < 0)
-		timeout_ms = 1000;
 	if (timeout_ms == 0) {
 		rc = io_uring_submit_and_get_events(&w->ring);
 	} else if (timeout_ms < 0) {
@@ -746,7 +722,7 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
 		};
 
-		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, want, &ts, NULL);
+		rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 		nvmf_err("worker: io_uring_enter: %s", strerror(-rc));
@@ -827,11 +803,6 @@ struct io_uring *nvmf_worker_ring(struct nvmf_worker *w)
 struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w)
 {
 	return w->ring_on ? ring_sqe(w) : NULL;
-}
-
-void nvmf_worker_sqe_brief(struct nvmf_worker *w)
-{
-	w->brief++;
 }
 
 struct nvmf_worker *nvmf_worker_self(void)

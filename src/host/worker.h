@@ -176,15 +176,6 @@ struct nvmf_ring_handler {
 };
 struct io_uring *nvmf_worker_ring(struct nvmf_worker *w);
 struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w);
-/*
- * The SQE just taken from nvmf_worker_sqe() completes as soon as it is
- * submitted (a write to /dev/cuse, say): the worker's next wait then
- * waits for one completion more, so that this one alone does not end
- * it (one io_uring_enter per wake-up, not one more per such SQE).
- * Worker thread only.
- */
-void nvmf_worker_sqe_brief(struct nvmf_worker *w);
-
 /* The worker whose thread calls this, or NULL on any other thread. */
 struct nvmf_worker *nvmf_worker_self(void);
 
