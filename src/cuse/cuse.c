@@ -23,13 +23,14 @@
  * the callback) and the reply is sent from the completion callback on the
  * queue's worker. NVMFUSE_CUSE_ROUNDS=2 or 3 forces the retry exchange.
  *
- * On an I/O worker with an io_uring (the default), the session fd is read
- * and answered on that ring (struct cuse_rx, node_io_writev): a POLL_ADD
- * linked to an IORING_OP_READ, so a request arrives with the completion
- * that wakes the worker, and short replies go out as IORING_OP_WRITE with
- * the enter that waits for the next event: no read or writev system call
- * of their own. NVMFUSE_CUSE_RING=0, or the worker's epoll loop, keeps the
- * fd watch (poll, then read) and writev.
+ * With NVMFUSE_CUSE_RING=1, on an I/O worker with an io_uring, the session
+ * fd is read and answered on that ring (struct cuse_rx, node_io_writev): a
+ * POLL_ADD linked to an IORING_OP_READ, so a request arrives with the
+ * completion that wakes the worker, and short replies go out as
+ * IORING_OP_WRITE with the worker's next enter: one system call less per
+ * passthrough (6 against 7), but no faster in the guest benchmark
+ * (tests/bench/RESULTS.md, session 7), so not the default: the fd watch
+ * (poll on the ring, then read) and writev.
  *
  * read(2)/write(2) are refused with EOPNOTSUPP: CUSE (fs/fuse/cuse.c,
  * cuse_read_iter/cuse_write_iter) starts every syscall at offset 0 and
@@ -1549,7 +1550,7 @@ static void node_watch(void *arg)
 	int fd = fuse_session_fd(n->se);
 	const char *ring = getenv("NVMFUSE_CUSE_RING");
 
-	if (nvmf_worker_ring(n->w) && !(ring && !strcmp(ring, "0"))) {
+	if (nvmf_worker_ring(n->w) && ring && !strcmp(ring, "1")) {
 		n->watch_rc = rx_start(n);
 		if (n->watch_rc == 0)
 			return;
