@@ -615,8 +615,11 @@ static void ring_arm(struct nvmf_worker *w)
 		if (qp->state == NVMF_QP_FAILED)	/* rx_buf consumed a bad PDU */
 			return;
 	}
-	if (w->qp_send && !w->send_armed)
+	if (w->qp_send && !w->send_armed) {
 		ring_send_qp(w, fd);
+		if (!w->qp_send)	/* refused (TLS): it may want POLLOUT now */
+			fd = qp->ops->pollfd(qp, &want);
+	}
 	if (!w->qp_recv && (want & POLLIN) && !w->in_armed)
 		ring_poll_qp(w, fd, POLLIN, RING_QP_IN);
 	if ((want & POLLOUT) && !w->out_armed)
