@@ -1668,7 +1668,7 @@ static int node_create_at(struct cuse_ctrl *cc, const struct nvmf_ns *ns, unsign
 			snprintf(err, errlen, "%s: /dev/cuse: %s", n->devname, strerror(errno));
 			goto fail;
 		}
-		/* Reads and replies through node_io (the worker's ring). */
+		/* Reads and replies through node_io (the ring with NVMFUSE_CUSE_RING=1). */
 		rc = fuse_session_custom_io(n->se, &node_io, fd);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: custom I/O for /dev/cuse: %s", n->devname,
