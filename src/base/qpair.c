@@ -173,6 +173,9 @@ void nvmf_qpair_fail(struct nvmf_qpair *qp, int err, const char *fmt, ...)
 		if (err != -ECONNABORTED)	/* our own close is not news */
 			nvmf_info("queue %u failed: %s", qp->qid, qp->errmsg);
 	}
+	/* The event loop's send may still read command buffers: end it first. */
+	if (qp->tx_quiesce)
+		qp->tx_quiesce(qp, qp->tx_quiesce_arg);
 	/*
 	 * Fail every outstanding command, oldest first: owners that hold
 	 * them for a reconnect replay them in the order they were first

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "base/nvmf_spec.h"
 
@@ -205,6 +206,24 @@ struct nvmf_transport_ops {
 	 */
 	int (*rx_buf)(struct nvmf_qpair *qp, void **buf, size_t *len);
 	int (*rx_done)(struct nvmf_qpair *qp, int res);
+	/*
+	 * Optional: send by completion (an io_uring IORING_OP_SENDMSG the
+	 * event loop submits with the enter that waits) instead of a send
+	 * system call per flush. Only while qp->tx_by_loop is set, and one
+	 * send at a time: tx_prep hands out what to send next, in order, as
+	 * iovecs the transport keeps unchanged until tx_done (*cnt 0:
+	 * nothing queued; *more: after this send the transport will want to
+	 * send again without having received anything, e.g. the next
+	 * H2CData of an R2T). It returns -EOPNOTSUPP when this queue pair
+	 * cannot (TLS records are built in user space). tx_done gets the
+	 * send's result (bytes, which may be fewer than handed out, or
+	 * -errno): the transport retires what went out and continues a
+	 * short send where it stopped; on a failed queue pair it only
+	 * forgets the send. Returns completions, or -errno once the queue
+	 * pair has failed. Owner thread, as the rest.
+	 */
+	int (*tx_prep)(struct nvmf_qpair *qp, struct iovec **iov, int *cnt, bool *more);
+	int (*tx_done)(struct nvmf_qpair *qp, int res);
 };
 
 /*
@@ -247,6 +266,21 @@ struct nvmf_qpair {
 	 * its receive system call. False means "may be readable".
 	 */
 	bool rx_idle;
+	/*
+	 * Set by an event loop that sends for the transport (ops->tx_prep,
+	 * tx_done): the transport then makes no send system call of its own
+	 * and does not ask to poll for POLLOUT. The loop clears it before it
+	 * hands the queue pair back.
+	 */
+	bool tx_by_loop;
+	/*
+	 * Set with tx_by_loop: nvmf_qpair_fail() calls it before it fails
+	 * the commands, so the loop takes its send off the ring and waits
+	 * for it: no command's buffer goes back to its owner (who may free
+	 * it, or send it again elsewhere) while the kernel may still read it.
+	 */
+	void (*tx_quiesce)(struct nvmf_qpair *qp, void *arg);
+	void *tx_quiesce_arg;
 	/* TLS: the hash the handshake bound the PSK to (1, 2); 0 without TLS. */
 	uint8_t tls_hash;
 	int cancel_fd;		/* > 0: nvmf_qpair_exec() gives up when readable */

@@ -23,6 +23,15 @@
  * the callback) and the reply is sent from the completion callback on the
  * queue's worker. NVMFUSE_CUSE_ROUNDS=2 or 3 forces the retry exchange.
  *
+ * With NVMFUSE_CUSE_RING=1, on an I/O worker with an io_uring, the session
+ * fd is read and answered on that ring (struct cuse_rx, node_io_writev): a
+ * POLL_ADD linked to an IORING_OP_READ, so a request arrives with the
+ * completion that wakes the worker, and short replies go out as
+ * IORING_OP_WRITE with the worker's next enter: one system call less per
+ * passthrough (6 against 7), but no faster in the guest benchmark
+ * (tests/bench/RESULTS.md, session 7), so not the default: the fd watch
+ * (poll on the ring, then read) and writev.
+ *
  * read(2)/write(2) are refused with EOPNOTSUPP: CUSE (fs/fuse/cuse.c,
  * cuse_read_iter/cuse_write_iter) starts every syscall at offset 0 and
  * never passes the file position; pread/pwrite fail with ESPIPE in the
@@ -66,8 +75,10 @@
 
 #include <endian.h>
 #include <fuse3/cuse_lowlevel.h>
+#include <liburing.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/fuse.h>
 #include <linux/nvme_ioctl.h>
 
 #include "base/log.h"
@@ -147,6 +158,14 @@ struct cuse_node {
 	struct nvmf_worker *w;
 	struct fuse_buf fbuf;
 	bool watched;			/* the fd is in @w's epoll set */
+	/*
+	 * Or read on @w's ring (worker thread only): the armed read, NULL when
+	 * there is none; @rx_cap is the read size libfuse uses (se->bufsize,
+	 * learnt by node_io_read with @rx_probe set).
+	 */
+	struct cuse_rx *rx;
+	size_t rx_cap;
+	bool rx_probe;
 	int watch_rc;			/* node_watch's result (worker thread; read after the call) */
 	int stop_fd;
 	pthread_t thread;
@@ -1321,6 +1340,248 @@ static const struct cuse_lowlevel_ops node_ops = {
 	.ioctl = node_ioctl,
 };
 
+/* ------------------------------------------------- the worker's io_uring */
+
+/*
+ * The session fd read on the worker's ring: a POLL_ADD (no completion of
+ * its own when it fires: CQE_SKIP_SUCCESS) linked to a READ into @buf.
+ * The read must not block the worker, and /dev/cuse has no nowait reads,
+ * so the fd stays O_NONBLOCK and the read only runs once the poll says a
+ * request is there (one that vanished meanwhile gives -EAGAIN: armed
+ * again). Owned by the ring while armed: a node that lets go sets @n to
+ * NULL and cancels; the last completion frees it.
+ */
+struct cuse_rx {
+	struct nvmf_ring_handler rh;	/* first: the READ's completion */
+	struct cuse_node *n;		/* NULL: the node let go */
+	bool armed;
+	size_t cap;
+	void *buf;
+};
+
+/* A reply written on the ring; freed by its completion. */
+struct cuse_reply {
+	struct nvmf_ring_handler rh;	/* first */
+	struct cuse_node *n;		/* counted in n->inflight until then */
+	size_t len;
+	uint8_t data[];
+};
+
+/* Replies longer than this (read data in the reply) keep writev. */
+#define CUSE_RING_REPLY_MAX	512
+
+/* Completions nobody needs (the linked poll's failure, cancels). */
+static void ring_ignore(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	(void)h;
+	(void)res;
+	(void)flags;
+}
+
+static struct nvmf_ring_handler ring_ignored = { .fn = ring_ignore };
+
+static void rx_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags);
+
+/* Worker thread: arm @rx's poll and read. Returns 0 or -EBUSY (no SQE). */
+static int rx_arm(struct cuse_rx *rx)
+{
+	struct nvmf_worker *w = rx->n->w;
+	int fd = fuse_session_fd(rx->n->se);
+	struct io_uring_sqe *poll, *rd;
+
+	poll = nvmf_worker_sqe(w);
+	if (!poll)
+		return -EBUSY;
+	io_uring_prep_poll_add(poll, fd, POLLIN);
+	io_uring_sqe_set_data(poll, &ring_ignored);
+	io_uring_sqe_set_flags(poll, IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
+	rd = nvmf_worker_sqe(w);
+	if (!rd) {		/* the poll goes alone, linked to nothing */
+		io_uring_sqe_set_flags(poll, IOSQE_CQE_SKIP_SUCCESS);
+		return -EBUSY;
+	}
+	io_uring_prep_read(rd, fd, rx->buf, (unsigned int)rx->cap, 0);
+	io_uring_sqe_set_data(rd, &rx->rh);
+	rx->armed = true;
+	return 0;
+}
+
+/* The read came back: hand the request to libfuse, and read again. */
+static void rx_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	struct cuse_rx *rx = (struct cuse_rx *)h;
+	struct cuse_node *n = rx->n;
+
+	(void)flags;
+	rx->armed = false;
+	if (!n) {
+		free(rx->buf);
+		free(rx);
+		return;
+	}
+	if (res >= (int)sizeof(struct fuse_in_header)) {
+		struct fuse_buf fb = { .mem = rx->buf, .size = (size_t)res };
+
+		serving_worker = n->w;
+		fuse_session_process_buf(n->se, &fb);
+		serving_worker = NULL;
+	} else if (res != -EAGAIN && res != -EINTR && res != -ENOENT) {
+		/* 0, -ENODEV: the kernel ended the connection (e.g. name taken). */
+		if (res != 0 && res != -ENODEV)
+			nvmf_warn("%s: reading /dev/cuse: %s", n->devname,
+				  res < 0 ? strerror(-res) : "short request");
+		n->rx = NULL;
+		atomic_store(&n->ended, true);
+		free(rx->buf);
+		free(rx);
+		return;
+	}
+	if (fuse_session_exited(n->se) || rx_arm(rx) < 0) {
+		nvmf_err("%s: cannot read /dev/cuse on the ring any more", n->devname);
+		n->rx = NULL;
+		atomic_store(&n->ended, true);
+		if (!rx->armed) {
+			free(rx->buf);
+			free(rx);
+		}
+	}
+}
+
+/*
+ * libfuse's reads (fuse_session_receive_buf): the fd watch's, or, with
+ * @rx_probe, none: only the size libfuse reads with, for the ring's read.
+ */
+static ssize_t node_io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct cuse_node *n = userdata;
+
+	if (n->rx_probe) {
+		n->rx_cap = len;
+		errno = EAGAIN;
+		return -1;
+	}
+	return read(fd, buf, len);
+}
+
+static void reply_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
+{
+	struct cuse_reply *r = (struct cuse_reply *)h;
+
+	(void)flags;
+	/* ENOENT: the caller was interrupted and the kernel forgot the request. */
+	if (res != (int)r->len && res != -ENOENT)
+		nvmf_debug("%s: reply not taken: %s", r->n->devname,
+			   res < 0 ? strerror(-res) : "short write");
+	atomic_fetch_sub(&r->n->inflight, 1);
+	free(r);
+}
+
+/*
+ * libfuse's replies: on the node's worker, with its ring, a short one is
+ * copied and written by the ring with the worker's next enter; the node
+ * waits for its completion before it closes the fd
+ * (n->inflight). Anything else as before, with writev.
+ */
+static ssize_t node_io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct cuse_node *n = userdata;
+	size_t len = 0;
+
+	for (int i = 0; i < count; i++)
+		len += iov[i].iov_len;
+	if (n->rx && nvmf_worker_self() == n->w && len <= CUSE_RING_REPLY_MAX) {
+		struct cuse_reply *r = malloc(sizeof(*r) + len);
+		struct io_uring_sqe *sqe = r ? nvmf_worker_sqe(n->w) : NULL;
+
+		if (sqe) {
+			size_t off = 0;
+
+			r->rh.fn = reply_cqe;
+			r->n = n;
+			r->len = len;
+			for (int i = 0; i < count; i++) {
+				memcpy(r->data + off, iov[i].iov_base, iov[i].iov_len);
+				off += iov[i].iov_len;
+			}
+			io_uring_prep_write(sqe, fd, r->data, (unsigned int)len, 0);
+			io_uring_sqe_set_data(sqe, &r->rh);
+			atomic_fetch_add(&n->inflight, 1);
+			return (ssize_t)len;
+		}
+		free(r);
+	}
+	return writev(fd, iov, count);
+}
+
+static const struct fuse_custom_io node_io = {
+	.read = node_io_read,
+	.writev = node_io_writev,
+};
+
+/* Serving worker: read the session fd on the ring. Returns 0 or -errno. */
+static int rx_start(struct cuse_node *n)
+{
+	struct fuse_buf probe = { .mem = NULL };
+	struct cuse_rx *rx;
+
+	n->rx_probe = true;
+	fuse_session_receive_buf(n->se, &probe);
+	n->rx_probe = false;
+	free(probe.mem);
+	if (!n->rx_cap)
+		return -EOPNOTSUPP;
+	rx = calloc(1, sizeof(*rx));
+	if (!rx)
+		return -ENOMEM;
+	rx->rh.fn = rx_cqe;
+	rx->n = n;
+	rx->cap = n->rx_cap;
+	rx->buf = malloc(rx->cap);
+	if (!rx->buf) {
+		free(rx);
+		return -ENOMEM;
+	}
+	if (rx_arm(rx) < 0) {
+		free(rx->buf);
+		free(rx);
+		return -EBUSY;
+	}
+	n->rx = rx;
+	return 0;
+}
+
+/*
+ * Serving worker: stop reading on the ring. The poll is cancelled (by fd:
+ * the read linked behind it cannot be found before it starts, and fails
+ * with it), and the cancel runs now, so the ring holds the file no longer
+ * than the node does (a node made again with the same name must not find
+ * the name taken). Replies on the ring are never pending: they complete
+ * when submitted, before the cancel.
+ */
+static void rx_stop(struct cuse_node *n)
+{
+	struct cuse_rx *rx = n->rx;
+	struct io_uring *ring = nvmf_worker_ring(n->w);
+	struct io_uring_sqe *sqe;
+
+	if (!rx)
+		return;
+	n->rx = NULL;
+	rx->n = NULL;
+	if (!rx->armed) {
+		free(rx->buf);
+		free(rx);
+		return;
+	}
+	sqe = nvmf_worker_sqe(n->w);
+	if (sqe) {
+		io_uring_prep_cancel_fd(sqe, fuse_session_fd(n->se), IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data(sqe, &ring_ignored);
+	}
+	io_uring_submit(ring);
+	io_uring_get_events(ring);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static void *node_thread(void *arg)
@@ -1391,7 +1652,15 @@ static void node_watch(void *arg)
 {
 	struct cuse_node *n = arg;
 	int fd = fuse_session_fd(n->se);
+	const char *ring = getenv("NVMFUSE_CUSE_RING");
 
+	if (nvmf_worker_ring(n->w) && ring && !strcmp(ring, "1")) {
+		n->watch_rc = rx_start(n);
+		if (n->watch_rc == 0)
+			return;
+		nvmf_debug("%s: cannot read /dev/cuse on the ring (%s): fd watch", n->devname,
+			   strerror(-n->watch_rc));
+	}
 	n->watch_rc = nvmf_worker_add_fd(n->w, fd, EPOLLIN, node_ready, n);
 	if (n->watch_rc == 0)
 		n->watched = true;
@@ -1401,6 +1670,7 @@ static void node_unwatch(void *arg)
 {
 	struct cuse_node *n = arg;
 
+	rx_stop(n);
 	if (n->watched)
 		nvmf_worker_del_fd(n->w, fuse_session_fd(n->se));
 	n->watched = false;
@@ -1523,6 +1793,13 @@ static int node_create_at(struct cuse_ctrl *cc, const struct nvmf_ns *ns, unsign
 		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 			rc = -errno;
 			snprintf(err, errlen, "%s: /dev/cuse: %s", n->devname, strerror(errno));
+			goto fail;
+		}
+		/* Reads and replies through node_io (the ring with NVMFUSE_CUSE_RING=1). */
+		rc = fuse_session_custom_io(n->se, &node_io, fd);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: custom I/O for /dev/cuse: %s", n->devname,
+				 strerror(-rc));
 			goto fail;
 		}
 		/*

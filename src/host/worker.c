@@ -110,7 +110,20 @@ struct nvmf_worker {
 	struct fd_watch *ready, **ready_tail;	/* watches that fired, in order */
 	bool recv_ready;
 	int recv_res;
+	/*
+	 * The queue pair's send by completion (ops->tx_prep/tx_done): one
+	 * IORING_OP_SENDMSG at a time, @send_msg pointing at the transport's
+	 * iovecs, submitted by the enter that waits.
+	 */
+	bool qp_send;			/* this queue pair sends by completion */
+	bool send_armed;		/* its SENDMSG is on the ring */
+	bool send_ready;		/* ... and came back with send_res */
+	int send_res;
+	struct msghdr send_msg;
 };
+
+/* The worker whose thread this is (NULL on other threads). */
+static __thread struct nvmf_worker *self_worker;
 
 /*
  * user_data of the worker's own SQEs. Everything else on the ring is a
@@ -122,6 +135,7 @@ enum ring_token {
 	RING_QP_OUT,		/* ... writable */
 	RING_QP_RECV,		/* bytes received into the transport's buffer */
 	RING_CANCEL,		/* an ASYNC_CANCEL of one of the above */
+	RING_QP_SEND,		/* the queue pair's SENDMSG came back */
 	RING_TOKEN_MAX = 4096,
 };
 
@@ -413,6 +427,15 @@ static bool qp_can_recv(const struct nvmf_qpair *qp)
 	return qp->qid && qp->ops->rx_buf && qp->ops->rx_done;
 }
 
+/*
+ * May the queue pair send by completion? TLS (and NVMFUSE_TCP_SEND=sendmsg)
+ * is found out at the first tx_prep. I/O queues only, as receiving.
+ */
+static bool qp_can_send(const struct nvmf_qpair *qp)
+{
+	return qp->qid && qp->ops->tx_prep && qp->ops->tx_done;
+}
+
 /* Note what completed; run the ring users' handlers. Never waits. */
 static void ring_reap(struct nvmf_worker *w)
 {
@@ -445,6 +468,11 @@ static void ring_reap(struct nvmf_worker *w)
 				w->recv_res = res;
 			}
 			break;
+		case RING_QP_SEND:
+			w->send_armed = false;
+			w->send_ready = true;
+			w->send_res = res;
+			break;
 		case RING_CANCEL:
 			break;
 		default:
@@ -470,6 +498,84 @@ static void ring_poll_qp(struct nvmf_worker *w, int fd, short mask, uint64_t tok
 		w->in_armed = true;
 	else
 		w->out_armed = true;
+}
+
+/*
+ * Put what the queue pair has queued on the ring as one SENDMSG. It goes
+ * in with the enter that waits; MSG_WAITALL: the ring itself continues a
+ * short send on the stream, so its completion comes once. Its completion
+ * ends that wait like any other: waiting for one more (the reply the
+ * send asks for) measured slower under DEFER_TASKRUN than the extra
+ * enter (RESULTS.md, session 7).
+ */
+static void ring_send_qp(struct nvmf_worker *w, int fd)
+{
+	struct nvmf_qpair *qp = w->qp;
+	struct io_uring_sqe *sqe;
+	struct iovec *iov = NULL;
+	bool more;
+	int cnt, rc;
+
+	rc = qp->ops->tx_prep(qp, &iov, &cnt, &more);
+	if (rc < 0) {		/* TLS: the transport sends itself, as before */
+		w->qp_send = false;
+		qp->tx_by_loop = false;
+		qp->tx_quiesce = NULL;
+		return;
+	}
+	if (!cnt)
+		return;
+	sqe = ring_sqe(w);
+	if (!sqe) {		/* nothing went out; the next turn tries again */
+		qp->ops->tx_done(qp, 0);
+		return;
+	}
+	w->send_msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+	io_uring_prep_sendmsg(sqe, fd, &w->send_msg, MSG_NOSIGNAL | MSG_WAITALL);
+	io_uring_sqe_set_data64(sqe, RING_QP_SEND);
+	w->send_armed = true;
+}
+
+/*
+ * The queue pair failed (nvmf_qpair_fail(), before it fails the commands):
+ * take its send off the ring and wait until it is back, so that no
+ * command's buffer is handed back while the kernel may still read it.
+ */
+static void ring_quiesce_send(struct nvmf_qpair *qp, void *arg)
+{
+	struct nvmf_worker *w = arg;
+	struct io_uring_sqe *sqe;
+
+	if (qp != w->qp || self_worker != w)
+		return;
+	if (w->send_armed && (sqe = ring_sqe(w))) {
+		nvmf_debug("worker: queue %u failed with a send out: taking it back", qp->qid);
+		io_uring_prep_cancel64(sqe, RING_QP_SEND, 0);
+		io_uring_sqe_set_data64(sqe, RING_CANCEL);
+	}
+	while (w->send_armed) {
+		int rc = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+			nvmf_err("worker: cannot take queue %u's send off the ring: %s", qp->qid,
+				 strerror(-rc));
+			break;
+		}
+		ring_reap(w);
+	}
+	if (w->send_ready) {
+		w->send_ready = false;
+		qp->ops->tx_done(qp, w->send_res);
+	}
+}
+
+/* Send by completion on @qp, or not (before it is handed back). */
+static void ring_send_mode(struct nvmf_worker *w, struct nvmf_qpair *qp, bool on)
+{
+	w->qp_send = on && qp_can_send(qp);
+	qp->tx_by_loop = w->qp_send;
+	qp->tx_quiesce = w->qp_send ? ring_quiesce_send : NULL;
+	qp->tx_quiesce_arg = w;
 }
 
 /* Arm what is not armed: the epoll set, the queue pair's receive or polls. */
@@ -509,6 +615,11 @@ static void ring_arm(struct nvmf_worker *w)
 		if (qp->state == NVMF_QP_FAILED)	/* rx_buf consumed a bad PDU */
 			return;
 	}
+	if (w->qp_send && !w->send_armed) {
+		ring_send_qp(w, fd);
+		if (!w->qp_send)	/* refused (TLS): it may want POLLOUT now */
+			fd = qp->ops->pollfd(qp, &want);
+	}
 	if (!w->qp_recv && (want & POLLIN) && !w->in_armed)
 		ring_poll_qp(w, fd, POLLIN, RING_QP_IN);
 	if ((want & POLLOUT) && !w->out_armed)
@@ -522,8 +633,8 @@ static void ring_arm(struct nvmf_worker *w)
  */
 static void ring_quiesce_qp(struct nvmf_worker *w)
 {
-	static const uint64_t tokens[] = { RING_QP_IN, RING_QP_OUT, RING_QP_RECV };
-	const bool armed[] = { w->in_armed, w->out_armed, w->recv_armed };
+	static const uint64_t tokens[] = { RING_QP_IN, RING_QP_OUT, RING_QP_RECV, RING_QP_SEND };
+	const bool armed[] = { w->in_armed, w->out_armed, w->recv_armed, w->send_armed };
 
 	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
 		struct io_uring_sqe *sqe;
@@ -533,7 +644,7 @@ static void ring_quiesce_qp(struct nvmf_worker *w)
 		io_uring_prep_cancel64(sqe, tokens[i], 0);
 		io_uring_sqe_set_data64(sqe, RING_CANCEL);
 	}
-	while (w->in_armed || w->out_armed || w->recv_armed) {
+	while (w->in_armed || w->out_armed || w->recv_armed || w->send_armed) {
 		int rc = io_uring_submit_and_wait(&w->ring, 1);
 
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
@@ -545,6 +656,11 @@ static void ring_quiesce_qp(struct nvmf_worker *w)
 	}
 	w->recv_ready = false;
 	w->qp_readable = false;
+	if (w->send_ready) {	/* what went out is retired; the rest never will */
+		w->send_ready = false;
+		w->qp->ops->tx_done(w->qp, w->send_res);
+	}
+	ring_send_mode(w, w->qp, false);
 }
 
 /* Runs first on the worker thread: the ring loop, or the epoll loop without io_uring. */
@@ -577,6 +693,7 @@ static void ring_setup(struct nvmf_worker *w)
 		return;
 	}
 	w->ring_on = true;
+	ring_send_mode(w, w->qp, true);
 	if (w->qp_watched) {
 		short want;
 
@@ -632,6 +749,11 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 		w->mb_ready = false;
 		drain_mailbox(w);
 	}
+	/* What went out first: it may queue more (the next H2CData), or end commands. */
+	if (w->send_ready) {
+		w->send_ready = false;
+		w->qp->ops->tx_done(w->qp, w->send_res);
+	}
 	/* After the callbacks: a swap in the mailbox drops the old queue's bytes. */
 	if (w->recv_ready) {
 		w->recv_ready = false;
@@ -686,6 +808,11 @@ struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w)
 	return w->ring_on ? ring_sqe(w) : NULL;
 }
 
+struct nvmf_worker *nvmf_worker_self(void)
+{
+	return self_worker;
+}
+
 /* ------------------------------------------------------------ main loop */
 
 static void *worker_main(void *arg)
@@ -700,6 +827,7 @@ static void *worker_main(void *arg)
 	else
 		snprintf(name, sizeof(name), "nvmf-admin");
 	pthread_setname_np(pthread_self(), name);
+	self_worker = w;
 	ring_setup(w);
 
 	for (;;) {
@@ -1070,7 +1198,7 @@ static void swap_on_worker(void *arg)
 	int fd = old->ops->pollfd(old, &want);
 
 	if (w->ring_on) {
-		ring_quiesce_qp(w);	/* nothing of the ring writes into @old any more */
+		ring_quiesce_qp(w);	/* nothing of the ring uses @old any more */
 		w->qp_recv = qp_can_recv(sc->qp);
 	} else {
 		if (w->qp_watched)
@@ -1083,6 +1211,8 @@ static void swap_on_worker(void *arg)
 	}
 	/* New queue first: what the old one fails may be resubmitted at once. */
 	w->qp = sc->qp;
+	if (w->ring_on)
+		ring_send_mode(w, w->qp, true);
 	stats_carry(&w->qp->stats, &old->stats);
 	if (sc->adopt)
 		sc->adopt(sc->arg);

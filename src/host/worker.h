@@ -176,6 +176,8 @@ struct nvmf_ring_handler {
 };
 struct io_uring *nvmf_worker_ring(struct nvmf_worker *w);
 struct io_uring_sqe *nvmf_worker_sqe(struct nvmf_worker *w);
+/* The worker whose thread calls this, or NULL on any other thread. */
+struct nvmf_worker *nvmf_worker_self(void);
 
 /* The worker's queue pair; for use on the worker thread (callbacks). */
 struct nvmf_qpair *nvmf_worker_qpair(struct nvmf_worker *w);

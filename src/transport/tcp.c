@@ -7,6 +7,10 @@
  *
  *   transmit: a FIFO of PDUs (CapsuleCmd, H2CData, H2CTermReq), flushed with
  *             one sendmsg() of as many iovecs as fit; data is never copied.
+ *             Or, on an I/O queue whose event loop sends for it
+ *             (qp.tx_by_loop: an io_uring SENDMSG per wake-up, tx_prep and
+ *             tx_done), the same iovecs handed to the loop, one send at a
+ *             time; NVMFUSE_TCP_SEND=sendmsg keeps the send system call.
  *   receive:  header -> (pad) -> data -> (data digest) state machine over a
  *             read buffer; large data goes straight into the request buffer.
  *
@@ -89,6 +93,14 @@ struct tcp_qpair {
 	struct tcp_tx *txq_head;
 	struct tcp_tx **txq_tail;
 	bool tx_partial;		/* the head PDU is partly on the wire */
+	/*
+	 * The event loop's send (tx_prep .. tx_done): @tx_iov is what it
+	 * sends, taken from the queue's head; nothing of the queue is retired
+	 * or trimmed, and no send of our own is made, until tx_done.
+	 */
+	bool tx_inflight;
+	bool no_ring_tx;		/* NVMFUSE_TCP_SEND=sendmsg */
+	struct iovec tx_iov[TCP_MAX_IOV];
 	/* receive */
 	uint8_t *rbuf;
 	size_t rpos, rlen;
@@ -183,7 +195,8 @@ static void tcp_fatal(struct tcp_qpair *tq, const struct tcp_pdu_err *e,
 	uint8_t term[TCP_TERM_MAX_PLEN];
 	size_t n;
 
-	if (!tq->tx_partial && tq->fd >= 0 && !(tq->tls && nvmf_tls_tx_pending(tq->tls))) {
+	if (!tq->tx_partial && !tq->tx_inflight && tq->fd >= 0 &&
+	    !(tq->tls && nvmf_tls_tx_pending(tq->tls))) {
 		struct iovec v;
 
 		n = tcp_term_build(term, e->fes, e->fei, bad, bad_len);
@@ -294,9 +307,70 @@ static void tx_done(struct tcp_qpair *tq, struct tcp_tx *tx)
 	}
 }
 
+/*
+ * @n bytes of the queue went out: retire the whole PDUs, trim the partly
+ * sent one (the next send continues where this one stopped).
+ */
+static void tx_retire(struct tcp_qpair *tq, size_t n)
+{
+	while (n > 0 && tq->txq_head) {
+		struct tcp_tx *tx = tq->txq_head;
+
+		if (n >= tx->left) {
+			n -= tx->left;
+			tq->txq_head = tx->next;
+			if (!tq->txq_head)
+				tq->txq_tail = &tq->txq_head;
+			tq->tx_partial = false;
+			tx->left = 0;
+			tx_done(tq, tx);
+			continue;
+		}
+		tx->left -= n;
+		for (int i = 0; i < tx->iovcnt && n > 0; i++) {
+			size_t k = n < tx->iov[i].iov_len ? n : tx->iov[i].iov_len;
+
+			tx->iov[i].iov_base = (uint8_t *)tx->iov[i].iov_base + k;
+			tx->iov[i].iov_len -= k;
+			n -= k;
+		}
+		tq->tx_partial = true;
+	}
+}
+
+/*
+ * The queue's head as iovecs, as many whole PDUs as fit in TCP_MAX_IOV.
+ * *@more: something stays behind for a later send (PDUs that did not
+ * fit, or an H2CData that is not its R2T's last).
+ */
+static int tx_gather(struct tcp_qpair *tq, struct iovec *iov, bool *more)
+{
+	struct tcp_tx *tx;
+	int cnt = 0;
+
+	*more = false;
+	for (tx = tq->txq_head; tx && cnt + tx->iovcnt <= TCP_MAX_IOV; tx = tx->next) {
+		for (int i = 0; i < tx->iovcnt; i++)
+			if (tx->iov[i].iov_len)
+				iov[cnt++] = tx->iov[i];
+		if (tx->kind == TX_H2C) {
+			struct tcp_req *tr = (struct tcp_req *)((uint8_t *)tx -
+								offsetof(struct tcp_req, tx));
+
+			if (tr->h2c_sent + tr->h2c_queued < tr->r2t_end)
+				*more = true;
+		}
+	}
+	if (tx)
+		*more = true;
+	return cnt;
+}
+
 /* Send as much of the queue as the socket takes. Returns 0 or -errno. */
 static int tcp_flush(struct tcp_qpair *tq)
 {
+	if (tq->qp.tx_by_loop)
+		return 0;	/* the event loop sends (tcp_tx_prep) */
 	if (tq->tls) {
 		int rc = nvmf_tls_flush(tq->tls);
 
@@ -307,14 +381,10 @@ static int tcp_flush(struct tcp_qpair *tq)
 	}
 	while (tq->txq_head) {
 		struct iovec iov[TCP_MAX_IOV];
-		struct tcp_tx *tx;
+		bool more;
 		ssize_t n;
-		int cnt = 0;
+		int cnt = tx_gather(tq, iov, &more);
 
-		for (tx = tq->txq_head; tx && cnt + tx->iovcnt <= TCP_MAX_IOV; tx = tx->next)
-			for (int i = 0; i < tx->iovcnt; i++)
-				if (tx->iov[i].iov_len)
-					iov[cnt++] = tx->iov[i];
 		n = chan_sendv(tq, iov, cnt);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -323,29 +393,7 @@ static int tcp_flush(struct tcp_qpair *tq)
 				continue;
 			return -errno;
 		}
-		/* Retire whole PDUs, trim the partly sent one. */
-		while (n > 0 && tq->txq_head) {
-			tx = tq->txq_head;
-			if ((size_t)n >= tx->left) {
-				n -= tx->left;
-				tq->txq_head = tx->next;
-				if (!tq->txq_head)
-					tq->txq_tail = &tq->txq_head;
-				tq->tx_partial = false;
-				tx->left = 0;
-				tx_done(tq, tx);
-				continue;
-			}
-			tx->left -= n;
-			for (int i = 0; i < tx->iovcnt && n > 0; i++) {
-				size_t k = (size_t)n < tx->iov[i].iov_len ? (size_t)n : tx->iov[i].iov_len;
-
-				tx->iov[i].iov_base = (uint8_t *)tx->iov[i].iov_base + k;
-				tx->iov[i].iov_len -= k;
-				n -= k;
-			}
-			tq->tx_partial = true;
-		}
+		tx_retire(tq, (size_t)n);
 	}
 	return 0;
 }
@@ -775,8 +823,42 @@ static int tcp_pollfd(struct nvmf_qpair *qp, short *events)
 {
 	struct tcp_qpair *tq = to_tcp(qp);
 
-	*events = chan_events(tq, POLLIN | (tq->txq_head ? POLLOUT : 0));
+	*events = chan_events(tq, POLLIN | (tq->txq_head && !qp->tx_by_loop ? POLLOUT : 0));
 	return tq->fd;
+}
+
+static int tcp_tx_prep(struct nvmf_qpair *qp, struct iovec **iov, int *cnt, bool *more)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+
+	if (tq->tls || tq->no_ring_tx)
+		return -EOPNOTSUPP;	/* OpenSSL (also kTLS's) keeps its own send */
+	*cnt = 0;
+	*more = false;
+	if (qp->state == NVMF_QP_FAILED || tq->tx_inflight || !tq->txq_head)
+		return 0;
+	*cnt = tx_gather(tq, tq->tx_iov, more);
+	*iov = tq->tx_iov;
+	tq->tx_inflight = *cnt > 0;
+	return 0;
+}
+
+static int tcp_tx_done(struct nvmf_qpair *qp, int res)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+
+	tq->tx_inflight = false;
+	if (qp->state == NVMF_QP_FAILED)
+		return qp->err;
+	tq->completed = 0;
+	if (res < 0) {
+		if (res == -EAGAIN || res == -EINTR || res == -ECANCELED)
+			return 0;	/* nothing went out: the next send starts over */
+		nvmf_qpair_fail(qp, res, "send to %s failed: %s", tq->peer, strerror(-res));
+		return qp->err;
+	}
+	tx_retire(tq, (size_t)res);
+	return tq->completed;
 }
 
 /* -------------------------------------------------------------- connection */
@@ -1162,6 +1244,13 @@ static int tcp_create(const struct nvmf_xport_params *p, struct nvmf_qpair **out
 		return -ENOMEM;
 	tq->fd = -1;
 	tq->txq_tail = &tq->txq_head;
+	{
+		const char *send = getenv("NVMFUSE_TCP_SEND");
+
+		tq->no_ring_tx = send && !strcmp(send, "sendmsg");
+		if (send && strcmp(send, "sendmsg") && strcmp(send, "ring") && p->qid == 1)
+			nvmf_warn("NVMFUSE_TCP_SEND=%s: expected ring or sendmsg; using ring", send);
+	}
 	snprintf(tq->peer, sizeof(tq->peer), strchr(p->traddr, ':') ? "[%s]:%s" : "%s:%s",
 		 p->traddr, p->trsvcid);
 	rc = nvmf_qpair_init(&tq->qp, &tcp_ops, p->qid, p->depth);
@@ -1207,6 +1296,8 @@ static const struct nvmf_transport_ops tcp_ops = {
 	.pollfd = tcp_pollfd,
 	.rx_buf = tcp_rx_buf,
 	.rx_done = tcp_rx_done,
+	.tx_prep = tcp_tx_prep,
+	.tx_done = tcp_tx_done,
 };
 
 const struct nvmf_transport_ops *nvmf_tcp_transport(void)

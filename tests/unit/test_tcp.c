@@ -454,6 +454,181 @@ START_TEST(test_io_roundtrip)
 END_TEST
 
 /*
+ * Sending by completion (qp->tx_by_loop, tx_prep/tx_done), as a worker's
+ * io_uring does it, here by hand: each send takes a short, varying part
+ * of what tx_prep handed out, and the next tx_prep must continue exactly
+ * there (a write of 64 KiB in 4 KiB H2CData PDUs, then a read); no send
+ * of the transport's own may happen meanwhile, and the target must see
+ * every byte in order (it checks the PDUs, the data reads back intact).
+ */
+static int loop_send_some(struct nvmf_qpair *qp, size_t step, bool *saw_more)
+{
+	struct iovec *iov;
+	struct msghdr msg = { 0 };
+	size_t total = 0;
+	short ev;
+	bool more;
+	int cnt, rc;
+	ssize_t n;
+
+	rc = qp->ops->tx_prep(qp, &iov, &cnt, &more);
+	ck_assert_int_eq(rc, 0);
+	if (!cnt)
+		return 0;
+	*saw_more |= more;
+	/* In flight: nothing more is handed out, and the transport sends nothing. */
+	{
+		struct iovec *iov2;
+		int cnt2;
+		bool more2;
+
+		ck_assert_int_eq(qp->ops->tx_prep(qp, &iov2, &cnt2, &more2), 0);
+		ck_assert_int_eq(cnt2, 0);
+	}
+	for (int i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	/* Only the first @step bytes (a short send). */
+	struct iovec part[64];
+	size_t left = step < total ? step : total;
+	int np = 0;
+
+	for (int i = 0; i < cnt && left; i++) {
+		size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+
+		part[np++] = (struct iovec){ iov[i].iov_base, k };
+		left -= k;
+	}
+	msg.msg_iov = part;
+	msg.msg_iovlen = (size_t)np;
+	n = sendmsg(qp->ops->pollfd(qp, &ev), &msg, MSG_NOSIGNAL);
+	ck_assert_msg(n > 0, "sendmsg: %s", strerror(errno));
+	ck_assert(!(ev & POLLOUT));	/* the loop sends: no POLLOUT asked for */
+	return qp->ops->tx_done(qp, (int)n);
+}
+
+START_TEST(test_send_by_loop_partial)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct nvmf_qpair *qp;
+	struct nvmf_request req;
+	struct done d = { 0 };
+	uint8_t *wbuf = malloc(65536), *rbuf = malloc(65536);
+	bool saw_more = false;
+	size_t steps[] = { 1, 7, 72, 100, 4096, 3, 9000, 513 };
+	unsigned int k = 0;
+	uint64_t t0;
+	int rc;
+
+	ft_config_default(&cfg);
+	cfg.maxh2cdata = 4096;
+	ft = start_target(&cfg);
+	c = connect_ok(ft, true, true, 1, 0);
+	qp = c->ioq[0];
+	qp->tx_by_loop = true;
+	fill_random(wbuf, 65536);
+	prep_io(&req, 0x01, 1, 40, 65536, 512, wbuf);
+	req.cb = done_cb;
+	req.cb_arg = &d;
+	ck_assert_int_eq(nvmf_qpair_submit(qp, &req), 0);
+	t0 = nvmf_now_ns();
+	while (!d.calls && ms_since(t0) < 10000) {
+		rc = loop_send_some(qp, steps[k++ % 8], &saw_more);
+		ck_assert_int_ge(rc, 0);
+		nvmf_qpair_poll(qp, 1);	/* receives R2Ts and the response; sends nothing */
+	}
+	ck_assert_uint_eq(d.calls, 1);
+	expect_ok(&req, 0, "write sent in short pieces by the loop");
+	ck_assert(saw_more);		/* H2CData that were not their R2T's last */
+	/* A read, sent by the loop too. */
+	d.calls = 0;
+	prep_io(&req, 0x02, 1, 40, 65536, 512, rbuf);
+	req.cb = done_cb;
+	req.cb_arg = &d;
+	ck_assert_int_eq(nvmf_qpair_submit(qp, &req), 0);
+	t0 = nvmf_now_ns();
+	while (!d.calls && ms_since(t0) < 10000) {
+		ck_assert_int_ge(loop_send_some(qp, steps[k++ % 8], &saw_more), 0);
+		nvmf_qpair_poll(qp, 1);
+	}
+	expect_ok(&req, 0, "read sent by the loop");
+	ck_assert(!memcmp(rbuf, wbuf, 65536));
+	qp->tx_by_loop = false;
+	nvmf_ctrl_disconnect(c);
+	expect_clean(ft);
+	ft_stop(ft);
+	free(wbuf);
+	free(rbuf);
+}
+END_TEST
+
+/*
+ * A queue pair that fails while the loop's send is out ends that send
+ * (tx_quiesce) before any command is failed back to its owner, and then
+ * forgets it (tx_done on the failed queue pair).
+ */
+struct quiesce_seen {
+	struct nvmf_qpair *qp;
+	unsigned int quiesced, cbs_before;
+	struct done *d;
+};
+
+static void quiesce_hook(struct nvmf_qpair *qp, void *arg)
+{
+	struct quiesce_seen *q = arg;
+
+	ck_assert_ptr_eq(qp, q->qp);
+	if (!q->quiesced++)
+		q->cbs_before = q->d->calls;
+	qp->ops->tx_done(qp, -ECANCELED);
+}
+
+START_TEST(test_send_by_loop_fail_quiesces)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct nvmf_qpair *qp;
+	struct nvmf_request req;
+	struct done d = { 0 };
+	struct quiesce_seen q = { .d = &d };
+	uint8_t buf[4096];
+	struct iovec *iov;
+	bool more;
+	int cnt;
+
+	ft_config_default(&cfg);
+	ft = start_target(&cfg);
+	c = connect_ok(ft, false, false, 1, 0);
+	qp = c->ioq[0];
+	q.qp = qp;
+	qp->tx_by_loop = true;
+	qp->tx_quiesce = quiesce_hook;
+	qp->tx_quiesce_arg = &q;
+	prep_io(&req, 0x02, 1, 0, 4096, 512, buf);
+	req.cb = done_cb;
+	req.cb_arg = &d;
+	ck_assert_int_eq(nvmf_qpair_submit(qp, &req), 0);
+	ck_assert_int_eq(qp->ops->tx_prep(qp, &iov, &cnt, &more), 0);
+	ck_assert_int_gt(cnt, 0);
+	ck_assert(!more);
+	nvmf_qpair_fail(qp, -ETIMEDOUT, "test: failed with the send out");
+	ck_assert_uint_ge(q.quiesced, 1);
+	ck_assert_uint_eq(q.cbs_before, 0);	/* before the command came back */
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_int_eq(req.xport_err, -ETIMEDOUT);
+	/* Failed: nothing more is handed out. */
+	ck_assert_int_eq(qp->ops->tx_prep(qp, &iov, &cnt, &more), 0);
+	ck_assert_int_eq(cnt, 0);
+	qp->tx_quiesce = NULL;
+	qp->tx_by_loop = false;
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+}
+END_TEST
+
+/*
  * Many commands in flight at once: writes and reads interleaved. Variant 0
  * moves write data with R2Ts; variant 1 puts 64 KiB in each capsule and
  * makes the target read slowly, so several MiB queue up on the host and
@@ -1410,6 +1585,8 @@ static Suite *tcp_suite(void)
 			    (int)(sizeof(io_variants) / sizeof(io_variants[0])));
 	tcase_add_loop_test(tc, test_io_pipelined, 0, 2);
 	tcase_add_test(tc, test_io_two_threads);
+	tcase_add_test(tc, test_send_by_loop_partial);
+	tcase_add_test(tc, test_send_by_loop_fail_quiesces);
 	tcase_add_test(tc, test_io_command_errors);
 	tcase_add_loop_test(tc, test_ddgst_partial_completion, 0,
 			    (int)(sizeof(ddgst_cases) / sizeof(ddgst_cases[0])));

@@ -796,6 +796,73 @@ static void big_done(struct nvmf_request *req)
  * ring's receive buffer and goes on in place (tcp.c rx_done), and PDUs
  * straddle receives; the data must arrive intact either way.
  */
+/*
+ * A queue pair that fails while its writes are still going out (a target
+ * that reads slowly, so the ring's send waits for room in the socket):
+ * the send is taken off the ring before the writes come back, every one
+ * comes back once, with an error or done, and each callback frees its
+ * buffer at once (which must be safe then); the worker then stops cleanly.
+ */
+#define SLOW_WRITES	48
+#define SLOW_BYTES	(64 * 1024)
+
+static atomic_int g_slow_done;
+
+static void slow_done(struct nvmf_request *req)
+{
+	free(req->data);
+	req->data = NULL;
+	atomic_fetch_add(&g_slow_done, 1);
+}
+
+START_TEST(test_fail_with_send_out)
+{
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct nvmf_request *reqs = calloc(SLOW_WRITES, sizeof(*reqs));
+
+	ck_assert_ptr_nonnull(reqs);
+	ft_config_default(&cfg);
+	cfg.lba_size[0] = 512;
+	cfg.small_rcvbuf = true;
+	cfg.ioccsz = 4 + SLOW_BYTES / 16;	/* in-capsule: MiBs queue up at once */
+	ft = ft_start(&cfg);
+	ck_assert_ptr_nonnull(ft);
+	c = connect_ft(ft, 64, 0);
+	ck_assert_int_eq(nvmf_ctrl_start(c), 0);
+	atomic_store(&g_slow_done, 0);
+	for (int i = 0; i < SLOW_WRITES; i++) {
+		struct nvmf_request *req = &reqs[i];
+
+		memset(req, 0, sizeof(*req));
+		req->cmd.opc = NVME_NVM_WRITE;
+		req->cmd.nsid = htole32(1);
+		req->cmd.cdw10 = htole32((uint32_t)i * (SLOW_BYTES / 512));
+		req->cmd.cdw12 = htole32(SLOW_BYTES / 512 - 1);
+		req->data = malloc(SLOW_BYTES);
+		ck_assert_ptr_nonnull(req->data);
+		memset(req->data, 0x5a, SLOW_BYTES);
+		req->data_len = SLOW_BYTES;
+		req->dir = NVMF_DIR_H2C;
+		req->timeout_ms = 10000;
+		req->cb = slow_done;
+		nvmf_worker_post(c->io_workers[0], req);
+	}
+	usleep(30000);		/* the first writes are on their way */
+	nvmf_ctrl_fail_ioqs(c);
+	for (int i = 0; i < 1000 && atomic_load(&g_slow_done) < SLOW_WRITES; i++)
+		usleep(10000);
+	ck_assert_int_eq(atomic_load(&g_slow_done), SLOW_WRITES);
+	for (int i = 0; i < SLOW_WRITES; i++)
+		ck_assert_ptr_null(reqs[i].data);	/* each came back exactly once */
+	nvmf_ctrl_stop(c);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+	free(reqs);
+}
+END_TEST
+
 START_TEST(test_large_reads_intact)
 {
 	struct ft_config cfg;
@@ -851,6 +918,7 @@ static TCase *worker_tcase(const char *name, void (*setup)(void))
 	tcase_add_test(tc, test_hold_off_fails_held_requests);
 	tcase_add_test(tc, test_ring_handler_runs_on_worker);
 	tcase_add_test(tc, test_large_reads_intact);
+	tcase_add_test(tc, test_fail_with_send_out);
 	return tc;
 }
 
