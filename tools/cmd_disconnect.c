@@ -160,9 +160,10 @@ static int disconnect_some_paths(const char *name, const int *slots, int n)
 	}
 	if (p0) {
 		cli_error("%sp0 (%s) not disconnected: path 0 carries %s's disk queues and "
-			  "controller nodes while paths of another transport remain; remove "
-			  "them first (disconnect -d %spN) or the whole subsystem (disconnect -d %s)",
-			  name, g_transport, name, name, name);
+			  "controller nodes while paths of another transport remain; to keep "
+			  "the disks, hand them to a connect over the other transport "
+			  "(disconnect -d %s --keep-disks, then connect), or remove the "
+			  "whole subsystem (disconnect -d %s)", name, g_transport, name, name, name);
 		rc = -1;
 	}
 	return rc;
