@@ -844,3 +844,122 @@ void cli_bad_option(const char *cmd, const char *shortopts, char **argv)
 	else
 		cli_error("unrecognized option '-%c' ('nvmfuse %s --help' lists them)", optopt, cmd);
 }
+
+/* The long option @arg ("--name" or "--name=value") names, resolved as getopt does. */
+static const struct option *long_of(const char *arg, const struct option *longopts)
+{
+	size_t n = strcspn(arg + 2, "=");
+	const struct option *hit = NULL;
+
+	for (const struct option *o = longopts; o && o->name; o++) {
+		if (strncmp(o->name, arg + 2, n))
+			continue;
+		if (strlen(o->name) == n)
+			return o;		/* exact */
+		if (hit && (hit->has_arg != o->has_arg || hit->flag != o->flag ||
+			    hit->val != o->val))
+			return NULL;		/* ambiguous: getopt refuses it */
+		hit = hit ? hit : o;
+	}
+	return hit;
+}
+
+static bool name_in(const char *name, const char *const *list)
+{
+	for (int i = 0; list && list[i]; i++)
+		if (!strcmp(name, list[i]))
+			return true;
+	return false;
+}
+
+void cli_argv_free(char **v)
+{
+	for (int i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+char **cli_argv_public(int argc, char **argv, const char *shortopts,
+		       const struct option *longopts, const char *drop_short,
+		       const char *const *drop_long)
+{
+	static const char *const secret_long[] = {
+		"dhchap-secret", "dhchap-ctrl-secret", "tls-key", "tls_key", NULL
+	};
+	static const char secret_short[] = "SC";
+	char **v = calloc((size_t)argc + 1, sizeof(*v));
+	int n = 0;
+	bool oom = !v;
+
+	for (int i = 1; !oom && i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "--")) {	/* the rest is operands */
+			for (; !oom && i < argc; i++)
+				oom = !(v[n++] = strdup(argv[i]));
+			break;
+		}
+		if (!strncmp(arg, "--", 2)) {
+			const struct option *o = long_of(arg, longopts);
+			bool drop = o && (name_in(o->name, secret_long) ||
+					  name_in(o->name, drop_long));
+			bool sep = o && o->has_arg == required_argument && !strchr(arg, '=') &&
+				   i + 1 < argc;
+
+			if (!drop)
+				oom = !(v[n++] = strdup(arg));
+			if (sep) {
+				i++;
+				if (!drop && !oom)
+					oom = !(v[n++] = strdup(argv[i]));
+			}
+			continue;
+		}
+		if (arg[0] != '-' || !arg[1]) {		/* an operand, or "-" */
+			oom = !(v[n++] = strdup(arg));
+			continue;
+		}
+		/* A bundle of short options: keep the letters not dropped. */
+		char *keep = calloc(strlen(arg) + 1, 1);
+		size_t k = 0;
+		const char *value = NULL;	/* the separate value of the last letter */
+		bool value_dropped = false;
+
+		if (!keep) {
+			oom = true;
+			break;
+		}
+		keep[k++] = '-';
+		for (size_t j = 1; arg[j]; j++) {
+			const char *p = arg[j] != ':' ? strchr(shortopts, arg[j]) : NULL;
+			bool takes = p && p[1] == ':';
+			bool drop = strchr(secret_short, arg[j]) ||
+				    (drop_short && strchr(drop_short, arg[j]));
+
+			if (!drop)
+				keep[k++] = arg[j];
+			if (!takes)
+				continue;
+			if (arg[j + 1]) {		/* -oVALUE: the rest is the value */
+				if (!drop)
+					for (j++; arg[j]; j++)
+						keep[k++] = arg[j];
+			} else if (i + 1 < argc) {	/* -o VALUE */
+				value = argv[++i];
+				value_dropped = drop;
+			}
+			break;
+		}
+		if (k > 1)
+			v[n++] = keep;
+		else
+			free(keep);
+		if (value && !value_dropped)
+			oom = !(v[n++] = strdup(value));
+	}
+	if (oom) {
+		cli_argv_free(v);
+		return NULL;
+	}
+	return v;
+}

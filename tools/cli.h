@@ -319,5 +319,22 @@ int cli_parse_tos(const char *arg, int *out);
  */
 void cli_bad_option(const char *cmd, const char *shortopts, char **argv);
 
+struct option;
+/*
+ * A copy of @argv[1..@argc) as getopt_long() would read it with
+ * @shortopts and @longopts, without the secrets (-S, -C,
+ * --dhchap-secret, --dhchap-ctrl-secret, --tls-key and their values)
+ * and without the options named in @drop_short (letters) and @drop_long
+ * (NULL-terminated names). A bundle of short options loses only the
+ * dropped letters: "-gS KEY" gives "-g". Long names may be abbreviated as
+ * getopt allows; an option's separate value is never read as an option.
+ * NULL-terminated; NULL when out of memory. Freed with cli_argv_free().
+ * Pure: any thread.
+ */
+char **cli_argv_public(int argc, char **argv, const char *shortopts,
+		       const struct option *longopts, const char *drop_short,
+		       const char *const *drop_long);
+void cli_argv_free(char **v);
+
 /* nvme-cli's -v, -vv: one log level more each (warn, info, debug); daemons forked inherit it. */
 void cli_more_verbose(void);

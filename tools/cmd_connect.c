@@ -292,88 +292,6 @@ static int spawn_controller(struct connect_args *a)
 	return spawn_daemon(a, run_controller);
 }
 
-/*
- * A copy of @argc arguments of @argv without -p/--persistent and
- * --keep-removed, and without the secrets (-S, -C, --tls-key and their
- * values: start_pdisc() hands the parsed ones over in the environment,
- * never on a command line), led by "connect", for the persistent
- * discovery daemon's connect commands; NULL-terminated. NULL when out of
- * memory. Freed with argv_free().
- */
-static bool is_long(const char *arg, const char *name)
-{
-	size_t n = strcspn(arg, "=");
-
-	return n >= 3 && !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, n - 2) &&
-	       strlen(name) >= n - 2;
-}
-
-static void argv_free(char **v)
-{
-	for (int i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static char **pdisc_argv_dup(int argc, char **argv)
-{
-	static const char *const secret_longs[] = {
-		"dhchap-secret", "dhchap-ctrl-secret", "tls-key", "tls_key", NULL
-	};
-	char **v = calloc((size_t)argc + 4, sizeof(*v));
-	int n = 0;
-
-	if (!v)
-		return NULL;
-	v[n++] = strdup("nvmfuse");
-	v[n++] = strdup("connect");
-	for (int i = 1; i < argc; i++) {
-		bool secret = false;
-
-		if (!strcmp(argv[i], "-p") || is_long(argv[i], "persistent") ||
-		    is_long(argv[i], "keep-removed"))
-			continue;
-		/* -S VALUE, -SVALUE, --dhchap-secret VALUE, --dhchap-secret=VALUE ... */
-		if (!strncmp(argv[i], "-S", 2) || !strncmp(argv[i], "-C", 2)) {
-			if (!argv[i][2])
-				i++;
-			continue;
-		}
-		for (int k = 0; secret_longs[k] && !secret; k++) {
-			size_t len = strlen(secret_longs[k]);
-
-			secret = !strncmp(argv[i], "--", 2) &&
-				 !strncmp(argv[i] + 2, secret_longs[k], len) &&
-				 (argv[i][2 + len] == 0 || argv[i][2 + len] == '=');
-		}
-		if (secret) {
-			if (!strchr(argv[i], '='))
-				i++;
-			continue;
-		}
-		v[n++] = strdup(argv[i]);
-	}
-	for (int i = 0; i < n; i++)
-		if (!v[i]) {
-			argv_free(v);
-			return NULL;
-		}
-	return v;
-}
-
-/*
- * Was -p given as an argument of its own (so that pdisc_argv_dup() drops
- * it)? A bundle such as -gp is refused: 0, or -1 after saying so.
- */
-static int persistent_alone(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-p") || is_long(argv[i], "persistent"))
-			return 0;
-	cli_error("-p/--persistent: give it as an argument of its own, not in a bundle");
-	return -1;
-}
-
 /* Does JSON object @o have string member @key equal to @want? */
 static bool json_str_eq(struct json_object *o, const char *key, const char *want)
 {
@@ -566,6 +484,41 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 		{ "keep-removed", no_argument, NULL, OPT_KEEP_REMOVED }, \
 		{ "help", no_argument, NULL, 'h' }
 
+static const struct option connect_longopts[] = { CONNECT_LONGOPTS, { 0 } };
+static const struct option all_longopts[] = { CONNECT_LONGOPTS, CLI_DISC_LONGOPTS, { 0 } };
+#define CONNECT_SHORTOPTS "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGhd" CLI_HOST_SHORTOPTS
+#define ALL_SHORTOPTS "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGhr:" CLI_HOST_SHORTOPTS
+
+/*
+ * A copy of connect-all's @argc arguments of @argv without -p/--persistent
+ * and --keep-removed, and without the secrets (start_pdisc() hands the
+ * parsed ones over in the environment, never on a command line), led by
+ * "nvmfuse connect", for the persistent discovery daemon's connect
+ * commands; NULL-terminated. NULL when out of memory. Freed with
+ * cli_argv_free().
+ */
+static char **pdisc_argv_dup(int argc, char **argv)
+{
+	static const char *const drop_long[] = { "persistent", "keep-removed", NULL };
+	char **rest = cli_argv_public(argc, argv, ALL_SHORTOPTS, all_longopts, "p", drop_long);
+	char **v;
+	int n = 0;
+
+	if (!rest)
+		return NULL;
+	while (rest[n])
+		n++;
+	v = calloc((size_t)n + 3, sizeof(*v));
+	if (v && (v[0] = strdup("nvmfuse")) && (v[1] = strdup("connect"))) {
+		memcpy(v + 2, rest, (size_t)n * sizeof(*v));
+		free(rest);
+		return v;
+	}
+	cli_argv_free(v);
+	cli_argv_free(rest);
+	return NULL;
+}
+
 /*
  * Parse the command line into @a: connect's defaults, then config entry
  * @base when given (cli_config_apply), then the flags, which win. Returns
@@ -576,11 +529,8 @@ static int parse_id(const char *arg, const char *opt, bool group, unsigned int *
 static int parse_connect(int argc, char **argv, struct connect_args *a, bool all,
 			 const struct sc_ctrl_cfg *base)
 {
-	static const struct option connect_longopts[] = { CONNECT_LONGOPTS, { 0 } };
-	static const struct option all_longopts[] = { CONNECT_LONGOPTS, CLI_DISC_LONGOPTS, { 0 } };
 	const struct option *longopts = all ? all_longopts : connect_longopts;
-	const char *shortopts = all ? "t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGhr:" CLI_HOST_SHORTOPTS :
-				"t:a:s:n:q:I:i:P:Q:k:c:l:S:C:o:J:OpgGhd" CLI_HOST_SHORTOPTS;
+	const char *shortopts = all ? ALL_SHORTOPTS : CONNECT_SHORTOPTS;
 	long long v;
 	int opt, rc;
 
@@ -720,8 +670,6 @@ static int parse_connect(int argc, char **argv, struct connect_args *a, bool all
 		cli_error("--keep-removed goes with -p/--persistent");
 		return -1;
 	}
-	if (a->persistent && persistent_alone(argc, argv) < 0)
-		return -1;
 	if (all && a->foreground) {
 		cli_error("--foreground serves one controller: use connect, not connect-all");
 		return -1;
@@ -1235,13 +1183,13 @@ static int connect_all_line(int argc, char **argv, const char *where, void *arg)
 	if (rc > 0)
 		cli_error("%s: no -a/--traddr", where);
 	if (rc != 0) {
-		argv_free(copy);
+		cli_argv_free(copy);
 		return -1;
 	}
 	rc = connect_all_from(&a, &t->done, &t->failed);
 	if (rc == 0 && a.persistent && start_pdisc(&a, copy) != 0)
 		t->failed++;
-	argv_free(copy);
+	cli_argv_free(copy);
 	cli_fabrics_free(&a.f);
 	return rc;
 }
@@ -1297,12 +1245,12 @@ int cmd_connect_all(int argc, char **argv)
 	}
 	rc = parse_connect(argc, argv, &a, true, NULL);
 	if (rc < 0) {
-		argv_free(copy);
+		cli_argv_free(copy);
 		return 1;
 	}
 	cli_config_stdout_aside(&a.conf);
 	if (rc > 0) {
-		argv_free(copy);
+		cli_argv_free(copy);
 		rc = connect_all_files(argc, argv, &a);
 		cli_config_free(&a.conf);
 		cli_fabrics_free(&a.f);
@@ -1312,12 +1260,12 @@ int cmd_connect_all(int argc, char **argv)
 		/* The file lists what to connect; a discovery controller finds it. */
 		cli_error("-J %s and -a %s: give one (the file lists the controllers to connect)",
 			  a.conf.path, a.f.traddr);
-		argv_free(copy);
+		cli_argv_free(copy);
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
 	if (connect_all_from(&a, &done, &failed) < 0) {
-		argv_free(copy);
+		cli_argv_free(copy);
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
@@ -1325,7 +1273,7 @@ int cmd_connect_all(int argc, char **argv)
 		printf("no NVMe subsystems in the discovery log\n");
 	if (a.persistent && start_pdisc(&a, copy) != 0)
 		failed++;
-	argv_free(copy);
+	cli_argv_free(copy);
 	cli_fabrics_free(&a.f);
 	if (a.conf.dump && cli_config_dump(&a.conf) < 0)
 		failed++;

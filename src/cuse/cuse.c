@@ -72,6 +72,8 @@
 
 #include "base/log.h"
 #include "cuse/cuse.h"
+#include "host/identify.h"
+#include "host/mpath.h"
 #include "host/retry.h"
 #include "host/worker.h"
 
@@ -127,6 +129,9 @@ struct cuse_node {
 	bool is_ns;
 	struct nvmf_ns ns;		/* namespace nodes: the data at creation */
 	struct nvmf_ns_ref ref;		/* ... and the incarnation it serves */
+	/* The same namespace through path slot N > 0 (cuse_ctrl_path_ref); gone: not there. */
+	struct nvmf_ns_ref pref[NVMF_MPATH_MAX];
+	unsigned int rr;		/* round-robin cursor, the thread reading the fd */
 	char devname[64];
 	char path[80];
 	struct fuse_session *se;
@@ -163,6 +168,7 @@ struct cuse_ctrl {
 	struct cuse_node **ns;
 	int nr_ns;
 	atomic_uint next_q;		/* round-robin I/O queue choice */
+	struct nvmf_mpath *mp;		/* atomic; NULL: path 0 only (cuse_ctrl_set_mpath) */
 	unsigned int next_node;		/* I/O worker for the next namespace node */
 	atomic_int inflight;		/* commands posted, all nodes */
 	/*
@@ -217,6 +223,10 @@ struct cuse_cmd {
 	 * sends of the current range.
 	 */
 	struct nvmf_worker *w;		/* the I/O worker it runs on, NULL: admin */
+	struct nvmf_ctrl *ctrl;		/* the path's controller it goes to (cmd_route) */
+	struct nvmf_mpath_path *path;	/* that path in the set, NULL without a set */
+	int slot;
+	bool sent;			/* counted in path->inflight (cmd_send) */
 	bool counted;			/* in cuse_ctrl.inflight */
 	unsigned int attempts;
 	uint32_t done;
@@ -293,12 +303,107 @@ static int arg_direct(fuse_req_t req, const struct cuse_node *n, uint64_t uarg, 
 	return rc;
 }
 
+static struct nvmf_worker *io_worker(struct cuse_ctrl *cc, struct nvmf_ctrl *c)
+{
+	unsigned int q = atomic_fetch_add(&cc->next_q, 1);
+
+	return c->io_workers[q % (unsigned int)c->nr_ioq];
+}
+
+/*
+ * Point @x at path @slot (host/mpath.h): its controller, the worker of
+ * that controller it goes to, its namespace reference there. Slot 0 (and
+ * any path that cannot take the command: gone from the set, namespace not
+ * there, transfer above its MDTS, no I/O queue) is @x's node's own
+ * controller, as without multipath. Any thread.
+ */
+static void cmd_route(struct cuse_cmd *x, bool admin, int slot)
+{
+	struct cuse_node *n = x->n;
+	struct cuse_ctrl *cc = n->cc;
+	struct nvmf_mpath *m = __atomic_load_n(&cc->mp, __ATOMIC_ACQUIRE);
+	struct nvmf_mpath_path *p = m && slot > 0 && n->is_ns ? nvmf_mpath_get(m, slot) : NULL;
+
+	if (p && ((!admin && !p->ctrl->nr_ioq) ||
+		  (p->ctrl->max_xfer && x->len > p->ctrl->max_xfer) ||
+		  !nvmf_ns_ref_valid(p->ctrl, &n->pref[slot])))
+		p = NULL;
+	if (!p) {
+		slot = 0;
+		p = m ? nvmf_mpath_get(m, 0) : NULL;
+	}
+	x->slot = slot;
+	x->path = p;
+	x->ctrl = slot ? p->ctrl : cc->c;
+	if (admin)
+		x->w = NULL;
+	else if (slot)
+		x->w = io_worker(cc, x->ctrl);
+	else
+		x->w = n->w ? n->w : io_worker(cc, cc->c);
+	if (x->r.ns_ref)
+		x->r.ns_ref = slot ? &n->pref[slot] : &n->ref;
+}
+
+/* Send @x where cmd_route pointed it. Any thread. */
+static void cmd_send(struct cuse_cmd *x)
+{
+	struct nvmf_worker *w = x->w ? x->w : x->ctrl->admin_worker;
+
+	if (x->path) {
+		__atomic_add_fetch(&x->path->inflight, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&x->path->ios, 1, __ATOMIC_RELAXED);
+		x->sent = true;
+	}
+	if (w == serving_worker)
+		nvmf_worker_submit(w, &x->r);	/* read on this worker: no hop */
+	else
+		nvmf_worker_post(w, &x->r);
+}
+
+/* @x's attempt is over: its path may go once none is left on it. Worker thread. */
+static void cmd_unsend(struct cuse_cmd *x)
+{
+	if (x->sent)
+		__atomic_sub_fetch(&x->path->inflight, 1, __ATOMIC_RELEASE);
+	x->sent = false;
+}
+
 /* Worker thread: re-send @x's command (after a Command Retry Delay). */
 static void cmd_resubmit(void *arg)
 {
-	struct cuse_cmd *x = arg;
+	cmd_send(arg);
+}
 
-	nvmf_worker_submit(x->w, &x->r);
+/*
+ * Worker thread: @x (an I/O-queue Read or Write) met a path failure
+ * (host/mpath.h) on a subsystem with other paths: send it again at once
+ * on another usable path. Its attempt is over (the queue pair completed
+ * it, or the controller answered), so a Write is never in flight twice.
+ * False when no other path is usable: the retry policy goes on as before.
+ */
+static bool cmd_failover(struct cuse_cmd *x)
+{
+	struct nvmf_mpath *m = __atomic_load_n(&x->n->cc->mp, __ATOMIC_ACQUIRE);
+	unsigned int cursor = 0;
+	int slot;
+
+	if (!m || !x->n->is_ns || nvmf_mpath_count(m) < 2 ||
+	    !nvmf_mpath_path_error(x->r.status, x->r.xport_err))
+		return false;
+	slot = nvmf_mpath_select(m, x->n->ns.nsid, &cursor, x->slot);
+	if (slot < 0)
+		return false;
+	if (x->path)
+		__atomic_add_fetch(&x->path->failovers, 1, __ATOMIC_RELAXED);
+	nvmf_debug("%s: opcode 0x%02x: path %d failed (%s), sent on path %d", x->n->devname,
+		   x->r.cmd.opc, x->slot, x->r.xport_err ? strerror(-x->r.xport_err) :
+		   nvmf_status_str(x->r.status), slot);
+	x->r.status = 0;
+	x->r.xport_err = 0;
+	cmd_route(x, false, slot);
+	cmd_send(x);
+	return true;
 }
 
 static void cmd_done(struct nvmf_request *r);
@@ -315,11 +420,11 @@ static void cmd_ana_wait(struct cuse_cmd *x, bool first)
 	struct cuse_ctrl *cc = x->n->cc;
 	struct nvmf_ana_wait_decision w;
 
-	w = nvmf_retry_ana_wait_ctrl(cc->c, x->w, le32toh(x->r.cmd.nsid), &x->ana_since_ns,
+	w = nvmf_retry_ana_wait_ctrl(x->ctrl, x->w, le32toh(x->r.cmd.nsid), &x->ana_since_ns,
 				     first);
 	switch (w.action) {
 	case NVMF_ANA_WAIT_RESUBMIT:
-		nvmf_ctrl_ana_count_retry(cc->c);
+		nvmf_ctrl_ana_count_retry(x->ctrl);
 		atomic_fetch_add(&cc->st_retries, 1);
 		cmd_resubmit(x);
 		return;
@@ -384,11 +489,13 @@ static bool cmd_retry(struct cuse_cmd *x)
 
 	if (nvmf_req_ok(r))
 		return false;
+	if (rw && cmd_failover(x))
+		return true;
 	/* Splittable: NLB covers exactly the buffer, and no protection information. */
 	if (!block || r->cmd.opc != nvme_cmd_read || (cdw12 & (0xfu << 26)) ||
 	    ((uint64_t)(cdw12 & 0xffffu) + 1) * block != r->data_len)
 		block = 0;
-	d = rw ? nvmf_retry_decide_ctrl(r, x->attempts, &cc->c->id, block)
+	d = rw ? nvmf_retry_decide_ctrl(r, x->attempts, &x->ctrl->id, block)
 	       : (struct nvmf_retry_decision){ .action = NVMF_RETRY_FAIL };
 	switch (d.action) {
 	case NVMF_RETRY_ANA_WAIT:
@@ -400,7 +507,7 @@ static bool cmd_retry(struct cuse_cmd *x)
 		if (!nvmf_worker_holding(x->w))
 			break;
 		atomic_fetch_add(&cc->st_requeued, 1);
-		nvmf_worker_submit(x->w, r);
+		cmd_send(x);
 		return true;
 	case NVMF_RETRY_PARTIAL:
 		cmd_advance(x, d.done_bytes, block);
@@ -442,6 +549,7 @@ static void cmd_done(struct nvmf_request *r)
 	struct iovec iov[2];
 	int cnt = 0;
 
+	cmd_unsend(x);
 	if (cmd_retry(x))
 		return;
 	if (r->xport_err && !r->status) {
@@ -509,23 +617,20 @@ static void cmd_done(struct nvmf_request *r)
 	cmd_free(x);
 }
 
-static struct nvmf_worker *io_worker(struct cuse_ctrl *cc)
-{
-	unsigned int q = atomic_fetch_add(&cc->next_q, 1);
-
-	return cc->c->io_workers[q % (unsigned int)cc->c->nr_ioq];
-}
-
 /*
- * Session thread: send @x (request fields already filled) on the admin
- * queue or an I/O queue. @cb replies on the worker and frees @x.
+ * Session thread, or the I/O worker reading the node: send @x (request
+ * fields already filled) on the admin queue or an I/O queue, of the path
+ * the policy picks for a namespace node. @cb replies on the worker and
+ * frees @x.
  */
 static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 {
-	struct cuse_ctrl *cc = x->n->cc;
-	struct nvmf_worker *w = admin ? cc->c->admin_worker : x->n->w ? x->n->w : io_worker(cc);
+	struct cuse_node *n = x->n;
+	struct cuse_ctrl *cc = n->cc;
+	struct nvmf_mpath *m = __atomic_load_n(&cc->mp, __ATOMIC_ACQUIRE);
+	int slot = m && n->is_ns && nvmf_mpath_count(m) > 1 ?
+		   nvmf_mpath_select(m, n->ns.nsid, &n->rr, -1) : 0;
 
-	x->w = admin ? NULL : w;
 	x->attempts = 1;
 	x->r.data = x->len ? x->buf : NULL;
 	x->r.data_len = x->len;
@@ -534,20 +639,18 @@ static void cmd_post(struct cuse_cmd *x, bool admin, nvmf_req_cb cb)
 		x->r.timeout_ms = admin ? CUSE_ADMIN_TIMEOUT_MS : CUSE_IO_TIMEOUT_MS;
 	x->r.cb = cb;
 	x->r.cb_arg = x;
-	atomic_fetch_add(&x->n->inflight, 1);
+	atomic_fetch_add(&n->inflight, 1);
 	if (atomic_fetch_add(&cc->inflight, 1) >= CUSE_MAX_INFLIGHT) {
 		atomic_fetch_sub(&cc->inflight, 1);
-		nvmf_warn("%s: %d commands in flight: refusing more (EAGAIN)", x->n->devname,
+		nvmf_warn("%s: %d commands in flight: refusing more (EAGAIN)", n->devname,
 			  CUSE_MAX_INFLIGHT);
 		fuse_reply_err(x->req, EAGAIN);
 		cmd_free(x);
 		return;
 	}
 	x->counted = true;
-	if (w == serving_worker)
-		nvmf_worker_submit(w, &x->r);	/* read on this worker: no hop */
-	else
-		nvmf_worker_post(w, &x->r);
+	cmd_route(x, admin, slot < 0 ? 0 : slot);
+	cmd_send(x);
 }
 
 /* ---------------------------------------------------------------- access */
@@ -1326,6 +1429,28 @@ static void node_destroy(struct cuse_node *n)
 	free(n);
 }
 
+/*
+ * Namespace node @n made while paths other than slot 0 exist: its
+ * namespace through each of them (nothing through a path that lacks it).
+ */
+static void node_path_refs(struct cuse_node *n)
+{
+	struct nvmf_mpath *m = __atomic_load_n(&n->cc->mp, __ATOMIC_ACQUIRE);
+
+	for (int s = 1; s < NVMF_MPATH_MAX; s++) {
+		struct nvmf_mpath_path *p = m ? nvmf_mpath_get(m, s) : NULL;
+		struct nvmf_ns ns;
+
+		if (p && nvmf_ctrl_ns_find(p->ctrl, n->ns.nsid, &ns) == 0 &&
+		    nvmf_ns_same_identity(&n->ns, &ns, NULL, 0)) {
+			nvmf_ns_ref_init(&n->pref[s], &ns);
+		} else {
+			n->pref[s].nsid = n->ns.nsid;
+			n->pref[s].gone = true;
+		}
+	}
+}
+
 /* Create one node with char device @major:@minor (0: a dynamic major). */
 static int node_create_at(struct cuse_ctrl *cc, const struct nvmf_ns *ns, unsigned int major,
 			  unsigned int minor, struct cuse_node **out, char *err, size_t errlen)
@@ -1348,6 +1473,7 @@ static int node_create_at(struct cuse_ctrl *cc, const struct nvmf_ns *ns, unsign
 		n->is_ns = true;
 		n->ns = *ns;
 		nvmf_ns_ref_init(&n->ref, ns);
+		node_path_refs(n);
 		snprintf(n->devname, sizeof(n->devname), "ng%un%u", cc->instance, ns->nsid);
 	} else {
 		snprintf(n->devname, sizeof(n->devname), "%s", cc->name);
@@ -1530,6 +1656,37 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen)
 	}
 	free(ns);
 	return first_rc;
+}
+
+void cuse_ctrl_set_mpath(struct cuse_ctrl *cc, struct nvmf_mpath *m)
+{
+	__atomic_store_n(&cc->mp, m, __ATOMIC_RELEASE);
+}
+
+int cuse_ctrl_path_ref(struct cuse_ctrl *cc, int slot, struct nvmf_ctrl *c, char *err,
+		       size_t errlen)
+{
+	int rc = 0;
+
+	if (slot <= 0 || slot >= NVMF_MPATH_MAX) {
+		snprintf(err, errlen, "path slot %d out of range", slot);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&cc->lock);
+	for (int i = 0; i < cc->nr_ns && !rc; i++) {
+		struct cuse_node *n = cc->ns[i];
+		struct nvmf_ns ns;
+
+		if (nvmf_ctrl_ns_find(c, n->ns.nsid, &ns) < 0) {
+			snprintf(err, errlen, "namespace %u (%s) is not active on this path",
+				 n->ns.nsid, n->path);
+			rc = -ENOENT;
+		} else {
+			nvmf_ns_ref_init(&n->pref[slot], &ns);
+		}
+	}
+	pthread_mutex_unlock(&cc->lock);
+	return rc;
 }
 
 int cuse_ctrl_create(struct nvmf_ctrl *c, const char *name, const struct cuse_opts *o,

@@ -80,6 +80,27 @@ int cuse_ctrl_sync_ns(struct cuse_ctrl *cc, char *err, size_t errlen);
 void cuse_ctrl_destroy(struct cuse_ctrl *cc);
 
 /*
+ * Multipath (host/mpath.h): the namespace nodes send each command on the
+ * path the subsystem's policy picks, as the kernel's multipath head
+ * nodes do (the controller node stays slot 0's, like the kernel's per
+ * controller /dev/nvmeN), and a Read or Write that meets a path failure
+ * goes again at once on another usable path. @m lives longer than @cc
+ * (NULL: slot 0 only). Thread: the creator, before commands on other
+ * paths can come (set it once, right after creating @cc).
+ */
+struct nvmf_mpath;
+void cuse_ctrl_set_mpath(struct cuse_ctrl *cc, struct nvmf_mpath *m);
+/*
+ * Path @slot (1 .. NVMF_MPATH_MAX - 1) is about to be published with
+ * controller @c: note which namespace of @c each node's namespace is.
+ * -ENOENT (with the cause in @err) when one of them is not active there;
+ * the caller then refuses the path. Call before nvmf_mpath_add(). Thread:
+ * the creator.
+ */
+int cuse_ctrl_path_ref(struct cuse_ctrl *cc, int slot, struct nvmf_ctrl *c, char *err,
+		       size_t errlen);
+
+/*
  * What the retry path did for I/O-queue Read and Write commands (NVMe
  * ioctls on either node), summed over the nodes of @cc. Thread: any, while
  * @cc lives; the counters are read without stopping the workers.

@@ -1127,46 +1127,20 @@ static void path_close(struct daemon *d, struct path *p)
 	free(p);
 }
 
-/* Are two identifiers the same, and was one given at all? */
-static bool id_eq(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	return !memcmp(a, b, n);
-}
-
-static bool id_zero(const uint8_t *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (a[i])
-			return false;
-	return true;
-}
-
 /*
- * Does namespace @have (through a new path) identify as @want (a disk's)?
- * Every identifier must agree (NGUID, EUI-64, UUID), and @want must have
- * at least one: else @why names the difference in one line.
+ * Tell the disks and the namespace nodes which of @c's namespaces theirs
+ * is, for path @slot (before it is published). -errno with @why.
  */
-static bool ns_identity_same(const struct nvmf_ns *want, const struct nvmf_ns *have,
-			     char *why, size_t len)
+static int frontends_path_ref(struct daemon *d, int slot, struct nvmf_ctrl *c, char *why,
+			      size_t len)
 {
-	if (id_zero(want->nguid, 16) && id_zero(want->eui64, 8) && id_zero(want->uuid, 16)) {
-		snprintf(why, len, "namespace %u has no NGUID, EUI-64 or UUID: the paths cannot "
-			 "be told to reach the same namespace", want->nsid);
-		return false;
-	}
-	if (!id_eq(want->nguid, have->nguid, 16)) {
-		snprintf(why, len, "namespace %u has another NGUID there", want->nsid);
-		return false;
-	}
-	if (!id_eq(want->eui64, have->eui64, 8)) {
-		snprintf(why, len, "namespace %u has another EUI-64 there", want->nsid);
-		return false;
-	}
-	if (!id_eq(want->uuid, have->uuid, 16)) {
-		snprintf(why, len, "namespace %u has another UUID there", want->nsid);
-		return false;
-	}
-	return true;
+	int rc = 0;
+
+	for (int i = 0; i < d->nr_ublk && rc == 0; i++)
+		rc = ublk_dev_path_ref(d->ublk[i], slot, c, why, len);
+	if (rc == 0 && d->cuse)
+		rc = cuse_ctrl_path_ref(d->cuse, slot, c, why, len);
+	return rc;
 }
 
 /*
@@ -1199,7 +1173,7 @@ static bool path_same_namespaces(struct daemon *d, struct nvmf_ctrl *c, char *wh
 			snprintf(why, len, "namespace %u is not there", want->nsid);
 			ok = false;
 		} else {
-			ok = ns_identity_same(want, &ns[j], why, len);
+			ok = nvmf_ns_same_identity(want, &ns[j], why, len);
 		}
 	}
 	free(ns);
@@ -1300,15 +1274,13 @@ static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ct
 	p->d = d;
 	p->mp.ctrl = c;
 	p->mp.slot = slot;
-	for (int i = 0; i < d->nr_ublk; i++) {
-		if (ublk_dev_path_ref(d->ublk[i], slot, c, why, sizeof(why)) < 0) {
-			snprintf(err, sizeof(err), "path %s not added: %s", where, why);
-			nvmf_ctrl_stop(c);
-			close(p->stop_efd);
-			free(p);
-			p = NULL;
-			goto fail;
-		}
+	if (frontends_path_ref(d, slot, c, why, sizeof(why)) < 0) {
+		snprintf(err, sizeof(err), "path %s not added: %s", where, why);
+		nvmf_ctrl_stop(c);
+		close(p->stop_efd);
+		free(p);
+		p = NULL;
+		goto fail;
 	}
 	rc = -pthread_create(&p->keeper, NULL, keeper_main, p);
 	if (rc < 0) {
@@ -2070,6 +2042,7 @@ int nvmf_service_run(const struct nvmf_service_opts *a, int report_fd)
 			shut_down(&d);
 			goto fail;
 		}
+		cuse_ctrl_set_mpath(d.cuse, &d.mp);
 	}
 	if (!a->no_ublk) {
 		if (!d.ctrl->nr_ioq)

@@ -869,6 +869,20 @@ int nvmf_ctrl_ns_snapshot(struct nvmf_ctrl *c, struct nvmf_ns **out, int *n)
 	return rc;
 }
 
+int nvmf_ctrl_ns_find(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&c->ns_lock);
+	for (int i = 0; i < c->nr_ns && rc; i++)
+		if (c->ns[i].nsid == nsid) {
+			*out = c->ns[i];
+			rc = 0;
+		}
+	pthread_mutex_unlock(&c->ns_lock);
+	return rc;
+}
+
 /*
  * The association failed: record why (first error wins), move to FAILED,
  * fail every I/O queue of this association at once (a keep-alive timeout

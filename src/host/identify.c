@@ -159,6 +159,36 @@ bool nvmf_ns_same(const struct nvmf_ns *a, const struct nvmf_ns *b)
 	       !memcmp(a->nguid, b->nguid, 16) && !memcmp(a->uuid, b->uuid, 16);
 }
 
+static bool ids_zero(const uint8_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i])
+			return false;
+	return true;
+}
+
+bool nvmf_ns_same_identity(const struct nvmf_ns *want, const struct nvmf_ns *have, char *why,
+			   size_t len)
+{
+	const char *diff = NULL;
+
+	if (ids_zero(want->nguid, 16) && ids_zero(want->eui64, 8) && ids_zero(want->uuid, 16)) {
+		if (why)
+			snprintf(why, len, "namespace %u has no NGUID, EUI-64 or UUID: the paths "
+				 "cannot be told to reach the same namespace", want->nsid);
+		return false;
+	}
+	if (memcmp(want->nguid, have->nguid, 16))
+		diff = "NGUID";
+	else if (memcmp(want->eui64, have->eui64, 8))
+		diff = "EUI-64";
+	else if (memcmp(want->uuid, have->uuid, 16))
+		diff = "UUID";
+	if (diff && why)
+		snprintf(why, len, "namespace %u has another %s there", want->nsid, diff);
+	return !diff;
+}
+
 void nvmf_id_field(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
 	size_t n = strnlen(src, srclen);

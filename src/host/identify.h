@@ -82,6 +82,14 @@ void nvmf_ns_descs_parse(const uint8_t buf[4096], struct nvmf_ns *ns);
 bool nvmf_ns_same(const struct nvmf_ns *a, const struct nvmf_ns *b);
 
 /*
+ * Does namespace @have (through another path) identify as @want? Every
+ * identifier must agree (NGUID, EUI-64, UUID), and @want must have at
+ * least one: else @why (may be NULL) names the difference in one line.
+ */
+bool nvmf_ns_same_identity(const struct nvmf_ns *want, const struct nvmf_ns *have, char *why,
+			   size_t len);
+
+/*
  * A fixed-width, space-padded text field (Identify MN/SN/FR, discovery log
  * addresses) as a trimmed C string in @dst, cut to fit.
  */

@@ -471,6 +471,8 @@ void nvmf_ctrl_post_event(struct nvmf_ctrl *c, unsigned int ev);
 unsigned int nvmf_ctrl_take_events(struct nvmf_ctrl *c);
 /* A malloc'd copy of the namespace list. Thread: any. */
 int nvmf_ctrl_ns_snapshot(struct nvmf_ctrl *c, struct nvmf_ns **out, int *n);
+/* A copy of active namespace @nsid: 0, or -ENOENT. Thread: any. */
+int nvmf_ctrl_ns_find(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out);
 
 /* NVMe status in words (libnvme's table), for messages. */
 const char *nvmf_status_str(uint16_t status);

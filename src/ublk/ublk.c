@@ -932,22 +932,6 @@ static void set_params(struct ublk_dev *d, struct ublk_params *p)
 	}
 }
 
-static int find_ns(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out)
-{
-	struct nvmf_ns *list;
-	int n, rc = -ENOENT;
-
-	if (nvmf_ctrl_ns_snapshot(c, &list, &n) < 0)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++)
-		if (list[i].nsid == nsid) {
-			*out = list[i];
-			rc = 0;
-		}
-	free(list);
-	return rc;
-}
-
 /* Open /dev/ublk-control and its SQE128 ring for @d. */
 static int ctl_open(struct ublk_dev *d, char *err, size_t errlen)
 {
@@ -999,7 +983,7 @@ static int dev_open(struct nvmf_ctrl *c, uint32_t nsid, struct ublk_dev **out, c
 	d->c = c;
 	d->ctl_fd = d->cdev_fd = -1;
 	d->info.dev_id = (uint32_t)-1;
-	if (find_ns(c, nsid, &d->ns) < 0) {
+	if (nvmf_ctrl_ns_find(c, nsid, &d->ns) < 0) {
 		snprintf(err, errlen, "namespace %u is not active", nsid);
 		free(d);
 		return -ENOENT;
@@ -1583,7 +1567,7 @@ int ublk_dev_path_ref(struct ublk_dev *d, int slot, struct nvmf_ctrl *c, char *e
 		snprintf(err, errlen, "path slot %d out of range", slot);
 		return -EINVAL;
 	}
-	if (find_ns(c, d->ns.nsid, &ns) < 0) {
+	if (nvmf_ctrl_ns_find(c, d->ns.nsid, &ns) < 0) {
 		snprintf(err, errlen, "namespace %u is not active on this path", d->ns.nsid);
 		return -ENOENT;
 	}

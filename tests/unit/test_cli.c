@@ -460,6 +460,69 @@ START_TEST(test_save_raw_log)
 }
 END_TEST
 
+/*
+ * The persistent discovery daemon's connect commands: no secret, however
+ * the caller spelled it (bundled -gS KEY, -SKEY, --dhchap-sec=KEY), and
+ * every other option kept with its value, also a value that looks like a
+ * secret option.
+ */
+static char *joined(char **v)
+{
+	static char buf[512];
+
+	buf[0] = 0;
+	for (int i = 0; v && v[i]; i++) {
+		strcat(buf, i ? " " : "");
+		strcat(buf, v[i]);
+	}
+	return buf;
+}
+
+START_TEST(test_argv_public)
+{
+	static const struct option lo[] = {
+		{ "dhchap-secret", required_argument, NULL, 'S' },
+		{ "dhchap-ctrl-secret", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 1 },
+		{ "hostnqn", required_argument, NULL, 'q' },
+		{ "persistent", no_argument, NULL, 'p' },
+		{ "keep-removed", no_argument, NULL, 2 },
+		{ "traddr", required_argument, NULL, 'a' },
+		{ 0 }
+	};
+	static const char *const drop_long[] = { "persistent", "keep-removed", NULL };
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "x -gS DHHC-1:00:KEY -a 1.2.3.4", "-g -a 1.2.3.4" },
+		{ "x -gSDHHC-1:00:KEY -G", "-g -G" },
+		{ "x -Sk -C kk -pg", "-g" },
+		{ "x -ga1.2.3.4 -p", "-ga1.2.3.4" },
+		{ "x -a -S", "-a -S" },			/* -S is -a's value */
+		{ "x --hostnqn -S --dhchap-sec=KEY --tls-key KEY2", "--hostnqn -S" },
+		{ "x --dhchap-ctrl-secret KEY --keep-removed --persist --traddr=h", "--traddr=h" },
+		{ "x --unknown KEY", "--unknown KEY" },	/* getopt refuses it anyway */
+		{ "x -gS", "-g" },
+		{ "x -- -S", "-- -S" },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char line[256], *argv[16], **v;
+		int argc = 0;
+
+		strcpy(line, cases[c].in);
+		for (char *t = strtok(line, " "); t; t = strtok(NULL, " "))
+			argv[argc++] = t;
+		argv[argc] = NULL;
+		v = cli_argv_public(argc, argv, "a:S:C:q:pgG", lo, "p", drop_long);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_msg(!strcmp(joined(v), cases[c].out), "%s: got '%s', want '%s'",
+			      cases[c].in, joined(v), cases[c].out);
+		cli_argv_free(v);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -479,6 +542,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_bad_option, 0, sizeof(bad_rows) / sizeof(bad_rows[0]));
 	tcase_add_test(tc, test_save_raw_log);
 	tcase_add_test(tc, test_secrets_from_env);
+	tcase_add_test(tc, test_argv_public);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

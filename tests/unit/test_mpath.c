@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "host/identify.h"
 #include "host/mpath.h"
 
 static struct nvmf_ctrl ctrl[4];
@@ -147,6 +148,33 @@ START_TEST(test_policy_names_and_errors)
 }
 END_TEST
 
+/* A path's namespace is the disk's only when every identifier agrees. */
+START_TEST(test_ns_identity)
+{
+	struct nvmf_ns want = { .nsid = 1 }, have;
+	char why[160];
+
+	ck_assert(!nvmf_ns_same_identity(&want, &want, why, sizeof(why)));
+	ck_assert_msg(strstr(why, "no NGUID, EUI-64 or UUID"), "%s", why);
+	memset(want.nguid, 0xab, 16);
+	want.uuid[3] = 7;
+	have = want;
+	ck_assert(nvmf_ns_same_identity(&want, &have, why, sizeof(why)));
+	have.nsze = want.nsze + 1;	/* size is not identity */
+	ck_assert(nvmf_ns_same_identity(&want, &have, NULL, 0));
+	have.nguid[15] ^= 1;
+	ck_assert(!nvmf_ns_same_identity(&want, &have, why, sizeof(why)));
+	ck_assert_str_eq(why, "namespace 1 has another NGUID there");
+	have = want;
+	have.eui64[0] = 1;
+	ck_assert(!nvmf_ns_same_identity(&want, &have, why, sizeof(why)));
+	ck_assert_str_eq(why, "namespace 1 has another EUI-64 there");
+	have = want;
+	have.uuid[3] = 8;
+	ck_assert(!nvmf_ns_same_identity(&want, &have, NULL, 0));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mpath");
@@ -160,6 +188,7 @@ int main(void)
 	tcase_add_test(tc, test_failover_avoids_failed);
 	tcase_add_test(tc, test_add_remove_slots);
 	tcase_add_test(tc, test_policy_names_and_errors);
+	tcase_add_test(tc, test_ns_identity);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

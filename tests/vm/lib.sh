@@ -80,6 +80,14 @@ vm_run() {
 	"$@"
 }
 
+# vm_now_ms: milliseconds since boot (busybox date has no %N): /proc/uptime,
+# in 10 ms steps.
+vm_now_ms() {
+	local up _
+	read -r up _ </proc/uptime
+	echo $((${up/./} * 10))
+}
+
 # vm_wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; return 1
 # if it never does within SECONDS.
 vm_wait_for() {
