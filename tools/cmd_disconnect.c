@@ -159,8 +159,8 @@ static int disconnect_some_paths(const char *name, const int *slots, int n)
 			rc = -1;
 	}
 	if (p0) {
-		cli_error("%sp0 (%s) not disconnected: path 0 carries %s's disk queues and "
-			  "controller nodes while paths of another transport remain; to keep "
+		cli_error("%sp0 (%s) not disconnected: path 0 carries %s's disk queues and the "
+			  "controller node while paths of another transport remain; to keep "
 			  "the disks, hand them to a connect over the other transport "
 			  "(disconnect -d %s --keep-disks, then connect), or remove the "
 			  "whole subsystem (disconnect -d %s)", name, g_transport, name, name, name);
