@@ -24,6 +24,9 @@
  *   --drop-every S      close every connection every S seconds
  *   --blackhole-after S stop forwarding (keep the sockets open) after S s
  *                       (or from a SIGUSR2 on, whenever a test says so)
+ *   --delay-c2h MS      hold every C2H PDU of an I/O queue MS milliseconds
+ *                       before passing it on (order kept): a slow path,
+ *                       for the multipath queue-depth policy
  *
  * --corrupt-c2h draws and --corrupt-hdr counts, per connection, the PDUs the host
  * receives (the pieces when splitting), and damage I/O queues only (the
@@ -86,6 +89,14 @@ struct bytes {
  * they come; target-to-host bytes are reassembled into whole PDUs (@pdu),
  * which are damaged or re-framed and then sent on from @out.
  */
+/* C2H bytes held by --delay-c2h until @due (CLOCK_MONOTONIC seconds). */
+struct held {
+	struct held *next;
+	double due;
+	size_t len;
+	uint8_t data[];
+};
+
 struct stream {
 	int pair;			/* index in g_pairs */
 	int from, to;
@@ -98,6 +109,7 @@ struct stream {
 	/* c2h: PDUs after ICResp, and C2HData PDUs with a data digest */
 	unsigned long seen, data_seen;
 	uint64_t rng;			/* xorshift64 state for --corrupt-c2h */
+	struct held *held, *held_tail;	/* c2h: --delay-c2h's FIFO */
 };
 
 struct pair {
@@ -109,15 +121,16 @@ struct pair {
 static struct pair g_pairs[MAX_PAIRS];
 static unsigned long g_corrupt_c2h, g_corrupt_hdr, g_split_c2h;
 static unsigned long g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops, g_stat_conns;
-static unsigned long g_stat_split, g_stat_pieces, g_stat_bad_in;
+static unsigned long g_stat_split, g_stat_pieces, g_stat_bad_in, g_stat_delayed;
+static double g_delay_c2h;		/* seconds, 0: off */
 static volatile sig_atomic_t g_print, g_stop, g_blackhole;
 
 static void print_stats(void)
 {
 	printf("nvmf-proxy: connections=%lu c2h_data_corrupted=%lu c2h_hdr_corrupted=%lu drops=%lu "
-	       "c2h_split=%lu c2h_pieces=%lu c2h_bad_from_target=%lu\n",
+	       "c2h_split=%lu c2h_pieces=%lu c2h_bad_from_target=%lu c2h_delayed=%lu\n",
 	       g_stat_conns, g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops,
-	       g_stat_split, g_stat_pieces, g_stat_bad_in);
+	       g_stat_split, g_stat_pieces, g_stat_bad_in, g_stat_delayed);
 	fflush(stdout);
 }
 
@@ -139,6 +152,12 @@ static void close_pair(struct pair *p)
 	close(p->up.to);
 	free(p->down.pdu.p);
 	free(p->down.out.p);
+	while (p->down.held) {
+		struct held *h = p->down.held;
+
+		p->down.held = h->next;
+		free(h);
+	}
 	p->used = false;
 }
 
@@ -195,6 +214,8 @@ static int emit(struct stream *s, const uint8_t *pdu, size_t len)
 	if (p[0] == PDU_ICRESP || !io)
 		return 0;
 	s->seen++;
+	if (g_delay_c2h > 0)
+		g_stat_delayed++;	/* held by forward() */
 	if (g_corrupt_hdr && s->seen % g_corrupt_hdr == 0 && (p[1] & F_HDGST) && len > 12) {
 		p[12] ^= 0x5a;
 		g_stat_corrupt_hdr++;
@@ -327,6 +348,77 @@ static void watch_h2c(struct stream *s, const uint8_t *buf, size_t n)
 		g_pairs[s->pair].qid = h[SQE_OFF + 42] | h[SQE_OFF + 43] << 8;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * --delay-c2h: keep what @s would send now (whole PDUs) until the delay
+ * has passed; flush_held() sends it. Once a queue's Connect is seen every
+ * later PDU goes through here, so the order stays. Returns 0 or -1.
+ */
+static int hold_c2h(struct stream *s)
+{
+	struct held *h;
+
+	if (!s->out.len)
+		return 0;
+	h = malloc(sizeof(*h) + s->out.len);
+	if (!h)
+		return -1;
+	h->next = NULL;
+	h->due = now_s() + g_delay_c2h;
+	h->len = s->out.len;
+	memcpy(h->data, s->out.p, s->out.len);
+	s->out.len = 0;
+	if (s->held_tail)
+		s->held_tail->next = h;
+	else
+		s->held = h;
+	s->held_tail = h;
+	return 0;
+}
+
+/* Send @s's held bytes that are due. Returns 0 or -1 (the host went). */
+static int flush_held(struct stream *s, double now)
+{
+	while (s->held && s->held->due <= now) {
+		struct held *h = s->held;
+		int rc = write_all(s->to, h->data, h->len);
+
+		s->held = h->next;
+		if (!s->held)
+			s->held_tail = NULL;
+		free(h);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Milliseconds until the first held bytes are due, at most @cap. */
+static int held_wait_ms(int cap)
+{
+	double now = now_s();
+	int ms = cap;
+
+	for (int i = 0; i < MAX_PAIRS; i++) {
+		struct held *h = g_pairs[i].used ? g_pairs[i].down.held : NULL;
+		int w;
+
+		if (!h)
+			continue;
+		w = h->due <= now ? 0 : (int)((h->due - now) * 1000) + 1;
+		if (w < ms)
+			ms = w;
+	}
+	return ms;
+}
+
 static int forward(struct stream *s)
 {
 	uint8_t buf[BUF];
@@ -341,6 +433,8 @@ static int forward(struct stream *s)
 	}
 	if (feed_c2h(s, buf, (size_t)n) < 0)
 		return -1;
+	if (g_delay_c2h > 0 && g_pairs[s->pair].qid > 0)
+		return hold_c2h(s);
 	rc = write_all(s->to, s->out.p, s->out.len);
 	s->out.len = 0;
 	return rc;
@@ -360,14 +454,6 @@ static int connect_target(const struct sockaddr_in *t)
 	return fd;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -378,12 +464,13 @@ int main(int argc, char **argv)
 		{ "split-c2h", required_argument, NULL, 's' },
 		{ "drop-every", required_argument, NULL, 'd' },
 		{ "blackhole-after", required_argument, NULL, 'b' },
+		{ "delay-c2h", required_argument, NULL, 'D' },
 		{ 0 }
 	};
 	struct sockaddr_in la = { .sin_family = AF_INET }, ta = { .sin_family = AF_INET };
 	double drop_every = 0, blackhole_after = 0, start, last_drop;
 	char *colon;
-	int opt, lfd, one = 1;
+	int opt, lfd, one = 1, rc;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -424,10 +511,17 @@ int main(int argc, char **argv)
 		case 'b':
 			blackhole_after = atof(optarg);
 			break;
+		case 'D':
+			g_delay_c2h = atof(optarg) / 1000;
+			if (g_delay_c2h <= 0 || g_delay_c2h > 60) {
+				fprintf(stderr, "nvmf-proxy: --delay-c2h wants 1..60000 ms\n");
+				return 2;
+			}
+			break;
 		default:
 			fprintf(stderr, "usage: nvmf-proxy --listen PORT --target ADDR:PORT "
 				"[--corrupt-c2h N] [--corrupt-hdr N] [--split-c2h BYTES]\n"
-				"       [--drop-every S] [--blackhole-after S]\n");
+				"       [--drop-every S] [--blackhole-after S] [--delay-c2h MS]\n");
 			return 2;
 		}
 	}
@@ -477,7 +571,11 @@ int main(int argc, char **argv)
 			pfd[np] = (struct pollfd){ .fd = g_pairs[i].down.from, .events = POLLIN };
 			who[np++] = &g_pairs[i].down;
 		}
-		if (poll(pfd, (nfds_t)np, 100) <= 0)
+		rc = poll(pfd, (nfds_t)np, blackholed ? 100 : held_wait_ms(100));
+		for (int i = 0; i < MAX_PAIRS && !blackholed; i++)
+			if (g_pairs[i].used && flush_held(&g_pairs[i].down, now_s()) < 0)
+				close_pair(&g_pairs[i]);
+		if (rc <= 0)
 			continue;
 		for (int i = 1; i < np; i++) {
 			if (!pfd[i].revents)

@@ -89,6 +89,86 @@ static int has_str(const char *name, const char *key, const char *want)
 	return rc;
 }
 
+static int disconnect_path(const char *dev, const char *name, int slot);
+
+/*
+ * disconnect-all -r: which of daemon @name's paths use transport
+ * g_transport. Fills @slots with theirs (*@n of them) out of *@total
+ * paths. A daemon that lists no paths (a discovery controller) is one
+ * path, slot 0. Returns 0, 1 when the daemon is gone, -1 when it cannot
+ * be told (printed).
+ */
+static int transport_paths(const char *name, int *slots, int *n, int *total)
+{
+	struct json_object *reply, *c, *paths, *v;
+	int rc;
+
+	*n = *total = 0;
+	rc = cli_ctrl_info(name, 5000, &reply, &c);
+	if (rc)
+		return rc;
+	if (!json_object_object_get_ex(c, "paths", &paths) ||
+	    !json_object_is_type(paths, json_type_array) || !json_object_array_length(paths)) {
+		*total = 1;
+		if (json_object_object_get_ex(c, "transport", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    !strcmp(json_object_get_string(v), g_transport))
+			slots[(*n)++] = 0;
+		json_object_put(reply);
+		return 0;
+	}
+	for (size_t i = 0; i < json_object_array_length(paths) && *total < NVMF_CTL_PATH_MAX; i++) {
+		struct json_object *e = json_object_array_get_idx(paths, i), *t, *sl;
+
+		if (!json_object_object_get_ex(e, "transport", &t) ||
+		    !json_object_is_type(t, json_type_string) ||
+		    !json_object_object_get_ex(e, "slot", &sl) || !json_object_is_type(sl, json_type_int)) {
+			cli_error("%s: a path in its info reply has no transport or slot", name);
+			json_object_put(reply);
+			return -1;
+		}
+		(*total)++;
+		if (!strcmp(json_object_get_string(t), g_transport))
+			slots[(*n)++] = json_object_get_int(sl);
+	}
+	json_object_put(reply);
+	return 0;
+}
+
+/*
+ * disconnect-all -r on a daemon with paths of other transports too: as
+ * the kernel host, only the paths of that transport go, the subsystem
+ * stays. Path 0 carries the disks' queue threads and the controller
+ * nodes (host/mpath.h) and cannot leave while other paths remain: it is
+ * refused in one line, never the whole daemon removed instead. Returns 0
+ * or -1 (each failure printed).
+ */
+static int disconnect_some_paths(const char *name, const int *slots, int n)
+{
+	char dev[REG_NAME_MAX + 16];
+	bool p0 = false;
+	int rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (slots[i] == 0) {
+			p0 = true;
+			continue;
+		}
+		snprintf(dev, sizeof(dev), "%sp%d", name, slots[i]);
+		if (disconnect_path(dev, name, slots[i]))
+			rc = -1;
+	}
+	if (p0) {
+		cli_error("%sp0 (%s) not disconnected: path 0 carries %s's disk queues and the "
+			  "controller node while paths of another transport remain; to keep "
+			  "the disks, hand them to a connect over the other transport "
+			  "(disconnect -d %s --keep-disks, then connect), or remove the "
+			  "whole subsystem (disconnect -d %s)", name, g_transport, name, name, name);
+		rc = -1;
+	}
+	return rc;
+}
+
 /*
  * Disconnect the controllers of subsystem @nqn, or the one named @dev.
  * As nvme-cli: -n prints "NQN:... disconnected N controller(s)" even for
@@ -108,7 +188,22 @@ static int disconnect_matching(const char *nqn, const char *dev)
 	for (int i = 0; i < n; i++) {
 		if (dev && strcmp(names[i], dev))
 			continue;
-		if (nqn || g_transport) {
+		if (g_transport && !nqn && !dev) {
+			int slots[NVMF_CTL_PATH_MAX], n_match, total, m;
+
+			m = transport_paths(names[i], slots, &n_match, &total);
+			if (m < 0)
+				unknown++;
+			if (m || !n_match)
+				continue;
+			if (n_match < total) {
+				matched++;
+				if (disconnect_some_paths(names[i], slots, n_match) < 0)
+					failed++;
+				continue;
+			}
+			/* every path of that transport: the daemon goes */
+		} else if (nqn || g_transport) {
 			int m = nqn ? has_str(names[i], "subnqn", nqn) : 1;
 
 			if (m > 0 && g_transport)
