@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nvme/types.h>
+
 /* SGL descriptor (Base 4.3.2), 16 bytes. */
 struct nvmf_sgl {
 	uint64_t addr;
@@ -111,19 +113,11 @@ static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 #define NVMF_SC_HOST_PATH_ERROR		0x370
 #define NVMF_SC_HOST_ABORTED_CMD	0x371
 
-/* Admin opcodes used by the host core (Base 5). */
-#define NVME_ADM_GET_LOG_PAGE	0x02
-#define NVME_ADM_IDENTIFY	0x06
-#define NVME_ADM_SET_FEATURES	0x09
-#define NVME_ADM_GET_FEATURES	0x0a
-#define NVME_ADM_ASYNC_EVENT	0x0c
-#define NVME_ADM_KEEP_ALIVE	0x18
-#define NVME_FABRICS_OPC	0x7f
-
-/* NVM command set opcodes. */
-#define NVME_NVM_FLUSH		0x00
-#define NVME_NVM_WRITE		0x01
-#define NVME_NVM_READ		0x02
+/*
+ * Opcodes are libnvme's: enum nvme_admin_opcode (nvme_admin_identify, ...,
+ * nvme_admin_fabrics 7Fh) and enum nvme_io_opcode (nvme_cmd_read, ...).
+ */
+static_assert(nvme_admin_fabrics == 0x7f, "Fabrics commands are opcode 7Fh");
 
 /* Identify CNS values. */
 #define NVME_CNS_NS		0x00

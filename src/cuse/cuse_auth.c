@@ -14,7 +14,6 @@
 #include "cuse/cuse_auth.h"
 #include "host/nvmf.h"
 
-#define OPC_FABRICS	0x7f
 #define OPC_VENDOR	0x80	/* and above: vendor specific */
 
 /* Fabrics command types (NVMe over Fabrics 1.1, figure 12: FCTYPE). */
@@ -96,7 +95,7 @@ static int kernel_rule(const struct cuse_auth_req *r, const char **why)
 		*why = "unknown call";
 		return -EACCES;
 	}
-	if (r->opcode >= OPC_VENDOR || r->opcode == OPC_FABRICS) {
+	if (r->opcode >= OPC_VENDOR || r->opcode == nvme_admin_fabrics) {
 		*why = "needs CAP_SYS_ADMIN: vendor-specific or Fabrics opcode";
 		return r->capable ? 0 : -EACCES;
 	}
@@ -129,7 +128,7 @@ static bool changes_nothing(const struct cuse_auth_req *r)
 		case nvme_admin_identify:
 		case nvme_admin_get_features:
 			return true;
-		case OPC_FABRICS:
+		case nvme_admin_fabrics:
 			return (r->nsid & 0xff) == FCTYPE_PROPERTY_GET;
 		default:
 			return false;
@@ -158,7 +157,7 @@ static int nvmfuse_rule(const struct cuse_auth_policy *p, const struct cuse_auth
 		}
 		return 0;
 	}
-	if (r->opcode == OPC_FABRICS && (!admin || (r->nsid & 0xff) != FCTYPE_PROPERTY_GET)) {
+	if (r->opcode == nvme_admin_fabrics && (!admin || (r->nsid & 0xff) != FCTYPE_PROPERTY_GET)) {
 		*why = "the host engine owns the association: Fabrics commands other "
 		       "than Property Get are refused";
 		return -EPERM;

@@ -132,7 +132,7 @@ int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k)
 	struct nvmf_request req = { 0 };
 	int rc;
 
-	req.cmd.opc = NVME_ADM_IDENTIFY;
+	req.cmd.opc = nvme_admin_identify;
 	req.cmd.nsid = htole32(nsid);
 	req.cmd.cdw10 = htole32(cns);
 	req.data = buf4k;
@@ -148,7 +148,7 @@ void nvmf_log_page_req(struct nvmf_request *req, uint8_t lid, uint8_t lsp, uint3
 	uint32_t numd = len / 4 - 1;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_GET_LOG_PAGE;
+	req->cmd.opc = nvme_admin_get_log_page;
 	req->cmd.nsid = htole32(nsid);
 	req->cmd.cdw10 = htole32(lid | (uint32_t)(lsp & 0x7f) << 8 | (rae ? 1u << 15 : 0) |
 				 (numd & 0xffff) << 16);
@@ -182,7 +182,7 @@ static int set_features(struct nvmf_ctrl *c, uint8_t fid, uint32_t cdw11, uint32
 	struct nvmf_request req = { 0 };
 	int rc;
 
-	req.cmd.opc = NVME_ADM_SET_FEATURES;
+	req.cmd.opc = nvme_admin_set_features;
 	req.cmd.cdw10 = htole32(fid);
 	req.cmd.cdw11 = htole32(cdw11);
 	rc = nvmf_ctrl_admin_exec(c, &req);
@@ -435,7 +435,7 @@ static void aer_submit(struct nvmf_ctrl *c)
 	struct nvmf_request *req = &c->aer_req;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_ASYNC_EVENT;
+	req->cmd.opc = nvme_admin_async_event;
 	req->timeout_ms = 0;	/* outstanding until an event */
 	req->cb = aer_done;
 	req->cb_arg = c;
@@ -457,7 +457,7 @@ static void ka_submit(struct nvmf_ctrl *c)
 	struct nvmf_request *req = &c->ka_req;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_KEEP_ALIVE;
+	req->cmd.opc = nvme_admin_keep_alive;
 	/*
 	 * Like the Linux host: a Keep Alive unanswered for KATO means the
 	 * controller is gone (it drops us after KATO without one, Base

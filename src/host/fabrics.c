@@ -28,7 +28,7 @@ static int auth_cmd(struct nvmf_qpair *qp, bool send, void *buf, uint32_t len, u
 	uint8_t *c = (uint8_t *)&req.cmd;
 	int rc;
 
-	req.cmd.opc = NVME_FABRICS_OPC;
+	req.cmd.opc = nvme_admin_fabrics;
 	c[4] = send ? NVMF_FCTYPE_AUTH_SEND : NVMF_FCTYPE_AUTH_RECV;
 	/* byte 40 reserved, 41 SPSP0, 42 SPSP1, 43 SECP; dword 11: TL or AL */
 	req.cmd.cdw10 = htole32((uint32_t)NVMF_AUTH_SPSP << 8 | (uint32_t)NVMF_AUTH_SPSP << 16 |
@@ -272,7 +272,7 @@ int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *
 	snprintf(data.subsysnqn, sizeof(data.subsysnqn), "%s", a->subnqn);
 	snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", a->hostnqn);
 
-	c->opc = NVME_FABRICS_OPC;
+	c->opc = nvme_admin_fabrics;
 	c->fctype = NVMF_FCTYPE_CONNECT;
 	c->recfmt = 0;
 	c->qid = htole16(qp->qid);
@@ -360,7 +360,7 @@ int nvmf_prop_get(struct nvmf_qpair *qp, uint32_t ofst, bool eight, uint64_t *va
 	struct nvmf_prop_sqe *c = (struct nvmf_prop_sqe *)&req.cmd;
 	int rc;
 
-	c->opc = NVME_FABRICS_OPC;
+	c->opc = nvme_admin_fabrics;
 	c->fctype = NVMF_FCTYPE_PROP_GET;
 	c->attrib = eight ? 1 : 0;
 	c->ofst = htole32(ofst);
@@ -376,7 +376,7 @@ int nvmf_prop_set(struct nvmf_qpair *qp, uint32_t ofst, uint32_t val)
 	struct nvmf_request req = { .timeout_ms = qp->cmd_timeout_ms };
 	struct nvmf_prop_sqe *c = (struct nvmf_prop_sqe *)&req.cmd;
 
-	c->opc = NVME_FABRICS_OPC;
+	c->opc = nvme_admin_fabrics;
 	c->fctype = NVMF_FCTYPE_PROP_SET;
 	c->attrib = 0;
 	c->ofst = htole32(ofst);

@@ -54,7 +54,7 @@ static void scan_identify(struct nvmf_scan *s, uint8_t cns, uint32_t nsid)
 	struct nvmf_request *req = &s->req;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_IDENTIFY;
+	req->cmd.opc = nvme_admin_identify;
 	req->cmd.nsid = htole32(nsid);
 	req->cmd.cdw10 = htole32(cns);
 	req->data = s->buf;

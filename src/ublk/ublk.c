@@ -44,8 +44,6 @@
 #define UBLK_CONTROL		"/dev/ublk-control"
 #define UBLK_MAX_IO_BYTES	(512 * 1024)
 #define UBLK_IO_TIMEOUT_MS	30000
-#define NVME_NVM_WRITE_ZEROES	0x08
-#define NVME_NVM_DSM		0x09
 #define NVME_RW_FUA		(1u << 30)
 #define NVME_DSM_AD		(1u << 2)
 #define NVME_ONCS_DSM		(1u << 2)
@@ -400,7 +398,7 @@ static void wz_send(struct ublk_queue *q, struct ublk_io *io)
 	struct nvmf_request *req = &io->req;
 
 	memset(&req->cmd, 0, sizeof(req->cmd));
-	req->cmd.opc = NVME_NVM_WRITE;
+	req->cmd.opc = nvme_cmd_write;
 	req->cmd.nsid = htole32(q->d->ns.nsid);
 	req->cmd.cdw10 = htole32((uint32_t)io->wz_slba);
 	req->cmd.cdw11 = htole32((uint32_t)(io->wz_slba >> 32));
@@ -422,7 +420,7 @@ static bool wz_refused(const struct ublk_io *io, const struct nvmf_request *req)
 	uint16_t sc = NVMF_STATUS_CODE(req->status);
 
 	return io->op == UBLK_IO_OP_WRITE_ZEROES && !io->wz_left &&
-	       req->cmd.opc == NVME_NVM_WRITE_ZEROES && !req->xport_err &&
+	       req->cmd.opc == nvme_cmd_write_zeroes && !req->xport_err &&
 	       (sc == NVMF_SC_INVALID_OPCODE || sc == NVMF_SC_ONCS_NOT_SUPPORTED);
 }
 
@@ -649,7 +647,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			commit(q, io, -EINVAL);
 			return;
 		}
-		req->cmd.opc = io->op == UBLK_IO_OP_READ ? NVME_NVM_READ : NVME_NVM_WRITE;
+		req->cmd.opc = io->op == UBLK_IO_OP_READ ? nvme_cmd_read : nvme_cmd_write;
 		req->cmd.cdw10 = htole32((uint32_t)slba);
 		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
 		req->cmd.cdw12 = htole32((nlb - 1) | ((iod->op_flags & UBLK_IO_F_FUA) ? NVME_RW_FUA : 0));
@@ -662,7 +660,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			q->stats.writes++;
 		break;
 	case UBLK_IO_OP_FLUSH:
-		req->cmd.opc = NVME_NVM_FLUSH;
+		req->cmd.opc = nvme_cmd_flush;
 		q->stats.flushes++;
 		break;
 	case UBLK_IO_OP_DISCARD: {
@@ -672,7 +670,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 		memcpy(io->dsm_range, &cattr, 4);
 		memcpy(io->dsm_range + 4, &n, 4);
 		memcpy(io->dsm_range + 8, &s, 8);
-		req->cmd.opc = NVME_NVM_DSM;
+		req->cmd.opc = nvme_cmd_dsm;
 		req->cmd.cdw10 = 0;			/* one range, 0's based */
 		req->cmd.cdw11 = htole32(NVME_DSM_AD);
 		req->data = io->dsm_range;
@@ -691,7 +689,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			wz_start(q, io);
 			return;
 		}
-		req->cmd.opc = NVME_NVM_WRITE_ZEROES;
+		req->cmd.opc = nvme_cmd_write_zeroes;
 		req->cmd.cdw10 = htole32((uint32_t)slba);
 		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
 		req->cmd.cdw12 = htole32(nlb - 1);
