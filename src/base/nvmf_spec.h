@@ -119,16 +119,11 @@ static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
  */
 static_assert(nvme_admin_fabrics == 0x7f, "Fabrics commands are opcode 7Fh");
 
-/* Identify CNS values. */
-#define NVME_CNS_NS		0x00
-#define NVME_CNS_CTRL		0x01
-#define NVME_CNS_NS_ACTIVE_LIST	0x02
-#define NVME_CNS_NS_DESC_LIST	0x03
-
-/* Feature identifiers. */
-#define NVME_FID_NUM_QUEUES	0x07
-#define NVME_FID_ASYNC_EVENT	0x0b
-#define NVME_FID_KATO		0x0f
+/*
+ * Identify CNS values and feature identifiers are libnvme's: enum
+ * nvme_identify_cns (NVME_IDENTIFY_CNS_*) and enum nvme_features_id
+ * (NVME_FEAT_FID_*).
+ */
 
 /* Fabrics command types (Fabrics 3.x). */
 #define NVMF_FCTYPE_PROP_SET	0x00

@@ -348,7 +348,8 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 
 	if (want == 0)
 		return 0;
-	rc = set_features(c, NVME_FID_NUM_QUEUES, (want - 1) | (want - 1) << 16, &granted, &status);
+	rc = set_features(c, NVME_FEAT_FID_NUM_QUEUES, (want - 1) | (want - 1) << 16, &granted,
+			  &status);
 	if (rc < 0) {
 		snprintf(err, errlen, "Set Features Number of Queues failed: %s",
 			 rc == -EIO ? nvmf_status_str(status) : nvmf_ctrl_error(c));
@@ -604,7 +605,7 @@ static int disc_arm_aen(struct nvmf_ctrl *c, bool arm_aer)
 			  le32toh(c->id.oaes));
 		return 0;
 	}
-	rc = set_features(c, NVME_FID_ASYNC_EVENT, NVME_FEATURE_AENCFG_NOTICE_DISCOVERY_CHANGE,
+	rc = set_features(c, NVME_FEAT_FID_ASYNC_EVENT, NVME_FEATURE_AENCFG_NOTICE_DISCOVERY_CHANGE,
 			  NULL, NULL);
 	if (rc < 0 && rc != -EIO)
 		return rc;
@@ -687,7 +688,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 	rc = enable_ctrl(c, err, errlen);
 	if (rc < 0)
 		goto fail;
-	rc = nvmf_identify(c, NVME_CNS_CTRL, 0, &c->id);
+	rc = nvmf_identify(c, NVME_IDENTIFY_CNS_CTRL, 0, &c->id);
 	if (rc < 0) {
 		snprintf(err, errlen, "Identify Controller failed: %s", nvmf_ctrl_error(c));
 		goto fail;
@@ -725,7 +726,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		 */
 		aec = le32toh(c->id.oaes) & (NVME_CTRL_OAES_NA | NVME_CTRL_OAES_ANA);
 		if (aec) {
-			rc = set_features(c, NVME_FID_ASYNC_EVENT, aec, NULL, NULL);
+			rc = set_features(c, NVME_FEAT_FID_ASYNC_EVENT, aec, NULL, NULL);
 			if (rc < 0 && rc != -EIO)
 				goto fail_msg;
 		}
