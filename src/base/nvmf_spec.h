@@ -125,10 +125,7 @@ static_assert(nvme_admin_fabrics == 0x7f, "Fabrics commands are opcode 7Fh");
  * (NVME_FEAT_FID_*).
  */
 
-/* Fabrics command types (Fabrics 3.x). */
-#define NVMF_FCTYPE_PROP_SET	0x00
-#define NVMF_FCTYPE_CONNECT	0x01
-#define NVMF_FCTYPE_PROP_GET	0x04
+/* Fabrics command types (Fabrics 3.x) are libnvme's enum nvme_fabrics_type. */
 
 /* Fabrics Connect command (Fabrics 3.3), SQE layout. */
 struct nvmf_connect_sqe {

@@ -16,9 +16,6 @@
 
 #define OPC_VENDOR	0x80	/* and above: vendor specific */
 
-/* Fabrics command types (NVMe over Fabrics 1.1, figure 12: FCTYPE). */
-#define FCTYPE_PROPERTY_GET	0x04
-
 /* Set Features FIDs nobody may set through the kernel's nodes. */
 static bool fid_kernel_owned(uint8_t fid)
 {
@@ -129,7 +126,7 @@ static bool changes_nothing(const struct cuse_auth_req *r)
 		case nvme_admin_get_features:
 			return true;
 		case nvme_admin_fabrics:
-			return (r->nsid & 0xff) == FCTYPE_PROPERTY_GET;
+			return (r->nsid & 0xff) == nvme_fabrics_type_property_get;
 		default:
 			return false;
 		}
@@ -157,7 +154,8 @@ static int nvmfuse_rule(const struct cuse_auth_policy *p, const struct cuse_auth
 		}
 		return 0;
 	}
-	if (r->opcode == nvme_admin_fabrics && (!admin || (r->nsid & 0xff) != FCTYPE_PROPERTY_GET)) {
+	if (r->opcode == nvme_admin_fabrics &&
+	    (!admin || (r->nsid & 0xff) != nvme_fabrics_type_property_get)) {
 		*why = "the host engine owns the association: Fabrics commands other "
 		       "than Property Get are refused";
 		return -EPERM;

@@ -29,7 +29,7 @@ static int auth_cmd(struct nvmf_qpair *qp, bool send, void *buf, uint32_t len, u
 	int rc;
 
 	req.cmd.opc = nvme_admin_fabrics;
-	c[4] = send ? NVMF_FCTYPE_AUTH_SEND : NVMF_FCTYPE_AUTH_RECV;
+	c[4] = send ? nvme_fabrics_type_auth_send : nvme_fabrics_type_auth_receive;
 	/* byte 40 reserved, 41 SPSP0, 42 SPSP1, 43 SECP; dword 11: TL or AL */
 	req.cmd.cdw10 = htole32((uint32_t)NVMF_AUTH_SPSP << 8 | (uint32_t)NVMF_AUTH_SPSP << 16 |
 				(uint32_t)NVMF_AUTH_SECP_DHCHAP << 24);
@@ -273,7 +273,7 @@ int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *
 	snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", a->hostnqn);
 
 	c->opc = nvme_admin_fabrics;
-	c->fctype = NVMF_FCTYPE_CONNECT;
+	c->fctype = nvme_fabrics_type_connect;
 	c->recfmt = 0;
 	c->qid = htole16(qp->qid);
 	c->sqsize = htole16(qp->depth);	/* 0's based entries = depth + 1 slots */
@@ -345,10 +345,11 @@ static int prop_exec(struct nvmf_qpair *qp, struct nvmf_request *req)
 	if (req->xport_err)
 		return req->xport_err;
 	if (NVMF_STATUS_CODE(req->status)) {
+		const struct nvmf_prop_sqe *p = (const struct nvmf_prop_sqe *)&req->cmd;
+
 		nvmf_warn("Property %s 0x%x failed: %s",
-			  ((struct nvmf_prop_sqe *)&req->cmd)->fctype == NVMF_FCTYPE_PROP_GET ?
-			  "Get" : "Set", le32toh(((struct nvmf_prop_sqe *)&req->cmd)->ofst),
-			  nvmf_status_str(req->status));
+			  p->fctype == nvme_fabrics_type_property_get ? "Get" : "Set",
+			  le32toh(p->ofst), nvmf_status_str(req->status));
 		return -EIO;
 	}
 	return 0;
@@ -361,7 +362,7 @@ int nvmf_prop_get(struct nvmf_qpair *qp, uint32_t ofst, bool eight, uint64_t *va
 	int rc;
 
 	c->opc = nvme_admin_fabrics;
-	c->fctype = NVMF_FCTYPE_PROP_GET;
+	c->fctype = nvme_fabrics_type_property_get;
 	c->attrib = eight ? 1 : 0;
 	c->ofst = htole32(ofst);
 	rc = prop_exec(qp, &req);
@@ -377,7 +378,7 @@ int nvmf_prop_set(struct nvmf_qpair *qp, uint32_t ofst, uint32_t val)
 	struct nvmf_prop_sqe *c = (struct nvmf_prop_sqe *)&req.cmd;
 
 	c->opc = nvme_admin_fabrics;
-	c->fctype = NVMF_FCTYPE_PROP_SET;
+	c->fctype = nvme_fabrics_type_property_set;
 	c->attrib = 0;
 	c->ofst = htole32(ofst);
 	c->value = htole64(val);
