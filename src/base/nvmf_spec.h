@@ -164,30 +164,18 @@ static_assert(sizeof(struct nvmf_prop_sqe) == 64, "Property SQE is 64 bytes");
 static_assert(offsetof(struct nvmf_prop_sqe, ofst) == 44, "OFST at byte 44");
 static_assert(offsetof(struct nvmf_prop_sqe, value) == 48, "VALUE at byte 48");
 
-/* Controller properties (Base 3.1.3). */
-#define NVME_PROP_CAP	0x00
-#define NVME_PROP_VS	0x08
-#define NVME_PROP_CC	0x14
-#define NVME_PROP_CSTS	0x1c
-#define NVME_PROP_NSSR	0x20
-
-#define NVMF_CAP_MQES(cap)	((uint32_t)((cap) & 0xffff))
-#define NVMF_CAP_TO(cap)	((uint32_t)(((cap) >> 24) & 0xff))
-#define NVMF_CAP_MPSMIN(cap)	((uint32_t)(((cap) >> 48) & 0xf))
-#define NVMF_CAP_CSS_CSI	(1ULL << 43)
-
-#define NVMF_CC_EN		(1u << 0)
-#define NVMF_CC_CSS_NVM		(0u << 4)
-#define NVMF_CC_CSS_CSI		(6u << 4)
-#define NVMF_CC_SHN_MASK	(3u << 14)
-#define NVMF_CC_SHN_NORMAL	(1u << 14)
-#define NVMF_CC_IOSQES		(6u << 16)
-#define NVMF_CC_IOCQES		(4u << 20)
-
-#define NVMF_CSTS_RDY		(1u << 0)
-#define NVMF_CSTS_CFS		(1u << 1)
-#define NVMF_CSTS_SHST_MASK	(3u << 2)
-#define NVMF_CSTS_SHST_CMPLT	(2u << 2)
+/*
+ * Controller properties (Base 3.1.3) are libnvme's: offsets NVME_REG_*,
+ * fields NVME_CAP_*(), NVME_CC_*, NVME_CSTS_*() with NVME_GET()/NVME_SET().
+ * The host core relies on these positions (Base figures 36, 41, 42).
+ */
+static_assert(NVME_REG_CC == 0x14 && NVME_REG_CSTS == 0x1c, "CC at 14h, CSTS at 1Ch");
+static_assert(NVME_CAP_CSS_SHIFT + 6 == 43 && NVME_CAP_CSS_CSI == 1 << 6, "CAP.CSS bit 6 is bit 43");
+static_assert(NVME_SET(1, CC_EN) == 1u && NVME_SET(NVME_CC_CSS_CSI, CC_CSS) == 6u << 4 &&
+	      NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN) == 1u << 14 && NVME_SET(6, CC_IOSQES) == 6u << 16 &&
+	      NVME_SET(4, CC_IOCQES) == 4u << 20, "CC.EN, CSS, SHN, IOSQES, IOCQES");
+static_assert(NVME_CSTS_RDY(1u) == 1 && NVME_CSTS_CFS(2u) == 1 &&
+	      NVME_CSTS_SHST(2u << 2) == NVME_CSTS_SHST_CMPLT, "CSTS.RDY, CFS, SHST");
 
 #define NVMF_DISC_NQN		"nqn.2014-08.org.nvmexpress.discovery"
 #define NVMF_NQN_MAX		223

@@ -197,21 +197,23 @@ static int set_features(struct nvmf_ctrl *c, uint8_t fid, uint32_t cdw11, uint32
 /* CC.EN = 1 and wait for CSTS.RDY (Base 3.5.2, steps 5-8). */
 static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
 {
-	uint32_t cc = NVMF_CC_IOSQES | NVMF_CC_IOCQES;
-	uint32_t to_ms = NVMF_CAP_TO(c->cap) * 500;
+	/* 64-byte SQEs and 16-byte CQEs (2^6, 2^4): the only sizes on fabrics. */
+	uint32_t cc = NVME_SET(6, CC_IOSQES) | NVME_SET(4, CC_IOCQES);
+	uint32_t to_ms = (uint32_t)NVME_CAP_TO(c->cap) * 500;
 	uint64_t deadline;
 	uint64_t v;
 	int rc;
 
-	if (NVMF_CAP_MPSMIN(c->cap) != 0) {
+	if (NVME_CAP_MPSMIN(c->cap) != 0) {
 		snprintf(err, errlen, "controller needs a memory page size above 4 KiB (CAP.MPSMIN %u)",
-			 NVMF_CAP_MPSMIN(c->cap));
+			 (unsigned int)NVME_CAP_MPSMIN(c->cap));
 		return -EOPNOTSUPP;
 	}
-	cc |= (c->cap & NVMF_CAP_CSS_CSI) ? NVMF_CC_CSS_CSI : NVMF_CC_CSS_NVM;
-	rc = nvmf_prop_set(c->adminq, NVME_PROP_CC, cc);
+	cc |= NVME_SET(NVME_CAP_CSS(c->cap) & NVME_CAP_CSS_CSI ? NVME_CC_CSS_CSI : NVME_CC_CSS_NVM,
+		       CC_CSS);
+	rc = nvmf_prop_set(c->adminq, NVME_REG_CC, cc);
 	if (rc == 0)
-		rc = nvmf_prop_set(c->adminq, NVME_PROP_CC, cc | NVMF_CC_EN);
+		rc = nvmf_prop_set(c->adminq, NVME_REG_CC, cc | NVME_SET(1, CC_EN));
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot enable the controller (Property Set CC): %s",
 			 c->adminq->errmsg[0] ? c->adminq->errmsg : strerror(-rc));
@@ -221,16 +223,16 @@ static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
 		to_ms = 500;
 	deadline = nvmf_now_ns() + (uint64_t)to_ms * 1000000ull;
 	for (;;) {
-		rc = nvmf_prop_get(c->adminq, NVME_PROP_CSTS, false, &v);
+		rc = nvmf_prop_get(c->adminq, NVME_REG_CSTS, false, &v);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot read CSTS: %s", strerror(-rc));
 			return rc;
 		}
-		if (v & NVMF_CSTS_CFS) {
+		if (NVME_CSTS_CFS(v)) {
 			snprintf(err, errlen, "controller fatal status (CSTS.CFS) while enabling");
 			return -EIO;
 		}
-		if (v & NVMF_CSTS_RDY)
+		if (NVME_CSTS_RDY(v))
 			return 0;
 		if (nvmf_now_ns() > deadline) {
 			snprintf(err, errlen, "controller not ready within CAP.TO (%u ms)", to_ms);
@@ -673,11 +675,11 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 	rc = connect_admin(c, err, errlen);
 	if (rc < 0)
 		goto fail;
-	rc = nvmf_prop_get(c->adminq, NVME_PROP_CAP, true, &c->cap);
+	rc = nvmf_prop_get(c->adminq, NVME_REG_CAP, true, &c->cap);
 	if (rc == 0) {
 		uint64_t vs;
 
-		rc = nvmf_prop_get(c->adminq, NVME_PROP_VS, false, &vs);
+		rc = nvmf_prop_get(c->adminq, NVME_REG_VS, false, &vs);
 		c->vs = (uint32_t)vs;
 	}
 	if (rc < 0) {
@@ -787,16 +789,17 @@ static void shutdown_ctrl(struct nvmf_ctrl *c)
 	uint32_t to = rtd3e > SHUTDOWN_TIMEOUT_MS ? (rtd3e > 60000 ? 60000 : rtd3e) :
 		      SHUTDOWN_TIMEOUT_MS;
 
-	if (nvmf_prop_get(c->adminq, NVME_PROP_CC, false, &cc) < 0)
+	if (nvmf_prop_get(c->adminq, NVME_REG_CC, false, &cc) < 0)
 		return;
-	cc = (cc & ~NVMF_CC_SHN_MASK) | NVMF_CC_SHN_NORMAL;
-	if (nvmf_prop_set(c->adminq, NVME_PROP_CC, (uint32_t)cc) < 0)
+	cc = (cc & ~(uint64_t)NVME_SET(NVME_CC_SHN_MASK, CC_SHN)) |
+	     NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN);
+	if (nvmf_prop_set(c->adminq, NVME_REG_CC, (uint32_t)cc) < 0)
 		return;
 	deadline = nvmf_now_ns() + (uint64_t)to * 1000000ull;
 	while (nvmf_now_ns() < deadline) {
-		if (nvmf_prop_get(c->adminq, NVME_PROP_CSTS, false, &csts) < 0)
+		if (nvmf_prop_get(c->adminq, NVME_REG_CSTS, false, &csts) < 0)
 			return;
-		if ((csts & NVMF_CSTS_SHST_MASK) == NVMF_CSTS_SHST_CMPLT) {
+		if (NVME_CSTS_SHST(csts) == NVME_CSTS_SHST_CMPLT) {
 			nvmf_debug("controller %u shut down", c->cntlid);
 			return;
 		}
