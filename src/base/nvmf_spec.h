@@ -181,11 +181,13 @@ static_assert(NVME_CSTS_RDY(1u) == 1 && NVME_CSTS_CFS(2u) == 1 &&
 #define NVMF_NQN_MAX		223
 #define NVMF_CNTLID_DYNAMIC	0xffff
 
-/* Asynchronous event completion dword 0 (Base 5.2). */
-#define NVME_AER_TYPE(dw0)	((dw0) & 0x7)
-#define NVME_AER_INFO(dw0)	(((dw0) >> 8) & 0xff)
-#define NVME_AER_LID(dw0)	(((dw0) >> 16) & 0xff)
-#define NVME_AER_TYPE_NOTICE	2
-#define NVME_AER_NOTICE_NS_CHANGED 0x00
+/*
+ * Asynchronous event completion dword 0 (Base 5.2): its fields. The
+ * values are libnvme's: type enum nvme_async_event_type (NVME_AER_NOTICE),
+ * information NVME_AER_NOTICE_* and log page NVME_LOG_LID_*.
+ */
+#define NVMF_AER_TYPE(dw0)	((dw0) & 0x7)
+#define NVMF_AER_INFO(dw0)	(((dw0) >> 8) & 0xff)
+#define NVMF_AER_LID(dw0)	(((dw0) >> 16) & 0xff)
 
 #endif

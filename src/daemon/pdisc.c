@@ -18,11 +18,10 @@
 
 #include <json-c/json.h>
 
-/* libnvme's <nvme/types.h> before base/nvmf_spec.h (their AER names clash). */
-#include "daemon/disc_diff.h"
 #include "base/log.h"
 #include "base/qpair.h"
 #include "daemon/ctl_proto.h"
+#include "daemon/disc_diff.h"
 #include "daemon/pdisc.h"
 #include "daemon/registry.h"
 

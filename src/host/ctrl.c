@@ -413,20 +413,20 @@ static void aer_done(struct nvmf_request *req)
 	c->aer_inflight = false;
 	if (!nvmf_req_ok(req))
 		return;		/* aborted (shutdown, queue failure): not re-armed */
-	nvmf_info("async event: type %u info 0x%02x log 0x%02x", NVME_AER_TYPE(dw0),
-		  NVME_AER_INFO(dw0), NVME_AER_LID(dw0));
-	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
-	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
+	nvmf_info("async event: type %u info 0x%02x log 0x%02x", NVMF_AER_TYPE(dw0),
+		  NVMF_AER_INFO(dw0), NVMF_AER_LID(dw0));
+	if (NVMF_AER_TYPE(dw0) == NVME_AER_NOTICE &&
+	    NVMF_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
 		c->aer_events++;
 		c->ns_changed = true;	/* log read + rescan happen in service() */
-	} else if (c->discovery && NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
-		   NVME_AER_INFO(dw0) == NVME_AER_NOTICE_DISC_CHANGED) {
+	} else if (c->discovery && NVMF_AER_TYPE(dw0) == NVME_AER_NOTICE &&
+		   NVMF_AER_INFO(dw0) == NVME_AER_NOTICE_DISC_CHANGED) {
 		/* The owner re-reads the log (RAE 0 unmasks the event again). */
 		c->aer_events++;
 		nvmf_ctrl_post_event(c, NVMF_CTRL_EV_DISC_CHANGED);
 	}
-	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
-	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_ANA) {
+	if (NVMF_AER_TYPE(dw0) == NVME_AER_NOTICE &&
+	    NVMF_AER_INFO(dw0) == NVME_AER_NOTICE_ANA) {
 		c->aer_events++;
 		nvmf_ctrl_ana_notice(c);	/* the log is read in service() */
 	}
