@@ -72,46 +72,64 @@ static_assert(sizeof(struct nvmf_cqe) == 16, "CQE is 16 bytes");
 /*
  * Status as carried in the engine: the CQE status field shifted right by
  * one (phase dropped), the same convention as the Linux ioctl return value
- * and libnvme's nvme_status_to_string(): SC [7:0], SCT [10:8], CRD [12:11],
- * MORE [13], DNR [14].
+ * and libnvme's enum nvme_status_field: SC [7:0], SCT [10:8]
+ * (NVME_SCT_SHIFT), CRD [12:11] (NVME_SC_CRD), MORE [13] (NVME_SC_MORE),
+ * DNR [14] (NVME_SC_DNR); nvme_status_code_type() and nvme_status_code()
+ * take it apart, nvme_status_to_string() names it. What libnvme lacks is
+ * ours: SCT and SC as one code, and the CRD field's value.
  */
-#define NVMF_STATUS_SC(s)	((s) & 0xff)
-#define NVMF_STATUS_SCT(s)	(((s) >> 8) & 0x7)
-#define NVMF_STATUS_CRD(s)	(((s) >> 11) & 0x3)
-#define NVMF_STATUS_MORE	0x2000
-#define NVMF_STATUS_DNR		0x4000
+static_assert(NVME_SCT_SHIFT == 8 && NVME_SCT_MASK == 0x7 && NVME_SC_SHIFT == 0 &&
+	      NVME_SC_MASK == 0xff, "libnvme's status: SC [7:0], SCT [10:8]");
+static_assert(NVME_SC_CRD == 0x1800 && NVME_SC_MORE == 0x2000 && NVME_SC_DNR == 0x4000,
+	      "libnvme's status: CRD [12:11], MORE [13], DNR [14]");
+#define NVMF_STATUS_CRD(s)	(((s) & NVME_SC_CRD) >> 11)
 #define NVMF_STATUS_CODE(s)	((s) & 0x7ff)	/* SCT and SC only */
-#define NVMF_STATUS_MAKE(sct, sc) ((uint16_t)(((sct) << 8) | (sc)))
+#define NVMF_STATUS_MAKE(sct, sc) ((uint16_t)(((sct) << NVME_SCT_SHIFT) | (sc)))
 
 static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 {
 	return le16toh(cqe->status) >> 1;
 }
 
-/* Status codes the engine produces or acts on (SCT << 8 | SC). */
-#define NVMF_SC_SUCCESS			0x000
-#define NVMF_SC_INVALID_OPCODE		0x001
-#define NVMF_SC_DATA_XFER_ERROR		0x004
-#define NVMF_SC_INTERNAL		0x006
-#define NVMF_SC_ABORT_REQ		0x007
-#define NVMF_SC_ABORT_QUEUE		0x008
-#define NVMF_SC_INVALID_NS		0x00b
-/* Command specific 83h: nvmet's answer to a DSM or Write Zeroes its backend lacks. */
-#define NVMF_SC_ONCS_NOT_SUPPORTED	0x183
-#define NVMF_SC_TRANSIENT_TR_ERR	0x022
-#define NVMF_SC_CONNECT_FORMAT		0x180
-#define NVMF_SC_CONNECT_CTRL_BUSY	0x181
-#define NVMF_SC_CONNECT_INVALID_PARAM	0x182
-#define NVMF_SC_CONNECT_RESTART_DISC	0x183
-#define NVMF_SC_CONNECT_INVALID_HOST	0x184
-#define NVMF_SC_DISCOVERY_RESTART	0x190
-#define NVMF_SC_AUTH_REQUIRED		0x191
+/*
+ * Status codes the engine produces or acts on, as NVMF_STATUS_CODE()
+ * values: libnvme's SC numbers repeat across status code types (83h is
+ * Connect Restart Discovery, Reservation Conflict, ...), so each is named
+ * here with its type, from libnvme's NVME_SCT_* and NVME_SC_*.
+ */
+#define NVMF_SC_INVALID_OPCODE	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE)
+#define NVMF_SC_DATA_XFER_ERROR	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_DATA_XFER_ERROR)
+#define NVMF_SC_INTERNAL	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_INTERNAL)
+#define NVMF_SC_INVALID_NS	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_INVALID_NS)
+#define NVMF_SC_TRANSIENT_TR_ERR NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_TRAN_TPORT_ERROR)
+/*
+ * Command specific 83h: nvmet's answer to a DSM or Write Zeroes its
+ * backend lacks (the kernel's NVME_SC_ONCS_NOT_SUPPORTED; libnvme names
+ * 83h only per command set, none of them this meaning).
+ */
+#define NVMF_SC_ONCS_NOT_SUPPORTED NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, 0x83)
+#define NVMF_SC_CONNECT_INVALID_PARAM \
+	NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM)
+#define NVMF_SC_CONNECT_INVALID_HOST \
+	NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, NVME_SC_CONNECT_INVALID_HOST)
+#define NVMF_SC_DISCOVERY_RESTART \
+	NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, NVME_SC_DISCOVERY_RESTART)
 /* Path related (SCT 3): ANA states that refuse I/O on this controller (Base 8.1.3). */
-#define NVMF_SC_ANA_PERSISTENT_LOSS	0x301
-#define NVMF_SC_ANA_INACCESSIBLE	0x302
-#define NVMF_SC_ANA_TRANSITION		0x303
-#define NVMF_SC_HOST_PATH_ERROR		0x370
-#define NVMF_SC_HOST_ABORTED_CMD	0x371
+#define NVMF_SC_ANA_PERSISTENT_LOSS NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_PERSISTENT_LOSS)
+#define NVMF_SC_ANA_INACCESSIBLE NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE)
+#define NVMF_SC_ANA_TRANSITION	NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_TRANSITION)
+#define NVMF_SC_HOST_PATH_ERROR	NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_HOST_PATH_ERROR)
+#define NVMF_SC_HOST_ABORTED_CMD NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_CMD_ABORTED_BY_HOST)
+/* The values they had as literals before libnvme's names, and the Linux ioctl returns. */
+static_assert(NVMF_SC_INVALID_OPCODE == 0x001 && NVMF_SC_DATA_XFER_ERROR == 0x004 &&
+	      NVMF_SC_INTERNAL == 0x006 && NVMF_SC_INVALID_NS == 0x00b &&
+	      NVMF_SC_TRANSIENT_TR_ERR == 0x022, "generic status codes");
+static_assert(NVMF_SC_ONCS_NOT_SUPPORTED == 0x183 && NVMF_SC_CONNECT_INVALID_PARAM == 0x182 &&
+	      NVMF_SC_CONNECT_INVALID_HOST == 0x184 && NVMF_SC_DISCOVERY_RESTART == 0x190,
+	      "command specific status codes");
+static_assert(NVMF_SC_ANA_PERSISTENT_LOSS == 0x301 && NVMF_SC_ANA_INACCESSIBLE == 0x302 &&
+	      NVMF_SC_ANA_TRANSITION == 0x303 && NVMF_SC_HOST_PATH_ERROR == 0x370 &&
+	      NVMF_SC_HOST_ABORTED_CMD == 0x371, "path related status codes");
 
 /*
  * Opcodes are libnvme's: enum nvme_admin_opcode (nvme_admin_identify, ...,

@@ -296,7 +296,7 @@ int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *
 		nvmf_connect_error_str(req.status, le32toh(req.cqe.dw0), why, sizeof(why));
 		snprintf(err, errlen, "Connect to %s on queue %u rejected: %s (status 0x%03x%s)",
 			 a->subnqn, qp->qid, why, NVMF_STATUS_CODE(req.status),
-			 req.status & NVMF_STATUS_DNR ? ", do not retry" : "");
+			 req.status & NVME_SC_DNR ? ", do not retry" : "");
 		return -ECONNREFUSED;
 	}
 	if (cntlid)
