@@ -195,9 +195,12 @@ static_assert(NVME_SET(1, CC_EN) == 1u && NVME_SET(NVME_CC_CSS_CSI, CC_CSS) == 6
 static_assert(NVME_CSTS_RDY(1u) == 1 && NVME_CSTS_CFS(2u) == 1 &&
 	      NVME_CSTS_SHST(2u << 2) == NVME_CSTS_SHST_CMPLT, "CSTS.RDY, CFS, SHST");
 
-#define NVMF_DISC_NQN		"nqn.2014-08.org.nvmexpress.discovery"
-#define NVMF_NQN_MAX		223
-#define NVMF_CNTLID_DYNAMIC	0xffff
+/*
+ * The discovery subsystem's NQN and the NQN length limit (223 bytes, Base
+ * 4.5) are libnvme's NVME_DISC_SUBSYS_NAME and NVMF_NQN_SIZE.
+ */
+static_assert(NVMF_NQN_SIZE == 223, "NQNs are at most 223 bytes");
+#define NVMF_CNTLID_DYNAMIC	0xffff	/* Connect: the controller picks the CNTLID */
 
 /*
  * Asynchronous event completion dword 0 (Base 5.2): its fields. The

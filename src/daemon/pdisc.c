@@ -652,7 +652,7 @@ int nvmf_pdisc_run(const struct nvmf_pdisc_opts *o, int report_fd)
 		snprintf(err, sizeof(err), "cannot create the daemon's fds: %s", strerror(errno));
 		goto fail;
 	}
-	if (o->ctrl.kato_s <= 0 || strcmp(o->ctrl.subnqn, NVMF_DISC_NQN)) {
+	if (o->ctrl.kato_s <= 0 || strcmp(o->ctrl.subnqn, NVME_DISC_SUBSYS_NAME)) {
 		snprintf(err, sizeof(err), "persistent discovery needs the discovery NQN and a "
 			 "keep-alive");
 		goto fail;

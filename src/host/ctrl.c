@@ -630,8 +630,8 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		snprintf(err, errlen, "missing address, subsystem NQN or host identity");
 		return -EINVAL;
 	}
-	if (strlen(opts->subnqn) > NVMF_NQN_MAX) {
-		snprintf(err, errlen, "subsystem NQN is longer than %d characters", NVMF_NQN_MAX);
+	if (strlen(opts->subnqn) > NVMF_NQN_SIZE) {
+		snprintf(err, errlen, "subsystem NQN is longer than %d characters", NVMF_NQN_SIZE);
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -649,7 +649,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		goto fail_nomem;
 	if (!c->opts.trsvcid[0])
 		/* nvme-cli's defaults: 8009 only for NVMe/TCP discovery. */
-		c->opts.trsvcid = strcmp(c->opts.subnqn, NVMF_DISC_NQN) ||
+		c->opts.trsvcid = strcmp(c->opts.subnqn, NVME_DISC_SUBSYS_NAME) ||
 				  (c->opts.transport && !strcmp(c->opts.transport, "rdma")) ?
 				  "4420" : "8009";
 	if (c->opts.timeout_ms <= 0)
@@ -664,7 +664,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = -EPROTONOSUPPORT;
 		goto fail;
 	}
-	c->discovery = c->opts.discovery || !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
+	c->discovery = c->opts.discovery || !strcmp(c->opts.subnqn, NVME_DISC_SUBSYS_NAME);
 	rc = tls_resolve(c, err, errlen);
 	if (rc == 0)
 		rc = parse_secrets(c, err, errlen);

@@ -180,9 +180,9 @@ static int from_source(char *nqn, char *id, enum nvmf_hostid_source src, const c
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if (strlen(nqn) > NVMF_NQN_MAX) {
+	if (strlen(nqn) > NVMF_NQN_SIZE) {
 		snprintf(err, errlen, "host NQN from %s is longer than %d characters", what,
-			 NVMF_NQN_MAX);
+			 NVMF_NQN_SIZE);
 		rc = -EINVAL;
 		goto fail;
 	}
