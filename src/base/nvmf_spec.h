@@ -3,7 +3,22 @@
  * NVMe and NVMe-oF wire structures that libnvme does not define in wire
  * form: the 64-byte submission queue entry, the 16-byte completion queue
  * entry, SGL descriptors and the Fabrics command fields. Identify, log page
- * and Connect-data layouts come from libnvme's <nvme/types.h>.
+ * and Connect-data layouts come from libnvme's <nvme/types.h>, which this
+ * header includes, so the two go in either order.
+ *
+ * Constants: libnvme's names wherever libnvme has the value: opcodes
+ * (nvme_admin_*, nvme_cmd_*), Fabrics command types (nvme_fabrics_type_*),
+ * Identify CNS (NVME_IDENTIFY_CNS_*), features (NVME_FEAT_FID_*), log
+ * pages (NVME_LOG_LID_*), properties and their fields (NVME_REG_*,
+ * NVME_CAP_*, NVME_CC_*, NVME_CSTS_*), AER values (NVME_AER_*), status
+ * types, codes and bits (NVME_SCT_*, NVME_SC_*), the discovery NQN and NQN
+ * size. Defined here only what libnvme lacks: SGL identifiers, the SQE
+ * PSDT flag, the engine's whole-status codes (NVMF_SC_*, built from
+ * libnvme's SCT and SC) and their accessors, the dynamic CNTLID and the
+ * AER dword 0 accessors, all under our NVMF_ prefix so that no name here
+ * can be one of libnvme's (tests/unit/libnvme-names.sh checks, and
+ * tests/unit/test_spec checks the status codes against libnvme's decoder).
+ * Where a libnvme value is relied on, a static_assert pins it.
  *
  * All multi-byte fields are little-endian on the wire; the structs hold
  * wire bytes and are converted with htole*()/le*toh() at use.
@@ -120,7 +135,7 @@ static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 #define NVMF_SC_ANA_TRANSITION	NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_TRANSITION)
 #define NVMF_SC_HOST_PATH_ERROR	NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_HOST_PATH_ERROR)
 #define NVMF_SC_HOST_ABORTED_CMD NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_CMD_ABORTED_BY_HOST)
-/* The values they had as literals before libnvme's names, and the Linux ioctl returns. */
+/* Each equals the literal it replaced (and what a Linux ioctl returns for it). */
 static_assert(NVMF_SC_INVALID_OPCODE == 0x001 && NVMF_SC_DATA_XFER_ERROR == 0x004 &&
 	      NVMF_SC_INTERNAL == 0x006 && NVMF_SC_INVALID_NS == 0x00b &&
 	      NVMF_SC_TRANSIENT_TR_ERR == 0x022, "generic status codes");
