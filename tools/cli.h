@@ -145,8 +145,6 @@ int cmd_gen_tls_key(int argc, char **argv);	/* tools/cmd_tls_key.c */
 int cmd_check_tls_key(int argc, char **argv);	/* tools/cmd_tls_key.c */
 int cmd_udev_id(int argc, char **argv);		/* tools/cmd_udev_id.c */
 
-#endif
-
 /*
  * Long-option values for options that have no short form, and the handler
  * for the fabrics options every command shares: returns 1 when @opt was
@@ -347,3 +345,5 @@ void cli_argv_free(char **v);
 
 /* nvme-cli's -v, -vv: one log level more each (warn, info, debug); daemons forked inherit it. */
 void cli_more_verbose(void);
+
+#endif

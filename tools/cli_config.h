@@ -21,11 +21,7 @@
 
 #include "daemon/sidecar_config.h"
 
-/*
- * tools/cli.h is not included here: part of it sits outside its include
- * guard. Include it before this header.
- */
-struct cli_fabrics;
+struct cli_fabrics;	/* tools/cli.h */
 
 /* libnvme's configuration, from --sysconfdir (configure.ac). */
 #define NVMF_CONFIG_JSON NVMF_SYSCONFDIR "/nvme/config.json"

@@ -183,7 +183,7 @@ static int run_pdisc(const struct connect_args *a, int report_fd)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	cli_fabrics_to_opts(&a->f, &o.ctrl);
-	o.ctrl.subnqn = NVMF_DISC_NQN;
+	o.ctrl.subnqn = NVME_DISC_SUBSYS_NAME;
 	o.ctrl.nr_io_queues = 0;
 	o.ctrl.nr_poll_queues = 0;
 	o.ctrl.kato_s = PDISC_KATO_S;
@@ -829,8 +829,9 @@ int cmd_connect(int argc, char **argv)
 			return rc;
 		}
 	}
-	if (!strcmp(a.f.subnqn, NVMF_DISC_NQN)) {
-		cli_error("%s is the discovery subsystem: use 'nvmfuse discover'", NVMF_DISC_NQN);
+	if (!strcmp(a.f.subnqn, NVME_DISC_SUBSYS_NAME)) {
+		cli_error("%s is the discovery subsystem: use 'nvmfuse discover'",
+			  NVME_DISC_SUBSYS_NAME);
 		cli_fabrics_free(&a.f);
 		return 1;
 	}
@@ -1090,7 +1091,7 @@ static int start_pdisc(struct connect_args *a, char **argv)
 	char **v, *env[4] = { NULL };
 	int n = 0, rc;
 
-	d.f.subnqn = NVMF_DISC_NQN;
+	d.f.subnqn = NVME_DISC_SUBSYS_NAME;
 	d.f.trsvcid = a->f.trsvcid ? a->f.trsvcid : !strcmp(a->f.transport, "rdma") ? "4420" :
 		      "8009";
 	if (already_connected(&d.f, name, sizeof(name))) {

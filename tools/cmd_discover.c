@@ -113,7 +113,7 @@ int cli_fetch_discovery(struct cli_fabrics *f, struct nvmf_discovery_log **log, 
 
 	cli_fabrics_to_opts(f, &o);
 	/* -n: nvme-cli's discovery controller NQN (a unique one, TP 8013), else the well-known one. */
-	o.subnqn = f->subnqn ? f->subnqn : NVMF_DISC_NQN;
+	o.subnqn = f->subnqn ? f->subnqn : NVME_DISC_SUBSYS_NAME;
 	o.discovery = true;
 	o.nr_io_queues = 0;
 	o.kato_s = 0;

@@ -96,7 +96,7 @@ int cmd_gen_dhchap_key(int argc, char **argv)
 		goto out;
 	}
 	if (hmac) {
-		nqn = nqn_arg ? strdup(nqn_arg) : nvmf_hostnqn_from_file();
+		nqn = nqn_arg ? strdup(nqn_arg) : nvmf_hostid_nqn_from_file();
 		if (!nqn) {
 			cli_error("--hmac %lld transforms the key with the host NQN: none in %s, use "
 				  "--nqn", hmac, NVMF_HOSTNQN_FILE);

@@ -134,7 +134,7 @@ static void io_prep(struct worker *w, struct perf_io *io, bool write)
 
 	memset(&io->req.cmd, 0, sizeof(io->req.cmd));
 	io->write = write;
-	io->req.cmd.opc = write ? NVME_NVM_WRITE : NVME_NVM_READ;
+	io->req.cmd.opc = write ? nvme_cmd_write : nvme_cmd_read;
 	io->req.cmd.nsid = htole32(cfg->nsid);
 	io->req.cmd.cdw10 = htole32((uint32_t)slba);
 	io->req.cmd.cdw11 = htole32((uint32_t)(slba >> 32));

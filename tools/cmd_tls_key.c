@@ -16,10 +16,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-/* tools/cli.h first: libnvme's enums before nvmf_spec.h's macros of the same names. */
-#include "tools/cli.h"
 #include "base/crc32.h"
 #include "host/tls_key.h"
+#include "tools/cli.h"
 
 int cmd_gen_tls_key(int argc, char **argv)
 {

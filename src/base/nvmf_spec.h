@@ -3,7 +3,22 @@
  * NVMe and NVMe-oF wire structures that libnvme does not define in wire
  * form: the 64-byte submission queue entry, the 16-byte completion queue
  * entry, SGL descriptors and the Fabrics command fields. Identify, log page
- * and Connect-data layouts come from libnvme's <nvme/types.h>.
+ * and Connect-data layouts come from libnvme's <nvme/types.h>, which this
+ * header includes, so the two go in either order.
+ *
+ * Constants: libnvme's names wherever libnvme has the value: opcodes
+ * (nvme_admin_*, nvme_cmd_*), Fabrics command types (nvme_fabrics_type_*),
+ * Identify CNS (NVME_IDENTIFY_CNS_*), features (NVME_FEAT_FID_*), log
+ * pages (NVME_LOG_LID_*), properties and their fields (NVME_REG_*,
+ * NVME_CAP_*, NVME_CC_*, NVME_CSTS_*), AER values (NVME_AER_*), status
+ * types, codes and bits (NVME_SCT_*, NVME_SC_*), the discovery NQN and NQN
+ * size. Defined here only what libnvme lacks: SGL identifiers, the SQE
+ * PSDT flag, the engine's whole-status codes (NVMF_SC_*, built from
+ * libnvme's SCT and SC) and their accessors, the dynamic CNTLID and the
+ * AER dword 0 accessors, all under our NVMF_ prefix so that no name here
+ * can be one of libnvme's (tests/unit/libnvme-names.sh checks, and
+ * tests/unit/test_spec checks the status codes against libnvme's decoder).
+ * Where a libnvme value is relied on, a static_assert pins it.
  *
  * All multi-byte fields are little-endian on the wire; the structs hold
  * wire bytes and are converted with htole*()/le*toh() at use.
@@ -17,6 +32,8 @@
 #include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <nvme/types.h>
 
 /* SGL descriptor (Base 4.3.2), 16 bytes. */
 struct nvmf_sgl {
@@ -70,76 +87,78 @@ static_assert(sizeof(struct nvmf_cqe) == 16, "CQE is 16 bytes");
 /*
  * Status as carried in the engine: the CQE status field shifted right by
  * one (phase dropped), the same convention as the Linux ioctl return value
- * and libnvme's nvme_status_to_string(): SC [7:0], SCT [10:8], CRD [12:11],
- * MORE [13], DNR [14].
+ * and libnvme's enum nvme_status_field: SC [7:0], SCT [10:8]
+ * (NVME_SCT_SHIFT), CRD [12:11] (NVME_SC_CRD), MORE [13] (NVME_SC_MORE),
+ * DNR [14] (NVME_SC_DNR); nvme_status_code_type() and nvme_status_code()
+ * take it apart, nvme_status_to_string() names it. What libnvme lacks is
+ * ours: SCT and SC as one code, and the CRD field's value.
  */
-#define NVMF_STATUS_SC(s)	((s) & 0xff)
-#define NVMF_STATUS_SCT(s)	(((s) >> 8) & 0x7)
-#define NVMF_STATUS_CRD(s)	(((s) >> 11) & 0x3)
-#define NVMF_STATUS_MORE	0x2000
-#define NVMF_STATUS_DNR		0x4000
+static_assert(NVME_SCT_SHIFT == 8 && NVME_SCT_MASK == 0x7 && NVME_SC_SHIFT == 0 &&
+	      NVME_SC_MASK == 0xff, "libnvme's status: SC [7:0], SCT [10:8]");
+static_assert(NVME_SC_CRD == 0x1800 && NVME_SC_MORE == 0x2000 && NVME_SC_DNR == 0x4000,
+	      "libnvme's status: CRD [12:11], MORE [13], DNR [14]");
+#define NVMF_STATUS_CRD(s)	(((s) & NVME_SC_CRD) >> 11)
 #define NVMF_STATUS_CODE(s)	((s) & 0x7ff)	/* SCT and SC only */
-#define NVMF_STATUS_MAKE(sct, sc) ((uint16_t)(((sct) << 8) | (sc)))
+#define NVMF_STATUS_MAKE(sct, sc) ((uint16_t)(((sct) << NVME_SCT_SHIFT) | (sc)))
 
 static inline uint16_t nvmf_cqe_status(const struct nvmf_cqe *cqe)
 {
 	return le16toh(cqe->status) >> 1;
 }
 
-/* Status codes the engine produces or acts on (SCT << 8 | SC). */
-#define NVMF_SC_SUCCESS			0x000
-#define NVMF_SC_INVALID_OPCODE		0x001
-#define NVMF_SC_DATA_XFER_ERROR		0x004
-#define NVMF_SC_INTERNAL		0x006
-#define NVMF_SC_ABORT_REQ		0x007
-#define NVMF_SC_ABORT_QUEUE		0x008
-#define NVMF_SC_INVALID_NS		0x00b
-/* Command specific 83h: nvmet's answer to a DSM or Write Zeroes its backend lacks. */
-#define NVMF_SC_ONCS_NOT_SUPPORTED	0x183
-#define NVMF_SC_TRANSIENT_TR_ERR	0x022
-#define NVMF_SC_CONNECT_FORMAT		0x180
-#define NVMF_SC_CONNECT_CTRL_BUSY	0x181
-#define NVMF_SC_CONNECT_INVALID_PARAM	0x182
-#define NVMF_SC_CONNECT_RESTART_DISC	0x183
-#define NVMF_SC_CONNECT_INVALID_HOST	0x184
-#define NVMF_SC_DISCOVERY_RESTART	0x190
-#define NVMF_SC_AUTH_REQUIRED		0x191
+/*
+ * Status codes the engine produces or acts on, as NVMF_STATUS_CODE()
+ * values: libnvme's SC numbers repeat across status code types (83h is
+ * Connect Restart Discovery, Reservation Conflict, ...), so each is named
+ * here with its type, from libnvme's NVME_SCT_* and NVME_SC_*.
+ */
+#define NVMF_SC_INVALID_OPCODE	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE)
+#define NVMF_SC_DATA_XFER_ERROR	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_DATA_XFER_ERROR)
+#define NVMF_SC_INTERNAL	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_INTERNAL)
+#define NVMF_SC_INVALID_NS	NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_INVALID_NS)
+#define NVMF_SC_TRANSIENT_TR_ERR NVMF_STATUS_MAKE(NVME_SCT_GENERIC, NVME_SC_TRAN_TPORT_ERROR)
+/*
+ * Command specific 83h: nvmet's answer to a DSM or Write Zeroes its
+ * backend lacks (the kernel's NVME_SC_ONCS_NOT_SUPPORTED; libnvme names
+ * 83h only per command set, none of them this meaning).
+ */
+#define NVMF_SC_ONCS_NOT_SUPPORTED NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, 0x83)
+#define NVMF_SC_CONNECT_INVALID_PARAM \
+	NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, NVME_SC_CONNECT_INVALID_PARAM)
+#define NVMF_SC_CONNECT_INVALID_HOST \
+	NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, NVME_SC_CONNECT_INVALID_HOST)
+#define NVMF_SC_DISCOVERY_RESTART \
+	NVMF_STATUS_MAKE(NVME_SCT_CMD_SPECIFIC, NVME_SC_DISCOVERY_RESTART)
 /* Path related (SCT 3): ANA states that refuse I/O on this controller (Base 8.1.3). */
-#define NVMF_SC_ANA_PERSISTENT_LOSS	0x301
-#define NVMF_SC_ANA_INACCESSIBLE	0x302
-#define NVMF_SC_ANA_TRANSITION		0x303
-#define NVMF_SC_HOST_PATH_ERROR		0x370
-#define NVMF_SC_HOST_ABORTED_CMD	0x371
+#define NVMF_SC_ANA_PERSISTENT_LOSS NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_PERSISTENT_LOSS)
+#define NVMF_SC_ANA_INACCESSIBLE NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE)
+#define NVMF_SC_ANA_TRANSITION	NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_ANA_TRANSITION)
+#define NVMF_SC_HOST_PATH_ERROR	NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_HOST_PATH_ERROR)
+#define NVMF_SC_HOST_ABORTED_CMD NVMF_STATUS_MAKE(NVME_SCT_PATH, NVME_SC_CMD_ABORTED_BY_HOST)
+/* Each equals the literal it replaced (and what a Linux ioctl returns for it). */
+static_assert(NVMF_SC_INVALID_OPCODE == 0x001 && NVMF_SC_DATA_XFER_ERROR == 0x004 &&
+	      NVMF_SC_INTERNAL == 0x006 && NVMF_SC_INVALID_NS == 0x00b &&
+	      NVMF_SC_TRANSIENT_TR_ERR == 0x022, "generic status codes");
+static_assert(NVMF_SC_ONCS_NOT_SUPPORTED == 0x183 && NVMF_SC_CONNECT_INVALID_PARAM == 0x182 &&
+	      NVMF_SC_CONNECT_INVALID_HOST == 0x184 && NVMF_SC_DISCOVERY_RESTART == 0x190,
+	      "command specific status codes");
+static_assert(NVMF_SC_ANA_PERSISTENT_LOSS == 0x301 && NVMF_SC_ANA_INACCESSIBLE == 0x302 &&
+	      NVMF_SC_ANA_TRANSITION == 0x303 && NVMF_SC_HOST_PATH_ERROR == 0x370 &&
+	      NVMF_SC_HOST_ABORTED_CMD == 0x371, "path related status codes");
 
-/* Admin opcodes used by the host core (Base 5). */
-#define NVME_ADM_GET_LOG_PAGE	0x02
-#define NVME_ADM_IDENTIFY	0x06
-#define NVME_ADM_SET_FEATURES	0x09
-#define NVME_ADM_GET_FEATURES	0x0a
-#define NVME_ADM_ASYNC_EVENT	0x0c
-#define NVME_ADM_KEEP_ALIVE	0x18
-#define NVME_FABRICS_OPC	0x7f
+/*
+ * Opcodes are libnvme's: enum nvme_admin_opcode (nvme_admin_identify, ...,
+ * nvme_admin_fabrics 7Fh) and enum nvme_io_opcode (nvme_cmd_read, ...).
+ */
+static_assert(nvme_admin_fabrics == 0x7f, "Fabrics commands are opcode 7Fh");
 
-/* NVM command set opcodes. */
-#define NVME_NVM_FLUSH		0x00
-#define NVME_NVM_WRITE		0x01
-#define NVME_NVM_READ		0x02
+/*
+ * Identify CNS values and feature identifiers are libnvme's: enum
+ * nvme_identify_cns (NVME_IDENTIFY_CNS_*) and enum nvme_features_id
+ * (NVME_FEAT_FID_*).
+ */
 
-/* Identify CNS values. */
-#define NVME_CNS_NS		0x00
-#define NVME_CNS_CTRL		0x01
-#define NVME_CNS_NS_ACTIVE_LIST	0x02
-#define NVME_CNS_NS_DESC_LIST	0x03
-
-/* Feature identifiers. */
-#define NVME_FID_NUM_QUEUES	0x07
-#define NVME_FID_ASYNC_EVENT	0x0b
-#define NVME_FID_KATO		0x0f
-
-/* Fabrics command types (Fabrics 3.x). */
-#define NVMF_FCTYPE_PROP_SET	0x00
-#define NVMF_FCTYPE_CONNECT	0x01
-#define NVMF_FCTYPE_PROP_GET	0x04
+/* Fabrics command types (Fabrics 3.x) are libnvme's enum nvme_fabrics_type. */
 
 /* Fabrics Connect command (Fabrics 3.3), SQE layout. */
 struct nvmf_connect_sqe {
@@ -178,40 +197,33 @@ static_assert(sizeof(struct nvmf_prop_sqe) == 64, "Property SQE is 64 bytes");
 static_assert(offsetof(struct nvmf_prop_sqe, ofst) == 44, "OFST at byte 44");
 static_assert(offsetof(struct nvmf_prop_sqe, value) == 48, "VALUE at byte 48");
 
-/* Controller properties (Base 3.1.3). */
-#define NVME_PROP_CAP	0x00
-#define NVME_PROP_VS	0x08
-#define NVME_PROP_CC	0x14
-#define NVME_PROP_CSTS	0x1c
-#define NVME_PROP_NSSR	0x20
+/*
+ * Controller properties (Base 3.1.3) are libnvme's: offsets NVME_REG_*,
+ * fields NVME_CAP_*(), NVME_CC_*, NVME_CSTS_*() with NVME_GET()/NVME_SET().
+ * The host core relies on these positions (Base figures 36, 41, 42).
+ */
+static_assert(NVME_REG_CC == 0x14 && NVME_REG_CSTS == 0x1c, "CC at 14h, CSTS at 1Ch");
+static_assert(NVME_CAP_CSS_SHIFT + 6 == 43 && NVME_CAP_CSS_CSI == 1 << 6, "CAP.CSS bit 6 is bit 43");
+static_assert(NVME_SET(1, CC_EN) == 1u && NVME_SET(NVME_CC_CSS_CSI, CC_CSS) == 6u << 4 &&
+	      NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN) == 1u << 14 && NVME_SET(6, CC_IOSQES) == 6u << 16 &&
+	      NVME_SET(4, CC_IOCQES) == 4u << 20, "CC.EN, CSS, SHN, IOSQES, IOCQES");
+static_assert(NVME_CSTS_RDY(1u) == 1 && NVME_CSTS_CFS(2u) == 1 &&
+	      NVME_CSTS_SHST(2u << 2) == NVME_CSTS_SHST_CMPLT, "CSTS.RDY, CFS, SHST");
 
-#define NVMF_CAP_MQES(cap)	((uint32_t)((cap) & 0xffff))
-#define NVMF_CAP_TO(cap)	((uint32_t)(((cap) >> 24) & 0xff))
-#define NVMF_CAP_MPSMIN(cap)	((uint32_t)(((cap) >> 48) & 0xf))
-#define NVMF_CAP_CSS_CSI	(1ULL << 43)
+/*
+ * The discovery subsystem's NQN and the NQN length limit (223 bytes, Base
+ * 4.5) are libnvme's NVME_DISC_SUBSYS_NAME and NVMF_NQN_SIZE.
+ */
+static_assert(NVMF_NQN_SIZE == 223, "NQNs are at most 223 bytes");
+#define NVMF_CNTLID_DYNAMIC	0xffff	/* Connect: the controller picks the CNTLID */
 
-#define NVMF_CC_EN		(1u << 0)
-#define NVMF_CC_CSS_NVM		(0u << 4)
-#define NVMF_CC_CSS_CSI		(6u << 4)
-#define NVMF_CC_SHN_MASK	(3u << 14)
-#define NVMF_CC_SHN_NORMAL	(1u << 14)
-#define NVMF_CC_IOSQES		(6u << 16)
-#define NVMF_CC_IOCQES		(4u << 20)
-
-#define NVMF_CSTS_RDY		(1u << 0)
-#define NVMF_CSTS_CFS		(1u << 1)
-#define NVMF_CSTS_SHST_MASK	(3u << 2)
-#define NVMF_CSTS_SHST_CMPLT	(2u << 2)
-
-#define NVMF_DISC_NQN		"nqn.2014-08.org.nvmexpress.discovery"
-#define NVMF_NQN_MAX		223
-#define NVMF_CNTLID_DYNAMIC	0xffff
-
-/* Asynchronous event completion dword 0 (Base 5.2). */
-#define NVME_AER_TYPE(dw0)	((dw0) & 0x7)
-#define NVME_AER_INFO(dw0)	(((dw0) >> 8) & 0xff)
-#define NVME_AER_LID(dw0)	(((dw0) >> 16) & 0xff)
-#define NVME_AER_TYPE_NOTICE	2
-#define NVME_AER_NOTICE_NS_CHANGED 0x00
+/*
+ * Asynchronous event completion dword 0 (Base 5.2): its fields. The
+ * values are libnvme's: type enum nvme_async_event_type (NVME_AER_NOTICE),
+ * information NVME_AER_NOTICE_* and log page NVME_LOG_LID_*.
+ */
+#define NVMF_AER_TYPE(dw0)	((dw0) & 0x7)
+#define NVMF_AER_INFO(dw0)	(((dw0) >> 8) & 0xff)
+#define NVMF_AER_LID(dw0)	(((dw0) >> 16) & 0xff)
 
 #endif

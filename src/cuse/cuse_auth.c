@@ -14,11 +14,7 @@
 #include "cuse/cuse_auth.h"
 #include "host/nvmf.h"
 
-#define OPC_FABRICS	0x7f
 #define OPC_VENDOR	0x80	/* and above: vendor specific */
-
-/* Fabrics command types (NVMe over Fabrics 1.1, figure 12: FCTYPE). */
-#define FCTYPE_PROPERTY_GET	0x04
 
 /* Set Features FIDs nobody may set through the kernel's nodes. */
 static bool fid_kernel_owned(uint8_t fid)
@@ -96,7 +92,7 @@ static int kernel_rule(const struct cuse_auth_req *r, const char **why)
 		*why = "unknown call";
 		return -EACCES;
 	}
-	if (r->opcode >= OPC_VENDOR || r->opcode == OPC_FABRICS) {
+	if (r->opcode >= OPC_VENDOR || r->opcode == nvme_admin_fabrics) {
 		*why = "needs CAP_SYS_ADMIN: vendor-specific or Fabrics opcode";
 		return r->capable ? 0 : -EACCES;
 	}
@@ -129,8 +125,8 @@ static bool changes_nothing(const struct cuse_auth_req *r)
 		case nvme_admin_identify:
 		case nvme_admin_get_features:
 			return true;
-		case OPC_FABRICS:
-			return (r->nsid & 0xff) == FCTYPE_PROPERTY_GET;
+		case nvme_admin_fabrics:
+			return (r->nsid & 0xff) == nvme_fabrics_type_property_get;
 		default:
 			return false;
 		}
@@ -158,7 +154,8 @@ static int nvmfuse_rule(const struct cuse_auth_policy *p, const struct cuse_auth
 		}
 		return 0;
 	}
-	if (r->opcode == OPC_FABRICS && (!admin || (r->nsid & 0xff) != FCTYPE_PROPERTY_GET)) {
+	if (r->opcode == nvme_admin_fabrics &&
+	    (!admin || (r->nsid & 0xff) != nvme_fabrics_type_property_get)) {
 		*why = "the host engine owns the association: Fabrics commands other "
 		       "than Property Get are refused";
 		return -EPERM;

@@ -18,11 +18,10 @@
 
 #include <json-c/json.h>
 
-/* libnvme's <nvme/types.h> before base/nvmf_spec.h (their AER names clash). */
-#include "daemon/disc_diff.h"
 #include "base/log.h"
 #include "base/qpair.h"
 #include "daemon/ctl_proto.h"
+#include "daemon/disc_diff.h"
 #include "daemon/pdisc.h"
 #include "daemon/registry.h"
 
@@ -793,7 +792,7 @@ int nvmf_pdisc_run(const struct nvmf_pdisc_opts *o, int report_fd)
 		snprintf(err, sizeof(err), "cannot create the daemon's fds: %s", strerror(errno));
 		goto fail;
 	}
-	if (o->ctrl.kato_s <= 0 || strcmp(o->ctrl.subnqn, NVMF_DISC_NQN)) {
+	if (o->ctrl.kato_s <= 0 || strcmp(o->ctrl.subnqn, NVME_DISC_SUBSYS_NAME)) {
 		snprintf(err, sizeof(err), "persistent discovery needs the discovery NQN and a "
 			 "keep-alive");
 		goto fail;

@@ -13,14 +13,13 @@
 #include <sys/stat.h>
 
 #include <json-c/json.h>
+#include <nvme/types.h>
 
 #include "base/secret.h"
 #include "daemon/sidecar_config.h"
 
 #define SC_DEPTH 8		/* object > hosts > host > subsystems > subsys > ports > port */
-#define SC_NQN_MAX 223		/* NVMe base spec 4.5: NQNs are at most 223 bytes */
 #define SC_TRADDR_MAX 255	/* the discovery log entry's TRADDR field, less a NUL */
-#define SC_DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
 
 /* Parsing state: the file name and the error buffer, for messages. */
 struct sc_parse {
@@ -359,10 +358,10 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 	rc = check_keys(p, ss, where, known, unsupported);
 	if (rc)
 		return rc;
-	rc = get_str(p, ss, "nqn", where, SC_NQN_MAX, true, &nqn);
+	rc = get_str(p, ss, "nqn", where, NVMF_NQN_SIZE, true, &nqn);
 	if (rc)
 		return rc;
-	if (!strcmp(nqn, SC_DISC_NQN) && !(p->flags & SC_CONFIG_DISCOVERY)) {
+	if (!strcmp(nqn, NVME_DISC_SUBSYS_NAME) && !(p->flags & SC_CONFIG_DISCOVERY)) {
 		char path[300];
 
 		subpath(path, sizeof(path), where, "nqn");
@@ -392,7 +391,7 @@ static int parse_subsystem(struct sc_parse *p, struct json_object *ss, const cha
 		*c = *host;
 		c->subnqn = nqn;
 		c->optional = optional;
-		c->discovery = !strcmp(nqn, SC_DISC_NQN);
+		c->discovery = !strcmp(nqn, NVME_DISC_SUBSYS_NAME);
 		if (snprintf(path, sizeof(path), "%s.ports[%zu]", where, i) >= (int)sizeof(path))
 			return fail(p, -E2BIG, where, "nested too deep");
 		rc = parse_port(p, json_object_array_get_idx(ports, i), path, c);
@@ -433,7 +432,7 @@ static int parse_host(struct sc_parse *p, struct json_object *h, int index, cons
 	rc = check_keys(p, h, where, known, no_keys);
 	if (rc)
 		return rc;
-	if ((rc = get_str(p, h, "hostnqn", where, SC_NQN_MAX, false, &host.hostnqn)) ||
+	if ((rc = get_str(p, h, "hostnqn", where, NVMF_NQN_SIZE, false, &host.hostnqn)) ||
 	    (rc = get_str(p, h, "hostid", where, 36, false, &host.hostid)) ||
 	    (rc = get_str(p, h, "hostsymname", where, 256, false, &sym)) ||
 	    (rc = get_secret(p, h, "dhchap_key", where, &host.dhchap_key)))

@@ -44,7 +44,7 @@
 struct state_disk {
 	uint32_t dev_id;
 	char owner[REG_NAME_MAX];		/* the daemon that last served it */
-	char subnqn[NVMF_NQN_MAX + 1];
+	char subnqn[NVMF_NQN_SIZE + 1];
 	struct nvmf_ns ns;			/* identity and geometry members only */
 };
 

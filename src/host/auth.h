@@ -30,9 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Authentication Send/Receive (Fabrics 3.x; Base 8.13.5): SECP, SPSP0/1. */
-#define NVMF_FCTYPE_AUTH_SEND	0x05
-#define NVMF_FCTYPE_AUTH_RECV	0x06
+/*
+ * Authentication Send/Receive (Fabrics 3.x; Base 8.13.5): SECP, SPSP0/1.
+ * Their FCTYPEs are libnvme's nvme_fabrics_type_auth_send/_receive.
+ */
 #define NVMF_AUTH_SECP_DHCHAP	0xe9
 #define NVMF_AUTH_SPSP		0x01
 

@@ -132,7 +132,7 @@ int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, void *buf4k)
 	struct nvmf_request req = { 0 };
 	int rc;
 
-	req.cmd.opc = NVME_ADM_IDENTIFY;
+	req.cmd.opc = nvme_admin_identify;
 	req.cmd.nsid = htole32(nsid);
 	req.cmd.cdw10 = htole32(cns);
 	req.data = buf4k;
@@ -148,7 +148,7 @@ void nvmf_log_page_req(struct nvmf_request *req, uint8_t lid, uint8_t lsp, uint3
 	uint32_t numd = len / 4 - 1;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_GET_LOG_PAGE;
+	req->cmd.opc = nvme_admin_get_log_page;
 	req->cmd.nsid = htole32(nsid);
 	req->cmd.cdw10 = htole32(lid | (uint32_t)(lsp & 0x7f) << 8 | (rae ? 1u << 15 : 0) |
 				 (numd & 0xffff) << 16);
@@ -182,7 +182,7 @@ static int set_features(struct nvmf_ctrl *c, uint8_t fid, uint32_t cdw11, uint32
 	struct nvmf_request req = { 0 };
 	int rc;
 
-	req.cmd.opc = NVME_ADM_SET_FEATURES;
+	req.cmd.opc = nvme_admin_set_features;
 	req.cmd.cdw10 = htole32(fid);
 	req.cmd.cdw11 = htole32(cdw11);
 	rc = nvmf_ctrl_admin_exec(c, &req);
@@ -197,21 +197,23 @@ static int set_features(struct nvmf_ctrl *c, uint8_t fid, uint32_t cdw11, uint32
 /* CC.EN = 1 and wait for CSTS.RDY (Base 3.5.2, steps 5-8). */
 static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
 {
-	uint32_t cc = NVMF_CC_IOSQES | NVMF_CC_IOCQES;
-	uint32_t to_ms = NVMF_CAP_TO(c->cap) * 500;
+	/* 64-byte SQEs and 16-byte CQEs (2^6, 2^4): the only sizes on fabrics. */
+	uint32_t cc = NVME_SET(6, CC_IOSQES) | NVME_SET(4, CC_IOCQES);
+	uint32_t to_ms = (uint32_t)NVME_CAP_TO(c->cap) * 500;
 	uint64_t deadline;
 	uint64_t v;
 	int rc;
 
-	if (NVMF_CAP_MPSMIN(c->cap) != 0) {
+	if (NVME_CAP_MPSMIN(c->cap) != 0) {
 		snprintf(err, errlen, "controller needs a memory page size above 4 KiB (CAP.MPSMIN %u)",
-			 NVMF_CAP_MPSMIN(c->cap));
+			 (unsigned int)NVME_CAP_MPSMIN(c->cap));
 		return -EOPNOTSUPP;
 	}
-	cc |= (c->cap & NVMF_CAP_CSS_CSI) ? NVMF_CC_CSS_CSI : NVMF_CC_CSS_NVM;
-	rc = nvmf_prop_set(c->adminq, NVME_PROP_CC, cc);
+	cc |= NVME_SET(NVME_CAP_CSS(c->cap) & NVME_CAP_CSS_CSI ? NVME_CC_CSS_CSI : NVME_CC_CSS_NVM,
+		       CC_CSS);
+	rc = nvmf_prop_set(c->adminq, NVME_REG_CC, cc);
 	if (rc == 0)
-		rc = nvmf_prop_set(c->adminq, NVME_PROP_CC, cc | NVMF_CC_EN);
+		rc = nvmf_prop_set(c->adminq, NVME_REG_CC, cc | NVME_SET(1, CC_EN));
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot enable the controller (Property Set CC): %s",
 			 c->adminq->errmsg[0] ? c->adminq->errmsg : strerror(-rc));
@@ -221,16 +223,16 @@ static int enable_ctrl(struct nvmf_ctrl *c, char *err, size_t errlen)
 		to_ms = 500;
 	deadline = nvmf_now_ns() + (uint64_t)to_ms * 1000000ull;
 	for (;;) {
-		rc = nvmf_prop_get(c->adminq, NVME_PROP_CSTS, false, &v);
+		rc = nvmf_prop_get(c->adminq, NVME_REG_CSTS, false, &v);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot read CSTS: %s", strerror(-rc));
 			return rc;
 		}
-		if (v & NVMF_CSTS_CFS) {
+		if (NVME_CSTS_CFS(v)) {
 			snprintf(err, errlen, "controller fatal status (CSTS.CFS) while enabling");
 			return -EIO;
 		}
-		if (v & NVMF_CSTS_RDY)
+		if (NVME_CSTS_RDY(v))
 			return 0;
 		if (nvmf_now_ns() > deadline) {
 			snprintf(err, errlen, "controller not ready within CAP.TO (%u ms)", to_ms);
@@ -348,7 +350,8 @@ static int connect_io_queues(struct nvmf_ctrl *c, char *err, size_t errlen)
 
 	if (want == 0)
 		return 0;
-	rc = set_features(c, NVME_FID_NUM_QUEUES, (want - 1) | (want - 1) << 16, &granted, &status);
+	rc = set_features(c, NVME_FEAT_FID_NUM_QUEUES, (want - 1) | (want - 1) << 16, &granted,
+			  &status);
 	if (rc < 0) {
 		snprintf(err, errlen, "Set Features Number of Queues failed: %s",
 			 rc == -EIO ? nvmf_status_str(status) : nvmf_ctrl_error(c));
@@ -410,20 +413,20 @@ static void aer_done(struct nvmf_request *req)
 	c->aer_inflight = false;
 	if (!nvmf_req_ok(req))
 		return;		/* aborted (shutdown, queue failure): not re-armed */
-	nvmf_info("async event: type %u info 0x%02x log 0x%02x", NVME_AER_TYPE(dw0),
-		  NVME_AER_INFO(dw0), NVME_AER_LID(dw0));
-	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
-	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
+	nvmf_info("async event: type %u info 0x%02x log 0x%02x", NVMF_AER_TYPE(dw0),
+		  NVMF_AER_INFO(dw0), NVMF_AER_LID(dw0));
+	if (NVMF_AER_TYPE(dw0) == NVME_AER_NOTICE &&
+	    NVMF_AER_INFO(dw0) == NVME_AER_NOTICE_NS_CHANGED) {
 		c->aer_events++;
 		c->ns_changed = true;	/* log read + rescan happen in service() */
-	} else if (c->discovery && NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
-		   NVME_AER_INFO(dw0) == NVME_AER_NOTICE_DISC_CHANGED) {
+	} else if (c->discovery && NVMF_AER_TYPE(dw0) == NVME_AER_NOTICE &&
+		   NVMF_AER_INFO(dw0) == NVME_AER_NOTICE_DISC_CHANGED) {
 		/* The owner re-reads the log (RAE 0 unmasks the event again). */
 		c->aer_events++;
 		nvmf_ctrl_post_event(c, NVMF_CTRL_EV_DISC_CHANGED);
 	}
-	if (NVME_AER_TYPE(dw0) == NVME_AER_TYPE_NOTICE &&
-	    NVME_AER_INFO(dw0) == NVME_AER_NOTICE_ANA) {
+	if (NVMF_AER_TYPE(dw0) == NVME_AER_NOTICE &&
+	    NVMF_AER_INFO(dw0) == NVME_AER_NOTICE_ANA) {
 		c->aer_events++;
 		nvmf_ctrl_ana_notice(c);	/* the log is read in service() */
 	}
@@ -435,7 +438,7 @@ static void aer_submit(struct nvmf_ctrl *c)
 	struct nvmf_request *req = &c->aer_req;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_ASYNC_EVENT;
+	req->cmd.opc = nvme_admin_async_event;
 	req->timeout_ms = 0;	/* outstanding until an event */
 	req->cb = aer_done;
 	req->cb_arg = c;
@@ -457,7 +460,7 @@ static void ka_submit(struct nvmf_ctrl *c)
 	struct nvmf_request *req = &c->ka_req;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_KEEP_ALIVE;
+	req->cmd.opc = nvme_admin_keep_alive;
 	/*
 	 * Like the Linux host: a Keep Alive unanswered for KATO means the
 	 * controller is gone (it drops us after KATO without one, Base
@@ -604,7 +607,7 @@ static int disc_arm_aen(struct nvmf_ctrl *c, bool arm_aer)
 			  le32toh(c->id.oaes));
 		return 0;
 	}
-	rc = set_features(c, NVME_FID_ASYNC_EVENT, NVME_FEATURE_AENCFG_NOTICE_DISCOVERY_CHANGE,
+	rc = set_features(c, NVME_FEAT_FID_ASYNC_EVENT, NVME_FEATURE_AENCFG_NOTICE_DISCOVERY_CHANGE,
 			  NULL, NULL);
 	if (rc < 0 && rc != -EIO)
 		return rc;
@@ -627,8 +630,8 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		snprintf(err, errlen, "missing address, subsystem NQN or host identity");
 		return -EINVAL;
 	}
-	if (strlen(opts->subnqn) > NVMF_NQN_MAX) {
-		snprintf(err, errlen, "subsystem NQN is longer than %d characters", NVMF_NQN_MAX);
+	if (strlen(opts->subnqn) > NVMF_NQN_SIZE) {
+		snprintf(err, errlen, "subsystem NQN is longer than %d characters", NVMF_NQN_SIZE);
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -646,7 +649,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		goto fail_nomem;
 	if (!c->opts.trsvcid[0])
 		/* nvme-cli's defaults: 8009 only for NVMe/TCP discovery. */
-		c->opts.trsvcid = strcmp(c->opts.subnqn, NVMF_DISC_NQN) ||
+		c->opts.trsvcid = strcmp(c->opts.subnqn, NVME_DISC_SUBSYS_NAME) ||
 				  (c->opts.transport && !strcmp(c->opts.transport, "rdma")) ?
 				  "4420" : "8009";
 	if (c->opts.timeout_ms <= 0)
@@ -661,7 +664,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		rc = -EPROTONOSUPPORT;
 		goto fail;
 	}
-	c->discovery = c->opts.discovery || !strcmp(c->opts.subnqn, NVMF_DISC_NQN);
+	c->discovery = c->opts.discovery || !strcmp(c->opts.subnqn, NVME_DISC_SUBSYS_NAME);
 	rc = tls_resolve(c, err, errlen);
 	if (rc == 0)
 		rc = parse_secrets(c, err, errlen);
@@ -672,11 +675,11 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 	rc = connect_admin(c, err, errlen);
 	if (rc < 0)
 		goto fail;
-	rc = nvmf_prop_get(c->adminq, NVME_PROP_CAP, true, &c->cap);
+	rc = nvmf_prop_get(c->adminq, NVME_REG_CAP, true, &c->cap);
 	if (rc == 0) {
 		uint64_t vs;
 
-		rc = nvmf_prop_get(c->adminq, NVME_PROP_VS, false, &vs);
+		rc = nvmf_prop_get(c->adminq, NVME_REG_VS, false, &vs);
 		c->vs = (uint32_t)vs;
 	}
 	if (rc < 0) {
@@ -687,7 +690,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 	rc = enable_ctrl(c, err, errlen);
 	if (rc < 0)
 		goto fail;
-	rc = nvmf_identify(c, NVME_CNS_CTRL, 0, &c->id);
+	rc = nvmf_identify(c, NVME_IDENTIFY_CNS_CTRL, 0, &c->id);
 	if (rc < 0) {
 		snprintf(err, errlen, "Identify Controller failed: %s", nvmf_ctrl_error(c));
 		goto fail;
@@ -725,7 +728,7 @@ static int ctrl_connect(const struct nvmf_ctrl_opts *opts, struct nvmf_ctrl **ou
 		 */
 		aec = le32toh(c->id.oaes) & (NVME_CTRL_OAES_NA | NVME_CTRL_OAES_ANA);
 		if (aec) {
-			rc = set_features(c, NVME_FID_ASYNC_EVENT, aec, NULL, NULL);
+			rc = set_features(c, NVME_FEAT_FID_ASYNC_EVENT, aec, NULL, NULL);
 			if (rc < 0 && rc != -EIO)
 				goto fail_msg;
 		}
@@ -786,16 +789,17 @@ static void shutdown_ctrl(struct nvmf_ctrl *c)
 	uint32_t to = rtd3e > SHUTDOWN_TIMEOUT_MS ? (rtd3e > 60000 ? 60000 : rtd3e) :
 		      SHUTDOWN_TIMEOUT_MS;
 
-	if (nvmf_prop_get(c->adminq, NVME_PROP_CC, false, &cc) < 0)
+	if (nvmf_prop_get(c->adminq, NVME_REG_CC, false, &cc) < 0)
 		return;
-	cc = (cc & ~NVMF_CC_SHN_MASK) | NVMF_CC_SHN_NORMAL;
-	if (nvmf_prop_set(c->adminq, NVME_PROP_CC, (uint32_t)cc) < 0)
+	cc = (cc & ~(uint64_t)NVME_SET(NVME_CC_SHN_MASK, CC_SHN)) |
+	     NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN);
+	if (nvmf_prop_set(c->adminq, NVME_REG_CC, (uint32_t)cc) < 0)
 		return;
 	deadline = nvmf_now_ns() + (uint64_t)to * 1000000ull;
 	while (nvmf_now_ns() < deadline) {
-		if (nvmf_prop_get(c->adminq, NVME_PROP_CSTS, false, &csts) < 0)
+		if (nvmf_prop_get(c->adminq, NVME_REG_CSTS, false, &csts) < 0)
 			return;
-		if ((csts & NVMF_CSTS_SHST_MASK) == NVMF_CSTS_SHST_CMPLT) {
+		if (NVME_CSTS_SHST(csts) == NVME_CSTS_SHST_CMPLT) {
 			nvmf_debug("controller %u shut down", c->cntlid);
 			return;
 		}

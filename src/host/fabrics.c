@@ -28,8 +28,8 @@ static int auth_cmd(struct nvmf_qpair *qp, bool send, void *buf, uint32_t len, u
 	uint8_t *c = (uint8_t *)&req.cmd;
 	int rc;
 
-	req.cmd.opc = NVME_FABRICS_OPC;
-	c[4] = send ? NVMF_FCTYPE_AUTH_SEND : NVMF_FCTYPE_AUTH_RECV;
+	req.cmd.opc = nvme_admin_fabrics;
+	c[4] = send ? nvme_fabrics_type_auth_send : nvme_fabrics_type_auth_receive;
 	/* byte 40 reserved, 41 SPSP0, 42 SPSP1, 43 SECP; dword 11: TL or AL */
 	req.cmd.cdw10 = htole32((uint32_t)NVMF_AUTH_SPSP << 8 | (uint32_t)NVMF_AUTH_SPSP << 16 |
 				(uint32_t)NVMF_AUTH_SECP_DHCHAP << 24);
@@ -272,8 +272,8 @@ int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *
 	snprintf(data.subsysnqn, sizeof(data.subsysnqn), "%s", a->subnqn);
 	snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", a->hostnqn);
 
-	c->opc = NVME_FABRICS_OPC;
-	c->fctype = NVMF_FCTYPE_CONNECT;
+	c->opc = nvme_admin_fabrics;
+	c->fctype = nvme_fabrics_type_connect;
 	c->recfmt = 0;
 	c->qid = htole16(qp->qid);
 	c->sqsize = htole16(qp->depth);	/* 0's based entries = depth + 1 slots */
@@ -296,7 +296,7 @@ int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *
 		nvmf_connect_error_str(req.status, le32toh(req.cqe.dw0), why, sizeof(why));
 		snprintf(err, errlen, "Connect to %s on queue %u rejected: %s (status 0x%03x%s)",
 			 a->subnqn, qp->qid, why, NVMF_STATUS_CODE(req.status),
-			 req.status & NVMF_STATUS_DNR ? ", do not retry" : "");
+			 req.status & NVME_SC_DNR ? ", do not retry" : "");
 		return -ECONNREFUSED;
 	}
 	if (cntlid)
@@ -345,10 +345,11 @@ static int prop_exec(struct nvmf_qpair *qp, struct nvmf_request *req)
 	if (req->xport_err)
 		return req->xport_err;
 	if (NVMF_STATUS_CODE(req->status)) {
+		const struct nvmf_prop_sqe *p = (const struct nvmf_prop_sqe *)&req->cmd;
+
 		nvmf_warn("Property %s 0x%x failed: %s",
-			  ((struct nvmf_prop_sqe *)&req->cmd)->fctype == NVMF_FCTYPE_PROP_GET ?
-			  "Get" : "Set", le32toh(((struct nvmf_prop_sqe *)&req->cmd)->ofst),
-			  nvmf_status_str(req->status));
+			  p->fctype == nvme_fabrics_type_property_get ? "Get" : "Set",
+			  le32toh(p->ofst), nvmf_status_str(req->status));
 		return -EIO;
 	}
 	return 0;
@@ -360,8 +361,8 @@ int nvmf_prop_get(struct nvmf_qpair *qp, uint32_t ofst, bool eight, uint64_t *va
 	struct nvmf_prop_sqe *c = (struct nvmf_prop_sqe *)&req.cmd;
 	int rc;
 
-	c->opc = NVME_FABRICS_OPC;
-	c->fctype = NVMF_FCTYPE_PROP_GET;
+	c->opc = nvme_admin_fabrics;
+	c->fctype = nvme_fabrics_type_property_get;
 	c->attrib = eight ? 1 : 0;
 	c->ofst = htole32(ofst);
 	rc = prop_exec(qp, &req);
@@ -376,8 +377,8 @@ int nvmf_prop_set(struct nvmf_qpair *qp, uint32_t ofst, uint32_t val)
 	struct nvmf_request req = { .timeout_ms = qp->cmd_timeout_ms };
 	struct nvmf_prop_sqe *c = (struct nvmf_prop_sqe *)&req.cmd;
 
-	c->opc = NVME_FABRICS_OPC;
-	c->fctype = NVMF_FCTYPE_PROP_SET;
+	c->opc = nvme_admin_fabrics;
+	c->fctype = nvme_fabrics_type_property_set;
 	c->attrib = 0;
 	c->ofst = htole32(ofst);
 	c->value = htole64(val);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nvme/util.h>
 #include <openssl/evp.h>
 
 #include "base/log.h"
@@ -65,7 +66,7 @@ static char *read_value(const char *path)
 	return n ? strdup(buf) : NULL;
 }
 
-char *nvmf_hostnqn_from_file(void)
+char *nvmf_hostid_nqn_from_file(void)
 {
 	return read_value(NVMF_HOSTNQN_FILE);
 }
@@ -84,29 +85,16 @@ static char *env_value(const char *name)
 	return n ? strndup(v, n) : NULL;
 }
 
-static void uuid_str(const uint8_t b[16], char out[37])
+/*
+ * UUID text and random UUIDs are libnvme's: nvme_uuid_to_string() (lower
+ * case, 8-4-4-4-12) and nvme_uuid_random() (RFC 4122 version 4 from
+ * /dev/urandom, -errno). Parsing stays nvmf_uuid_parse(): libnvme's
+ * nvme_uuid_from_string() is sscanf() with %hhx, which takes signs, "0x",
+ * blanks and trailing bytes in what may be a hostile file or variable.
+ */
+static void uuid_str(uint8_t b[NVME_UUID_LEN], char out[NVME_UUID_LEN_STRING])
 {
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6],
-		 b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
-static int random_uuid(char out[37])
-{
-	uint8_t b[16];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
-	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	uuid_str(b, out);
-	return 0;
+	(void)nvme_uuid_to_string(b, out);	/* fails only on a short buffer */
 }
 
 /*
@@ -180,9 +168,9 @@ static int from_source(char *nqn, char *id, enum nvmf_hostid_source src, const c
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if (strlen(nqn) > NVMF_NQN_MAX) {
+	if (strlen(nqn) > NVMF_NQN_SIZE) {
 		snprintf(err, errlen, "host NQN from %s is longer than %d characters", what,
-			 NVMF_NQN_MAX);
+			 NVMF_NQN_SIZE);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -281,7 +269,9 @@ static int generate(const struct nvmf_hostid_paths *p, struct nvmf_hostid *out, 
 		uuid_str(b, uuid);
 		snprintf(what, sizeof(what), "the DMI product UUID");
 	} else {
-		rc = random_uuid(uuid);
+		rc = nvme_uuid_random(b);
+		if (rc == 0)
+			uuid_str(b, uuid);
 		if (rc < 0) {
 			free(dmi);
 			snprintf(err, errlen, "cannot generate a host ID: /dev/urandom: %s",

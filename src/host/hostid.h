@@ -85,7 +85,11 @@ int nvmf_hostid_save(const struct nvmf_hostid *h, const struct nvmf_hostid_paths
 /* SYSCONFDIR from configure (--sysconfdir, /etc unless given), as nvme-cli's. */
 #define NVMF_HOSTNQN_FILE NVMF_SYSCONFDIR "/nvme/hostnqn"
 #define NVMF_HOSTID_FILE NVMF_SYSCONFDIR "/nvme/hostid"
-/* The NQN in NVMF_HOSTNQN_FILE (its first word), malloc'd; NULL when absent or empty. */
-char *nvmf_hostnqn_from_file(void);
+/*
+ * The NQN in NVMF_HOSTNQN_FILE (its first word), malloc'd; NULL when absent
+ * or empty. Not libnvme's nvmf_hostnqn_from_file(): that one reads its own
+ * build's sysconfdir, keeps blanks and cuts an NQN at 222 bytes.
+ */
+char *nvmf_hostid_nqn_from_file(void);
 
 #endif

@@ -20,7 +20,7 @@ int nvmf_id_ctrl_check(const struct nvme_id_ctrl *id, uint64_t cap, int queue_si
 {
 	uint32_t ioccsz = le32toh(id->ioccsz), maxcmd = le16toh(id->maxcmd);
 	uint32_t q = queue_size > 1 ? (uint32_t)queue_size - 1 : DEFAULT_IO_DEPTH;
-	uint32_t mqes = NVMF_CAP_MQES(cap);
+	uint32_t mqes = (uint32_t)NVME_CAP_MQES(cap);
 
 	memset(out, 0, sizeof(*out));
 	/*

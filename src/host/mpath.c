@@ -141,5 +141,5 @@ int nvmf_mpath_select(struct nvmf_mpath *m, uint32_t nsid, unsigned int *cursor,
 
 bool nvmf_mpath_path_error(uint16_t status, int xport_err)
 {
-	return xport_err || NVMF_STATUS_SCT(status) == 3;
+	return xport_err || nvme_status_code_type(status) == NVME_SCT_PATH;
 }

@@ -28,7 +28,7 @@ struct nvmf_retry_decision nvmf_retry_decide(const struct nvmf_request *req, uns
 		d.why = "success";
 		return d;
 	}
-	if (req->status & NVMF_STATUS_DNR) {
+	if (req->status & NVME_SC_DNR) {
 		d.why = "do not retry (DNR)";
 		return d;
 	}

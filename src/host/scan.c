@@ -54,7 +54,7 @@ static void scan_identify(struct nvmf_scan *s, uint8_t cns, uint32_t nsid)
 	struct nvmf_request *req = &s->req;
 
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_ADM_IDENTIFY;
+	req->cmd.opc = nvme_admin_identify;
 	req->cmd.nsid = htole32(nsid);
 	req->cmd.cdw10 = htole32(cns);
 	req->data = s->buf;
@@ -187,7 +187,7 @@ static void ns_done(struct nvmf_request *req)
 		s->ns = bigger;
 		s->cap = cap;
 	}
-	scan_submit(s, NVME_CNS_NS_DESC_LIST, s->cur.nsid, desc_done);
+	scan_submit(s, NVME_IDENTIFY_CNS_NS_DESC_LIST, s->cur.nsid, desc_done);
 }
 
 static void list_done(struct nvmf_request *req)
@@ -225,12 +225,12 @@ static void scan_next(struct nvmf_scan *s)
 			scan_finish(s, 0);
 			return;
 		}
-		scan_submit(s, NVME_CNS_NS, s->ids[s->pos], ns_done);
+		scan_submit(s, NVME_IDENTIFY_CNS_NS, s->ids[s->pos], ns_done);
 		return;
 	}
 	if (s->more && s->n < NVMF_MAX_NS) {
 		s->more = false;
-		scan_submit(s, NVME_CNS_NS_ACTIVE_LIST, s->last, list_done);
+		scan_submit(s, NVME_IDENTIFY_CNS_NS_ACTIVE_LIST, s->last, list_done);
 		return;
 	}
 	scan_finish(s, 0);
@@ -245,7 +245,7 @@ static bool scan_start(struct nvmf_ctrl *c)
 		return false;
 	s->c = c;
 	c->scan = s;
-	scan_submit(s, NVME_CNS_NS_ACTIVE_LIST, 0, list_done);
+	scan_submit(s, NVME_IDENTIFY_CNS_NS_ACTIVE_LIST, 0, list_done);
 	return true;
 }
 

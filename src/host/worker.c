@@ -178,7 +178,7 @@ static bool stale(struct nvmf_worker *w, struct nvmf_request *req)
 {
 	if (!req->ns_ref || !w->valid || w->valid(req, w->valid_arg))
 		return false;
-	fail_request(req, NVMF_SC_INVALID_NS | NVMF_STATUS_DNR, 0);
+	fail_request(req, NVMF_SC_INVALID_NS | NVME_SC_DNR, 0);
 	return true;
 }
 

@@ -411,7 +411,7 @@ static int tcp_submit(struct nvmf_qpair *qp, struct nvmf_request *req)
 	uint32_t icd_max = qp->icd_max;
 
 	/* Fabrics commands may carry 8 KiB in-capsule on any queue (NVMe/TCP 1.0 3.3). */
-	if (req->cmd.opc == NVME_FABRICS_OPC && icd_max < TCP_ADMIN_ICD)
+	if (req->cmd.opc == nvme_admin_fabrics && icd_max < TCP_ADMIN_ICD)
 		icd_max = TCP_ADMIN_ICD;
 	memset(&req->cmd.sgl1, 0, sizeof(req->cmd.sgl1));
 	if (req->dir == NVMF_DIR_H2C && req->data_len <= icd_max) {

@@ -44,12 +44,9 @@
 #define UBLK_CONTROL		"/dev/ublk-control"
 #define UBLK_MAX_IO_BYTES	(512 * 1024)
 #define UBLK_IO_TIMEOUT_MS	30000
-#define NVME_NVM_WRITE_ZEROES	0x08
-#define NVME_NVM_DSM		0x09
-#define NVME_RW_FUA		(1u << 30)
-#define NVME_DSM_AD		(1u << 2)
-#define NVME_ONCS_DSM		(1u << 2)
-#define NVME_ONCS_WRITE_ZEROES	(1u << 3)
+/* Read/Write CDW12 [31:16] holds libnvme's enum nvme_io_control_flags. */
+#define UBLK_RW_FUA		((uint32_t)NVME_IO_FUA << 16)
+static_assert(UBLK_RW_FUA == 1u << 30, "FUA is Read/Write CDW12 bit 30");
 
 struct ublk_queue;
 struct ublk_orphans;
@@ -400,7 +397,7 @@ static void wz_send(struct ublk_queue *q, struct ublk_io *io)
 	struct nvmf_request *req = &io->req;
 
 	memset(&req->cmd, 0, sizeof(req->cmd));
-	req->cmd.opc = NVME_NVM_WRITE;
+	req->cmd.opc = nvme_cmd_write;
 	req->cmd.nsid = htole32(q->d->ns.nsid);
 	req->cmd.cdw10 = htole32((uint32_t)io->wz_slba);
 	req->cmd.cdw11 = htole32((uint32_t)(io->wz_slba >> 32));
@@ -422,7 +419,7 @@ static bool wz_refused(const struct ublk_io *io, const struct nvmf_request *req)
 	uint16_t sc = NVMF_STATUS_CODE(req->status);
 
 	return io->op == UBLK_IO_OP_WRITE_ZEROES && !io->wz_left &&
-	       req->cmd.opc == NVME_NVM_WRITE_ZEROES && !req->xport_err &&
+	       req->cmd.opc == nvme_cmd_write_zeroes && !req->xport_err &&
 	       (sc == NVMF_SC_INVALID_OPCODE || sc == NVMF_SC_ONCS_NOT_SUPPORTED);
 }
 
@@ -649,10 +646,10 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			commit(q, io, -EINVAL);
 			return;
 		}
-		req->cmd.opc = io->op == UBLK_IO_OP_READ ? NVME_NVM_READ : NVME_NVM_WRITE;
+		req->cmd.opc = io->op == UBLK_IO_OP_READ ? nvme_cmd_read : nvme_cmd_write;
 		req->cmd.cdw10 = htole32((uint32_t)slba);
 		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
-		req->cmd.cdw12 = htole32((nlb - 1) | ((iod->op_flags & UBLK_IO_F_FUA) ? NVME_RW_FUA : 0));
+		req->cmd.cdw12 = htole32((nlb - 1) | ((iod->op_flags & UBLK_IO_F_FUA) ? UBLK_RW_FUA : 0));
 		req->data = io->buf;
 		req->data_len = io->bytes;
 		req->dir = io->op == UBLK_IO_OP_READ ? NVMF_DIR_C2H : NVMF_DIR_H2C;
@@ -662,7 +659,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			q->stats.writes++;
 		break;
 	case UBLK_IO_OP_FLUSH:
-		req->cmd.opc = NVME_NVM_FLUSH;
+		req->cmd.opc = nvme_cmd_flush;
 		q->stats.flushes++;
 		break;
 	case UBLK_IO_OP_DISCARD: {
@@ -672,9 +669,9 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 		memcpy(io->dsm_range, &cattr, 4);
 		memcpy(io->dsm_range + 4, &n, 4);
 		memcpy(io->dsm_range + 8, &s, 8);
-		req->cmd.opc = NVME_NVM_DSM;
+		req->cmd.opc = nvme_cmd_dsm;
 		req->cmd.cdw10 = 0;			/* one range, 0's based */
-		req->cmd.cdw11 = htole32(NVME_DSM_AD);
+		req->cmd.cdw11 = htole32(NVME_DSMGMT_AD);
 		req->data = io->dsm_range;
 		req->data_len = sizeof(io->dsm_range);
 		req->dir = NVMF_DIR_H2C;
@@ -691,7 +688,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 			wz_start(q, io);
 			return;
 		}
-		req->cmd.opc = NVME_NVM_WRITE_ZEROES;
+		req->cmd.opc = nvme_cmd_write_zeroes;
 		req->cmd.cdw10 = htole32((uint32_t)slba);
 		req->cmd.cdw11 = htole32((uint32_t)(slba >> 32));
 		req->cmd.cdw12 = htole32(nlb - 1);
@@ -921,13 +918,13 @@ static void set_params(struct ublk_dev *d, struct ublk_params *p)
 	p->basic.dev_sectors = (d->ns.nsze << d->lba_shift) >> 9;
 	if (id->vwc & 1)
 		p->basic.attrs = UBLK_ATTR_VOLATILE_CACHE | UBLK_ATTR_FUA;
-	if (oncs & (NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES)) {
+	if (oncs & (NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES)) {
 		p->types |= UBLK_PARAM_TYPE_DISCARD;
 		p->discard.discard_granularity = 1u << d->lba_shift;
 		p->discard.max_discard_segments = 1;
-		if (oncs & NVME_ONCS_DSM)
+		if (oncs & NVME_CTRL_ONCS_DSM)
 			p->discard.max_discard_sectors = UINT_MAX >> 9;
-		if (oncs & NVME_ONCS_WRITE_ZEROES)
+		if (oncs & NVME_CTRL_ONCS_WRITE_ZEROES)
 			p->discard.max_write_zeroes_sectors = (65536u << d->lba_shift) >> 9;
 	}
 }

@@ -50,6 +50,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nvme/types.h>
+
 #include "host/auth.h"
 #include "transport/crc32c.h"
 #include "fake_target.h"
@@ -1352,9 +1354,9 @@ static int handle_cmd(struct conn *c, const struct pdu *p)
 		return send_fault(c, f, p, cmd.cid);
 	}
 
-	if (cmd.opc == 0x7f && cmd.sqe[4] == NVMF_FCTYPE_AUTH_SEND)
+	if (cmd.opc == 0x7f && cmd.sqe[4] == nvme_fabrics_type_auth_send)
 		return auth_send(c, &cmd, p);
-	if (cmd.opc == 0x7f && cmd.sqe[4] == NVMF_FCTYPE_AUTH_RECV)
+	if (cmd.opc == 0x7f && cmd.sqe[4] == nvme_fabrics_type_auth_receive)
 		return auth_recv(c, &cmd);
 	if (c->auth_needed) {
 		violation(ft, "opcode 0x%02x before authentication on queue %u", cmd.opc, c->qid);

@@ -216,7 +216,10 @@ START_TEST(test_generated_once_and_kept)
 	ck_assert_int_eq(h.source, NVMF_HOSTID_GENERATED);
 	ck_assert_str_eq(h.origin, "/dev/urandom");
 	ck_assert(h.kept);
+	/* RFC 4122 version 4, variant 10b, lower-case 8-4-4-4-12 (libnvme's generator and text). */
 	ck_assert_int_eq(h.id[14], '4');
+	ck_assert_ptr_nonnull(strchr("89ab", h.id[19]));
+	ck_assert_uint_eq(strspn(h.id, "0123456789abcdef-"), 36);
 	ck_assert_ptr_nonnull(strstr(h.nqn, h.id));
 	/* The next command of the run dir gets the same one, and knows it was kept. */
 	again = resolve_ok(NULL, NULL);

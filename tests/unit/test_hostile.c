@@ -369,7 +369,7 @@ START_TEST(test_ns_changed_while_away)
 	ft_change_ns(ft, 1, 8192);
 	ck_assert_msg(nvmf_ctrl_reconnect(c, err, sizeof(err)) == 0, "reconnect: %s", err);
 	ck_assert(wait_done(&io, 3000));
-	ck_assert_int_eq(io.status, NVMF_SC_INVALID_NS | NVMF_STATUS_DNR);
+	ck_assert_int_eq(io.status, NVMF_SC_INVALID_NS | NVME_SC_DNR);
 	ck_assert(!nvmf_ns_ref_valid(c, &ref));
 	/* Namespace 2 did not change: its I/O goes on. */
 	ck_assert_uint_eq(c->ns[1].instance, 2);

@@ -35,7 +35,7 @@ END_TEST
 START_TEST(test_dnr_fails)
 {
 	/* Invalid Field with DNR: never retried, whatever the budget or CRD. */
-	struct nvmf_request r = req_with(0x002 | NVMF_STATUS_DNR | (1 << 11), 0, NVMF_DIR_H2C,
+	struct nvmf_request r = req_with(0x002 | NVME_SC_DNR | (1 << 11), 0, NVMF_DIR_H2C,
 					 4096, 0);
 	struct nvmf_retry_decision d = nvmf_retry_decide(&r, 1, 100, crdt, 512);
 
@@ -106,7 +106,7 @@ START_TEST(test_partial_read_offsets)
 	ck_assert_uint_eq(d.done_bytes, 0);
 
 	/* A partial read with DNR is still a failure. */
-	r = req_with(NVMF_SC_DATA_XFER_ERROR | NVMF_STATUS_DNR, 0, NVMF_DIR_C2H, 65536, 32768);
+	r = req_with(NVMF_SC_DATA_XFER_ERROR | NVME_SC_DNR, 0, NVMF_DIR_C2H, 65536, 32768);
 	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 4096).action, NVMF_RETRY_FAIL);
 }
 END_TEST
@@ -138,7 +138,7 @@ START_TEST(test_ana_status_waits_without_budget)
 	/* Persistent loss does not come back on this path; DNR is obeyed. */
 	r = req_with(NVMF_SC_ANA_PERSISTENT_LOSS, 0, NVMF_DIR_C2H, 4096, 0);
 	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 512).action, NVMF_RETRY_FAIL);
-	r = req_with(NVMF_SC_ANA_INACCESSIBLE | NVMF_STATUS_DNR, 0, NVMF_DIR_C2H, 4096, 0);
+	r = req_with(NVMF_SC_ANA_INACCESSIBLE | NVME_SC_DNR, 0, NVMF_DIR_C2H, 4096, 0);
 	ck_assert_int_eq(nvmf_retry_decide(&r, 1, 5, crdt, 512).action, NVMF_RETRY_FAIL);
 	/* Other path-related codes are not ANA: the usual rules. */
 	r = req_with(0x300, 0, NVMF_DIR_C2H, 4096, 0);

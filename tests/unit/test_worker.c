@@ -93,7 +93,7 @@ static void prep_read_req(struct nvmf_request *req, void *buf, uint64_t lba, uin
 			  nvmf_req_cb cb, void *arg)
 {
 	memset(req, 0, sizeof(*req));
-	req->cmd.opc = NVME_NVM_READ;
+	req->cmd.opc = nvme_cmd_read;
 	req->cmd.nsid = htole32(1);
 	req->cmd.cdw10 = htole32((uint32_t)lba);
 	req->cmd.cdw12 = htole32(bytes / 512 - 1);
@@ -651,7 +651,7 @@ START_TEST(test_hold_off_fails_held_requests)
 	atomic_store(&g_errors, 0);
 	/* A first command trips the fault; wait for the queue to die. */
 	memset(&io, 0, sizeof(io));
-	io.req.cmd.opc = NVME_NVM_FLUSH;
+	io.req.cmd.opc = nvme_cmd_flush;
 	io.req.cmd.nsid = htole32(1);
 	io.req.timeout_ms = 5000;
 	io.req.cb = io_done;
