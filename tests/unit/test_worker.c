@@ -836,7 +836,7 @@ START_TEST(test_fail_with_send_out)
 		struct nvmf_request *req = &reqs[i];
 
 		memset(req, 0, sizeof(*req));
-		req->cmd.opc = NVME_NVM_WRITE;
+		req->cmd.opc = nvme_cmd_write;
 		req->cmd.nsid = htole32(1);
 		req->cmd.cdw10 = htole32((uint32_t)i * (SLOW_BYTES / 512));
 		req->cmd.cdw12 = htole32(SLOW_BYTES / 512 - 1);
