@@ -245,7 +245,7 @@ xfer_fail:
 			 qp->errmsg[0] ? qp->errmsg : strerror(-rc));
 	} else {
 		snprintf(err, errlen, "DH-HMAC-CHAP on queue %u: the controller refused %s: %s "
-			 "(status 0x%03x)", qp->qid, step, nvmf_status_str(status),
+			 "(status 0x%03x)", qp->qid, step, nvmf_fabrics_status_str(status),
 			 NVMF_STATUS_CODE(status));
 		rc = -EKEYREJECTED;
 	}
@@ -349,7 +349,7 @@ static int prop_exec(struct nvmf_qpair *qp, struct nvmf_request *req)
 
 		nvmf_warn("Property %s 0x%x failed: %s",
 			  p->fctype == nvme_fabrics_type_property_get ? "Get" : "Set",
-			  le32toh(p->ofst), nvmf_status_str(req->status));
+			  le32toh(p->ofst), nvmf_fabrics_status_str(req->status));
 		return -EIO;
 	}
 	return 0;

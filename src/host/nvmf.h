@@ -474,8 +474,14 @@ int nvmf_ctrl_ns_snapshot(struct nvmf_ctrl *c, struct nvmf_ns **out, int *n);
 /* A copy of active namespace @nsid: 0, or -ENOENT. Thread: any. */
 int nvmf_ctrl_ns_find(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns *out);
 
-/* NVMe status in words (libnvme's table), for messages. */
+/*
+ * NVMe status in words (libnvme's table), for messages: of an admin or
+ * I/O command, and of a Fabrics command (Connect, Property Get/Set,
+ * Authentication), whose command specific codes mean other things (183h
+ * is Connect Restart Discovery there, Command Size Limit Exceeded here).
+ */
 const char *nvmf_status_str(uint16_t status);
+const char *nvmf_fabrics_status_str(uint16_t status);
 /* Describe a Connect failure: status plus the invalid parameter if any. */
 void nvmf_connect_error_str(uint16_t status, uint32_t dw0, char *buf, size_t len);
 

@@ -12,6 +12,11 @@ const char *nvmf_status_str(uint16_t status)
 		return "Host Pathing Error";
 	if (NVMF_STATUS_CODE(status) == NVMF_SC_HOST_ABORTED_CMD)
 		return "Command Aborted By Host";
+	return nvme_status_to_string(NVMF_STATUS_CODE(status), false);
+}
+
+const char *nvmf_fabrics_status_str(uint16_t status)
+{
 	return nvme_status_to_string(NVMF_STATUS_CODE(status), true);
 }
 
@@ -61,5 +66,5 @@ void nvmf_connect_error_str(uint16_t status, uint32_t dw0, char *buf, size_t len
 		snprintf(buf, len, "host NQN not allowed by the target (Connect Invalid Host)");
 		return;
 	}
-	snprintf(buf, len, "%s", nvmf_status_str(status));
+	snprintf(buf, len, "%s", nvmf_fabrics_status_str(status));
 }

@@ -64,9 +64,25 @@ START_TEST(test_codes_are_libnvmes)
 		      "0x%03x: libnvme says '%s', expected '%s'", codes[_i].code, s,
 		      codes[_i].name);
 	/* Our message for it names the same status (DNR does not change it). */
-	s = nvmf_status_str(codes[_i].code | NVME_SC_DNR);
+	s = codes[_i].fabrics ? nvmf_fabrics_status_str(codes[_i].code | NVME_SC_DNR) :
+				nvmf_status_str(codes[_i].code | NVME_SC_DNR);
 	ck_assert_msg(strstr(s, codes[_i].name) != NULL, "0x%03x: nvmf_status_str says '%s'",
 		      codes[_i].code, s);
+}
+END_TEST
+
+/*
+ * A command specific status of an I/O command is not a Fabrics one: 183h,
+ * nvmet's answer to a Write Zeroes or DSM its backend lacks, used to be
+ * named "Connect Restart Discovery" in the ublk disk's log.
+ */
+START_TEST(test_io_status_not_fabrics)
+{
+	const char *s = nvmf_status_str(NVMF_SC_ONCS_NOT_SUPPORTED);
+
+	ck_assert_msg(!strstr(s, "Connect") && !strstr(s, "Discover"), "183h named '%s'", s);
+	ck_assert_msg(strstr(nvmf_fabrics_status_str(NVMF_SC_ONCS_NOT_SUPPORTED), "Restart"),
+		      "%s", nvmf_fabrics_status_str(NVMF_SC_ONCS_NOT_SUPPORTED));
 }
 END_TEST
 
@@ -77,6 +93,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_test(tc, test_io_status_not_fabrics);
 	tcase_add_test(tc, test_cqe_status_fields);
 	tcase_add_loop_test(tc, test_codes_are_libnvmes, 0, (int)(sizeof(codes) / sizeof(codes[0])));
 	suite_add_tcase(s, tc);
