@@ -269,6 +269,14 @@ void nvmf_ctrl_reconnect_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *nc)
 	struct admin_swap as = { .c = c, .nc = nc, .gen = c->gen + 1 };
 
 	/*
+	 * LIVE comes with the admin queue (below), the I/O queues after it:
+	 * until the last one is in, a path selection must not pick this
+	 * controller, whose workers would fail the command at once on the
+	 * old queue pair (host/mpath.h).
+	 */
+	__atomic_store_n(&c->ioq_adopting, true, __ATOMIC_RELEASE);
+
+	/*
 	 * Namespaces first: an incarnation that ended while we were away
 	 * (gone, or a different identity, size or format under the same ID)
 	 * must be invalid before any held request is replayed.
@@ -296,6 +304,7 @@ void nvmf_ctrl_reconnect_adopt(struct nvmf_ctrl *c, struct nvmf_ctrl *nc)
 		c->ioq[i] = nc->ioq[i];
 		nc->ioq[i] = NULL;
 	}
+	__atomic_store_n(&c->ioq_adopting, false, __ATOMIC_RELEASE);
 	nc->nr_ioq = 0;
 	nc->state = NVMF_CTRL_DELETING;	/* no shutdown: it has no queue left */
 	nvmf_ctrl_disconnect(nc);	/* the shell: its queues now belong to c */

@@ -87,7 +87,8 @@ static int path_rank(struct nvmf_mpath_path *p, uint32_t nsid)
 {
 	enum nvmf_ana_state s;
 
-	if (nvmf_ctrl_get_state(p->ctrl) != NVMF_CTRL_LIVE)
+	if (nvmf_ctrl_get_state(p->ctrl) != NVMF_CTRL_LIVE ||
+	    __atomic_load_n(&p->ctrl->ioq_adopting, __ATOMIC_ACQUIRE))
 		return 0;
 	s = nvmf_mpath_ana_state(p, nsid);
 	if (s == NVMF_ANA_NONE || s == NVMF_ANA_OPTIMIZED)

@@ -21,9 +21,10 @@
  * Choosing a path (nvmf_mpath_select) is lock-free: atomic loads of the
  * slots, of each controller's state and of the policy; the counters are
  * relaxed atomics. A path is usable for namespace N when its controller
- * is LIVE and, when it reports ANA, N's group is optimized or
- * non-optimized there (path_usable() in mpath.c is the one place that
- * asks). Optimized paths are preferred; non-optimized ones are used only
+ * is LIVE with its I/O queues in place (not between the two halves of a
+ * reconnect's adopt, nvmf_ctrl.ioq_adopting) and, when it reports ANA,
+ * N's group is optimized or non-optimized there (path_rank() in mpath.c
+ * is the one place that asks). Optimized paths are preferred; non-optimized ones are used only
  * when no optimized one is usable:
  *
  *   numa          the first usable path in slot order (one host, one NUMA

@@ -218,6 +218,13 @@ struct nvmf_ctrl {
 	const struct nvmf_transport_ops *ops;
 	enum nvmf_ctrl_state state;	/* see above; atomic */
 	uint32_t gen;			/* association generation, admin worker */
+	/*
+	 * Atomic: nvmf_ctrl_reconnect_adopt() is between the admin queue
+	 * swap (LIVE from there) and its last I/O queue swap, so the I/O
+	 * workers may still hold the old association's failed queue pairs:
+	 * no path for new I/O yet (host/mpath.h). The adopting thread writes it.
+	 */
+	bool ioq_adopting;
 	bool discovery;
 	uint8_t hostid[16];
 	uint16_t cntlid;

@@ -607,6 +607,7 @@ START_TEST(test_reconnect_replays_held_requests)
 	ck_assert_int_eq(atomic_load(&g_errors), failed_in_flight);
 	ck_assert_int_eq(atomic_load(&g_bad_data), 0);
 	ck_assert_int_eq(c->state, NVMF_CTRL_LIVE);
+	ck_assert(!c->ioq_adopting);	/* a path for new I/O again (host/mpath.h) */
 	ck_assert_int_ne(c->cntlid, old_cntlid);	/* a new association */
 	ft_get_stats(ft, &st);
 	ck_assert_uint_ge(st.admin_connects, 2);
