@@ -84,6 +84,11 @@ struct path {
 	bool lost;			/* atomic: ctrl-loss-tmo ran out */
 	unsigned long reconnects;	/* atomic */
 	struct cuse_ctrl *cuse;		/* its controller node, /dev/NAMEpSLOT; NULL with --no-cuse */
+	/*
+	 * Held while a new association is built and swapped in: by the keeper
+	 * for a reconnect, by path_reset() for NVME_IOCTL_RESET on the node.
+	 */
+	pthread_mutex_t adopt_lock;
 };
 
 struct daemon {
@@ -1054,11 +1059,14 @@ static void *keeper_main(void *arg)
 				break;
 			}
 			attempt++;
+			pthread_mutex_lock(&p->adopt_lock);
 			if (nvmf_ctrl_reconnect_prepare(c, p->stop_efd, &donor, err, sizeof(err)) < 0) {
+				pthread_mutex_unlock(&p->adopt_lock);
 				nvmf_warn("%s: reconnect attempt %u failed: %s", name, attempt, err);
 				continue;
 			}
 			nvmf_ctrl_reconnect_adopt(c, donor);
+			pthread_mutex_unlock(&p->adopt_lock);
 			__atomic_add_fetch(&p->reconnects, 1, __ATOMIC_RELAXED);
 			nvmf_warn("%s: path reconnected after %.1f s (attempt %u, cntlid %u)", name,
 				  elapsed, attempt, c->cntlid);
@@ -1105,7 +1113,10 @@ static void path_close(struct daemon *d, struct path *p)
 	snprintf(name, sizeof(name), "%sp%d", d->name, p->mp.slot);
 	nvmf_mpath_remove(&d->mp, &p->mp);
 	d->paths[p->mp.slot] = NULL;
-	cuse_ctrl_destroy(p->cuse);	/* its callers' commands complete first */
+	/* Stops the keeper's reconnects and cancels a reset on the node... */
+	if (write(p->stop_efd, &one, sizeof(one)) < 0)
+		nvmf_warn("%s: cannot stop its keeper: %s", name, strerror(errno));
+	cuse_ctrl_destroy(p->cuse);	/* ...which ends first, as its callers' commands */
 	p->cuse = NULL;
 	for (int i = 0; i < d->ctrl->nr_ioq; i++)
 		nvmf_worker_call(d->ctrl->io_workers[i], barrier_fn, NULL);
@@ -1113,11 +1124,8 @@ static void path_close(struct daemon *d, struct path *p)
 	if (!drained)
 		nvmf_warn("%s: %llu command(s) still in flight after %d s: closing it anyway",
 			  name, (unsigned long long)p->mp.inflight, PATH_DRAIN_MS / 1000);
-	if (p->keeper_running) {
-		if (write(p->stop_efd, &one, sizeof(one)) < 0)
-			nvmf_warn("%s: cannot stop its keeper: %s", name, strerror(errno));
+	if (p->keeper_running)
 		pthread_join(p->keeper, NULL);
-	}
 	nvmf_ctrl_stop(c);
 	nvmf_ctrl_disconnect(c);
 	hold_io(d, d->hold);	/* one path left: its workers hold again */
@@ -1129,6 +1137,7 @@ static void path_close(struct daemon *d, struct path *p)
 	}
 	nvmf_info("%s: path removed (%llu commands, %llu failovers)", name,
 		  (unsigned long long)p->mp.ios, (unsigned long long)p->mp.failovers);
+	pthread_mutex_destroy(&p->adopt_lock);
 	free(p);
 }
 
@@ -1199,6 +1208,39 @@ static bool same_opt(const char *have, const char *want)
  * connect blocks this thread, bounded per step by --timeout (a stop
  * signal cancels it). Nothing changes when it fails. Main thread.
  */
+/*
+ * NVME_IOCTL_RESET on a path's controller node (cuse_opts.reset), on its
+ * CUSE session thread: a new association for that path, built while the
+ * old one still serves, then swapped in (its commands fail over to the
+ * other paths meanwhile, as at a reconnect). -EBUSY while the path is
+ * reconnecting or lost, as the kernel refuses a reset then.
+ */
+static int path_reset(void *arg)
+{
+	struct path *p = arg;
+	struct nvmf_ctrl *c = p->mp.ctrl, *donor;
+	char err[512];
+	int rc;
+
+	pthread_mutex_lock(&p->adopt_lock);
+	if (__atomic_load_n(&p->reconnecting, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&p->lost, __ATOMIC_ACQUIRE) || nvmf_ctrl_get_state(c) != NVMF_CTRL_LIVE) {
+		pthread_mutex_unlock(&p->adopt_lock);
+		return -EBUSY;
+	}
+	nvmf_warn("%sp%d: controller reset requested", p->d->name, p->mp.slot);
+	rc = nvmf_ctrl_reconnect_prepare(c, p->stop_efd, &donor, err, sizeof(err));
+	if (rc < 0) {
+		nvmf_err("%sp%d: reset failed: %s", p->d->name, p->mp.slot, err);
+	} else {
+		nvmf_ctrl_reconnect_adopt(c, donor);
+		nvmf_warn("%sp%d: controller reset done (cntlid %u)", p->d->name, p->mp.slot,
+			  c->cntlid);
+	}
+	pthread_mutex_unlock(&p->adopt_lock);
+	return rc;
+}
+
 static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ctl_request *rq)
 {
 	struct nvmf_ctrl_opts o;
@@ -1277,6 +1319,7 @@ static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ct
 		goto fail;
 	}
 	p->d = d;
+	pthread_mutex_init(&p->adopt_lock, NULL);
 	p->mp.ctrl = c;
 	p->mp.slot = slot;
 	if (frontends_path_ref(d, slot, c, why, sizeof(why)) < 0) {
@@ -1306,7 +1349,8 @@ static struct json_object *add_path_reply(struct daemon *d, const struct nvmf_ct
 	if (!d->args->no_cuse) {
 		struct cuse_opts co = d->args->cuse;
 
-		co.reset = NULL;	/* NVME_IOCTL_RESET of a path: not yet (EOPNOTSUPP) */
+		co.reset = path_reset;
+		co.reset_arg = p;
 		if (cuse_path_ctrl_create(c, name, &co, &p->cuse, why, sizeof(why)) < 0)
 			nvmf_warn("%s: no controller node: %s", name, why);
 	}
