@@ -406,16 +406,11 @@ static bool cmd_failover(struct cuse_cmd *x)
 {
 	struct nvmf_mpath *m = __atomic_load_n(&x->n->cc->mp, __ATOMIC_ACQUIRE);
 	unsigned int cursor = 0;
-	int slot;
+	int slot = x->n->is_ns ? nvmf_mpath_failover(m, x->n->ns.nsid, &cursor, x->slot, x->path,
+						     x->r.status, x->r.xport_err) : -EINVAL;
 
-	if (!m || !x->n->is_ns || nvmf_mpath_count(m) < 2 ||
-	    !nvmf_mpath_path_error(x->r.status, x->r.xport_err))
-		return false;
-	slot = nvmf_mpath_select(m, x->n->ns.nsid, &cursor, x->slot);
 	if (slot < 0)
 		return false;
-	if (x->path)
-		__atomic_add_fetch(&x->path->failovers, 1, __ATOMIC_RELAXED);
 	nvmf_debug("%s: opcode 0x%02x: path %d failed (%s), sent on path %d", x->n->devname,
 		   x->r.cmd.opc, x->slot, x->r.xport_err ? strerror(-x->r.xport_err) :
 		   nvmf_status_str(x->r.status), slot);

@@ -144,3 +144,19 @@ bool nvmf_mpath_path_error(uint16_t status, int xport_err)
 {
 	return xport_err || nvme_status_code_type(status) == NVME_SCT_PATH;
 }
+
+int nvmf_mpath_failover(struct nvmf_mpath *m, uint32_t nsid, unsigned int *cursor,
+			int failed_slot, struct nvmf_mpath_path *failed, uint16_t status,
+			int xport_err)
+{
+	int slot;
+
+	if (!m || nvmf_mpath_count(m) < 2 || !nvmf_mpath_path_error(status, xport_err))
+		return -EINVAL;
+	slot = nvmf_mpath_select(m, nsid, cursor, failed_slot);
+	if (slot < 0)
+		return -EAGAIN;
+	if (failed)
+		__atomic_add_fetch(&failed->failovers, 1, __ATOMIC_RELAXED);
+	return slot;
+}

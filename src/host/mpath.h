@@ -119,4 +119,16 @@ int nvmf_mpath_select(struct nvmf_mpath *m, uint32_t nsid, unsigned int *cursor,
  */
 bool nvmf_mpath_path_error(uint16_t status, int xport_err);
 
+/*
+ * A command for namespace @nsid ended with @status/@xport_err on the path
+ * in @failed_slot (@failed, may be NULL): where to send it again at once.
+ * Returns the slot (the failover is counted on @failed), -EINVAL when this
+ * is no failover case (@m NULL, one path, not a path error), -EAGAIN when
+ * it is but no other path is usable now. @cursor as for
+ * nvmf_mpath_select(). Thread: any.
+ */
+int nvmf_mpath_failover(struct nvmf_mpath *m, uint32_t nsid, unsigned int *cursor,
+			int failed_slot, struct nvmf_mpath_path *failed, uint16_t status,
+			int xport_err);
+
 #endif

@@ -359,15 +359,12 @@ static void io_wait_path(void *arg)
 static bool io_failover(struct ublk_queue *q, struct ublk_io *io, struct nvmf_mpath_path *failed)
 {
 	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
-	int slot;
+	int slot = nvmf_mpath_failover(m, q->d->ns.nsid, &q->rr, io->slot, failed,
+				       io->req.status, io->req.xport_err);
 
-	if (!m || nvmf_mpath_count(m) < 2 ||
-	    !nvmf_mpath_path_error(io->req.status, io->req.xport_err))
+	if (slot == -EINVAL)
 		return false;
-	slot = nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, io->slot);
 	if (slot >= 0) {
-		if (failed)
-			__atomic_add_fetch(&failed->failovers, 1, __ATOMIC_RELAXED);
 		q->stats.failovers++;
 		nvmf_debug("%s: tag %u: path %d failed (%s), sent on path %d", q->d->path, io->tag,
 			   io->slot, io->req.xport_err ? strerror(-io->req.xport_err) :

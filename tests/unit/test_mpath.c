@@ -122,6 +122,28 @@ START_TEST(test_failover_avoids_failed)
 }
 END_TEST
 
+/* The failover decision the disk and the namespace nodes share. */
+START_TEST(test_failover_decision)
+{
+	unsigned int cur = 0;
+
+	setup(2, NVMF_IOPOLICY_NUMA);
+	/* Not a path error, or no set: no failover, nothing counted. */
+	ck_assert_int_eq(nvmf_mpath_failover(&m, 1, &cur, 0, &path[0], NVMF_SC_INTERNAL, 0),
+			 -EINVAL);
+	ck_assert_int_eq(nvmf_mpath_failover(NULL, 1, &cur, 0, NULL, 0, -ENOTCONN), -EINVAL);
+	ck_assert_uint_eq(path[0].failovers, 0);
+	/* A path error: the other path, counted on the failed one. */
+	ck_assert_int_eq(nvmf_mpath_failover(&m, 1, &cur, 0, &path[0], 0, -ENOTCONN), 1);
+	ck_assert_uint_eq(path[0].failovers, 1);
+	/* No other usable path: -EAGAIN (the caller may wait), nothing counted. */
+	ctrl[1].state = NVMF_CTRL_FAILED;
+	ck_assert_int_eq(nvmf_mpath_failover(&m, 1, &cur, 0, &path[0], NVMF_SC_ANA_INACCESSIBLE, 0),
+			 -EAGAIN);
+	ck_assert_uint_eq(path[0].failovers, 1);
+}
+END_TEST
+
 START_TEST(test_add_remove_slots)
 {
 	unsigned int cur = 0;
@@ -210,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, test_round_robin_spreads);
 	tcase_add_test(tc, test_queue_depth_least_busy);
 	tcase_add_test(tc, test_failover_avoids_failed);
+	tcase_add_test(tc, test_failover_decision);
 	tcase_add_test(tc, test_add_remove_slots);
 	tcase_add_test(tc, test_policy_names_and_errors);
 	tcase_add_test(tc, test_ns_identity);
