@@ -167,19 +167,24 @@ ana__at() {
 	local left=$((t0 + $1 - $(vm_now_ms)))
 	[ "$left" -le 0 ] || sleep "$((left / 1000)).$(printf %03d $((left % 1000)))"
 }
-# ana__watch PORT FROM TO: with nvmfuse, the commands sent to PORT's path
-# (slot ANA_SLOT[PORT]) between FROM and TO ms, while its group is
-# inaccessible there, into /tmp/$tag.inacc ("PORT FROM TO BEFORE AFTER").
-# A list under fio's load takes up to 2 s here: TO leaves room for it
-# before the next swap.
+# ana__watch PORT FROM TO END: with nvmfuse, the commands sent to PORT's
+# path (slot ANA_SLOT[PORT]) between FROM and TO ms, while its group is
+# inaccessible there until END (the next swap), into /tmp/$tag.inacc
+# ("PORT FROM TO BEFORE AFTER", and "late" when the second list returned
+# after END: it may count the next phase's commands, the test skips it).
+# In the background: a list takes 0.5 to 1.5 s under fio's load here, and
+# 6 s once while path 0 reconnected over RDMA; the swaps keep their times.
 ana__watch() {
-	local s=${ANA_SLOT[$1]:-} a b
+	local s=${ANA_SLOT[$1]:-} a b late=
 	[ "$tag" = nvmfuse ] && [ -n "$s" ] || return 0
-	ana__at "$2"
-	a=$(path_u64 "$s" ios)
-	ana__at "$3"
-	b=$(path_u64 "$s" ios)
-	echo "$1 $2 $3 $a $b" >>"/tmp/$tag.inacc"
+	(
+		ana__at "$2"
+		a=$(path_u64 "$s" ios)
+		ana__at "$3"
+		b=$(path_u64 "$s" ios)
+		[ $(($(vm_now_ms) - t0)) -le "$4" ] || late=late
+		echo "$1 $2 $3 $a $b $late" >>"/tmp/$tag.inacc"
+	) &
 }
 # ana_faults PA PB: the ANA fault script (run_script's FAULTS), from PA
 # optimized and PB inaccessible. Times from its start (fio's), in s:
@@ -190,7 +195,8 @@ ana__watch() {
 #       ports linked (ANA failovers); fio ends at 60 (MPATH_RUNTIME)
 # /tmp/$tag.nopath: the time (uptime ms) no port offered a usable path,
 # "BEGIN END"; /tmp/$tag.inacc: see ana__watch (nvmfuse: the slot of
-# each port in ANA_SLOT, an array the test sets).
+# each port in ANA_SLOT, an array the test sets; run_script's wait waits
+# for those samples too).
 ana_faults() {
 	local pa=$1 pb=$2 t0 b
 	t0=$(vm_now_ms)
@@ -209,16 +215,16 @@ ana_faults() {
 	vm_log "port $pa linked again"
 	ana__at 20000
 	ana_swap "$pa" "$pb"
-	ana__watch "$pb" 23000 27500
+	ana__watch "$pb" 23000 27500 30000
 	ana__at 30000
 	ana_swap "$pb" "$pa"
-	ana__watch "$pa" 33000 37500
+	ana__watch "$pa" 33000 37500 40000
 	ana__at 40000
 	ana_swap "$pa" "$pb"
-	ana__watch "$pb" 43000 47500
+	ana__watch "$pb" 43000 47500 50000
 	ana__at 50000
 	ana_swap "$pb" "$pa"
-	ana__watch "$pa" 53000 57500
+	ana__watch "$pa" 53000 57500 60000
 }
 # gap_outside TAG: XGAP, the longest time (ms) without a completion
 # outside the no-path times of /tmp/TAG.nopath (a gap's part inside them
