@@ -243,7 +243,8 @@ static const char *path_state(const struct daemon *d, int slot)
 /*
  * "paths": the subsystem's paths (nvme list-subsys), each with its
  * address, state, ANA state of the first namespace (host/mpath.h) and
- * counters. Main thread.
+ * counters (ana_changes: that path's controller's, each path having its
+ * own view of the ANA groups). Main thread.
  */
 static struct json_object *paths_json(struct daemon *d)
 {
@@ -273,6 +274,7 @@ static struct json_object *paths_json(struct daemon *d)
 		put_str(e, "ana_state", nvmf_ana_state_str(nvmf_mpath_ana_state(mp, nsid)));
 		put_u64(e, "ios", __atomic_load_n(&mp->ios, __ATOMIC_RELAXED));
 		put_u64(e, "failovers", __atomic_load_n(&mp->failovers, __ATOMIC_RELAXED));
+		put_u64(e, "ana_changes", nvmf_ctrl_ana_changes(mp->ctrl));
 		put_u64(e, "inflight", __atomic_load_n(&mp->inflight, __ATOMIC_RELAXED));
 		put_u64(e, "reconnects", i == 0 ? d->reconnects :
 			__atomic_load_n(&d->paths[i]->reconnects, __ATOMIC_RELAXED));

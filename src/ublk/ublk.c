@@ -312,12 +312,29 @@ static void io_send_on(struct ublk_queue *q, struct ublk_io *io, int slot)
 	nvmf_worker_post(p->ctrl->io_workers[q->q_id % p->ctrl->nr_ioq], req);
 }
 
-/* Send @io's command on the path the policy picks (slot 0 when none is usable). */
+/* How often a command with no usable path among several looks again. */
+#define MPATH_WAIT_MS 100
+static void io_wait_path(void *arg);
+
+/*
+ * Send @io's command on the path the policy picks. With several paths and
+ * none usable while the subsystem holds I/O, it waits for one
+ * (io_wait_path), as the kernel host queues a bio on the namespace head:
+ * sent to slot 0 it would go to a path whose group is inaccessible, or
+ * whose association is gone, only to come back failed. Otherwise slot 0
+ * (one path: its worker holds across a reconnect, and an ANA status waits
+ * for the group there).
+ */
 static void io_send(struct ublk_queue *q, struct ublk_io *io)
 {
 	struct nvmf_mpath *m = __atomic_load_n(&q->d->mp, __ATOMIC_ACQUIRE);
 	int slot = m ? nvmf_mpath_select(m, q->d->ns.nsid, &q->rr, -1) : 0;
 
+	if (slot < 0 && nvmf_mpath_count(m) > 1 && __atomic_load_n(&m->hold, __ATOMIC_ACQUIRE) &&
+	    !q->stopping && nvmf_worker_defer(q->w, MPATH_WAIT_MS, io_wait_path, io) == 0) {
+		q->stats.requeued++;
+		return;
+	}
 	io_send_on(q, io, slot < 0 ? 0 : slot);
 }
 
@@ -334,7 +351,6 @@ static void io_resubmit(void *arg)
  * again in MPATH_WAIT_MS. Deferred calls run at the worker's stop too:
  * the command is then sent, and fails, as held ones do.
  */
-#define MPATH_WAIT_MS 100
 static void io_wait_path(void *arg)
 {
 	struct ublk_io *io = arg;
