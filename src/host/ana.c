@@ -345,10 +345,16 @@ static void install(struct nvmf_ctrl *c, const struct nvmf_ana_caps *caps,
 
 		if (was == now)
 			continue;
-		/* A warning when I/O to it stops being served here, else news. */
+		/*
+		 * A warning when I/O to it stops being served here, else news.
+		 * One daemon logs for all of a subsystem's paths: name this one.
+		 */
 		nvmf_log(nvmf_ana_state_usable(now) ? NVMF_LOG_INFO : NVMF_LOG_WARN,
-			 "namespace %u: ANA state %s -> %s", c->ns[i].nsid,
-			 nvmf_ana_state_str(was), nvmf_ana_state_str(now));
+			 "namespace %u: ANA state %s -> %s on %s %s:%s (cntlid %u)",
+			 c->ns[i].nsid, nvmf_ana_state_str(was), nvmf_ana_state_str(now),
+			 c->opts.transport ? c->opts.transport : "?",
+			 c->opts.traddr ? c->opts.traddr : "?",
+			 c->opts.trsvcid ? c->opts.trsvcid : "-", c->cntlid);
 		moved = true;
 	}
 	old = a->log;
