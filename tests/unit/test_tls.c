@@ -338,16 +338,16 @@ static const struct tls_variant {
 	int bind_hash;		/* the terminator's (struct term) */
 	bool ktls;		/* NVMFUSE_KTLS 1 (OpenSSL's socket BIO) or 0 (ours) */
 } variants[] = {
-	{ KEY01, false, "TLS_AES_128_GCM_SHA256", 0 },
-	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0 },
-	{ KEY02, false, "TLS_AES_256_GCM_SHA384", 0 },
-	{ KEY02, true, "TLS_AES_256_GCM_SHA384", 0 },
+	{ KEY01, false, "TLS_AES_128_GCM_SHA256", 0, false },
+	{ KEY01, true, "TLS_AES_128_GCM_SHA256", 0, false },
+	{ KEY02, false, "TLS_AES_256_GCM_SHA384", 0, false },
+	{ KEY02, true, "TLS_AES_256_GCM_SHA384", 0, false },
 	/*
 	 * A target that binds every external PSK to SHA-256 (tlshd on GnuTLS
 	 * < 3.8.11) refuses the SHA-384 handshake of a hash 02 key; each
 	 * queue then offers the same key bound to SHA-256.
 	 */
-	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1 },
+	{ KEY02, false, "TLS_AES_128_GCM_SHA256", 1, false },
 	/*
 	 * Asking for kTLS: OpenSSL's socket BIO instead of ours, and the
 	 * kernel's TLS where it has one (else OpenSSL goes on encrypting).
