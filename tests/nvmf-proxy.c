@@ -22,6 +22,11 @@
  *                       a read's data in one PDU): with --corrupt-c2h, a
  *                       damaged piece after intact ones is a partial read
  *   --drop-every S      close every connection every S seconds
+ *   --drop-mid-data     with --drop-every: a due drop waits (up to 2 s)
+ *                       for a C2HData PDU of an I/O queue, passes half of
+ *                       the bytes queued for the host with it on, and drops
+ *                       then, so a read is caught in flight every time
+ *                       (without it a drop may fall between commands)
  *   --blackhole-after S stop forwarding (keep the sockets open) after S s
  *                       (or from a SIGUSR2 on, whenever a test says so)
  *   --delay-c2h MS      hold every C2H PDU of an I/O queue MS milliseconds
@@ -110,6 +115,7 @@ struct stream {
 	unsigned long seen, data_seen;
 	uint64_t rng;			/* xorshift64 state for --corrupt-c2h */
 	struct held *held, *held_tail;	/* c2h: --delay-c2h's FIFO */
+	bool out_data;			/* c2h: out holds an I/O queue's C2HData */
 };
 
 struct pair {
@@ -123,6 +129,8 @@ static unsigned long g_corrupt_c2h, g_corrupt_hdr, g_split_c2h;
 static unsigned long g_stat_corrupt_data, g_stat_corrupt_hdr, g_stat_drops, g_stat_conns;
 static unsigned long g_stat_split, g_stat_pieces, g_stat_bad_in, g_stat_delayed;
 static double g_delay_c2h;		/* seconds, 0: off */
+static bool g_drop_mid_data;		/* --drop-mid-data */
+static bool g_drop_due;			/* --drop-mid-data: a drop waits for data */
 static volatile sig_atomic_t g_print, g_stop, g_blackhole;
 
 static void print_stats(void)
@@ -224,6 +232,7 @@ static int emit(struct stream *s, const uint8_t *pdu, size_t len)
 		uint64_t draw = nvmf_proxy_draw(&s->rng, s->pair);
 
 		s->data_seen++;
+		s->out_data = true;
 		if (g_corrupt_c2h && draw % g_corrupt_c2h == 0) {
 			p[p[3]] ^= 0xff;
 			g_stat_corrupt_data++;
@@ -281,6 +290,18 @@ static int split_c2h(struct stream *s, const uint8_t *p, uint32_t plen)
 	}
 	free(piece);
 	return 0;
+}
+
+/* Close every connection (--drop-every). */
+static void drop_all(void)
+{
+	for (int i = 0; i < MAX_PAIRS; i++) {
+		if (g_pairs[i].used) {
+			close_pair(&g_pairs[i]);
+			g_stat_drops++;
+		}
+	}
+	g_drop_due = false;
 }
 
 /* Reassemble target-to-host bytes into PDUs and queue them. Returns 0 or -1. */
@@ -433,6 +454,12 @@ static int forward(struct stream *s)
 	}
 	if (feed_c2h(s, buf, (size_t)n) < 0)
 		return -1;
+	if (g_drop_due && s->out_data) {
+		/* --drop-mid-data: part of a read's data, then the drop */
+		(void)write_all(s->to, s->out.p, s->out.len / 2);
+		return -2;
+	}
+	s->out_data = false;
 	if (g_delay_c2h > 0 && g_pairs[s->pair].qid > 0)
 		return hold_c2h(s);
 	rc = write_all(s->to, s->out.p, s->out.len);
@@ -463,6 +490,7 @@ int main(int argc, char **argv)
 		{ "corrupt-hdr", required_argument, NULL, 'H' },
 		{ "split-c2h", required_argument, NULL, 's' },
 		{ "drop-every", required_argument, NULL, 'd' },
+		{ "drop-mid-data", no_argument, NULL, 'm' },
 		{ "blackhole-after", required_argument, NULL, 'b' },
 		{ "delay-c2h", required_argument, NULL, 'D' },
 		{ 0 }
@@ -508,6 +536,9 @@ int main(int argc, char **argv)
 		case 'd':
 			drop_every = atof(optarg);
 			break;
+		case 'm':
+			g_drop_mid_data = true;
+			break;
 		case 'b':
 			blackhole_after = atof(optarg);
 			break;
@@ -521,7 +552,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: nvmf-proxy --listen PORT --target ADDR:PORT "
 				"[--corrupt-c2h N] [--corrupt-hdr N] [--split-c2h BYTES]\n"
-				"       [--drop-every S] [--blackhole-after S] [--delay-c2h MS]\n");
+				"       [--drop-every S [--drop-mid-data]] [--blackhole-after S] [--delay-c2h MS]\n");
 			return 2;
 		}
 	}
@@ -553,12 +584,12 @@ int main(int argc, char **argv)
 			print_stats();
 		}
 		if (drop_every > 0 && now_s() - last_drop >= drop_every) {
-			last_drop = now_s();
-			for (int i = 0; i < MAX_PAIRS; i++) {
-				if (g_pairs[i].used) {
-					close_pair(&g_pairs[i]);
-					g_stat_drops++;
-				}
+			/* --drop-mid-data waits for a read's data, 2 s at most */
+			if (g_drop_mid_data && now_s() - last_drop < drop_every + 2) {
+				g_drop_due = true;
+			} else {
+				last_drop = now_s();
+				drop_all();
 			}
 		}
 		pfd[np] = (struct pollfd){ .fd = lfd, .events = POLLIN };
@@ -580,7 +611,15 @@ int main(int argc, char **argv)
 		for (int i = 1; i < np; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (g_pairs[who[i]->pair].used && forward(who[i]) < 0)
+			if (!g_pairs[who[i]->pair].used)
+				continue;
+			rc = forward(who[i]);
+			if (rc == -2) {	/* --drop-mid-data: now */
+				last_drop = now_s();
+				drop_all();
+				break;
+			}
+			if (rc < 0)
 				close_pair(&g_pairs[who[i]->pair]);
 		}
 		if (pfd[0].revents & POLLIN) {
