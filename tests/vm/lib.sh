@@ -545,6 +545,19 @@ nvmfuse_log() {
 
 # nvmfuse_log_has PATTERN: does a daemon's log have a line matching PATTERN
 # (grep basic regex)?
+# proxy_counter PID FILE KEY: ask the nvmf-proxy PID (its output in FILE)
+# for its counters (SIGUSR1) and print KEY's value from the line it then
+# adds; waits up to 5 s for that line (a fixed sleep read a stale one, or
+# none, on a slow machine) and fails the test without it.
+proxy_counter() {
+	local pid=$1 file=$2 key=$3 had
+	had=$(grep -c '^nvmf-proxy: ' "$file" 2>/dev/null)
+	kill -USR1 "$pid" || vm_fail "nvmf-proxy ($pid) is gone"
+	vm_wait_for 5 sh -c "[ \$(grep -c '^nvmf-proxy: ' '$file') -gt ${had:-0} ]" ||
+		vm_fail "nvmf-proxy printed no counters 5 s after SIGUSR1"
+	sed -n "s/.* $key=\([0-9]*\).*/\1/p" "$file" | tail -n 1
+}
+
 nvmfuse_log_has() {
 	local files
 	files=$(nvmfuse_log_files)
