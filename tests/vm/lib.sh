@@ -551,7 +551,7 @@ nvmfuse_log() {
 # none, on a slow machine) and fails the test without it.
 proxy_counter() {
 	local pid=$1 file=$2 key=$3 had
-	had=$(grep -c '^nvmf-proxy: ' "$file" 2>/dev/null)
+	had=$(grep -c '^nvmf-proxy: ' "$file" 2>/dev/null || true)
 	kill -USR1 "$pid" || vm_fail "nvmf-proxy ($pid) is gone"
 	vm_wait_for 5 sh -c "[ \$(grep -c '^nvmf-proxy: ' '$file') -gt ${had:-0} ]" ||
 		vm_fail "nvmf-proxy printed no counters 5 s after SIGUSR1"
