@@ -23,9 +23,9 @@
  *                       damaged piece after intact ones is a partial read
  *   --drop-every S      close every connection every S seconds
  *   --drop-mid-data     with --drop-every: a due drop waits (up to 2 s)
- *                       for a C2HData PDU of an I/O queue, passes half of
- *                       the bytes queued for the host with it on, and drops
- *                       then, so a read is caught in flight every time
+ *                       for a C2HData PDU of an I/O queue and drops in its
+ *                       place (nothing of it passed on), so a read is caught
+ *                       in flight every time, before any of its data came
  *                       (without it a drop may fall between commands)
  *   --blackhole-after S stop forwarding (keep the sockets open) after S s
  *                       (or from a SIGUSR2 on, whenever a test says so)
@@ -454,11 +454,8 @@ static int forward(struct stream *s)
 	}
 	if (feed_c2h(s, buf, (size_t)n) < 0)
 		return -1;
-	if (g_drop_due && s->out_data) {
-		/* --drop-mid-data: part of a read's data, then the drop */
-		(void)write_all(s->to, s->out.p, s->out.len / 2);
-		return -2;
-	}
+	if (g_drop_due && s->out_data)
+		return -2;	/* --drop-mid-data: a read in flight, drop now */
 	s->out_data = false;
 	if (g_delay_c2h > 0 && g_pairs[s->pair].qid > 0)
 		return hold_c2h(s);
