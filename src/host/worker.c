@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "host/spin.h"
 #include "host/worker.h"
 
 #define MAX_EVENTS 32
@@ -120,6 +122,8 @@ struct nvmf_worker {
 	bool send_ready;		/* ... and came back with send_res */
 	int send_res;
 	struct msghdr send_msg;
+	/* The spin window (host/spin.h, NVMFUSE_SPIN_US): worker thread only. */
+	struct nvmf_spin spin;
 };
 
 /* The worker whose thread this is (NULL on other threads). */
@@ -663,6 +667,54 @@ static void ring_quiesce_qp(struct nvmf_worker *w)
 	ring_send_mode(w, w->qp, false);
 }
 
+/*
+ * The spin window from NVMFUSE_SPIN_US (host/spin.h); off when it is not
+ * set. A bad value is said once per process and leaves it off.
+ */
+static void spin_setup(struct nvmf_worker *w)
+{
+	static bool warned;
+	const char *v = getenv("NVMFUSE_SPIN_US");
+
+	if (nvmf_spin_parse(v, &w->spin.window_us) < 0 &&
+	    !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+		nvmf_warn("NVMFUSE_SPIN_US=%s: expected microseconds 0-%u; not spinning", v,
+			  NVMF_SPIN_MAX_US);
+}
+
+/*
+ * Look for what the queue is waiting for, without sleeping, for up to the
+ * spin window: a completion on the ring, task work that will make one (a
+ * received PDU, a ublk request, the mailbox, the queue pair's fd polled
+ * readable: IORING_SQ_TASKRUN), or, for a queue pair the ring does not
+ * receive for, what its poll finds without a read (RDMA's CQ in user
+ * space; rx_idle). Every turn yields the CPU, so a target or caller
+ * runnable on this CPU goes first. What the iteration prepared (the
+ * command's send) is submitted first. Returns true when something came:
+ * the caller then handles it without sleeping.
+ */
+static bool ring_spin(struct nvmf_worker *w)
+{
+	struct nvmf_qpair *qp = w->qp;
+	uint64_t end = nvmf_now_ns() + (uint64_t)w->spin.window_us * 1000u;
+	uint32_t outstanding = qp->outstanding;
+
+	io_uring_submit(&w->ring);
+	do {
+		if (io_uring_cq_ready(&w->ring) ||
+		    (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN))
+			return true;
+		if (!w->qp_recv) {
+			qp->rx_idle = true;
+			nvmf_qpair_poll(qp, 0);
+			if (qp->outstanding != outstanding || qp->state == NVMF_QP_FAILED)
+				return true;
+		}
+		sched_yield();
+	} while (nvmf_now_ns() < end);
+	return false;
+}
+
 /* Runs first on the worker thread: the ring loop, or the epoll loop without io_uring. */
 static void ring_setup(struct nvmf_worker *w)
 {
@@ -674,10 +726,17 @@ static void ring_setup(struct nvmf_worker *w)
 		return;
 	if (loop && strcmp(loop, "uring"))
 		nvmf_warn("NVMFUSE_WORKER_LOOP=%s: expected uring or epoll; using uring", loop);
+	spin_setup(w);
 	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	/* Spinning looks for pending task work in the SQ ring's flags. */
+	if (w->spin.window_us)
+		p.flags |= IORING_SETUP_TASKRUN_FLAG;
 	p.cq_entries = WORKER_RING_CQ;
 	rc = io_uring_queue_init_params(WORKER_RING_SQ, &w->ring, &p);
 	if (rc == -EINVAL) {	/* before Linux 6.1: task work by signal, still one wait */
+		if (w->spin.window_us)
+			nvmf_warn("NVMFUSE_SPIN_US: this kernel's io_uring has no deferred task work; not spinning");
+		w->spin.window_us = 0;
 		memset(&p, 0, sizeof(p));
 		p.flags = IORING_SETUP_CQSIZE;
 		p.cq_entries = WORKER_RING_CQ;
@@ -715,6 +774,14 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 	int rc;
 
 	ring_arm(w);
+	if (timeout_ms != 0 && w->qp->state != NVMF_QP_FAILED &&
+	    nvmf_spin_begin(&w->spin, w->qp->outstanding)) {
+		bool hit = ring_spin(w);
+
+		nvmf_spin_end(&w->spin, hit);
+		if (hit)
+			timeout_ms = 0;
+	}
 	if (timeout_ms == 0) {
 		rc = io_uring_submit_and_get_events(&w->ring);
 	} else if (timeout_ms < 0) {

@@ -543,8 +543,6 @@ nvmfuse_log() {
 	done
 }
 
-# nvmfuse_log_has PATTERN: does a daemon's log have a line matching PATTERN
-# (grep basic regex)?
 # proxy_counter PID FILE KEY: ask the nvmf-proxy PID (its output in FILE)
 # for its counters (SIGUSR1) and print KEY's value from the line it then
 # adds; waits up to 5 s for that line (a fixed sleep read a stale one, or
@@ -558,6 +556,8 @@ proxy_counter() {
 	sed -n "s/.* $key=\([0-9]*\).*/\1/p" "$file" | tail -n 1
 }
 
+# nvmfuse_log_has PATTERN: does a daemon's log have a line matching PATTERN
+# (grep basic regex)?
 nvmfuse_log_has() {
 	local files
 	files=$(nvmfuse_log_files)
