@@ -53,6 +53,14 @@ struct pd_child {
 	pid_t pid;
 	struct nvmf_disc_key key;	/* what it connects */
 	char label[PD_LABEL_MAX];
+	/*
+	 * The read end of the command's stderr (non-blocking, -1: none): its
+	 * lines go to our log under @label (child_output), with a time and
+	 * the subsystem they are about.
+	 */
+	int err_fd;
+	char err_buf[512];
+	size_t err_len;
 };
 
 #define PD_CHILDREN_MAX	64
@@ -288,16 +296,69 @@ static void owned_del(struct pdisc *p, const struct nvmf_disc_key *k)
 		}
 }
 
+/* One line of a connect command's stderr, into our log under its label. */
+static void child_line(const struct pd_child *c, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len)
+		nvmf_warn("%s: %.*s", c->label, (int)len, line);
+}
+
+/*
+ * Log what @c's command wrote to stderr so far, a line at a time (a line
+ * longer than the buffer in pieces); @last: it ended, log the rest too
+ * and close the pipe. Never blocks.
+ */
+static void child_output(struct pd_child *c, bool last)
+{
+	for (;;) {
+		ssize_t n;
+		char *nl;
+
+		if (c->err_fd < 0)
+			return;
+		n = read(c->err_fd, c->err_buf + c->err_len, sizeof(c->err_buf) - c->err_len);
+		if (n > 0)
+			c->err_len += (size_t)n;
+		while ((nl = memchr(c->err_buf, '\n', c->err_len))) {
+			size_t k = (size_t)(nl - c->err_buf) + 1;
+
+			child_line(c, c->err_buf, k);
+			memmove(c->err_buf, c->err_buf + k, c->err_len - k);
+			c->err_len -= k;
+		}
+		if (c->err_len == sizeof(c->err_buf)) {
+			child_line(c, c->err_buf, c->err_len);
+			c->err_len = 0;
+		}
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (last || n == 0) {
+			child_line(c, c->err_buf, c->err_len);
+			c->err_len = 0;
+			if (last) {
+				close(c->err_fd);
+				c->err_fd = -1;
+			}
+		}
+		return;
+	}
+}
+
 /* Start the connect command for @k (not waited for: reap_children). */
 static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 {
 	const struct nvmf_pdisc_opts *o = p->o;
 	char nqn[NVMF_NQN_SIZE + 16], addr[NVMF_TRADDR_SIZE + 16], svc[NVMF_TRSVCID_SIZE + 16];
 	char label[PD_LABEL_MAX];
+	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
 	char **argv, **envp;
-	int n = 0, rc;
+	int n = 0, rc, errp[2];
 	pid_t pid;
 
 	key_label(k, label, sizeof(label));
@@ -335,12 +396,28 @@ static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* Its stderr comes to us a line at a time (without a pipe: our log as it is). */
+	posix_spawn_file_actions_init(&fa);
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		errp[0] = errp[1] = -1;
+	} else if (posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO)) {
+		close(errp[0]);
+		close(errp[1]);
+		errp[0] = errp[1] = -1;
+	} else {
+		fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	}
 	envp = spawn_env(o->connect_env);
-	rc = envp ? posix_spawn(&pid, o->connect_exe, NULL, &attr, argv, envp) : ENOMEM;
+	rc = envp ? posix_spawn(&pid, o->connect_exe, &fa, &attr, argv, envp) : ENOMEM;
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	free(envp);
 	free(argv);
+	if (errp[1] >= 0)
+		close(errp[1]);
 	if (rc) {
+		if (errp[0] >= 0)
+			close(errp[0]);
 		nvmf_err("%s: cannot run %s: %s", label, o->connect_exe, strerror(rc));
 		return;
 	}
@@ -350,6 +427,8 @@ static void spawn_connect(struct pdisc *p, const struct nvmf_disc_key *k)
 	p->kids[p->nkids].pid = pid;
 	p->kids[p->nkids].key = *k;
 	snprintf(p->kids[p->nkids].label, sizeof(p->kids[0].label), "%s", label);
+	p->kids[p->nkids].err_fd = errp[0];
+	p->kids[p->nkids].err_len = 0;
 	p->nkids++;
 }
 
@@ -370,13 +449,14 @@ static void connect_failed(struct pdisc *p, const struct nvmf_disc_key *k)
 		p->retry_ns = at;
 }
 
-/* Reap the connect commands that ended; log how. */
+/* Reap the connect commands that ended; log what they said, and how they ended. */
 static void reap_children(struct pdisc *p)
 {
 	for (int i = 0; i < p->nkids;) {
 		int status;
 		pid_t r = waitpid(p->kids[i].pid, &status, WNOHANG);
 
+		child_output(&p->kids[i], r != 0);
 		if (r == 0) {
 			i++;
 			continue;

@@ -326,6 +326,14 @@ static int connect_admin(struct nvmf_ctrl *c, char *err, size_t errlen)
 		nvmf_info("%s: authenticated with DH-HMAC-CHAP (hmac(%s), %s, %s)", c->opts.subnqn,
 			  nvmf_auth_hash_name(c->auth.hash), nvmf_auth_dhgroup_name(c->auth.dhgroup),
 			  c->auth.bidirectional ? "bidirectional" : "unidirectional");
+	} else if (rc == 0 && c->dhchap_ctrl_key && !c->discovery) {
+		/*
+		 * Not for a discovery controller: connect-all's -C is meant for
+		 * the subsystems its log leads to, and discovery controllers
+		 * rarely authenticate.
+		 */
+		nvmf_warn("%s did not ask for authentication: the controller was not "
+			  "authenticated despite --dhchap-ctrl-secret", c->opts.subnqn);
 	}
 	return rc;
 }

@@ -326,9 +326,6 @@ int nvmf_fabrics_connect(struct nvmf_qpair *qp, const struct nvmf_connect_args *
 		rc = nvmf_fabrics_auth(qp, &aa, a->auth_info, err, errlen);
 		if (rc < 0)
 			return rc;
-	} else if (a->dhchap_ctrl_key && qp->qid == 0) {
-		nvmf_warn("%s did not ask for authentication: the controller was not "
-			  "authenticated despite --dhchap-ctrl-secret", a->subnqn);
 	}
 	if (a->auth_info)
 		a->auth_info->done = authreq != 0;
