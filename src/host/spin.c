@@ -23,7 +23,7 @@ int nvmf_spin_parse(const char *s, uint32_t *window_us)
 
 bool nvmf_spin_begin(struct nvmf_spin *s, uint32_t outstanding)
 {
-	if (!s->window_us || outstanding != 1)
+	if (!s->window_us || outstanding > 1)
 		return false;
 	if (s->skip) {
 		s->skip--;
@@ -34,7 +34,9 @@ bool nvmf_spin_begin(struct nvmf_spin *s, uint32_t outstanding)
 
 void nvmf_spin_end(struct nvmf_spin *s, bool hit)
 {
+	s->spins++;
 	if (hit) {
+		s->hits++;
 		s->misses = 0;
 		s->skip = 0;
 		return;

@@ -4,18 +4,20 @@
  * should look for its completion for a few microseconds before it goes
  * to sleep, and for how long.
  *
- * At queue depth 1 most of an I/O's time is wake-ups: the target's reply
- * wakes the queue's thread, which wakes the caller. A thread that keeps
- * looking (yielding the CPU on every turn) for a reply due within the
+ * At queue depth 1 most of an I/O's time is wake-ups: the caller's request
+ * wakes the queue's thread, the target's reply wakes it again, and it
+ * wakes the caller. A thread that keeps looking (yielding the CPU on every
+ * turn) for the reply, or for the caller's next request, due within the
  * window saves its own wake-up. It costs CPU while it looks, so:
  *   - it is off unless NVMFUSE_SPIN_US gives a window (1-10000 us);
- *   - only a queue with exactly one command outstanding spins: deeper
- *     queues are woken by a batch anyway, idle ones must cost nothing;
- *   - a window that ran out without the reply (a slow target, a long
- *     transfer) makes the queue skip the next 1, 3, 7, ... 63 chances
- *     before it tries again, so a target slower than the window costs at
- *     most one window per 64 I/Os; a reply within the window ends that
- *     back-off at once.
+ *   - only a queue with at most one command outstanding spins: deeper
+ *     queues are woken by a batch anyway;
+ *   - a window that ran out with nothing come (a slow target, a long
+ *     transfer, a caller gone idle) makes the queue skip the next 1, 3,
+ *     7, ... 63 chances before it tries again, so a target slower than
+ *     the window costs at most one window per 64 I/Os, and a queue gone
+ *     idle one window, then nothing (it sleeps); something within the
+ *     window ends that back-off at once.
  *
  * Thread context: a struct nvmf_spin belongs to one worker thread; the
  * functions are pure and take no locks.
@@ -33,6 +35,11 @@ struct nvmf_spin {
 	uint32_t window_us;	/* 0: never spin */
 	uint32_t misses;	/* windows in a row that ran out, at most NVMF_SPIN_MAX_BACKOFF */
 	uint32_t skip;		/* chances still to let pass before spinning again */
+	/* What the windows did, for the log (the worker's, at its end): */
+	uint64_t spins;		/* windows spun */
+	uint64_t hits;		/* ... that ended with something to do */
+	uint64_t at_once;	/* ... of those, found before the first yield */
+	uint64_t yields;	/* turns that yielded the CPU */
 };
 
 /*

@@ -683,9 +683,10 @@ static void spin_setup(struct nvmf_worker *w)
 }
 
 /*
- * Look for what the queue is waiting for, without sleeping, for up to the
- * spin window: a completion on the ring, task work that will make one (a
- * received PDU, a ublk request, the mailbox, the queue pair's fd polled
+ * Look for what the queue is waiting for (the reply to its one command, or
+ * the next request), without sleeping, for up to the spin window: a
+ * completion on the ring, task work that will make one (a received PDU, a
+ * ublk request, a CUSE request, the mailbox, the queue pair's fd polled
  * readable: IORING_SQ_TASKRUN), or, for a queue pair the ring does not
  * receive for, what its poll finds without a read (RDMA's CQ in user
  * space; rx_idle). Every turn yields the CPU, so a target or caller
@@ -699,20 +700,31 @@ static bool ring_spin(struct nvmf_worker *w)
 	uint64_t end = nvmf_now_ns() + (uint64_t)w->spin.window_us * 1000u;
 	uint32_t outstanding = qp->outstanding;
 
+	uint64_t turns = 0;
+	bool hit = false;
+
 	io_uring_submit(&w->ring);
 	do {
 		if (io_uring_cq_ready(&w->ring) ||
-		    (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN))
-			return true;
+		    (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN)) {
+			hit = true;
+			break;
+		}
 		if (!w->qp_recv) {
 			qp->rx_idle = true;
 			nvmf_qpair_poll(qp, 0);
-			if (qp->outstanding != outstanding || qp->state == NVMF_QP_FAILED)
-				return true;
+			if (qp->outstanding != outstanding || qp->state == NVMF_QP_FAILED) {
+				hit = true;
+				break;
+			}
 		}
 		sched_yield();
+		turns++;
 	} while (nvmf_now_ns() < end);
-	return false;
+	w->spin.yields += turns;
+	if (hit && !turns)
+		w->spin.at_once++;
+	return hit;
 }
 
 /* Runs first on the worker thread: the ring loop, or the epoll loop without io_uring. */
@@ -774,7 +786,8 @@ static int ring_wait(struct nvmf_worker *w, int timeout_ms, bool *readable)
 	int rc;
 
 	ring_arm(w);
-	if (timeout_ms != 0 && w->qp->state != NVMF_QP_FAILED &&
+	/* I/O queues only: the admin queue's commands are not the hot path. */
+	if (timeout_ms != 0 && w->qp->qid && w->qp->state != NVMF_QP_FAILED &&
 	    nvmf_spin_begin(&w->spin, w->qp->outstanding)) {
 		bool hit = ring_spin(w);
 
@@ -834,6 +847,11 @@ static void ring_teardown(struct nvmf_worker *w)
 {
 	if (!w->ring_on)
 		return;
+	if (w->spin.spins)
+		nvmf_info("queue %u: spin window %u us: %llu spun, %llu found work (%llu at once), "
+			  "%llu yields", w->qp->qid, w->spin.window_us,
+			  (unsigned long long)w->spin.spins, (unsigned long long)w->spin.hits,
+			  (unsigned long long)w->spin.at_once, (unsigned long long)w->spin.yields);
 	ring_quiesce_qp(w);
 	/* Last completions: ring users' orphaned commands free themselves. */
 	io_uring_get_events(&w->ring);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The worker's spin window (host/spin.h): parsing, QD 1 only, back-off. */
+/* The worker's spin window (host/spin.h): parsing, QD 0-1 only, back-off, counters. */
 #include <check.h>
 #include <errno.h>
 
@@ -34,11 +34,13 @@ START_TEST(test_off_and_depth)
 {
 	struct nvmf_spin off = { 0 }, on = { .window_us = 500 };
 
-	/* Off never spins; on spins only with exactly one command out. */
+	/* Off never spins; on spins only with at most one command out. */
 	ck_assert(!nvmf_spin_begin(&off, 1));
-	ck_assert(!nvmf_spin_begin(&on, 0));
+	ck_assert(!nvmf_spin_begin(&off, 0));
 	ck_assert(!nvmf_spin_begin(&on, 2));
 	ck_assert(!nvmf_spin_begin(&on, 32));
+	ck_assert(nvmf_spin_begin(&on, 0));
+	nvmf_spin_end(&on, true);
 	ck_assert(nvmf_spin_begin(&on, 1));
 	nvmf_spin_end(&on, true);
 	ck_assert(nvmf_spin_begin(&on, 1));
@@ -100,6 +102,22 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+START_TEST(test_counters)
+{
+	struct nvmf_spin s = { .window_us = 100 };
+	int spun = 0;
+
+	/* Windows that hit and miss by turns: a miss lets one chance pass. */
+	for (int i = 0; i < 10; i++) {
+		if (nvmf_spin_begin(&s, 1))
+			nvmf_spin_end(&s, spun++ % 2 == 0);
+	}
+	/* chances: hit, miss, (pass), hit, miss, (pass), hit, miss, (pass), hit */
+	ck_assert_uint_eq(s.spins, 7);
+	ck_assert_uint_eq(s.hits, 4);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spin");
@@ -110,6 +128,7 @@ int main(void)
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_off_and_depth);
 	tcase_add_test(tc, test_backoff);
+	tcase_add_test(tc, test_counters);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
