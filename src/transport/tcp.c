@@ -47,6 +47,14 @@
 
 #define TCP_RBUF_SIZE	(128 * 1024)
 #define TCP_DIRECT_MIN	(16 * 1024)	/* receive larger data straight into place */
+/*
+ * While data transfers are large (the last C2HData carried TCP_DIRECT_MIN
+ * or more), a receive into rbuf asks for no more than this: enough for
+ * the PDU headers, responses and digests between transfers, while a
+ * transfer's bytes go in place (rx_direct) instead of through rbuf and a
+ * copy (which took a third of a queue thread's CPU at 128 KiB reads).
+ */
+#define TCP_RBUF_HEAD	1024
 #define TCP_MAX_IOV	64
 #define TCP_ADMIN_ICD	8192		/* NVMe/TCP 1.0: admin and Fabrics commands */
 
@@ -112,6 +120,7 @@ struct tcp_qpair {
 	uint32_t rx_off;		/* where the next data byte goes in the request */
 	uint32_t rx_left;		/* data bytes (or pad bytes) still to come */
 	uint32_t rx_crc;
+	bool rx_big;			/* the last C2HData was large: see TCP_RBUF_HEAD */
 	uint8_t rx_ddgst[TCP_DIGEST_LEN];
 	size_t rx_ddgst_have;
 	int completed;			/* completions in the current process() call */
@@ -537,6 +546,7 @@ static void rx_header(struct tcp_qpair *tq)
 			return;
 		}
 		tq->rx_req = tr;
+		tq->rx_big = p->data_len >= TCP_DIRECT_MIN;
 		tq->rx_off = p->datao;
 		tq->rx_crc = NVMF_CRC32C_INIT;
 		tq->rx_ddgst_have = 0;
@@ -653,6 +663,17 @@ static size_t rx_consume(struct tcp_qpair *tq, const uint8_t *buf, size_t n)
 	return used;
 }
 
+/*
+ * Does the rest of the current data transfer go in place (rx_direct)? A
+ * large rest always; while transfers are large (rx_big) any rest, so a
+ * transfer's tail does not come in TCP_RBUF_HEAD pieces.
+ */
+static bool rx_in_place(const struct tcp_qpair *tq)
+{
+	return tq->rx_state == RX_DATA &&
+	       (tq->rx_left >= TCP_DIRECT_MIN || (tq->rx_big && tq->rx_left));
+}
+
 /* Large data with nothing buffered: receive it in place. */
 static ssize_t rx_direct(struct tcp_qpair *tq)
 {
@@ -699,13 +720,13 @@ static int tcp_receive(struct tcp_qpair *tq)
 		}
 		if (drained)
 			return 0;
-		if (tq->rx_state == RX_DATA && tq->rx_left >= TCP_DIRECT_MIN) {
+		if (rx_in_place(tq)) {
 			want = tq->rx_left;
 			n = rx_direct(tq);
 		} else {
-			want = TCP_RBUF_SIZE;
+			want = tq->rx_big ? TCP_RBUF_HEAD : TCP_RBUF_SIZE;
 			tq->rpos = tq->rlen = 0;
-			n = chan_recv(tq, tq->rbuf, TCP_RBUF_SIZE);
+			n = chan_recv(tq, tq->rbuf, want);
 			if (n > 0)
 				tq->rlen = (size_t)n;
 		}
@@ -774,7 +795,7 @@ static int tcp_rx_buf(struct nvmf_qpair *qp, void **buf, size_t *len)
 	tq->ring_rx = true;
 	tq->rpos = tq->rlen = 0;
 	*buf = tq->rbuf;
-	*len = TCP_RBUF_SIZE;
+	*len = tq->rx_big ? TCP_RBUF_HEAD : TCP_RBUF_SIZE;
 	return 0;
 }
 
@@ -810,8 +831,7 @@ static int tcp_rx_done(struct nvmf_qpair *qp, int res)
 	tq->rlen = (size_t)res;
 	tq->in_rx_done = true;
 	tq->rpos += rx_consume(tq, tq->rbuf, tq->rlen);
-	if (qp->state != NVMF_QP_FAILED && tq->rx_state == RX_DATA &&
-	    tq->rx_left >= TCP_DIRECT_MIN)
+	if (qp->state != NVMF_QP_FAILED && rx_in_place(tq))
 		rc = tcp_receive(tq);
 	tq->in_rx_done = false;
 	if (qp->state == NVMF_QP_FAILED)
