@@ -107,6 +107,8 @@ run_script() {
 	fi
 	"$faults" "$@"
 	wait "$fio_pid" || { cat "/tmp/$tag.fio"; vm_fail "$tag: fio verify failed"; }
+	# The slowest single I/O (a command held for a path's return would show here).
+	vm_log "$tag: fio's completion latency: $(grep -m 2 -E '^ +clat \(' "/tmp/$tag.fio" | tr -s ' ' | tr '\n' ';')"
 	wait
 	[ ! -s "/tmp/$tag.paths" ] || { tr '\n' ';' <"/tmp/$tag.paths" | fold -w 160; echo; } >&2
 	[ ! -s "/tmp/$tag.readerr" ] || vm_fail "$tag: the read loop saw $(wc -l <"/tmp/$tag.readerr") read error(s)"
