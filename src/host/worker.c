@@ -699,7 +699,6 @@ static bool ring_spin(struct nvmf_worker *w)
 	struct nvmf_qpair *qp = w->qp;
 	uint64_t end = nvmf_now_ns() + (uint64_t)w->spin.window_us * 1000u;
 	uint32_t outstanding = qp->outstanding;
-
 	uint64_t turns = 0;
 	bool hit = false;
 
