@@ -176,6 +176,8 @@ void nvmf_qpair_fail(struct nvmf_qpair *qp, int err, const char *fmt, ...)
 	/* The event loop's send may still read command buffers: end it first. */
 	if (qp->tx_quiesce)
 		qp->tx_quiesce(qp, qp->tx_quiesce_arg);
+	if (qp->ops && qp->ops->detach_buffers)
+		qp->ops->detach_buffers(qp);
 	/*
 	 * Fail every outstanding command, oldest first: owners that hold
 	 * them for a reconnect replay them in the order they were first

@@ -224,6 +224,15 @@ struct nvmf_transport_ops {
 	 */
 	int (*tx_prep)(struct nvmf_qpair *qp, struct iovec **iov, int *cnt, bool *more);
 	int (*tx_done)(struct nvmf_qpair *qp, int res);
+	/*
+	 * Optional: nvmf_qpair_fail() calls it before it hands the
+	 * outstanding commands back, once their buffers' pages may still be
+	 * read by the kernel after that (TCP sends large write data by
+	 * reference): the transport makes sure that what the owner does with
+	 * a buffer next cannot change what goes, or went, out for the failed
+	 * command. Owner thread.
+	 */
+	void (*detach_buffers)(struct nvmf_qpair *qp);
 };
 
 /*
@@ -239,6 +248,7 @@ struct nvmf_qpair_stats {
 	uint64_t c2h_success;	/* reads completed by C2HData SUCCESS, no CapsuleResp */
 	uint64_t inv_remote;	/* RDMA: windows shut by the controller's Send with Invalidate */
 	uint64_t inv_local;	/* RDMA: windows the host had to shut (Local Invalidate) */
+	uint64_t tx_by_ref;	/* TCP: write data bytes sent by reference (splice) */
 	uint64_t aborts;	/* Abort commands sent for commands past their abort_ms */
 };
 

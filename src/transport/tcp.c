@@ -6,7 +6,9 @@
  * does the socket I/O and the per-command state:
  *
  *   transmit: a FIFO of PDUs (CapsuleCmd, H2CData, H2CTermReq), flushed with
- *             one sendmsg() of as many iovecs as fit; data is never copied.
+ *             one sendmsg() of as many iovecs as fit; data is never copied
+ *             by us, and large H2CData payloads not even by the kernel
+ *             (tx_splice: the buffer's pages go to TCP by reference).
  *             Or, on an I/O queue whose event loop sends for it
  *             (qp.tx_by_loop: an io_uring SENDMSG per wake-up, tx_prep and
  *             tx_done), the same iovecs handed to the loop, one send at a
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -56,6 +59,25 @@
  */
 #define TCP_RBUF_HEAD	1024
 #define TCP_MAX_IOV	64
+/*
+ * H2CData payloads of TCP_SPLICE_MIN bytes or more go to the socket by
+ * reference (tx_splice): vmsplice(2) puts the request buffer's pages in a
+ * pipe and splice(2) hands them to TCP, which sends those pages as they
+ * are, as the kernel host sends a bio's. sendmsg() would allocate socket
+ * pages (zeroed first: Debian's kernels initialize on allocation) and copy
+ * into them, which cost 128 KiB writes a third of the queue thread's CPU.
+ * TCP (and, over loopback, the receiving socket) holds the pages until it
+ * is done with them, so they must not change before then. A command's
+ * response comes only after the controller has all of its data: by then
+ * both are done. A queue pair that fails hands its commands back before
+ * that, so tcp_detach_buffers() first gives each spliced range fresh
+ * pages with the same bytes (the old ones stay with the socket, unchanged).
+ * Only whole pages of a page-aligned payload go by reference, so the fresh
+ * pages belong to that buffer alone; a tail shorter than a page is copied.
+ * NVMFUSE_TCP_SPLICE=0 copies as before.
+ */
+#define TCP_SPLICE_MIN	(16 * 1024)
+#define TCP_PIPE_SIZE	(1024 * 1024)
 #define TCP_ADMIN_ICD	8192		/* NVMe/TCP 1.0: admin and Fabrics commands */
 
 enum tcp_tx_kind { TX_CAPSULE, TX_H2C, TX_TERM };
@@ -82,6 +104,7 @@ struct tcp_req {
 	uint32_t h2c_queued;		/* data bytes in queued H2CData PDUs */
 	uint32_t r2t_end;
 	uint32_t c2h_rcvd;
+	uint32_t spl_lo, spl_hi;	/* data bytes [lo, hi) went by reference */
 	/* Transmit buffers. */
 	uint8_t hdr[TCP_TX_HDR_MAX];
 	uint8_t ddgst[TCP_DIGEST_LEN];
@@ -108,6 +131,11 @@ struct tcp_qpair {
 	 */
 	bool tx_inflight;
 	bool no_ring_tx;		/* NVMFUSE_TCP_SEND=sendmsg */
+	/* tx_splice: the pipe (-1: none yet), made at the first large H2CData. */
+	int pipe_fd[2];
+	size_t pipe_size;
+	bool no_splice;			/* NVMFUSE_TCP_SPLICE=0, TLS, or no pipe */
+	size_t page;			/* the page size */
 	struct iovec tx_iov[TCP_MAX_IOV];
 	/* receive */
 	uint8_t *rbuf;
@@ -347,8 +375,160 @@ static void tx_retire(struct tcp_qpair *tq, size_t n)
 	}
 }
 
+/* @tx, untouched, goes by tx_splice once it is the head. */
+static bool tx_spliceable(const struct tcp_qpair *tq, const struct tcp_tx *tx)
+{
+	return tx->kind == TX_H2C && tx->h2c_len >= TCP_SPLICE_MIN && !tq->no_splice &&
+	       (uintptr_t)tx->iov[1].iov_base % tq->page == 0;
+}
+
+/* The pipe for tx_splice, sized for TCP_PIPE_SIZE; false: copy instead. */
+static bool pipe_ready(struct tcp_qpair *tq)
+{
+	int sz;
+
+	if (tq->pipe_fd[0] >= 0)
+		return true;
+	if (pipe2(tq->pipe_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		nvmf_debug("queue %u: no pipe for sending by reference (%s): copying",
+			   tq->qp.qid, strerror(errno));
+		tq->pipe_fd[0] = tq->pipe_fd[1] = -1;
+		tq->no_splice = true;
+		return false;
+	}
+	sz = fcntl(tq->pipe_fd[1], F_SETPIPE_SZ, TCP_PIPE_SIZE);
+	if (sz < 0)
+		sz = fcntl(tq->pipe_fd[1], F_GETPIPE_SZ);
+	tq->pipe_size = sz > 0 ? (size_t)sz : 0;
+	if (tq->pipe_size < TCP_SPLICE_MIN) {
+		close(tq->pipe_fd[0]);
+		close(tq->pipe_fd[1]);
+		tq->pipe_fd[0] = tq->pipe_fd[1] = -1;
+		tq->no_splice = true;
+		return false;
+	}
+	return true;
+}
+
 /*
- * The queue's head as iovecs, as many whole PDUs as fit in TCP_MAX_IOV.
+ * Empty the pipe after a short splice: its pages go nowhere (splice to
+ * /dev/null reads no data), and what did not go out is sent by copy.
+ * False when that fails: the pipe is then closed, and splicing stops.
+ */
+static bool pipe_drain(struct tcp_qpair *tq)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	bool ok = null >= 0;
+
+	while (ok) {
+		ssize_t n = splice(tq->pipe_fd[0], NULL, null, NULL, tq->pipe_size,
+				   SPLICE_F_NONBLOCK);
+
+		if (n > 0)
+			continue;
+		ok = n == 0 || errno == EAGAIN;
+		break;
+	}
+	if (null >= 0)
+		close(null);
+	if (!ok) {
+		close(tq->pipe_fd[0]);
+		close(tq->pipe_fd[1]);
+		tq->pipe_fd[0] = tq->pipe_fd[1] = -1;
+		tq->no_splice = true;
+	}
+	return ok;
+}
+
+/*
+ * Send the head PDU, an untouched large H2CData, with its payload by
+ * reference (see TCP_SPLICE_MIN): the header by send() with MSG_MORE, the
+ * payload through the pipe. Never blocks; whatever the socket did not take
+ * stays queued (retired as far as it went) for the copying send, and a
+ * data digest always goes that way. True when the whole payload went.
+ */
+static bool tx_splice(struct tcp_qpair *tq)
+{
+	struct tcp_tx *tx = tq->txq_head;
+	struct tcp_req *tr = (struct tcp_req *)((uint8_t *)tx - offsetof(struct tcp_req, tx));
+	const uint8_t *data = tx->iov[1].iov_base;
+	size_t hl = tx->iov[0].iov_len, len = tx->iov[1].iov_len, sent = 0;
+	size_t whole = len / tq->page * tq->page;	/* the pages that go by reference */
+	uint32_t off = (uint32_t)(data - (const uint8_t *)tr->req->data);
+	ssize_t n;
+
+	if ((uintptr_t)data % tq->page || !whole || !pipe_ready(tq))
+		return false;
+	n = send(tq->fd, tx->iov[0].iov_base, hl, MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+	if (n <= 0)
+		return false;	/* the copying send meets the same error or waits */
+	if ((size_t)n < hl) {
+		tx_retire(tq, (size_t)n);
+		return false;
+	}
+	/* Recorded first: a page the pipe holds may reach the socket. */
+	if (tr->spl_hi == tr->spl_lo)
+		tr->spl_lo = off;
+	tr->spl_hi = off + (uint32_t)whole;
+	while (sent < whole) {
+		size_t chunk = whole - sent < tq->pipe_size ? whole - sent : tq->pipe_size;
+		struct iovec v = { (void *)(data + sent), chunk };
+		ssize_t in, out;
+
+		in = vmsplice(tq->pipe_fd[1], &v, 1, SPLICE_F_NONBLOCK);
+		if (in <= 0)
+			break;
+		out = splice(tq->pipe_fd[0], NULL, tq->fd, NULL, (size_t)in,
+			     SPLICE_F_NONBLOCK | (sent + (size_t)in < len ? SPLICE_F_MORE : 0));
+		if (out > 0)
+			sent += (size_t)out;
+		if (out != in) {
+			pipe_drain(tq);
+			break;
+		}
+	}
+	tq->qp.stats.tx_by_ref += sent;
+	tx_retire(tq, hl + sent);	/* may retire the PDU and queue the next H2CData */
+	return sent == len;
+}
+
+/*
+ * Before a failed queue pair's commands go back (see TCP_SPLICE_MIN): the
+ * pages of every outstanding command that went by reference are replaced
+ * by fresh ones holding the same bytes, one page at a time through @tmp,
+ * so that neither the owner's next use of the buffer nor a retry changes
+ * what the socket may still send or the receiver still read. Owner thread.
+ */
+static void tcp_detach_buffers(struct nvmf_qpair *qp)
+{
+	struct tcp_qpair *tq = to_tcp(qp);
+	uint8_t tmp[4096] __attribute__((aligned(64)));
+
+	if (tq->page > sizeof(tmp))
+		return;		/* pipe_ready refused to splice with such pages */
+	for (uint16_t s = 0; s < qp->depth; s++) {
+		struct nvmf_request *req = qp->slots ? qp->slots[s] : NULL;
+		struct tcp_req *tr;
+
+		if (!req)
+			continue;
+		tr = &tq->treqs[req->slot];
+		for (uint32_t o = tr->spl_lo; o < tr->spl_hi; o += (uint32_t)tq->page) {
+			uint8_t *pg = (uint8_t *)req->data + o;
+
+			memcpy(tmp, pg, tq->page);
+			if (madvise(pg, tq->page, MADV_DONTNEED) < 0)
+				nvmf_err("queue %u: cannot detach a sent page from command %u's buffer: %s",
+					 qp->qid, req->cid, strerror(errno));
+			memcpy(pg, tmp, tq->page);
+		}
+		tr->spl_lo = tr->spl_hi = 0;
+	}
+}
+
+/*
+ * The queue's head as iovecs, as many whole PDUs as fit in TCP_MAX_IOV,
+ * stopping before an H2CData that tx_splice sends once it is the head.
  * *@more: something stays behind for a later send (PDUs that did not
  * fit, or an H2CData that is not its R2T's last).
  */
@@ -359,6 +539,8 @@ static int tx_gather(struct tcp_qpair *tq, struct iovec *iov, bool *more)
 
 	*more = false;
 	for (tx = tq->txq_head; tx && cnt + tx->iovcnt <= TCP_MAX_IOV; tx = tx->next) {
+		if (tx != tq->txq_head && tx_spliceable(tq, tx))
+			break;
 		for (int i = 0; i < tx->iovcnt; i++)
 			if (tx->iov[i].iov_len)
 				iov[cnt++] = tx->iov[i];
@@ -392,7 +574,13 @@ static int tcp_flush(struct tcp_qpair *tq)
 		struct iovec iov[TCP_MAX_IOV];
 		bool more;
 		ssize_t n;
-		int cnt = tx_gather(tq, iov, &more);
+		int cnt;
+
+		if (!tq->tx_partial && tx_spliceable(tq, tq->txq_head) && tx_splice(tq))
+			continue;
+		if (tq->qp.state == NVMF_QP_FAILED)
+			return tq->qp.err;
+		cnt = tx_gather(tq, iov, &more);
 
 		n = chan_sendv(tq, iov, cnt);
 		if (n < 0) {
@@ -857,6 +1045,12 @@ static int tcp_tx_prep(struct nvmf_qpair *qp, struct iovec **iov, int *cnt, bool
 	*more = false;
 	if (qp->state == NVMF_QP_FAILED || tq->tx_inflight || !tq->txq_head)
 		return 0;
+	while (tq->txq_head && !tq->tx_partial && tx_spliceable(tq, tq->txq_head) &&
+	       qp->state != NVMF_QP_FAILED)
+		if (!tx_splice(tq))
+			break;
+	if (qp->state == NVMF_QP_FAILED || !tq->txq_head)
+		return 0;
 	*cnt = tx_gather(tq, tq->tx_iov, more);
 	*iov = tq->tx_iov;
 	tq->tx_inflight = *cnt > 0;
@@ -1242,6 +1436,9 @@ static void tcp_destroy(struct nvmf_qpair *qp)
 	if (qp->slots && qp->outstanding)
 		nvmf_qpair_fail(qp, -ECONNABORTED, "queue pair closed");
 	nvmf_tls_free(tq->tls);
+	for (int i = 0; i < 2; i++)
+		if (tq->pipe_fd[i] >= 0)
+			close(tq->pipe_fd[i]);
 	if (tq->fd >= 0)
 		close(tq->fd);
 	free(tq->rbuf);
@@ -1264,8 +1461,16 @@ static int tcp_create(const struct nvmf_xport_params *p, struct nvmf_qpair **out
 		return -ENOMEM;
 	tq->fd = -1;
 	tq->txq_tail = &tq->txq_head;
+	tq->pipe_fd[0] = tq->pipe_fd[1] = -1;
+	tq->page = (size_t)sysconf(_SC_PAGESIZE);
 	{
 		const char *send = getenv("NVMFUSE_TCP_SEND");
+		const char *spl = getenv("NVMFUSE_TCP_SPLICE");
+
+		tq->no_splice = p->tls || p->qid == 0 || tq->page > 4096 ||
+				(spl && !strcmp(spl, "0"));
+		if (spl && strcmp(spl, "0") && strcmp(spl, "1") && p->qid == 1)
+			nvmf_warn("NVMFUSE_TCP_SPLICE=%s: expected 0 or 1; using 1", spl);
 
 		tq->no_ring_tx = send && !strcmp(send, "sendmsg");
 		if (send && strcmp(send, "sendmsg") && strcmp(send, "ring") && p->qid == 1)
@@ -1318,6 +1523,7 @@ static const struct nvmf_transport_ops tcp_ops = {
 	.rx_done = tcp_rx_done,
 	.tx_prep = tcp_tx_prep,
 	.tx_done = tcp_tx_done,
+	.detach_buffers = tcp_detach_buffers,
 };
 
 const struct nvmf_transport_ops *nvmf_tcp_transport(void)

@@ -104,6 +104,7 @@ struct conn {
 	bool auth_r2_valid;
 	struct nvmf_auth_dh *auth_dh;
 	uint32_t corrupt_pdu;		/* fault: C2HData PDU # to corrupt, 1-based */
+	bool hold_data;			/* fault: the next R2T waits for ft_release() */
 };
 
 struct ft {
@@ -135,6 +136,7 @@ struct ft {
 	enum ft_fault fault;
 	int fault_qid;
 	uint32_t fault_arg;
+	bool released;			/* ft_release() since the last hold */
 	struct ft_stats st;
 };
 
@@ -472,6 +474,20 @@ static int get_h2c_data(struct conn *c, uint16_t cid, uint8_t *buf, uint32_t len
 		lock(ft);
 		ft->st.r2ts++;
 		unlock(ft);
+		if (c->hold_data) {	/* FT_FAULT_HOLD_DATA: up to 10 s */
+			bool go = false;
+
+			c->hold_data = false;
+			lock(ft);
+			ft->st.held++;
+			unlock(ft);
+			for (int i = 0; i < 10000 && !go; i++) {
+				usleep(1000);
+				lock(ft);
+				go = ft->released || ft->stopping;
+				unlock(ft);
+			}
+		}
 		while (got < want) {
 			struct pdu *p = read_pdu(c);
 			uint32_t datao, datal;
@@ -1280,6 +1296,13 @@ static enum ft_fault take_fault(struct conn *c, const struct cmd *cmd)
 			f = FT_FAULT_CLOSE;
 			ft->fault = FT_FAULT_NONE;
 			break;
+		case FT_FAULT_HOLD_DATA:
+			if (cmd->opc == 0x01 && c->qid) {
+				c->hold_data = true;
+				ft->released = false;
+				ft->fault = FT_FAULT_NONE;
+			}
+			break;
 		case FT_FAULT_NO_ANSWER:
 			f = FT_FAULT_NO_ANSWER;
 			if (ft->fault_arg && --ft->fault_arg == 0)
@@ -1618,6 +1641,23 @@ void ft_get_stats(struct ft *ft, struct ft_stats *out)
 {
 	lock(ft);
 	*out = ft->st;
+	unlock(ft);
+}
+
+void ft_release(struct ft *ft)
+{
+	lock(ft);
+	ft->released = true;
+	unlock(ft);
+}
+
+void ft_read_ns(struct ft *ft, uint32_t nsid, uint64_t off, void *buf, size_t len)
+{
+	if (nsid < 1 || nsid > FT_MAX_NS)
+		return;
+	lock(ft);
+	if (ft->ns[nsid - 1] && off + len <= ft->cfg.nsze[nsid - 1] * ft->cfg.lba_size[nsid - 1])
+		memcpy(buf, ft->ns[nsid - 1] + off, len);
 	unlock(ft);
 }
 

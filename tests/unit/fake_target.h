@@ -111,6 +111,7 @@ enum ft_fault {
 	FT_FAULT_UNKNOWN_CID,	/* answer with a CapsuleResp for a cid never sent */
 	FT_FAULT_CLOSE,		/* answer arg commands, then close on the next */
 	FT_FAULT_NO_ANSWER,	/* never answer the next arg commands (0: any) */
+	FT_FAULT_HOLD_DATA,	/* next Write by R2T: read none of its data until ft_release() */
 };
 
 struct ft_stats {
@@ -133,6 +134,7 @@ struct ft_stats {
 	unsigned int reads, writes, flushes;
 	unsigned int icd_writes, r2ts, h2c_pdus, c2h_pdus;
 	unsigned int h2c_terms;		/* H2CTermReq received */
+	unsigned int held;		/* Writes held by FT_FAULT_HOLD_DATA */
 	uint16_t last_fes;
 	uint32_t last_fei;
 	unsigned int auth_ok;		/* queues authenticated */
@@ -155,6 +157,10 @@ const char *ft_port(const struct ft *ft);
 /* Arm a one-shot fault for commands on queue @qid (-1: any queue). */
 void ft_arm(struct ft *ft, int qid, enum ft_fault kind, uint32_t arg);
 void ft_get_stats(struct ft *ft, struct ft_stats *out);
+/* Let a Write held by FT_FAULT_HOLD_DATA read its data (and land). */
+void ft_release(struct ft *ft);
+/* Copy @len bytes of namespace @nsid at byte offset @off (what Writes left). */
+void ft_read_ns(struct ft *ft, uint32_t nsid, uint64_t off, void *buf, size_t len);
 /*
  * Make namespaces 1..@nr_ns active and, if an AER is outstanding, complete
  * it with a Namespace Attribute Changed notice. Returns true if sent.

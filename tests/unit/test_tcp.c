@@ -352,6 +352,7 @@ struct io_variant {
 	bool success;
 	uint32_t c2h_align;
 	bool dribble, small_rcvbuf;
+	bool no_splice;			/* NVMFUSE_TCP_SPLICE=0 */
 };
 
 static const struct io_variant io_variants[] = {
@@ -371,6 +372,7 @@ static const struct io_variant io_variants[] = {
 	  .maxh2cdata = 8192, .hd = true, .dd = true },
 	{ .name = "4 KiB receive buffer at the target", .small_rcvbuf = true, .dd = true },
 	{ .name = "IOCCSZ 4 (no in-capsule data on I/O queues)", .ioccsz = 4 },
+	{ .name = "NVMFUSE_TCP_SPLICE=0 + data digest", .no_splice = true, .dd = true },
 };
 
 static const uint32_t io_sizes[] = { 512, 4096, 65536, 1024 * 1024 };
@@ -383,7 +385,8 @@ START_TEST(test_io_roundtrip)
 	struct nvmf_ctrl *c;
 	struct nvmf_request req;
 	struct ft_stats st;
-	uint8_t *wbuf = malloc(1024 * 1024), *rbuf = malloc(1024 * 1024);
+	/* Page-aligned: large H2CData payloads go by reference (tcp.c, TCP_SPLICE_MIN). */
+	uint8_t *wbuf = aligned_alloc(4096, 1024 * 1024), *rbuf = malloc(1024 * 1024);
 	unsigned int writes = 0, small_writes = 0;
 	int rc;
 
@@ -403,7 +406,10 @@ START_TEST(test_io_roundtrip)
 	cfg.dribble = v->dribble;
 	cfg.small_rcvbuf = v->small_rcvbuf;
 	ft = start_target(&cfg);
+	if (v->no_splice)
+		setenv("NVMFUSE_TCP_SPLICE", "0", 1);
 	c = connect_ok(ft, v->hd, v->dd, 1, 0);
+	unsetenv("NVMFUSE_TCP_SPLICE");
 
 	for (size_t k = 0; k < sizeof(io_sizes) / sizeof(io_sizes[0]); k++) {
 		uint32_t len = io_sizes[k];
@@ -445,6 +451,11 @@ START_TEST(test_io_roundtrip)
 		ck_assert_uint_ge(st.h2c_pdus, (65536 + 1048576 + 65536) / 4096);
 	if (cfg.r2t_chunk)
 		ck_assert_uint_ge(st.r2ts, (65536 + 1048576 + 65536) / cfg.r2t_chunk);
+	/* H2CData of 16 KiB or more went by reference, unless switched off. */
+	if (v->no_splice || cfg.maxh2cdata < 16384)
+		ck_assert_uint_eq(c->ioq[0]->stats.tx_by_ref, 0);
+	else
+		ck_assert_uint_ge(c->ioq[0]->stats.tx_by_ref, 1048576);
 	nvmf_ctrl_disconnect(c);
 	expect_clean(ft);
 	ft_stop(ft);
@@ -514,7 +525,8 @@ START_TEST(test_send_by_loop_partial)
 	struct nvmf_qpair *qp;
 	struct nvmf_request req;
 	struct done d = { 0 };
-	uint8_t *wbuf = malloc(65536), *rbuf = malloc(65536);
+	/* Variant 1: 32 KiB H2CData from a page-aligned buffer, which go by reference. */
+	uint8_t *wbuf = _i ? aligned_alloc(4096, 65536) : malloc(65536), *rbuf = malloc(65536);
 	bool saw_more = false;
 	size_t steps[] = { 1, 7, 72, 100, 4096, 3, 9000, 513 };
 	unsigned int k = 0;
@@ -522,7 +534,7 @@ START_TEST(test_send_by_loop_partial)
 	int rc;
 
 	ft_config_default(&cfg);
-	cfg.maxh2cdata = 4096;
+	cfg.maxh2cdata = _i ? 32768 : 4096;
 	ft = start_target(&cfg);
 	c = connect_ok(ft, true, true, 1, 0);
 	qp = c->ioq[0];
@@ -541,6 +553,7 @@ START_TEST(test_send_by_loop_partial)
 	ck_assert_uint_eq(d.calls, 1);
 	expect_ok(&req, 0, "write sent in short pieces by the loop");
 	ck_assert(saw_more);		/* H2CData that were not their R2T's last */
+	ck_assert_uint_eq(qp->stats.tx_by_ref, _i ? 65536 : 0);
 	/* A read, sent by the loop too. */
 	d.calls = 0;
 	prep_io(&req, 0x02, 1, 40, 65536, 512, rbuf);
@@ -625,6 +638,72 @@ START_TEST(test_send_by_loop_fail_quiesces)
 	qp->tx_by_loop = false;
 	nvmf_ctrl_disconnect(c);
 	ft_stop(ft);
+}
+END_TEST
+
+/*
+ * Large write data goes to the socket by reference (splice, see
+ * TCP_SPLICE_MIN in tcp.c): its pages must not change with the buffer once
+ * the command has been handed back. The target holds a 64 KiB Write's data
+ * unread, the queue pair fails, the owner reuses the buffer, and only then
+ * does the target read the data and write it: what lands must be the bytes
+ * the command was sent with. And a page-aligned buffer does go by
+ * reference (qp->stats.tx_by_ref), so that this test tests something.
+ */
+START_TEST(test_splice_fail_detaches)
+{
+	const uint32_t len = 65536;
+	struct ft_config cfg;
+	struct ft *ft;
+	struct nvmf_ctrl *c;
+	struct nvmf_qpair *qp;
+	struct nvmf_request req;
+	struct done d = { 0 };
+	struct ft_stats st;
+	uint8_t *wbuf = aligned_alloc(4096, len), *want = malloc(len), *got = malloc(len);
+	uint64_t t0;
+
+	ck_assert(wbuf && want && got);
+	ft_config_default(&cfg);
+	ft = start_target(&cfg);
+	c = connect_ok(ft, false, false, 1, 0);
+	qp = c->ioq[0];
+	fill_random(wbuf, len);
+	memcpy(want, wbuf, len);
+	ft_arm(ft, 1, FT_FAULT_HOLD_DATA, 0);
+	prep_io(&req, 0x01, 1, 8, len, 512, wbuf);
+	req.cb = done_cb;
+	req.cb_arg = &d;
+	ck_assert_int_eq(nvmf_qpair_submit(qp, &req), 0);
+	t0 = nvmf_now_ns();
+	while (qp->stats.tx_by_ref < len && ms_since(t0) < 5000)
+		nvmf_qpair_poll(qp, 20);
+	ck_assert_msg(qp->stats.tx_by_ref == len, "%llu of %u bytes went by reference",
+		      (unsigned long long)qp->stats.tx_by_ref, len);
+	ck_assert_uint_eq(d.calls, 0);
+	nvmf_qpair_fail(qp, -ETIMEDOUT, "test: failed with its data unread");
+	ck_assert_uint_eq(d.calls, 1);
+	memset(wbuf, 0xee, len);	/* the owner's next use of the buffer */
+	ft_release(ft);
+	t0 = nvmf_now_ns();
+	do {
+		ft_get_stats(ft, &st);
+		if (st.writes)
+			break;
+		usleep(1000);
+	} while (ms_since(t0) < 5000);
+	ck_assert_uint_eq(st.held, 1);
+	ck_assert_msg(st.writes == 1, "the held Write never landed");
+	ft_read_ns(ft, 1, 8 * 512, got, len);
+	for (uint32_t i = 0; i < len; i++)
+		ck_assert_msg(got[i] == want[i],
+			      "byte %u landed as 0x%02x, sent as 0x%02x: the buffer's later use "
+			      "went out for the failed command", i, got[i], want[i]);
+	nvmf_ctrl_disconnect(c);
+	ft_stop(ft);
+	free(wbuf);
+	free(want);
+	free(got);
 }
 END_TEST
 
@@ -1585,8 +1664,9 @@ static Suite *tcp_suite(void)
 			    (int)(sizeof(io_variants) / sizeof(io_variants[0])));
 	tcase_add_loop_test(tc, test_io_pipelined, 0, 2);
 	tcase_add_test(tc, test_io_two_threads);
-	tcase_add_test(tc, test_send_by_loop_partial);
+	tcase_add_loop_test(tc, test_send_by_loop_partial, 0, 2);
 	tcase_add_test(tc, test_send_by_loop_fail_quiesces);
+	tcase_add_test(tc, test_splice_fail_detaches);
 	tcase_add_test(tc, test_io_command_errors);
 	tcase_add_loop_test(tc, test_ddgst_partial_completion, 0,
 			    (int)(sizeof(ddgst_cases) / sizeof(ddgst_cases[0])));
