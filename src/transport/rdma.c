@@ -82,8 +82,13 @@ struct rdma_req {
 	bool send_done;
 	bool resp_done;
 	bool inv_pending;		/* its memory window is still open */
+	bool bound;			/* its work requests start with a window bind */
 	uint32_t rkey;			/* of that window */
 	struct rdma_req *next;		/* waiting for pool space */
+	/* Its work requests, kept until posted (see post_pending). */
+	struct ibv_send_wr bind, wr;
+	struct ibv_sge sge[2];
+	struct rdma_req *pnext;		/* next in the pending chain */
 };
 
 struct rdma_qpair {
@@ -112,6 +117,10 @@ struct rdma_qpair {
 	struct rdma_req *rreqs;
 	struct rdma_req *wait_head;
 	struct rdma_req **wait_tail;
+	/* Capsules built but not posted yet (I/O queues unless post_each). */
+	struct rdma_req *pend_head;
+	struct rdma_req **pend_tail;
+	bool post_each;
 	int completed;			/* completions in the current process() call */
 	char peer[128];
 };
@@ -166,6 +175,46 @@ static int post_recv(struct rdma_qpair *rq, uint16_t i)
 	return -ibv_post_recv(rq->id->qp, &wr, &bad);
 }
 
+/* @rr's work requests are on the send queue. */
+static void mark_posted(struct rdma_qpair *rq, struct rdma_req *rr)
+{
+	if (rr->bound) {
+		rq->mws[rr->req->slot]->rkey = rr->rkey;
+		rr->inv_pending = true;
+	}
+	rr->send_posted = true;
+}
+
+/*
+ * Post the pending chain in one ibv_post_send (see the header). A failure
+ * fails the queue pair: the device refuses work requests only when the
+ * queue pair is in error, and what came before the refused one is posted.
+ */
+static void post_pending(struct rdma_qpair *rq)
+{
+	struct ibv_send_wr *bad = NULL;
+	struct rdma_req *rr;
+	int rc;
+
+	if (!rq->pend_head)
+		return;
+	for (rr = rq->pend_head; rr->pnext; rr = rr->pnext)
+		rr->wr.next = rr->pnext->bound ? &rr->pnext->bind : &rr->pnext->wr;
+	rr = rq->pend_head;
+	rq->pend_head = NULL;
+	rq->pend_tail = &rq->pend_head;
+	rc = ibv_post_send(rq->id->qp, rr->bound ? &rr->bind : &rr->wr, &bad);
+	for (; rr; rr = rr->pnext) {
+		if (rc && (bad == &rr->bind || bad == &rr->wr))
+			break;
+		if (rr->req)
+			mark_posted(rq, rr);
+	}
+	if (rc)
+		nvmf_qpair_fail(&rq->qp, -rc, "RDMA send to %s failed: %s", rq->peer,
+				strerror(rc));
+}
+
 /*
  * Reserve pool space, stage the data and post the capsule. Returns 0,
  * -ENOSPC when the pool is full right now (the caller queues the request),
@@ -175,8 +224,8 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 {
 	struct nvmf_request *req = rr->req;
 	struct nvmf_sqe *cmd = &rq->cmds[req->slot];
-	struct ibv_sge sge[2];
-	struct ibv_send_wr bind = { 0 }, wr = { 0 }, *head = &wr, *bad;
+	struct ibv_sge *sge = rr->sge;
+	struct ibv_send_wr *bad;
 	int nsge = 1, rc;
 
 	if (req->dir != NVMF_DIR_NONE) {
@@ -207,19 +256,19 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 
 			/* A window over this buffer only, for this direction only. */
 			rr->rkey = ibv_inc_rkey(mw->rkey);
-			bind.wr_id = WRID_BIND | req->slot;
-			bind.opcode = IBV_WR_BIND_MW;
-			bind.next = &wr;
-			bind.bind_mw.mw = mw;
-			bind.bind_mw.rkey = rr->rkey;
-			bind.bind_mw.bind_info = (struct ibv_mw_bind_info){
+			rr->bind.wr_id = WRID_BIND | req->slot;
+			rr->bind.opcode = IBV_WR_BIND_MW;
+			rr->bind.next = &rr->wr;
+			rr->bind.bind_mw.mw = mw;
+			rr->bind.bind_mw.rkey = rr->rkey;
+			rr->bind.bind_mw.bind_info = (struct ibv_mw_bind_info){
 				.mr = rq->pool_mr,
 				.addr = (uintptr_t)buf,
 				.length = req->data_len,
 				.mw_access_flags = req->dir == NVMF_DIR_H2C ?
 					IBV_ACCESS_REMOTE_READ : IBV_ACCESS_REMOTE_WRITE,
 			};
-			head = &bind;
+			rr->bound = true;
 			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len, rr->rkey, true);
 		} else {
 			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len,
@@ -227,21 +276,24 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 		}
 	}
 	req->cmd.sgl1 = cmd->sgl1;	/* what went on the wire, for tracing */
-	wr.wr_id = WRID_SEND | req->slot;
-	wr.sg_list = sge;
-	wr.num_sge = nsge;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	rc = ibv_post_send(rq->id->qp, head, &bad);
+	rr->wr.wr_id = WRID_SEND | req->slot;
+	rr->wr.sg_list = sge;
+	rr->wr.num_sge = nsge;
+	rr->wr.opcode = IBV_WR_SEND;
+	rr->wr.send_flags = IBV_SEND_SIGNALED;
+	rr->wr.next = NULL;
+	if (!rq->post_each) {		/* post_pending posts it with the turn's others */
+		rr->pnext = NULL;
+		*rq->pend_tail = rr;
+		rq->pend_tail = &rr->pnext;
+		return 0;
+	}
+	rc = ibv_post_send(rq->id->qp, rr->bound ? &rr->bind : &rr->wr, &bad);
 	if (rc) {
 		release_buf(rq, rr);
 		return -rc;
 	}
-	if (head == &bind) {
-		rq->mws[req->slot]->rkey = rr->rkey;
-		rr->inv_pending = true;
-	}
-	rr->send_posted = true;
+	mark_posted(rq, rr);
 	return 0;
 }
 
@@ -526,15 +578,22 @@ static int rdma_process(struct nvmf_qpair *qp)
 		check_cm_events(rq);
 	if (qp->state != NVMF_QP_FAILED)
 		start_waiting(rq);
+	if (qp->state != NVMF_QP_FAILED)
+		post_pending(rq);
 	if (qp->state == NVMF_QP_FAILED)
 		return qp->err;
 	return rq->completed;
 }
 
+/* Also posts what was submitted since the last process(): loops call it before they wait. */
 static int rdma_pollfd(struct nvmf_qpair *qp, short *events)
 {
+	struct rdma_qpair *rq = to_rdma(qp);
+
+	if (qp->state != NVMF_QP_FAILED)
+		post_pending(rq);
 	*events = POLLIN;
-	return to_rdma(qp)->epfd;
+	return rq->epfd;
 }
 
 /* -------------------------------------------------------------- connection */
@@ -945,6 +1004,14 @@ static int rdma_create(const struct nvmf_xport_params *p, struct nvmf_qpair **ou
 		return -ENOMEM;
 	rq->epfd = -1;
 	rq->wait_tail = &rq->wait_head;
+	rq->pend_tail = &rq->pend_head;
+	{
+		const char *post = getenv("NVMFUSE_RDMA_POST");
+
+		rq->post_each = p->qid == 0 || (post && !strcmp(post, "each"));
+		if (post && strcmp(post, "each") && strcmp(post, "batch") && p->qid == 1)
+			nvmf_warn("NVMFUSE_RDMA_POST=%s: expected each or batch; using batch", post);
+	}
 	snprintf(rq->peer, sizeof(rq->peer), strchr(p->traddr, ':') ? "[%s]:%s" : "%s:%s",
 		 p->traddr, p->trsvcid);
 	rc = nvmf_qpair_init(&rq->qp, &rdma_ops, p->qid, p->depth);
