@@ -382,6 +382,18 @@ static bool tx_spliceable(const struct tcp_qpair *tq, const struct tcp_tx *tx)
 	       (uintptr_t)tx->iov[1].iov_base % tq->page == 0;
 }
 
+/* Close the pipe; with @stop, send by copy from now on. */
+static void pipe_close(struct tcp_qpair *tq, bool stop)
+{
+	for (int i = 0; i < 2; i++) {
+		if (tq->pipe_fd[i] >= 0)
+			close(tq->pipe_fd[i]);
+		tq->pipe_fd[i] = -1;
+	}
+	if (stop)
+		tq->no_splice = true;
+}
+
 /* The pipe for tx_splice, sized for TCP_PIPE_SIZE; false: copy instead. */
 static bool pipe_ready(struct tcp_qpair *tq)
 {
@@ -401,10 +413,7 @@ static bool pipe_ready(struct tcp_qpair *tq)
 		sz = fcntl(tq->pipe_fd[1], F_GETPIPE_SZ);
 	tq->pipe_size = sz > 0 ? (size_t)sz : 0;
 	if (tq->pipe_size < TCP_SPLICE_MIN) {
-		close(tq->pipe_fd[0]);
-		close(tq->pipe_fd[1]);
-		tq->pipe_fd[0] = tq->pipe_fd[1] = -1;
-		tq->no_splice = true;
+		pipe_close(tq, true);
 		return false;
 	}
 	return true;
@@ -431,12 +440,8 @@ static bool pipe_drain(struct tcp_qpair *tq)
 	}
 	if (null >= 0)
 		close(null);
-	if (!ok) {
-		close(tq->pipe_fd[0]);
-		close(tq->pipe_fd[1]);
-		tq->pipe_fd[0] = tq->pipe_fd[1] = -1;
-		tq->no_splice = true;
-	}
+	if (!ok)
+		pipe_close(tq, true);
 	return ok;
 }
 
@@ -457,7 +462,7 @@ static bool tx_splice(struct tcp_qpair *tq)
 	uint32_t off = (uint32_t)(data - (const uint8_t *)tr->req->data);
 	ssize_t n;
 
-	if ((uintptr_t)data % tq->page || !whole || !pipe_ready(tq))
+	if (!pipe_ready(tq))	/* tx_spliceable: aligned, and whole > 0 */
 		return false;
 	n = send(tq->fd, tx->iov[0].iov_base, hl, MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
 	if (n <= 0)
@@ -505,7 +510,7 @@ static void tcp_detach_buffers(struct nvmf_qpair *qp)
 	uint8_t tmp[4096] __attribute__((aligned(64)));
 
 	if (tq->page > sizeof(tmp))
-		return;		/* pipe_ready refused to splice with such pages */
+		return;		/* tcp_create never splices with such pages */
 	for (uint16_t s = 0; s < qp->depth; s++) {
 		struct nvmf_request *req = qp->slots ? qp->slots[s] : NULL;
 		struct tcp_req *tr;
@@ -1436,9 +1441,7 @@ static void tcp_destroy(struct nvmf_qpair *qp)
 	if (qp->slots && qp->outstanding)
 		nvmf_qpair_fail(qp, -ECONNABORTED, "queue pair closed");
 	nvmf_tls_free(tq->tls);
-	for (int i = 0; i < 2; i++)
-		if (tq->pipe_fd[i] >= 0)
-			close(tq->pipe_fd[i]);
+	pipe_close(tq, false);
 	if (tq->fd >= 0)
 		close(tq->fd);
 	free(tq->rbuf);
