@@ -52,6 +52,8 @@ vm_log() {
 	local up _
 	read -r up _ </proc/uptime
 	printf '[%8s] %s\n' "$up" "$*" >&2
+	# The last step, for guest-init's timeout report.
+	printf '%s\n' "$*" >/tmp/.vm-step 2>/dev/null || true
 }
 
 # vm_fail MSG...: print "FAIL: MSG" and end the test with status 1.
