@@ -316,3 +316,16 @@ void nvmf_qpair_destroy(struct nvmf_qpair *qp)
 	if (qp)
 		qp->ops->qpair_destroy(qp);
 }
+
+void nvmf_qpair_forget_buf(struct nvmf_qpair *qp, const struct nvmf_stable_buf *b)
+{
+	if (qp && qp->ops && qp->ops->forget_buf)
+		qp->ops->forget_buf(qp, b);
+}
+
+void nvmf_stable_buf_renew(struct nvmf_stable_buf *b)
+{
+	static uint64_t last_gen;
+
+	b->gen = __atomic_add_fetch(&last_gen, 1, __ATOMIC_RELAXED);
+}

@@ -50,6 +50,30 @@ enum nvmf_dir {
 typedef void (*nvmf_req_cb)(struct nvmf_request *req);
 
 /*
+ * A data buffer its owner keeps for many requests (a ublk tag's buffer):
+ * @len bytes at page-aligned @base. A transport may register it with its
+ * device once per queue pair (RDMA: a memory region in the queue pair's
+ * protection domain) and let the controller move the data of every request
+ * inside it directly, without a copy through the transport's own buffers.
+ * @gen names this incarnation of its pages, unique in the process: the
+ * owner takes a new one (nvmf_stable_buf_renew) before it gives the pages
+ * back (MADV_DONTNEED) or frees them, and never while a request in it is
+ * outstanding, so a registration of older pages is never used again (it
+ * would pin pages the buffer no longer has). Owner: the frontend, which
+ * keeps it alive while requests point at it; transports read it on their
+ * owner thread during such a request (the mailbox that carried the request
+ * there orders the read after the owner's last renew).
+ */
+struct nvmf_stable_buf {
+	void *base;
+	size_t len;
+	uint64_t gen;
+};
+
+/* A new, process-wide unique generation for @b. Thread: @b's owner. */
+void nvmf_stable_buf_renew(struct nvmf_stable_buf *b);
+
+/*
  * A command and its completion. The submitter fills the first block and
  * owns the memory (request and data buffer) throughout; the engine keeps a
  * pointer from nvmf_qpair_submit() until it calls @cb, after which it never
@@ -91,6 +115,13 @@ struct nvmf_request {
 	 * or changed (host/worker.h, nvmf_ns_ref_valid()).
 	 */
 	struct nvmf_ns_ref *ns_ref;
+
+	/*
+	 * Set by the submitter (optional): the long-lived buffer @data lies
+	 * in, which a transport may register once instead of copying each
+	 * request's data (see struct nvmf_stable_buf). NULL: copy as always.
+	 */
+	const struct nvmf_stable_buf *sbuf;
 
 	/* Engine private. */
 	uint16_t cid;
@@ -233,6 +264,14 @@ struct nvmf_transport_ops {
 	 * command. Owner thread.
 	 */
 	void (*detach_buffers)(struct nvmf_qpair *qp);
+	/*
+	 * Optional: drop this queue pair's registration of @b, if it has
+	 * one, now (its owner is about to renew it and give the pages back;
+	 * no request in it is outstanding). Without it, a stale registration
+	 * is dropped when @b's base is next used, or with the queue pair.
+	 * Owner thread.
+	 */
+	void (*forget_buf)(struct nvmf_qpair *qp, const struct nvmf_stable_buf *b);
 };
 
 /*
@@ -249,6 +288,7 @@ struct nvmf_qpair_stats {
 	uint64_t inv_remote;	/* RDMA: windows shut by the controller's Send with Invalidate */
 	uint64_t inv_local;	/* RDMA: windows the host had to shut (Local Invalidate) */
 	uint64_t tx_by_ref;	/* TCP: write data bytes sent by reference (splice) */
+	uint64_t data_direct;	/* RDMA: data bytes moved straight to/from a registered stable buffer */
 	uint64_t aborts;	/* Abort commands sent for commands past their abort_ms */
 };
 
@@ -343,6 +383,12 @@ int nvmf_qpair_wait(struct nvmf_qpair *qp, int timeout_ms);
 int nvmf_qpair_exec(struct nvmf_qpair *qp, struct nvmf_request *req);
 
 void nvmf_qpair_destroy(struct nvmf_qpair *qp);
+
+/*
+ * @qp's transport forgets its registration of @b (ops->forget_buf), if it
+ * has one; @qp may be NULL. Owner thread of @qp.
+ */
+void nvmf_qpair_forget_buf(struct nvmf_qpair *qp, const struct nvmf_stable_buf *b);
 
 /* For transports. */
 struct nvmf_request *nvmf_qpair_lookup(struct nvmf_qpair *qp, uint16_t cid);

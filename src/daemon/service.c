@@ -177,7 +177,7 @@ static void put_u64(struct json_object *o, const char *key, uint64_t v)
 static struct json_object *stats_json(const struct daemon *d)
 {
 	uint64_t timeouts = 0, ddgst = 0, retries = 0, partial = 0, requeued = 0, ioerr = 0;
-	uint64_t aborts = 0, wz_writes = 0, failovers = 0, by_ref = 0;
+	uint64_t aborts = 0, wz_writes = 0, failovers = 0, by_ref = 0, direct = 0;
 	struct json_object *o = json_object_new_object();
 
 	for (int i = 0; i < d->ctrl->nr_ioq && d->ctrl->io_workers; i++) {
@@ -188,6 +188,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		ddgst += sc.st.ddgst_errors;
 		aborts += sc.st.aborts;
 		by_ref += sc.st.tx_by_ref;
+		direct += sc.st.data_direct;
 	}
 	for (int i = 0; i < d->nr_ublk; i++) {
 		struct ublk_stats us;
@@ -223,6 +224,7 @@ static struct json_object *stats_json(const struct daemon *d)
 	put_u64(o, "ana_changes", nvmf_ctrl_ana_changes(d->ctrl));
 	put_u64(o, "ana_retries", nvmf_ctrl_ana_retries(d->ctrl));
 	put_u64(o, "write_kib_by_reference", by_ref >> 10);
+	put_u64(o, "data_kib_in_place", direct >> 10);
 	return o;
 }
 

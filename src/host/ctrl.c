@@ -821,11 +821,12 @@ static void log_queue_stats(const struct nvmf_qpair *qp)
 	const struct nvmf_qpair_stats *s = &qp->stats;
 
 	nvmf_info("queue %u: submitted=%llu completed=%llu errors=%llu timeouts=%llu "
-		  "ddgst_errors=%llu c2h_success=%llu tx_by_ref_kib=%llu", qp->qid,
+		  "ddgst_errors=%llu c2h_success=%llu tx_by_ref_kib=%llu in_place_kib=%llu", qp->qid,
 		  (unsigned long long)s->submitted, (unsigned long long)s->completed,
 		  (unsigned long long)s->errors, (unsigned long long)s->timeouts,
 		  (unsigned long long)s->ddgst_errors, (unsigned long long)s->c2h_success,
-		  (unsigned long long)(s->tx_by_ref >> 10));
+		  (unsigned long long)(s->tx_by_ref >> 10),
+		  (unsigned long long)(s->data_direct >> 10));
 }
 
 void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)

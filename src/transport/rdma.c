@@ -21,6 +21,22 @@
  * nothing is registered or pinned per I/O. A request waits inside the
  * transport (in submission order) when the pool is momentarily full.
  *
+ * A request in a stable buffer (req->sbuf: a ublk tag's buffer) skips the
+ * pool: the buffer is registered at its first use on this queue pair for
+ * RDMA_REG_MIN or more (one MR per buffer, kept in a hash by base address
+ * with the buffer's generation; it covers the prefix the requests reach,
+ * rounded up to a power of two, and is registered again, larger, when a
+ * request reaches further: registering pins what it covers, which small
+ * requests alone would never touch) and the controller reads or writes it
+ * in place, in-capsule data goes out from it too. A registration for an older generation is
+ * dropped at the next use (the owner renewed the buffer: its pages went
+ * back) or by forget_buf; at most RDMA_REG_MAX per queue pair, and a
+ * registration the device refuses (locked memory limit) turns the queue
+ * pair back to the pool for good. NVMFUSE_RDMA_REG=0 always copies.
+ * Because the controller then reaches the owner's memory, a queue pair
+ * that fails moves its QP to the error state (detach_buffers) before the
+ * commands go back: no late RDMA access lands in a buffer being reused.
+ *
  * A request completes when both its SEND has completed (the capsule slot
  * is free again) and its response has arrived. Any work completion error,
  * an RDMA CM disconnect, or a response for an unknown command id fails the
@@ -67,6 +83,9 @@
 #define RDMA_MAX_SGL_LEN	((1u << 24) - 1)	/* 24-bit keyed SGL length */
 #define RDMA_POLL_BATCH		32
 #define RDMA_CQ_ACK_BATCH	64
+#define RDMA_REG_BUCKETS	256	/* hash of stable-buffer registrations */
+#define RDMA_REG_MAX		1024	/* registrations per queue pair */
+#define RDMA_REG_MIN		(16u << 10)	/* smaller requests register nothing new */
 
 #define WRID_SEND	(1ull << 32)
 #define WRID_RECV	(2ull << 32)
@@ -84,11 +103,21 @@ struct rdma_req {
 	bool inv_pending;		/* its memory window is still open */
 	bool bound;			/* its work requests start with a window bind */
 	uint32_t rkey;			/* of that window */
+	bool direct;			/* data in the caller's registered stable buffer */
 	struct rdma_req *next;		/* waiting for pool space */
 	/* Its work requests, kept until posted (see post_pending). */
 	struct ibv_send_wr bind, wr;
 	struct ibv_sge sge[2];
 	struct rdma_req *pnext;		/* next in the pending chain */
+};
+
+/* A stable buffer registered on this queue pair (see the header). */
+struct rdma_reg {
+	uintptr_t base;
+	size_t len;
+	uint64_t gen;
+	struct ibv_mr *mr;
+	struct rdma_reg *next;		/* in its hash bucket */
 };
 
 struct rdma_qpair {
@@ -112,6 +141,9 @@ struct rdma_qpair {
 	size_t pool_size;
 	struct ibv_mr *pool_mr;
 	struct ibv_mw **mws;		/* one window per command slot, or NULL */
+	struct rdma_reg *regs[RDMA_REG_BUCKETS];
+	unsigned int nregs;
+	bool reg_off;			/* copy through the pool only */
 	struct rdma_pool_map map;
 	/* Per command id slot. */
 	struct rdma_req *rreqs;
@@ -143,14 +175,153 @@ static void release_buf(struct rdma_qpair *rq, struct rdma_req *rr)
 	}
 }
 
+/* --------------------------------------------- stable-buffer registrations */
+
+static struct rdma_reg **reg_bucket(struct rdma_qpair *rq, uintptr_t base)
+{
+	return &rq->regs[((base >> 12) * 0x9e3779b97f4a7c15ull) >> 56];
+}
+
+static void reg_drop(struct rdma_qpair *rq, struct rdma_reg **link)
+{
+	struct rdma_reg *e = *link;
+	int rc = ibv_dereg_mr(e->mr);
+
+	if (rc) {	/* a window still bound (a failed queue pair): keep it till destroy */
+		nvmf_debug("%s: cannot drop the registration of a buffer: %s", rq->peer,
+			   strerror(rc));
+		return;
+	}
+	*link = e->next;
+	free(e);
+	rq->nregs--;
+}
+
+static struct rdma_reg **reg_find(struct rdma_qpair *rq, uintptr_t base)
+{
+	struct rdma_reg **link = reg_bucket(rq, base);
+
+	while (*link && (*link)->base != base)
+		link = &(*link)->next;
+	return link;
+}
+
+/*
+ * The MR of @req's stable buffer on this queue pair, registered now if
+ * need be; NULL: use the pool (no stable buffer, data outside it, in-capsule
+ * admin data, registration off, full, or refused).
+ */
+static struct ibv_mr *reg_lookup(struct rdma_qpair *rq, const struct nvmf_request *req)
+{
+	const struct nvmf_stable_buf *b = req->sbuf;
+	uintptr_t base, data = (uintptr_t)req->data;
+	struct rdma_reg **link, *e;
+	size_t need, len;
+	bool grow = false;
+	struct ibv_mr *mr;
+
+	if (!b || rq->reg_off || !req->data_len)
+		return NULL;
+	base = (uintptr_t)b->base;
+	if (!base || (base & (RDMA_PAGE - 1)) || data < base || req->data_len > b->len ||
+	    data - base > b->len - req->data_len)
+		return NULL;
+	need = data - base + req->data_len;
+	link = reg_find(rq, base);
+	e = *link;
+	if (e && e->gen == b->gen && need <= e->len)
+		return e->mr;
+	if (e) {
+		/* An older incarnation of these addresses, or too short a prefix. */
+		grow = e->gen == b->gen;
+		reg_drop(rq, link);
+		if (*link == e)
+			return NULL;
+	}
+	if (rq->nregs >= RDMA_REG_MAX || (req->data_len < RDMA_REG_MIN && !grow))
+		return NULL;
+	/*
+	 * The prefix the requests so far reach, in powers of two: pins about
+	 * what the copy would have touched (a disk of 64 KiB requests does
+	 * not pin 512 KiB per buffer), and a buffer grows a few times at most.
+	 */
+	for (len = RDMA_REG_MIN; len < need; len <<= 1)
+		;
+	if (len > b->len)
+		len = b->len;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return NULL;
+	mr = ibv_reg_mr(rq->pd, b->base, len, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE |
+			(rq->mws ? IBV_ACCESS_MW_BIND : 0));
+	if (!mr) {
+		nvmf_info("%s: queue %u copies through its pool from now on: registering a "
+			  "%zu KiB buffer failed: %s (locked memory limit? see ulimit -l)",
+			  rq->peer, rq->qp.qid, len >> 10, strerror(errno));
+		free(e);
+		rq->reg_off = true;
+		return NULL;
+	}
+	*e = (struct rdma_reg){ .base = base, .len = len, .gen = b->gen, .mr = mr };
+	link = reg_bucket(rq, base);
+	e->next = *link;
+	*link = e;
+	rq->nregs++;
+	return mr;
+}
+
+static void rdma_forget_buf(struct nvmf_qpair *qp, const struct nvmf_stable_buf *b)
+{
+	struct rdma_qpair *rq = to_rdma(qp);
+	struct rdma_reg **link = reg_find(rq, (uintptr_t)b->base);
+
+	if (*link)
+		reg_drop(rq, link);
+}
+
+/* Every registration, at destroy (after the windows and the QP are gone). */
+static void reg_drop_all(struct rdma_qpair *rq)
+{
+	for (unsigned int i = 0; i < RDMA_REG_BUCKETS; i++)
+		while (rq->regs[i]) {
+			struct rdma_reg *e = rq->regs[i];
+
+			if (ibv_dereg_mr(e->mr))
+				nvmf_warn("%s: cannot deregister a buffer at close", rq->peer);
+			rq->regs[i] = e->next;
+			free(e);
+		}
+	rq->nregs = 0;
+}
+
+/*
+ * The queue pair failed (nvmf_qpair_fail, before the commands go back):
+ * with registered stable buffers the controller could still write a read's
+ * data into, or read a write's from, memory its owner reuses next. A QP in
+ * the error state takes no more remote access (and flushes what is posted).
+ */
+static void rdma_detach_buffers(struct nvmf_qpair *qp)
+{
+	struct rdma_qpair *rq = to_rdma(qp);
+	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_ERR };
+
+	if (rq->qp_created && rq->nregs)
+		ibv_modify_qp(rq->id->qp, &attr, IBV_QP_STATE);
+}
+
+/* ------------------------------------------------------------------ finish */
+
 /* Both halves are in: hand the result up. */
 static void finish_request(struct rdma_qpair *rq, struct rdma_req *rr)
 {
 	struct nvmf_request *req = rr->req;
 	bool ok = NVMF_STATUS_CODE(req->status) == 0;
 
-	if (req->dir == NVMF_DIR_C2H && ok)
+	if (req->dir == NVMF_DIR_C2H && ok && !rr->direct)
 		memcpy(req->data, req_buf(rq, rr), req->data_len);
+	if (rr->direct && ok)
+		rq->qp.stats.data_direct += req->data_len;
 	/* RDMA moves data in one piece: all of it, or nothing we can vouch for. */
 	if (req->dir != NVMF_DIR_NONE)
 		req->bytes_ok = ok ? req->data_len : 0;
@@ -226,9 +397,13 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 	struct nvmf_sqe *cmd = &rq->cmds[req->slot];
 	struct ibv_sge *sge = rr->sge;
 	struct ibv_send_wr *bad;
+	struct ibv_mr *mr = NULL;
 	int nsge = 1, rc;
 
-	if (req->dir != NVMF_DIR_NONE) {
+	if (req->dir != NVMF_DIR_NONE && rq->qp.qid)
+		mr = reg_lookup(rq, req);
+	rr->direct = mr != NULL;
+	if (req->dir != NVMF_DIR_NONE && !mr) {
 		int64_t first = rdma_pool_alloc(&rq->map,
 						(req->data_len + RDMA_PAGE - 1) / RDMA_PAGE);
 
@@ -236,20 +411,20 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 			return (int)first;
 		rr->first_page = (uint32_t)first;
 		rr->npages = (req->data_len + RDMA_PAGE - 1) / RDMA_PAGE;
+		mr = rq->pool_mr;
 	}
 	*cmd = req->cmd;
 	sge[0] = (struct ibv_sge){ (uintptr_t)cmd, sizeof(*cmd), rq->cmds_mr->lkey };
 	if (req->dir == NVMF_DIR_NONE) {
 		rdma_sgl_keyed(&cmd->sgl1, 0, 0, 0, false);	/* null descriptor */
 	} else {
-		uint8_t *buf = req_buf(rq, rr);
+		uint8_t *buf = rr->direct ? req->data : req_buf(rq, rr);
 
-		if (req->dir == NVMF_DIR_H2C)
+		if (req->dir == NVMF_DIR_H2C && !rr->direct)
 			memcpy(buf, req->data, req->data_len);
 		if (req->dir == NVMF_DIR_H2C && req->data_len <= rq->qp.icd_max) {
 			rdma_sgl_icd(&cmd->sgl1, req->data_len);
-			sge[1] = (struct ibv_sge){ (uintptr_t)buf, req->data_len,
-						   rq->pool_mr->lkey };
+			sge[1] = (struct ibv_sge){ (uintptr_t)buf, req->data_len, mr->lkey };
 			nsge = 2;
 		} else if (rq->mws) {
 			struct ibv_mw *mw = rq->mws[req->slot];
@@ -262,7 +437,7 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 			rr->bind.bind_mw.mw = mw;
 			rr->bind.bind_mw.rkey = rr->rkey;
 			rr->bind.bind_mw.bind_info = (struct ibv_mw_bind_info){
-				.mr = rq->pool_mr,
+				.mr = mr,
 				.addr = (uintptr_t)buf,
 				.length = req->data_len,
 				.mw_access_flags = req->dir == NVMF_DIR_H2C ?
@@ -271,8 +446,7 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 			rr->bound = true;
 			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len, rr->rkey, true);
 		} else {
-			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len,
-				       rq->pool_mr->rkey, false);
+			rdma_sgl_keyed(&cmd->sgl1, (uintptr_t)buf, req->data_len, mr->rkey, false);
 		}
 	}
 	req->cmd.sgl1 = cmd->sgl1;	/* what went on the wire, for tracing */
@@ -966,6 +1140,7 @@ static void rdma_destroy(struct nvmf_qpair *qp)
 	}
 	if (rq->comp_ch)
 		ibv_destroy_comp_channel(rq->comp_ch);
+	reg_drop_all(rq);
 	if (rq->cmds_mr)
 		ibv_dereg_mr(rq->cmds_mr);
 	if (rq->rsps_mr)
@@ -1011,6 +1186,13 @@ static int rdma_create(const struct nvmf_xport_params *p, struct nvmf_qpair **ou
 		rq->post_each = p->qid == 0 || (post && !strcmp(post, "each"));
 		if (post && strcmp(post, "each") && strcmp(post, "batch") && p->qid == 1)
 			nvmf_warn("NVMFUSE_RDMA_POST=%s: expected each or batch; using batch", post);
+	}
+	{
+		const char *reg = getenv("NVMFUSE_RDMA_REG");
+
+		rq->reg_off = p->qid == 0 || (reg && !strcmp(reg, "0"));
+		if (reg && strcmp(reg, "0") && strcmp(reg, "1") && p->qid == 1)
+			nvmf_warn("NVMFUSE_RDMA_REG=%s: expected 0 or 1; using 1", reg);
 	}
 	snprintf(rq->peer, sizeof(rq->peer), strchr(p->traddr, ':') ? "[%s]:%s" : "%s:%s",
 		 p->traddr, p->trsvcid);
@@ -1091,6 +1273,8 @@ static const struct nvmf_transport_ops rdma_ops = {
 	.submit = rdma_submit,
 	.process = rdma_process,
 	.pollfd = rdma_pollfd,
+	.detach_buffers = rdma_detach_buffers,
+	.forget_buf = rdma_forget_buf,
 };
 
 const struct nvmf_transport_ops *nvmf_rdma_transport(void)

@@ -60,6 +60,7 @@ struct ublk_io {
 	uint8_t attempts;		/* sends of the current NVMe command */
 	uint32_t bytes;			/* request size */
 	void *buf;
+	struct nvmf_stable_buf sbuf;	/* @buf, for transports that register it (RDMA) */
 	struct nvmf_request req;
 	uint8_t dsm_range[16];
 	/* Write Zeroes served by Writes of zeroes: the blocks not yet written. */
@@ -588,6 +589,18 @@ static void io_done(struct nvmf_request *req)
 
 static void trim_arm(struct ublk_queue *q);
 
+/*
+ * @io's buffer is about to lose its pages (given back, or freed), with no
+ * command in it outstanding: the queue pair of @w, the thread we run on,
+ * drops its registration now, and a new generation makes any other queue
+ * pair's (a multipath path's) stale at its next use. Worker thread.
+ */
+static void buf_renew(struct nvmf_worker *w, struct ublk_io *io)
+{
+	nvmf_qpair_forget_buf(w ? nvmf_worker_qpair(w) : NULL, &io->sbuf);
+	nvmf_stable_buf_renew(&io->sbuf);
+}
+
 /* UBLK_TRIM_IDLE_MS after trim_arm: give back the idle tags' buffers, or look again later. */
 static void trim_fire(void *arg)
 {
@@ -606,8 +619,10 @@ static void trim_fire(void *arg)
 	}
 	len = ((size_t)q->d->info.max_io_buf_bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
 	for (uint16_t i = 0; i < q->d->info.queue_depth; i++)
-		if (!q->ios[i].busy && q->ios[i].buf)
+		if (!q->ios[i].busy && q->ios[i].buf) {
+			buf_renew(q->w, &q->ios[i]);
 			madvise(q->ios[i].buf, len, MADV_DONTNEED);
+		}
 	q->stats.buffer_trims++;
 }
 
@@ -665,6 +680,7 @@ static void handle_io(struct ublk_queue *q, struct ublk_io *io)
 		req->cmd.cdw12 = htole32((nlb - 1) | ((iod->op_flags & UBLK_IO_F_FUA) ? UBLK_RW_FUA : 0));
 		req->data = io->buf;
 		req->data_len = io->bytes;
+		req->sbuf = &io->sbuf;
 		req->dir = io->op == UBLK_IO_OP_READ ? NVMF_DIR_C2H : NVMF_DIR_H2C;
 		if (io->op == UBLK_IO_OP_READ)
 			q->stats.reads++;
@@ -742,8 +758,10 @@ static void io_ring_cqe(struct nvmf_ring_handler *h, int res, uint32_t flags)
 		return;
 	}
 	if (o && --o->left == 0) {
-		for (uint16_t t = 0; t < o->depth; t++)
+		for (uint16_t t = 0; t < o->depth; t++) {
+			buf_renew(nvmf_worker_self(), &o->ios[t]);
 			free(o->ios[t].buf);
+		}
 		free(o->ios);
 		free(o);
 	}
@@ -825,8 +843,10 @@ static void queue_fini(void *arg)
 		munmap(q->iods, q->iods_len);
 	q->iods = NULL;
 	if (q->ios)
-		for (uint16_t t = 0; t < depth; t++)
+		for (uint16_t t = 0; t < depth; t++) {
+			buf_renew(q->w, &q->ios[t]);
 			free(q->ios[t].buf);
+		}
 	free(q->ios);
 	q->ios = NULL;
 }
@@ -880,6 +900,9 @@ static void queue_init(void *arg)
 			q->err = -ENOMEM;
 			return;
 		}
+		io->sbuf.base = io->buf;
+		io->sbuf.len = d->info.max_io_buf_bytes;
+		nvmf_stable_buf_renew(&io->sbuf);
 		rc = queue_cmd(q, io, UBLK_U_IO_FETCH_REQ, 0);
 		if (rc < 0) {
 			q->err = rc;
