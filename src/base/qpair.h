@@ -59,7 +59,10 @@ typedef void (*nvmf_req_cb)(struct nvmf_request *req);
  * owner takes a new one (nvmf_stable_buf_renew) before it gives the pages
  * back (MADV_DONTNEED) or frees them, and never while a request in it is
  * outstanding, so a registration of older pages is never used again (it
- * would pin pages the buffer no longer has). Owner: the frontend, which
+ * would pin pages the buffer no longer has, and move stale data). The one
+ * other writer: a transport that gives the buffer of an outstanding
+ * request new pages (TCP's detach_buffers) renews it then, on its owner
+ * thread, while that request keeps every other queue pair off the buffer. Owner: the frontend, which
  * keeps it alive while requests point at it; transports read it on their
  * owner thread during such a request (the mailbox that carried the request
  * there orders the read after the owner's last renew).
@@ -121,7 +124,7 @@ struct nvmf_request {
 	 * in, which a transport may register once instead of copying each
 	 * request's data (see struct nvmf_stable_buf). NULL: copy as always.
 	 */
-	const struct nvmf_stable_buf *sbuf;
+	struct nvmf_stable_buf *sbuf;
 
 	/* Engine private. */
 	uint16_t cid;

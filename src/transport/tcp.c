@@ -527,6 +527,9 @@ static void tcp_detach_buffers(struct nvmf_qpair *qp)
 					 qp->qid, req->cid, strerror(errno));
 			memcpy(pg, tmp, tq->page);
 		}
+		/* New pages: another queue pair's registration of the old ones is stale. */
+		if (req->sbuf && tr->spl_hi > tr->spl_lo)
+			nvmf_stable_buf_renew(req->sbuf);
 		tr->spl_lo = tr->spl_hi = 0;
 	}
 }

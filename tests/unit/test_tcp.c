@@ -661,9 +661,12 @@ START_TEST(test_splice_fail_detaches)
 	struct done d = { 0 };
 	struct ft_stats st;
 	uint8_t *wbuf = aligned_alloc(4096, len), *want = malloc(len), *got = malloc(len);
-	uint64_t t0;
+	struct nvmf_stable_buf sb = { .base = wbuf, .len = len };
+	uint64_t t0, gen0;
 
 	ck_assert(wbuf && want && got);
+	nvmf_stable_buf_renew(&sb);
+	gen0 = sb.gen;
 	ft_config_default(&cfg);
 	ft = start_target(&cfg);
 	c = connect_ok(ft, false, false, 1, 0);
@@ -674,6 +677,7 @@ START_TEST(test_splice_fail_detaches)
 	prep_io(&req, 0x01, 1, 8, len, 512, wbuf);
 	req.cb = done_cb;
 	req.cb_arg = &d;
+	req.sbuf = &sb;
 	ck_assert_int_eq(nvmf_qpair_submit(qp, &req), 0);
 	t0 = nvmf_now_ns();
 	while (qp->stats.tx_by_ref < len && ms_since(t0) < 5000)
@@ -683,6 +687,12 @@ START_TEST(test_splice_fail_detaches)
 	ck_assert_uint_eq(d.calls, 0);
 	nvmf_qpair_fail(qp, -ETIMEDOUT, "test: failed with its data unread");
 	ck_assert_uint_eq(d.calls, 1);
+	/*
+	 * The buffer has new pages now: a registration of the old ones (an
+	 * RDMA path of the same disk) must not be used again.
+	 */
+	ck_assert_msg(sb.gen != gen0, "the stable buffer's pages were replaced, its "
+		      "generation was not: another path's registration would send stale pages");
 	memset(wbuf, 0xee, len);	/* the owner's next use of the buffer */
 	ft_release(ft);
 	t0 = nvmf_now_ns();
