@@ -62,10 +62,11 @@ typedef void (*nvmf_req_cb)(struct nvmf_request *req);
  * would pin pages the buffer no longer has, and move stale data). The one
  * other writer: a transport that gives the buffer of an outstanding
  * request new pages (TCP's detach_buffers) renews it then, on its owner
- * thread, while that request keeps every other queue pair off the buffer. Owner: the frontend, which
- * keeps it alive while requests point at it; transports read it on their
- * owner thread during such a request (the mailbox that carried the request
- * there orders the read after the owner's last renew).
+ * thread, while that request keeps every other queue pair off the buffer.
+ * Owner: the frontend, which keeps it alive while requests point at it;
+ * transports read it on their owner thread during such a request (the
+ * mailbox that carried the request there orders the read after the
+ * owner's last renew).
  */
 struct nvmf_stable_buf {
 	void *base;
@@ -291,7 +292,7 @@ struct nvmf_qpair_stats {
 	uint64_t inv_remote;	/* RDMA: windows shut by the controller's Send with Invalidate */
 	uint64_t inv_local;	/* RDMA: windows the host had to shut (Local Invalidate) */
 	uint64_t tx_by_ref;	/* TCP: write data bytes sent by reference (splice) */
-	uint64_t data_direct;	/* RDMA: data bytes moved straight to/from a registered stable buffer */
+	uint64_t data_in_place;	/* RDMA: data bytes the controller moved in a registered stable buffer */
 	uint64_t aborts;	/* Abort commands sent for commands past their abort_ms */
 };
 

@@ -188,7 +188,7 @@ static struct json_object *stats_json(const struct daemon *d)
 		ddgst += sc.st.ddgst_errors;
 		aborts += sc.st.aborts;
 		by_ref += sc.st.tx_by_ref;
-		direct += sc.st.data_direct;
+		direct += sc.st.data_in_place;
 	}
 	for (int i = 0; i < d->nr_ublk; i++) {
 		struct ublk_stats us;

@@ -826,7 +826,7 @@ static void log_queue_stats(const struct nvmf_qpair *qp)
 		  (unsigned long long)s->errors, (unsigned long long)s->timeouts,
 		  (unsigned long long)s->ddgst_errors, (unsigned long long)s->c2h_success,
 		  (unsigned long long)(s->tx_by_ref >> 10),
-		  (unsigned long long)(s->data_direct >> 10));
+		  (unsigned long long)(s->data_in_place >> 10));
 }
 
 void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)

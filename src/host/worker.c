@@ -1269,7 +1269,7 @@ static void stats_carry(struct nvmf_qpair_stats *to, const struct nvmf_qpair_sta
 	to->c2h_success += from->c2h_success;
 	to->inv_remote += from->inv_remote;
 	to->tx_by_ref += from->tx_by_ref;
-	to->data_direct += from->data_direct;
+	to->data_in_place += from->data_in_place;
 	to->inv_local += from->inv_local;
 	to->aborts += from->aborts;
 }

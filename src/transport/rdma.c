@@ -28,11 +28,12 @@
  * rounded up to a power of two, and is registered again, larger, when a
  * request reaches further: registering pins what it covers, which small
  * requests alone would never touch) and the controller reads or writes it
- * in place, in-capsule data goes out from it too. A registration for an older generation is
- * dropped at the next use (the owner renewed the buffer: its pages went
- * back) or by forget_buf; at most RDMA_REG_MAX per queue pair, and a
- * registration the device refuses (locked memory limit) turns the queue
- * pair back to the pool for good. NVMFUSE_RDMA_REG=0 always copies.
+ * in place, in-capsule data goes out from it too. A registration for an
+ * older generation is dropped at the next use (the owner renewed the
+ * buffer: its pages went back) or by forget_buf; at most RDMA_REG_MAX per
+ * queue pair (admin queues none), and a registration the device refuses
+ * (locked memory limit) turns the queue pair back to the pool for good.
+ * NVMFUSE_RDMA_REG=0 always copies.
  * Because the controller then reaches the owner's memory, a queue pair
  * that fails moves its QP to the error state (detach_buffers) before the
  * commands go back: no late RDMA access lands in a buffer being reused.
@@ -208,8 +209,9 @@ static struct rdma_reg **reg_find(struct rdma_qpair *rq, uintptr_t base)
 
 /*
  * The MR of @req's stable buffer on this queue pair, registered now if
- * need be; NULL: use the pool (no stable buffer, data outside it, in-capsule
- * admin data, registration off, full, or refused).
+ * need be; NULL: use the pool (no stable buffer, data outside it, too small
+ * to register, registration off (admin queue, NVMFUSE_RDMA_REG=0, refused
+ * once), or RDMA_REG_MAX reached).
  */
 static struct ibv_mr *reg_lookup(struct rdma_qpair *rq, const struct nvmf_request *req)
 {
@@ -321,7 +323,7 @@ static void finish_request(struct rdma_qpair *rq, struct rdma_req *rr)
 	if (req->dir == NVMF_DIR_C2H && ok && !rr->direct)
 		memcpy(req->data, req_buf(rq, rr), req->data_len);
 	if (rr->direct && ok)
-		rq->qp.stats.data_direct += req->data_len;
+		rq->qp.stats.data_in_place += req->data_len;
 	/* RDMA moves data in one piece: all of it, or nothing we can vouch for. */
 	if (req->dir != NVMF_DIR_NONE)
 		req->bytes_ok = ok ? req->data_len : 0;
@@ -400,7 +402,7 @@ static int start_request(struct rdma_qpair *rq, struct rdma_req *rr)
 	struct ibv_mr *mr = NULL;
 	int nsge = 1, rc;
 
-	if (req->dir != NVMF_DIR_NONE && rq->qp.qid)
+	if (req->dir != NVMF_DIR_NONE)
 		mr = reg_lookup(rq, req);
 	rr->direct = mr != NULL;
 	if (req->dir != NVMF_DIR_NONE && !mr) {
