@@ -56,10 +56,25 @@ vm_log() {
 	printf '%s\n' "$*" >/tmp/.vm-step 2>/dev/null || true
 }
 
-# vm_fail MSG...: print "FAIL: MSG" and end the test with status 1.
+# vm_fail MSG...: print "FAIL: MSG" and end the test with status 1. The
+# daemons' last log lines go first, as NOTE lines: CI's summary shows only
+# those and the FAIL lines, and a failure's cause is usually in them.
 vm_fail() {
+	vm_daemon_notes 6 >&2
 	echo "FAIL: $*" >&2
 	exit 1
+}
+
+# vm_daemon_notes N: the last N lines of all nvmfuse daemons' logs, merged
+# in time order (each line starts with its ISO time), as "NOTE: daemon log:"
+# lines cut to 240 characters. Nothing when no daemon has logged.
+vm_daemon_notes() {
+	local files
+	files=$(nvmfuse_log_files 2>/dev/null) || return 0
+	[ -n "$files" ] || return 0
+	# shellcheck disable=SC2086 # one word per file
+	cat -- $files 2>/dev/null | grep -a '^[0-9]' | sort -s -k1,1 | tail -n "$1" |
+		cut -c1-240 | sed 's/^/NOTE: daemon log: /' || true
 }
 
 # vm_skip MSG...: print "SKIP: MSG" and end the test with status 77 (vm-run
