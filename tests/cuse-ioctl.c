@@ -158,8 +158,10 @@ static int load_data(const struct args *a, void *buf, size_t len)
 	FILE *f;
 	size_t got;
 
+	if (!len)		/* no buffer then (memset(NULL, .., 0) is undefined) */
+		return 0;
 	memset(buf, 0x5a, len);
-	if (!a->in || !len)
+	if (!a->in)
 		return 0;
 	f = fopen(a->in, "rb");
 	if (!f) {
@@ -218,8 +220,10 @@ static int do_passthru(int fd, const struct args *a)
 
 	if (a->len && !(buf = malloc(a->len)))
 		return 2;
-	if (load_data(a, buf, a->len) < 0)
+	if (load_data(a, buf, a->len) < 0) {
+		free(buf);
 		return 2;
+	}
 	fill_cmd(a, &c64, a->badaddr ? BAD_POINTER : (uint64_t)(uintptr_t)buf, a->len);
 	if (a->badarg) {
 		ret = ioctl(fd, req, (void *)(uintptr_t)BAD_POINTER);
@@ -238,30 +242,29 @@ static int do_passthru(int fd, const struct args *a)
 		result = c32.result;
 	}
 	print_ret(ret, err, 1, result);
-	if (ret >= 0 && save_data(a, buf, a->len) < 0)
-		return 2;
+	ret = ret >= 0 && save_data(a, buf, a->len) < 0 ? 2 : 0;
 	free(buf);
-	return 0;
+	return ret;
 }
 
 static int do_vec(int fd, const struct args *a)
 {
-	struct iovec iov[MAX_SEGS];
+	struct iovec iov[MAX_SEGS] = { 0 };
 	struct nvme_passthru_cmd64 c;
 	size_t total = 0, off = 0;
 	uint8_t *flat;
-	int ret, err;
+	int ret, err, rc = 2;
 
 	for (int i = 0; i < a->nsegs; i++)
 		total += a->segs[i];
 	flat = malloc(total ? total : 1);
 	if (!flat || load_data(a, flat, total) < 0)
-		return 2;
+		goto out;
 	for (int i = 0; i < a->nsegs; i++) {
 		iov[i].iov_len = a->segs[i];
 		iov[i].iov_base = malloc(a->segs[i] ? a->segs[i] : 1);
 		if (!iov[i].iov_base)
-			return 2;
+			goto out;
 		memcpy(iov[i].iov_base, flat + off, a->segs[i]);
 		off += a->segs[i];
 	}
@@ -271,9 +274,13 @@ static int do_vec(int fd, const struct args *a)
 	print_ret(ret, err, 1, c.result);
 	for (int i = 0, o = 0; i < a->nsegs; o += (int)a->segs[i], i++)
 		memcpy(flat + o, iov[i].iov_base, a->segs[i]);
-	if (ret >= 0 && save_data(a, flat, total) < 0)
-		return 2;
-	return 0;
+	if (ret < 0 || save_data(a, flat, total) == 0)
+		rc = 0;
+out:
+	for (int i = 0; i < a->nsegs; i++)
+		free(iov[i].iov_base);
+	free(flat);
+	return rc;
 }
 
 static int do_submit(int fd, const struct args *a)
@@ -282,8 +289,10 @@ static int do_submit(int fd, const struct args *a)
 	void *buf = malloc(a->len ? a->len : 1);
 	int ret, err;
 
-	if (!buf || load_data(a, buf, a->len) < 0)
+	if (!buf || load_data(a, buf, a->len) < 0) {
+		free(buf);
 		return 2;
+	}
 	memset(&io, 0, sizeof(io));
 	io.opcode = (uint8_t)a->opc;
 	io.flags = (uint8_t)a->flags;
@@ -293,10 +302,9 @@ static int do_submit(int fd, const struct args *a)
 	ret = ioctl(fd, NVME_IOCTL_SUBMIT_IO, &io);
 	err = errno;
 	print_ret(ret, err, 0, 0);
-	if (ret >= 0 && save_data(a, buf, a->len) < 0)
-		return 2;
+	ret = ret >= 0 && save_data(a, buf, a->len) < 0 ? 2 : 0;
 	free(buf);
-	return 0;
+	return ret;
 }
 
 static int do_blk(int fd)
