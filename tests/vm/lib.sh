@@ -581,6 +581,14 @@ nvmfuse_log_has() {
 	[ -n "$files" ] && grep -q -- "$1" $files
 }
 
+# nvmfuse_sanitized PID: is process PID an --enable-asan/--enable-ubsan
+# build (it maps the sanitizer runtime)? Checks whose numbers such a build
+# changes by design (resident memory: ASan's shadow and the quarantine of
+# freed blocks) judge it differently, and say so.
+nvmfuse_sanitized() {
+	grep -q 'libasan\|libubsan' "/proc/$1/maps" 2>/dev/null
+}
+
 # nvmfuse_pids: PIDs of running nvmfuse processes (busybox has no pgrep).
 nvmfuse_pids() {
 	local f
