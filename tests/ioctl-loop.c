@@ -50,6 +50,41 @@ static void usage(void)
 	exit(2);
 }
 
+/* One NVME_IOCTL_ID; 0, or 1 with the cause printed. */
+static int call_id(int fd, int nsid, unsigned long long done)
+{
+	int ret = ioctl(fd, NVME_IOCTL_ID);
+
+	if (ret == nsid)
+		return 0;
+	fprintf(stderr, "ioctl-loop: call %llu: NVME_IOCTL_ID gave %d (%s), not %d\n", done, ret,
+		ret < 0 ? strerror(errno) : "wrong nsid", nsid);
+	return 1;
+}
+
+/* One 4 KiB Read at a random block of the first @blocks; 0, or 1 with the cause printed. */
+static int call_read(int fd, int nsid, int lba, uint64_t blocks, void *buf, unsigned long long done)
+{
+	uint64_t slba = ((uint64_t)random() % blocks) * (XFER / (unsigned)lba);
+	struct nvme_passthru_cmd64 c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.opcode = 0x02; /* Read */
+	c.nsid = (uint32_t)nsid;
+	c.addr = (uint64_t)(uintptr_t)buf;
+	c.data_len = XFER;
+	c.cdw10 = (uint32_t)slba;
+	c.cdw11 = (uint32_t)(slba >> 32);
+	c.cdw12 = XFER / (unsigned)lba - 1;
+	ret = ioctl(fd, NVME_IOCTL_IO64_CMD, &c);
+	if (!ret)
+		return 0;
+	fprintf(stderr, "ioctl-loop: call %llu (slba %" PRIu64 "): ret=%d %s\n", done, slba, ret,
+		ret < 0 ? strerror(errno) : "(NVMe status)");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	double secs = 5, t0, t1;
@@ -99,34 +134,8 @@ int main(int argc, char **argv)
 	t0 = now();
 	t1 = t0;
 	for (;;) {
-		struct nvme_passthru_cmd64 c;
-		uint64_t slba = ((uint64_t)random() % blocks) * (XFER / (unsigned)lba);
-		int ret;
-
-		if (id_only) {
-			ret = ioctl(fd, NVME_IOCTL_ID);
-			if (ret != nsid) {
-				fprintf(stderr, "ioctl-loop: call %llu: NVME_IOCTL_ID gave %d (%s), not %d\n",
-					done, ret, ret < 0 ? strerror(errno) : "wrong nsid", nsid);
-				return 1;
-			}
-			goto next;
-		}
-		memset(&c, 0, sizeof(c));
-		c.opcode = 0x02; /* Read */
-		c.nsid = (uint32_t)nsid;
-		c.addr = (uint64_t)(uintptr_t)buf;
-		c.data_len = XFER;
-		c.cdw10 = (uint32_t)slba;
-		c.cdw11 = (uint32_t)(slba >> 32);
-		c.cdw12 = XFER / (unsigned)lba - 1;
-		ret = ioctl(fd, NVME_IOCTL_IO64_CMD, &c);
-		if (ret) {
-			fprintf(stderr, "ioctl-loop: call %llu (slba %" PRIu64 "): ret=%d %s\n", done, slba,
-				ret, ret < 0 ? strerror(errno) : "(NVMe status)");
+		if (id_only ? call_id(fd, nsid, done) : call_read(fd, nsid, lba, blocks, buf, done))
 			return 1;
-		}
-next:
 		done++;
 		if (calls) {
 			if (done >= calls)
