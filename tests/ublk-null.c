@@ -188,7 +188,6 @@ static void *queue_main(void *arg)
 struct null_ctl {
 	int fd;
 	struct io_uring ring;
-	bool ring_ok;
 	struct ublksrv_ctrl_dev_info info;
 };
 
