@@ -5,7 +5,7 @@
  * broken target can put any value in any field, so every field that
  * decides a buffer size, a shift count or a loop bound is validated here,
  * in pure functions (no I/O), table-tested and fuzzed
- * (tests/unit/test_identify.c, tests/fuzz/fuzz_identify.c).
+ * (tests/unit/test_hostile.c, tests/fuzz/fuzz_identify.c).
  *
  * Each function returns 0 (usable), or a negative errno with a one-line
  * cause in @err naming the field and its value. A refused namespace is
