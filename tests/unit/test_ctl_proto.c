@@ -407,6 +407,64 @@ START_TEST(test_client_bounded_by_a_silent_daemon)
 END_TEST
 
 /*
+ * A daemon that exits while a client waits for its answer: it never takes
+ * the request, removes its socket, then closes the listening one (the
+ * order of a daemon's exit), which resets the waiting client.
+ */
+struct exiting_daemon {
+	pthread_t t;
+	int lfd;
+};
+
+static void *exiting_main(void *arg)
+{
+	struct exiting_daemon *e = arg;
+
+	usleep(200 * 1000);
+	unlink(strcat(strcpy((char[128]){ 0 }, g_rundir), "/nvme1000.sock"));
+	close(e->lfd);
+	return NULL;
+}
+
+START_TEST(test_client_daemon_went_away_while_asked)
+{
+	struct exiting_daemon e = { .lfd = listen_as("nvme1000") };
+	struct nvmf_ctl_request rq = { .op = NVMF_CTL_INFO };
+	struct json_object *reply;
+	struct timespec t0, t1;
+	char err[256] = "";
+	int rc;
+
+	/*
+	 * No daemon any more, as if the client had come a moment later (a
+	 * list during a disconnect must not fail for it), and at once.
+	 */
+	pthread_create(&e.t, NULL, exiting_main, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = reg_call("nvme1000", &rq, &reply, 3000, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(e.t, NULL);
+	ck_assert_msg(rc == -ENOENT || rc == -ECONNREFUSED, "rc %d: %s", rc, err);
+	ck_assert_ptr_nonnull(strstr(err, "went away"));
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 2000);
+}
+END_TEST
+
+START_TEST(test_client_daemon_hangs_up_but_stays)
+{
+	struct json_object *reply;
+	char err[512] = "";
+
+	/*
+	 * One that hangs up without an answer and is still there is broken,
+	 * not gone: that is an error (call_fake's socket outlives the call).
+	 */
+	ck_assert_int_eq(call_fake("", &reply, err, sizeof(err), NULL), -EBADMSG);
+	ck_assert_ptr_null(strstr(err, "went away"));
+}
+END_TEST
+
+/*
  * A fake daemon for the nvmfuse command: answers probes (connect, close)
  * and then one request with @answer, the way another nvmfuse's daemon would.
  */
@@ -950,6 +1008,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(ts, rundir_setup, rundir_teardown);
 	tcase_add_test(ts, test_client_against_other_versions);
 	tcase_add_test(ts, test_client_bounded_by_a_silent_daemon);
+	tcase_add_test(ts, test_client_daemon_went_away_while_asked);
+	tcase_add_test(ts, test_client_daemon_hangs_up_but_stays);
 	tcase_add_test(ts, test_command_names_another_version);
 	tcase_add_test(ts, test_command_sends_keep_disks);
 	tcase_add_loop_test(ts, test_daemon_answers_every_client, 0,
