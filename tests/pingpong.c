@@ -77,6 +77,20 @@ static bool num(const char *s, long lo, long hi, long *v)
 	return !errno && end != s && !*end && *v >= lo && *v <= hi;
 }
 
+/* "A,B": two CPU numbers 0..@max into *@a and *@b. */
+static bool cpu_pair(const char *s, long max, long *a, long *b)
+{
+	char *end;
+
+	errno = 0;
+	*a = strtol(s, &end, 10);
+	if (errno || end == s || *end != ',' || *a < 0 || *a > max)
+		return false;
+	s = end + 1;
+	*b = strtol(s, &end, 10);
+	return !errno && end != s && !*end && *b >= 0 && *b <= max;
+}
+
 int main(int argc, char **argv)
 {
 	struct pp p = { .n = 5000, .cpu = -1 };
@@ -114,20 +128,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cpus) {
-		char a[16], b[16];
-		const char *comma = strchr(cpus, ',');
-
-		if (!comma || comma - cpus >= (long)sizeof(a) || strlen(comma + 1) >= sizeof(b)) {
-			fprintf(stderr, "pingpong: -c '%s': expected two CPU numbers, e.g. 0,1\n",
-				cpus);
-			return 1;
-		}
-		memcpy(a, cpus, (size_t)(comma - cpus));
-		a[comma - cpus] = 0;
-		strcpy(b, comma + 1);
-		if (!num(a, 0, ncpu - 1, &c0) || !num(b, 0, ncpu - 1, &c1)) {
-			fprintf(stderr, "pingpong: -c '%s': CPUs are 0 to %ld here\n", cpus,
-				ncpu - 1);
+		if (!cpu_pair(cpus, ncpu - 1, &c0, &c1)) {
+			fprintf(stderr, "pingpong: -c '%s': expected two CPUs from 0 to %ld, e.g. 0,1\n",
+				cpus, ncpu - 1);
 			return 1;
 		}
 		p.cpu = (int)c1;

@@ -462,16 +462,10 @@ int reg_call(const char *name, const struct nvmf_ctl_request *rq, struct json_ob
 	 * resets us). If it is gone now, say so as if we had come a moment
 	 * later; if it is still there, it is broken, and that is reported.
 	 */
-	if (rc == -ECONNRESET || (rc == 0 && len == 0)) {
-		int probe = connect_to(name);
-
-		if (probe == -ENOENT || probe == -ECONNREFUSED) {
-			rc = probe;
-			snprintf(err, errlen, "it went away before answering");
-			goto out;
-		}
-		if (probe >= 0)
-			close(probe);
+	if ((rc == -ECONNRESET || (rc == 0 && len == 0)) && reg_is_dead(name)) {
+		rc = -ECONNREFUSED;
+		snprintf(err, errlen, "it went away before answering");
+		goto out;
 	}
 	if (rc == -ETIMEDOUT)
 		snprintf(err, errlen, "no answer to %s within %d s", nvmf_ctl_op_str(rq->op),

@@ -58,8 +58,9 @@ void reg_names_free(char **names, int n);
  * Client: send @rq to daemon @name and read its reply, within @timeout_ms.
  * Returns 0 with the ok:true reply in *@reply (the caller puts it), or
  * -errno with one line in @err: -ENOENT or -ECONNREFUSED (no such daemon,
- * or gone, also while it was being asked: it hung up unanswered and its
- * socket is gone or dead), -ETIMEDOUT, -EMSGSIZE (a reply over NVMF_CTL_REPLY_MAX), and
+ * or gone, also while it was being asked: it hung up unanswered and is
+ * dead now, reg_is_dead()), -ETIMEDOUT, -EMSGSIZE (a reply over
+ * NVMF_CTL_REPLY_MAX), and
  * nvmf_ctl_reply_parse()'s: -EREMOTEIO (the daemon's error), -EPROTO and
  * -EBADMSG (it speaks another protocol version). Thread: any.
  */

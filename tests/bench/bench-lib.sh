@@ -53,4 +53,6 @@ loop_once() {
 		print v["ops"], v["secs"], j }'
 }
 
+# mean "A, B, ..." [DECIMALS]: the mean of a comma-separated list (0 decimals by default).
+mean() { awk -v l="$1" -v d="${2:-0}" 'BEGIN{n = split(l, x, ", "); for (k = 1; k <= n; k++) t += x[k]; printf "%." d "f", n ? t / n : 0}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b ? a / b : 0}'; }
